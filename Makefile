@@ -1,0 +1,30 @@
+# Every target sets up .venv itself, so each works on a fresh clone with nothing installed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: demo test bench venv clean
+
+$(VENV)/.installed-%: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[$*]"
+	touch $@
+
+venv: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed-examples
+	$(PY) examples/xgboost_breast_cancer.py
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q
+
+# Optuna's GPSampler needs torch; take the CPU build, never the multi-GB CUDA one.
+bench: $(VENV)/.installed-test
+	$(PIP) install -q "torch==2.13.0" || $(PIP) install -q torch --index-url https://download.pytorch.org/whl/cpu
+	$(PIP) install -q -e ".[bench]"
+	$(PY) -m benchmarks.quality
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

@@ -1,0 +1,97 @@
+"""DescribeHyperParameterTuningJob and ListTrainingJobsForHyperParameterTuningJob answers.
+
+Field names and shapes are boto3's, so code written against SageMaker reads them unchanged.
+Times are aware UTC datetimes, as boto3 returns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sagetune.naming import to_datetime, training_job_arn, tuning_job_arn
+from sagetune.store.records import TrainingJobRecord, TuningJobRecord
+
+
+def _objective(record: TuningJobRecord) -> tuple[str, str]:
+    obj = record.request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    return obj["MetricName"], obj["Type"]
+
+
+def best_training_job(record: TuningJobRecord,
+                      jobs: Sequence[TrainingJobRecord]) -> TrainingJobRecord | None:
+    """The job with the best final objective (ties go to the earlier job)."""
+    _, kind = _objective(record)
+    scored = [j for j in jobs if j.objective is not None]
+    if not scored:
+        return None
+    sign = -1.0 if kind == "Maximize" else 1.0
+    return min(scored, key=lambda j: (sign * j.objective, j.seq))  # type: ignore[operator]
+
+
+def training_job_summary(record: TuningJobRecord, job: TrainingJobRecord) -> dict[str, Any]:
+    """One element of ListTrainingJobsForHyperParameterTuningJob's TrainingJobSummaries."""
+    metric, kind = _objective(record)
+    out: dict[str, Any] = {
+        "TrainingJobName": job.name,
+        "TrainingJobArn": training_job_arn(job.name),
+        "TuningJobName": record.name,
+        "CreationTime": to_datetime(job.created_at),
+        "TrainingStartTime": to_datetime(job.started_at),
+        "TrainingEndTime": to_datetime(job.ended_at),
+        "TrainingJobStatus": job.status,
+        "TunedHyperParameters": {k: str(v) for k, v in job.hyperparameters.items()},
+        "ObjectiveStatus": job.objective_status,
+    }
+    if job.failure_reason:
+        out["FailureReason"] = job.failure_reason[:1024]
+    if job.objective is not None:
+        out["FinalHyperParameterTuningJobObjectiveMetric"] = {
+            "Type": kind, "MetricName": metric, "Value": job.objective}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord],
+                        now: float) -> dict[str, Any]:
+    """The DescribeHyperParameterTuningJob answer for a stored tuning job."""
+    statuses = [j.status for j in jobs]
+    counters = {
+        "Completed": statuses.count("Completed"),
+        "InProgress": statuses.count("InProgress") + statuses.count("Stopping"),
+        "RetryableError": 0,
+        "NonRetryableError": statuses.count("Failed"),
+        "Stopped": statuses.count("Stopped"),
+    }
+    objective = [j.objective_status for j in jobs]
+    end = record.ended_at
+    runtime = sum(((j.ended_at or now) - j.started_at) for j in jobs if j.started_at is not None)
+    out: dict[str, Any] = {
+        "HyperParameterTuningJobName": record.name,
+        "HyperParameterTuningJobArn": tuning_job_arn(record.name),
+        "HyperParameterTuningJobConfig": record.request.get("HyperParameterTuningJobConfig"),
+        "TrainingJobDefinition": record.request.get("TrainingJobDefinition"),
+        "HyperParameterTuningJobStatus": record.status,
+        "CreationTime": to_datetime(record.created_at),
+        "HyperParameterTuningEndTime": to_datetime(end),
+        "LastModifiedTime": to_datetime(record.last_modified_at),
+        "TrainingJobStatusCounters": counters,
+        "ObjectiveStatusCounters": {"Succeeded": objective.count("Succeeded"),
+                                    "Pending": objective.count("Pending"),
+                                    "Failed": objective.count("Failed")},
+        "ConsumedResources": {"RuntimeInSeconds": int(round(runtime))},
+    }
+    best = best_training_job(record, jobs)
+    if best is not None:
+        out["BestTrainingJob"] = training_job_summary(record, best)
+    if record.failure_reason:
+        out["FailureReason"] = record.failure_reason
+    details = record.details or {}
+    if "NumberOfTrainingJobsObjectiveNotImproving" in details or "ConvergenceDetectedTime" in details:
+        out["TuningJobCompletionDetails"] = {
+            k: (to_datetime(v) if k == "ConvergenceDetectedTime" else v)
+            for k, v in details.items()
+            if k in ("NumberOfTrainingJobsObjectiveNotImproving", "ConvergenceDetectedTime")}
+    if details.get("CompletionReason"):
+        # Not in SageMaker's answer: why the job ended, for people reading it locally.
+        out["CompletionReason"] = details["CompletionReason"]
+    return {k: v for k, v in out.items() if v is not None}

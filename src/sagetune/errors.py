@@ -1,0 +1,30 @@
+"""Errors raised to users.
+
+`ValidationError` mirrors SageMaker's ValidationException: every problem found in a request is
+reported at once, each prefixed with the field path it concerns and the rule it breaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ValidationError(ValueError):
+    """A request or argument breaks a rule; nothing was stored or changed.
+
+    Attributes:
+        errors: one ``"<field path>: <rule>"`` line per problem found.
+    """
+
+    def __init__(self, errors: str | Iterable[str]):
+        self.errors: list[str] = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("; ".join(self.errors) if len(self.errors) == 1
+                         else f"{len(self.errors)} validation errors:\n  " + "\n  ".join(self.errors))
+
+
+class ResourceNotFound(LookupError):
+    """A tuning job or training job of that name is not in the store."""
+
+
+class ResourceInUse(RuntimeError):
+    """The resource exists already, or another process is working on it."""

@@ -1,0 +1,77 @@
+"""A long-lived worker process that runs training callables one after another.
+
+Started by :class:`~sagetune.executors.process.ProcessExecutor` as ``python -m
+sagetune.executors._worker IN_FD OUT_FD``. It receives cloudpickled callables (cached by key,
+so each is sent once) and runs them with stdout and stderr redirected to the job's log file.
+Keeping the worker alive between jobs means imports (numpy, xgboost, ...) are paid once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+import cloudpickle
+
+
+def _run(fn: Any, hyperparameters: dict[str, Any], log_path: str) -> tuple[str, Any]:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    try:
+        result = fn(dict(hyperparameters))
+        return "result", result
+    except BaseException:  # noqa: BLE001 - any failure of user code is the job's failure
+        traceback.print_exc()
+        etype, evalue, _ = sys.exc_info()
+        return "error", f"{etype.__name__ if etype else 'Error'}: {evalue}"
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def main(in_fd: int, out_fd: int) -> None:
+    inbox, outbox = Connection(in_fd, writable=False), Connection(out_fd, readable=False)
+    functions: dict[str, Any] = {}
+    while True:
+        try:
+            message = inbox.recv()
+        except EOFError:
+            return
+        kind = message[0]
+        if kind == "path":
+            for p in reversed(message[1]):
+                if p not in sys.path:
+                    sys.path.insert(0, p)
+            continue
+        _, name, key, payload, hyperparameters, log_path = message
+        if payload is not None:
+            try:
+                functions[key] = cloudpickle.loads(payload)
+            except BaseException as exc:  # noqa: BLE001
+                outbox.send(("error", name, "the training function could not be loaded in the "
+                             f"worker process: {type(exc).__name__}: {exc}"))
+                continue
+        outbox.send(("started", name))
+        kind, value = _run(functions[key], hyperparameters, log_path)
+        try:
+            outbox.send((kind, name, value))
+        except Exception as exc:  # noqa: BLE001 - an unpicklable return value
+            outbox.send(("error", name, f"the training function returned a value that cannot be "
+                         f"sent back ({type(exc).__name__}: {exc}); return a float or a dict "
+                         f"of floats"))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,77 @@
+"""The executor interface and the events it streams back to the tuner loop."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What an executor needs to run one training job."""
+
+    name: str
+    hyperparameters: dict[str, Any]
+    job_dir: Path
+
+
+@dataclass(frozen=True)
+class JobStarted:
+    name: str
+    time: float
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    """A training job ended.
+
+    Attributes:
+        status: ``Completed``, ``Failed`` or ``Stopped``.
+        metrics: final metric values (for callables, what they returned).
+        result: the raw return value of a callable (None for other jobs).
+        failure_reason: why it failed or stopped, with the tail of its log.
+    """
+
+    name: str
+    time: float
+    status: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    result: Any = None
+    failure_reason: str | None = None
+
+
+Event = JobStarted | JobFinished
+
+
+class Executor(ABC):
+    """Runs training jobs in parallel up to its capacity."""
+
+    @abstractmethod
+    def start(self, job: JobRequest) -> None:
+        """Start a job (the caller keeps at most ``capacity`` running)."""
+
+    @abstractmethod
+    def poll(self, timeout: float) -> list[Event]:
+        """Wait up to ``timeout`` seconds for events, return those that arrived."""
+
+    @abstractmethod
+    def stop(self, name: str, reason: str) -> None:
+        """Stop a running job; a ``JobFinished`` with status Stopped follows from ``poll``."""
+
+    @abstractmethod
+    def shutdown(self) -> None:
+        """Stop everything and release workers."""
+
+
+def log_tail(path: Path | None, max_chars: int = 600) -> str:
+    """The last characters of a log file, decoded leniently (logs may hold binary junk)."""
+    if path is None or not path.exists():
+        return ""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - max_chars))
+        data = f.read()
+    return data.decode("utf-8", errors="replace").strip()

@@ -1,0 +1,234 @@
+"""The tuner loop: the one place that knows the strategy, the executor and the store.
+
+Each turn: check whether the tuning job must end (stop requested, MaxRuntimeInSeconds, a
+completion criterion), ask the strategy for as many suggestions as there are free parallel
+slots (never more than MaxNumberOfTrainingJobs in total, failed jobs included, as in SageMaker),
+start them, then wait for executor events and record each state change in the store.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any, Protocol
+
+from sagetune import completion
+from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted
+from sagetune.naming import training_job_name
+from sagetune.spec import TuningJobSpec
+from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
+from sagetune.store.sql import SQLStore
+from sagetune.strategies import Observation, Strategy
+
+_POLL_SECONDS = 0.25
+_STOP_CHECK_SECONDS = 0.5
+
+
+class Progress(Protocol):
+    def update(self, tuning_job: TuningJobRecord, jobs: list[TrainingJobRecord]) -> None: ...
+
+
+def metrics_from_result(result: Any, objective_metric_name: str) -> tuple[dict[str, float], str | None]:
+    """Normalise what a training callable returned; returns (metrics, failure reason)."""
+    if isinstance(result, Mapping):
+        metrics: dict[str, float] = {}
+        for k, v in result.items():
+            try:
+                metrics[str(k)] = float(v)
+            except (TypeError, ValueError):
+                return {}, (f"train returned a non-numeric value for metric {k!r}: {v!r}")
+    elif isinstance(result, bool) or result is None:
+        return {}, (f"train returned {result!r}; return a float or a dict of floats with "
+                    f"the objective metric {objective_metric_name!r}")
+    else:
+        try:
+            metrics = {objective_metric_name: float(result)}
+        except (TypeError, ValueError):
+            return {}, (f"train returned {type(result).__name__}; return a float or a dict of "
+                        f"floats with the objective metric {objective_metric_name!r}")
+    if objective_metric_name not in metrics:
+        return metrics, (f"objective metric {objective_metric_name!r} not found in what train "
+                         f"returned (metrics: {sorted(metrics)})")
+    value = metrics[objective_metric_name]
+    if not math.isfinite(value):
+        return metrics, f"objective metric {objective_metric_name!r} is {value}"
+    return metrics, None
+
+
+class TuningJobRunner:
+    """Runs one tuning job to its end.
+
+    Args:
+        spec: the validated tuning job.
+        store: where every state change goes.
+        executor: runs the training jobs.
+        strategy: suggests hyperparameters.
+        progress: optional live display, told of every change.
+        clock: the time source (injectable for tests).
+    """
+
+    def __init__(self, spec: TuningJobSpec, store: SQLStore, executor: Executor,
+                 strategy: Strategy, progress: Progress | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.spec = spec
+        self.store = store
+        self.executor = executor
+        self.strategy = strategy
+        self.progress = progress
+        self.clock = clock
+        self.jobs: dict[str, TrainingJobRecord] = {
+            j.name: j for j in store.list_training_jobs(spec.name)}
+        self.record = store.get_tuning_job(spec.name)
+        self._running: set[str] = set()
+        self._last_stop_check = 0.0
+
+    # bookkeeping ------------------------------------------------------------------------------
+    def _set(self, name: str, **fields: Any) -> None:
+        if self.store.update_training_job(name, **fields):
+            self.jobs[name] = replace(self.jobs[name], **fields)
+
+    def _observations(self) -> list[Observation]:
+        out = []
+        for j in sorted(self.jobs.values(), key=lambda j: j.seq):
+            if j.status in ("InProgress", "Stopping"):
+                out.append(Observation(j.hyperparameters, "Running"))
+            elif j.objective is not None:
+                out.append(Observation(j.hyperparameters, j.status,  # type: ignore[arg-type]
+                                       self.spec.to_minimize(j.objective)))
+            else:
+                out.append(Observation(j.hyperparameters, "Failed"))
+        return out
+
+    def _finished_values(self) -> list[float]:
+        done = [j for j in self.jobs.values() if j.objective is not None]
+        done.sort(key=lambda j: (j.ended_at or 0.0, j.seq))
+        return [self.spec.to_minimize(j.objective) for j in done]  # type: ignore[arg-type]
+
+    def _notify(self) -> None:
+        if self.progress is not None:
+            self.progress.update(self.record, sorted(self.jobs.values(), key=lambda j: j.seq))
+
+    # the loop ---------------------------------------------------------------------------------
+    def run(self) -> TuningJobRecord:
+        """Run until the tuning job ends; returns its final record."""
+        reason: str | None = None
+        final_status = "Completed"
+        try:
+            while True:
+                stop = self._stop_reason()
+                if stop is not None:
+                    final_status, reason = stop
+                    break
+                launched = self._launch()
+                if not self._running and not launched:
+                    reason = ("MaxNumberOfTrainingJobs reached"
+                              if len(self.jobs) >= self.spec.max_jobs
+                              else "the strategy has no more configurations to try")
+                    break
+                self._handle(self.executor.poll(_POLL_SECONDS))
+        finally:
+            for name in list(self._running):
+                self.executor.stop(name, f"the tuning job ended: {reason or 'interrupted'}")
+            self._handle(self.executor.poll(0))
+            self.executor.shutdown()
+        return self._finish(final_status, reason)
+
+    def _stop_reason(self) -> tuple[str, str] | None:
+        now = self.clock()
+        if now - self._last_stop_check >= _STOP_CHECK_SECONDS:
+            self._last_stop_check = now
+            self.record = self.store.get_tuning_job(self.spec.name)
+            if self.record.status in ("Stopping", "Stopped"):
+                return "Stopped", "stopped by request"
+        limit = self.spec.max_runtime_in_seconds
+        if limit is not None and now - self.record.created_at >= limit:
+            return "Completed", "MaxRuntimeInSeconds reached"
+        target = self.spec.target_objective_value
+        result = completion.check(
+            self._finished_values(),
+            None if target is None else self.spec.to_minimize(target),
+            self.spec.max_jobs_not_improving, self.spec.complete_on_convergence)
+        if result.reason is not None:
+            return "Completed", result.reason
+        return None
+
+    def _launch(self) -> int:
+        free = self.spec.max_parallel_jobs - len(self._running)
+        remaining = self.spec.max_jobs - len(self.jobs)
+        n = min(free, remaining)
+        if n <= 0:
+            return 0
+        suggestions = self.strategy.suggest(self._observations(), n)[:n]
+        for hp in suggestions:
+            seq = len(self.jobs) + 1
+            name = training_job_name(self.spec.name, seq)
+            now = self.clock()
+            job_dir = self.store.jobs_dir / self.spec.name / name
+            record = TrainingJobRecord(name=name, tuning_job_name=self.spec.name, seq=seq,
+                                       status="InProgress", hyperparameters=dict(hp),
+                                       created_at=now, log_path=str(job_dir / "log.txt"))
+            self.store.create_training_job(record)
+            self.jobs[name] = record
+            self._running.add(name)
+            params = {**self.spec.static_hyperparameters, **hp}
+            self.executor.start(JobRequest(name, params, job_dir))
+        if suggestions:
+            self._touch()
+            self._notify()
+        return len(suggestions)
+
+    def _handle(self, events: list[Any]) -> None:
+        if not events:
+            return
+        for ev in events:
+            if ev.name not in self.jobs:
+                continue
+            if isinstance(ev, JobStarted):
+                self._set(ev.name, started_at=ev.time)
+            elif isinstance(ev, JobFinished):
+                self._finish_job(ev)
+        self._touch()
+        self._notify()
+
+    def _finish_job(self, ev: JobFinished) -> None:
+        self._running.discard(ev.name)
+        job = self.jobs[ev.name]
+        fields: dict[str, Any] = {"ended_at": ev.time, "status": ev.status,
+                                  "failure_reason": ev.failure_reason}
+        if job.started_at is None:
+            fields["started_at"] = ev.time
+        if ev.status == "Completed":
+            metrics, failure = metrics_from_result(ev.result, self.spec.objective_metric_name)
+            fields["final_metrics"] = metrics
+            if failure is not None:
+                fields.update(status="Failed", failure_reason=failure)
+            else:
+                fields["objective"] = metrics[self.spec.objective_metric_name]
+            self.store.add_metric_points([
+                MetricPoint(ev.name, k, v, 0, ev.time) for k, v in metrics.items()
+                if math.isfinite(v)])
+        self._set(ev.name, **fields)
+
+    def _touch(self) -> None:
+        self.store.update_tuning_job(self.spec.name, last_modified_at=self.clock())
+
+    def _finish(self, status: str, reason: str | None) -> TuningJobRecord:
+        jobs = list(self.jobs.values())
+        failure = None
+        if status == "Completed" and jobs and all(j.status == "Failed" for j in jobs):
+            status, failure = "Failed", "All training jobs failed; see their FailureReason"
+        values = self._finished_values()
+        details = {"CompletionReason": reason,
+                   "NumberOfTrainingJobsObjectiveNotImproving":
+                       completion.jobs_not_improving(values)}
+        if reason == "ConvergenceDetected":
+            details["ConvergenceDetectedTime"] = self.clock()
+        now = self.clock()
+        self.store.update_tuning_job(self.spec.name, status=status, ended_at=now,
+                                     last_modified_at=now, failure_reason=failure,
+                                     details=details)
+        self.record = self.store.get_tuning_job(self.spec.name)
+        self._notify()
+        return self.record

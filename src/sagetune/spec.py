@@ -1,0 +1,355 @@
+"""Turn a CreateHyperParameterTuningJob request into a validated, immutable spec.
+
+Validation follows SageMaker's rules (with its wording where it has one) and reports every
+problem at once, each prefixed with its field path. The SDK builds the same request, so both
+entry points share these rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sagetune.errors import ValidationError
+from sagetune.space import (SCALING_TYPES, CategoricalParameter, ContinuousParameter,
+                            IntegerParameter, Parameter, SearchSpace)
+
+STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
+IMPLEMENTED_STRATEGIES = ("Bayesian", "Random", "Grid")
+OBJECTIVE_TYPES = ("Maximize", "Minimize")
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+MAX_RANGES = 30
+MAX_CATEGORICAL_VALUES = 30
+MIN_JOBS_NOT_IMPROVING = 3
+
+_CONFIG = "HyperParameterTuningJobConfig"
+_RANGES = f"{_CONFIG}.ParameterRanges"
+_LIMITS = f"{_CONFIG}.ResourceLimits"
+_CRITERIA = f"{_CONFIG}.TuningJobCompletionCriteria"
+_RANGE_KINDS = (("ContinuousParameterRanges", ContinuousParameter),
+                ("IntegerParameterRanges", IntegerParameter),
+                ("CategoricalParameterRanges", CategoricalParameter))
+
+
+@dataclass(frozen=True)
+class TuningJobSpec:
+    """A validated tuning job. ``request`` keeps the whole request, cloud-only fields too."""
+
+    name: str
+    strategy: str
+    objective_metric_name: str
+    objective_type: str
+    space: SearchSpace
+    max_jobs: int
+    max_parallel_jobs: int
+    max_runtime_in_seconds: float | None
+    early_stopping_type: str
+    target_objective_value: float | None
+    max_jobs_not_improving: int | None
+    complete_on_convergence: bool
+    random_seed: int | None
+    static_hyperparameters: dict[str, Any]
+    request: dict[str, Any] = field(repr=False)
+
+    @property
+    def maximize(self) -> bool:
+        return self.objective_type == "Maximize"
+
+    def to_minimize(self, value: float) -> float:
+        """The objective as strategies see it (always minimised)."""
+        return -value if self.maximize else value
+
+
+def _number(raw: Any, path: str, errors: list[str], integer: bool = False) -> float | None:
+    """Parse a MinValue/MaxValue (strings in the API; numbers accepted)."""
+    if isinstance(raw, bool) or raw is None:
+        errors.append(f"{path}: must be a number, got {raw!r}")
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        errors.append(f"{path}: must be a number, got {raw!r}")
+        return None
+    if not math.isfinite(value):
+        errors.append(f"{path}: must be a finite number, got {raw!r}")
+        return None
+    if integer and value != int(value):
+        errors.append(f"{path}: must be an integer, got {raw!r}")
+        return None
+    return value
+
+
+def _int_field(cfg: Mapping[str, Any], key: str, path: str, errors: list[str], *,
+               required: bool = False, minimum: int | None = None) -> int | None:
+    if key not in cfg or cfg[key] is None:
+        if required:
+            errors.append(f"{path}.{key}: is required")
+        return None
+    raw = cfg[key]
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        if isinstance(raw, float) and raw == int(raw):
+            raw = int(raw)
+        else:
+            errors.append(f"{path}.{key}: must be an integer, got {raw!r}")
+            return None
+    if minimum is not None and raw < minimum:
+        errors.append(f"{path}.{key}: must be >= {minimum}, got {raw}")
+        return None
+    return raw
+
+
+def _enum(cfg: Mapping[str, Any], key: str, path: str, allowed: tuple[str, ...],
+          errors: list[str], default: str | None = None) -> str | None:
+    value = cfg.get(key, default)
+    if value is None:
+        errors.append(f"{path}.{key}: is required (one of {', '.join(allowed)})")
+        return None
+    if value not in allowed:
+        errors.append(f"{path}.{key}: must be one of {', '.join(allowed)}, got {value!r}")
+        return None
+    return value
+
+
+def _mapping(value: Any, path: str, errors: list[str]) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        errors.append(f"{path}: must be an object, got {type(value).__name__}")
+        return {}
+    return value
+
+
+def _parse_range(kind: str, item: Any, path: str, errors: list[str]) -> tuple[str, Parameter] | None:
+    if not isinstance(item, Mapping):
+        errors.append(f"{path}: must be an object with Name and "
+                      f"{'Values' if kind.startswith('Categorical') else 'MinValue, MaxValue'}")
+        return None
+    name = item.get("Name")
+    if not isinstance(name, str) or not name or len(name) > 256:
+        errors.append(f"{path}.Name: is required (a string of 1 to 256 characters), got {name!r}")
+        return None
+    where = f"{_RANGES}.{kind}[{name}]"
+    n_before = len(errors)
+    if kind == "CategoricalParameterRanges":
+        values = item.get("Values")
+        if not isinstance(values, (list, tuple)) or not values:
+            errors.append(f"{where}.Values: must be a non-empty list, got {values!r}")
+            return None
+        if len(values) > MAX_CATEGORICAL_VALUES:
+            errors.append(f"{where}.Values: at most {MAX_CATEGORICAL_VALUES} values are allowed, "
+                          f"got {len(values)}")
+        if len({str(v) for v in values}) != len(values):
+            errors.append(f"{where}.Values: values must be unique, got {list(values)!r}")
+        for v in values:
+            if not isinstance(v, (str, int, float, bool)) or (isinstance(v, float)
+                                                               and not math.isfinite(v)):
+                errors.append(f"{where}.Values: each value must be a string, number or boolean, "
+                              f"got {v!r}")
+                break
+        return None if len(errors) > n_before else (name, CategoricalParameter(values))
+
+    integer = kind == "IntegerParameterRanges"
+    lo = _number(item.get("MinValue"), f"{where}.MinValue", errors, integer)
+    hi = _number(item.get("MaxValue"), f"{where}.MaxValue", errors, integer)
+    scaling = item.get("ScalingType", "Auto")
+    if scaling not in SCALING_TYPES:
+        errors.append(f"{where}.ScalingType: must be one of {', '.join(SCALING_TYPES)}, "
+                      f"got {scaling!r}")
+        return None
+    if lo is None or hi is None:
+        return None
+    if lo > hi:
+        errors.append(f"{where}: MinValue must be <= MaxValue, got MinValue {_fmt(lo)} > "
+                      f"MaxValue {_fmt(hi)}")
+    if scaling == "Logarithmic" and lo <= 0:
+        errors.append(f"{where}: ScalingType Logarithmic requires MinValue > 0, got {_fmt(lo)}")
+    if scaling == "ReverseLogarithmic":
+        if integer:
+            errors.append(f"{where}: ScalingType ReverseLogarithmic is only supported for "
+                          f"continuous ranges")
+        elif not (0 <= lo < hi < 1):
+            errors.append(f"{where}: ScalingType ReverseLogarithmic requires "
+                          f"0 <= MinValue < MaxValue < 1, got MinValue {_fmt(lo)}, "
+                          f"MaxValue {_fmt(hi)}")
+    if len(errors) > n_before:
+        return None
+    if integer:
+        return name, IntegerParameter(int(lo), int(hi), scaling)
+    return name, ContinuousParameter(lo, hi, scaling)
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+def parse_space(ranges: Any, errors: list[str], strategy: str | None) -> SearchSpace | None:
+    """Validate ``ParameterRanges`` into a SearchSpace (errors appended, None if any)."""
+    ranges = _mapping(ranges, _RANGES, errors)
+    parsed: dict[str, Parameter] = {}
+    n_before = len(errors)
+    known = {k for k, _ in _RANGE_KINDS} | {"AutoParameters"}
+    for key in ranges:
+        if key not in known:
+            errors.append(f"{_RANGES}.{key}: unknown range kind (expected "
+                          f"{', '.join(k for k, _ in _RANGE_KINDS)})")
+    if ranges.get("AutoParameters"):
+        errors.append(f"{_RANGES}.AutoParameters: Autotune is not supported; give explicit ranges")
+    for kind, _cls in _RANGE_KINDS:
+        items = ranges.get(kind) or []
+        if not isinstance(items, list):
+            errors.append(f"{_RANGES}.{kind}: must be a list, got {type(items).__name__}")
+            continue
+        for i, item in enumerate(items):
+            result = _parse_range(kind, item, f"{_RANGES}.{kind}[{i}]", errors)
+            if result is None:
+                continue
+            name, param = result
+            if name in parsed:
+                errors.append(f"{_RANGES}.{kind}[{name}]: hyperparameter names must be unique "
+                              f"across all ranges; {name!r} appears more than once")
+                continue
+            parsed[name] = param
+    total = sum(len(ranges.get(k) or []) for k, _ in _RANGE_KINDS
+                if isinstance(ranges.get(k) or [], list))
+    if total == 0 and len(errors) == n_before:
+        errors.append(f"{_RANGES}: at least one hyperparameter range is required")
+    if total > MAX_RANGES:
+        errors.append(f"{_RANGES}: at most {MAX_RANGES} hyperparameters can be tuned, got {total}")
+    if strategy == "Grid":
+        for item in ranges.get("ContinuousParameterRanges") or []:
+            name = item.get("Name") if isinstance(item, Mapping) else None
+            errors.append(f"{_RANGES}.ContinuousParameterRanges[{name}]: the Grid strategy takes "
+                          f"only categorical (and, in sagetune, integer) ranges")
+    if len(errors) > n_before:
+        return None
+    return SearchSpace(parsed)
+
+
+def parse_request(request: Mapping[str, Any]) -> TuningJobSpec:
+    """Validate a CreateHyperParameterTuningJob request.
+
+    Args:
+        request: the request body (as loaded from JSON/YAML, or built by the SDK).
+
+    Returns:
+        The immutable spec.
+
+    Raises:
+        ValidationError: listing every problem found, each with its field path.
+    """
+    errors: list[str] = []
+    if not isinstance(request, Mapping):
+        raise ValidationError(f"request: must be an object, got {type(request).__name__}")
+    request = copy.deepcopy(dict(request))
+
+    name = request.get("HyperParameterTuningJobName")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        errors.append(f"HyperParameterTuningJobName: must be 1 to 32 letters, digits or hyphens, "
+                      f"starting with a letter or digit (pattern {NAME_PATTERN.pattern}), "
+                      f"got {name!r}")
+
+    if "HyperParameterTuningJobConfig" not in request:
+        errors.append(f"{_CONFIG}: is required")
+    config = _mapping(request.get("HyperParameterTuningJobConfig"), _CONFIG, errors)
+    strategy = _enum(config, "Strategy", _CONFIG, STRATEGIES, errors, default="Bayesian")
+    if strategy is not None and strategy not in IMPLEMENTED_STRATEGIES:
+        errors.append(f"{_CONFIG}.Strategy: {strategy} is not available in this version of "
+                      f"sagetune (use one of {', '.join(IMPLEMENTED_STRATEGIES)})")
+    if config.get("StrategyConfig") and strategy != "Hyperband":
+        errors.append(f"{_CONFIG}.StrategyConfig: is only allowed with the Hyperband strategy")
+
+    objective_path = f"{_CONFIG}.HyperParameterTuningJobObjective"
+    if "HyperParameterTuningJobObjective" not in config:
+        errors.append(f"{objective_path}: is required")
+    objective = _mapping(config.get("HyperParameterTuningJobObjective"), objective_path, errors)
+    objective_type = _enum(objective, "Type", objective_path, OBJECTIVE_TYPES, errors)
+    metric_name = objective.get("MetricName")
+    if objective and (not isinstance(metric_name, str) or not 1 <= len(metric_name) <= 255):
+        errors.append(f"{objective_path}.MetricName: is required (a string of 1 to 255 "
+                      f"characters), got {metric_name!r}")
+
+    if "ResourceLimits" not in config:
+        errors.append(f"{_LIMITS}: is required")
+    limits = _mapping(config.get("ResourceLimits"), _LIMITS, errors)
+    max_jobs = _int_field(limits, "MaxNumberOfTrainingJobs", _LIMITS, errors,
+                          required=strategy != "Grid" and bool(limits), minimum=1)
+    max_parallel = _int_field(limits, "MaxParallelTrainingJobs", _LIMITS, errors,
+                              required=bool(limits), minimum=1)
+    max_runtime = _int_field(limits, "MaxRuntimeInSeconds", _LIMITS, errors, minimum=1)
+    if max_jobs is not None and max_parallel is not None and max_parallel > max_jobs:
+        errors.append(f"{_LIMITS}.MaxParallelTrainingJobs: must be <= MaxNumberOfTrainingJobs "
+                      f"({max_jobs}), got {max_parallel}")
+
+    space = parse_space(config.get("ParameterRanges"), errors, strategy)
+    if strategy == "Grid" and space is not None:
+        size = space.grid_size()
+        if max_jobs is not None and max_jobs != size:
+            errors.append(f"{_LIMITS}.MaxNumberOfTrainingJobs: with the Grid strategy it must "
+                          f"equal the number of distinct combinations of the ranges ({size}), "
+                          f"got {max_jobs}; leave it out to run them all")
+        elif max_jobs is None:
+            max_jobs = size
+            if max_parallel is not None and max_parallel > max_jobs:
+                errors.append(f"{_LIMITS}.MaxParallelTrainingJobs: must be <= the number of grid "
+                              f"combinations ({max_jobs}), got {max_parallel}")
+
+    early = _enum(config, "TrainingJobEarlyStoppingType", _CONFIG, ("Off", "Auto"), errors,
+                  default="Off")
+    if early == "Auto":
+        errors.append(f"{_CONFIG}.TrainingJobEarlyStoppingType: Auto is not available in this "
+                      f"version of sagetune; use Off")
+
+    criteria = _mapping(config.get("TuningJobCompletionCriteria"), _CRITERIA, errors)
+    target = None
+    if criteria.get("TargetObjectiveMetricValue") is not None:
+        target = _number(criteria["TargetObjectiveMetricValue"],
+                         f"{_CRITERIA}.TargetObjectiveMetricValue", errors)
+    not_improving = None
+    if "BestObjectiveNotImproving" in criteria:
+        bni = _mapping(criteria["BestObjectiveNotImproving"],
+                       f"{_CRITERIA}.BestObjectiveNotImproving", errors)
+        not_improving = _int_field(bni, "MaxNumberOfTrainingJobsNotImproving",
+                                   f"{_CRITERIA}.BestObjectiveNotImproving", errors,
+                                   required=True, minimum=MIN_JOBS_NOT_IMPROVING)
+    convergence = False
+    if "ConvergenceDetected" in criteria:
+        cd = _mapping(criteria["ConvergenceDetected"], f"{_CRITERIA}.ConvergenceDetected", errors)
+        flag = _enum(cd, "CompleteOnConvergence", f"{_CRITERIA}.ConvergenceDetected",
+                     ("Disabled", "Enabled"), errors, default="Disabled")
+        convergence = flag == "Enabled"
+    for key in criteria:
+        if key not in ("TargetObjectiveMetricValue", "BestObjectiveNotImproving",
+                       "ConvergenceDetected"):
+            errors.append(f"{_CRITERIA}.{key}: unknown field")
+
+    seed = _int_field(config, "RandomSeed", _CONFIG, errors, minimum=0)
+
+    definition_path = "TrainingJobDefinition"
+    if "TrainingJobDefinitions" in request:
+        errors.append("TrainingJobDefinitions: several training job definitions are not "
+                      "available in this version of sagetune; give one TrainingJobDefinition")
+    definition = _mapping(request.get("TrainingJobDefinition"), definition_path, errors)
+    static = _mapping(definition.get("StaticHyperParameters"),
+                      f"{definition_path}.StaticHyperParameters", errors)
+    if space is not None:
+        for key in static:
+            if key in space.ranges:
+                errors.append(f"{definition_path}.StaticHyperParameters[{key}]: a hyperparameter "
+                              f"cannot be both static and tuned")
+    if request.get("WarmStartConfig"):
+        errors.append("WarmStartConfig: warm start is not available in this version of sagetune")
+
+    if errors:
+        raise ValidationError(errors)
+    assert space is not None and max_jobs is not None and max_parallel is not None
+    return TuningJobSpec(
+        name=name, strategy=strategy, objective_metric_name=metric_name,  # type: ignore[arg-type]
+        objective_type=objective_type, space=space, max_jobs=max_jobs,  # type: ignore[arg-type]
+        max_parallel_jobs=max_parallel, max_runtime_in_seconds=max_runtime,
+        early_stopping_type=early or "Off", target_objective_value=target,
+        max_jobs_not_improving=not_improving, complete_on_convergence=convergence,
+        random_seed=seed, static_hyperparameters=dict(static), request=request)

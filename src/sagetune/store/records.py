@@ -1,0 +1,70 @@
+"""Immutable snapshots handed out by the store. Times are UNIX seconds (UTC)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TUNING_JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
+TRAINING_JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
+FINISHED = frozenset({"Completed", "Failed", "Stopped"})
+
+
+@dataclass(frozen=True)
+class TuningJobRecord:
+    """One tuning job as stored.
+
+    Attributes:
+        request: the validated CreateHyperParameterTuningJob request, cloud-only fields included.
+        details: completion details (reason, counters) written when the job ends.
+    """
+
+    name: str
+    status: str
+    request: dict[str, Any]
+    seed: int
+    created_at: float
+    last_modified_at: float
+    ended_at: float | None = None
+    failure_reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainingJobRecord:
+    """One training job as stored; ``objective`` is in the user's direction (not negated)."""
+
+    name: str
+    tuning_job_name: str
+    seq: int
+    status: str
+    hyperparameters: dict[str, Any]
+    created_at: float
+    started_at: float | None = None
+    ended_at: float | None = None
+    objective: float | None = None
+    final_metrics: dict[str, float] = field(default_factory=dict)
+    failure_reason: str | None = None
+    log_path: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def objective_status(self) -> str:
+        """SageMaker's ObjectiveStatus: Succeeded, Pending or Failed."""
+        if self.objective is not None:
+            return "Succeeded"
+        return "Failed" if self.finished else "Pending"
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One point of a metric's series (``step`` is the epoch or report index)."""
+
+    training_job_name: str
+    metric_name: str
+    value: float
+    step: int
+    timestamp: float

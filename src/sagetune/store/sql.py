@@ -1,0 +1,222 @@
+"""The SQL store (SQLAlchemy 2): SQLite by default, any SQLAlchemy URL (PostgreSQL) alike.
+
+Every state change is one transaction. SQLite runs in WAL mode with a busy timeout, so readers
+in other processes (describe, list, a dashboard) never see "database is locked" while a tuner
+writes. Finished training jobs never change: updates only apply to jobs still running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, create_engine,
+                        event, insert, select, update)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
+
+from sagetune.errors import ResourceInUse, ResourceNotFound
+from sagetune.store.records import FINISHED, MetricPoint, TrainingJobRecord, TuningJobRecord
+
+metadata = MetaData()
+
+tuning_jobs = Table(
+    "tuning_jobs", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("request", Text, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_modified_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("failure_reason", Text),
+    Column("details", Text, nullable=False, default="{}"),
+)
+
+training_jobs = Table(
+    "training_jobs", metadata,
+    Column("name", String(128), primary_key=True),
+    Column("tuning_job_name", String(64), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("hyperparameters", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("ended_at", Float),
+    Column("objective", Float),
+    Column("final_metrics", Text, nullable=False, default="{}"),
+    Column("failure_reason", Text),
+    Column("log_path", Text),
+)
+
+metric_points = Table(
+    "metric_points", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("training_job_name", String(128), nullable=False, index=True),
+    Column("metric_name", String(255), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("timestamp", Float, nullable=False),
+)
+
+_JSON_COLUMNS = {"request", "details", "hyperparameters", "final_metrics"}
+
+
+def sagetune_home() -> Path:
+    """``$SAGETUNE_HOME``, else ``~/.sagetune``: where the default store and job folders live."""
+    return Path(os.environ.get("SAGETUNE_HOME") or Path.home() / ".sagetune")
+
+
+def default_store_url() -> str:
+    """``$SAGETUNE_STORE`` if set, else ``sqlite:///$SAGETUNE_HOME/sagetune.db``."""
+    return os.environ.get("SAGETUNE_STORE") or f"sqlite:///{sagetune_home() / 'sagetune.db'}"
+
+
+def _to_row(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: json.dumps(v) if k in _JSON_COLUMNS else v for k, v in fields.items()}
+
+
+def _from_row(row: Any) -> dict[str, Any]:
+    d = dict(row._mapping)
+    for k in _JSON_COLUMNS & d.keys():
+        d[k] = json.loads(d[k]) if d[k] else {}
+    return d
+
+
+class SQLStore:
+    """Tuning jobs, training jobs and metric points in one SQL database.
+
+    Thread-safe; every method is one transaction and returns immutable snapshots.
+
+    Args:
+        url: a SQLAlchemy URL, e.g. ``sqlite:///tuning.db`` or ``postgresql://host/db``.
+    """
+
+    def __init__(self, url: str | None = None):
+        self.url = url or default_store_url()
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.path: Path | None = None
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                self.path = Path(parsed.database).expanduser().resolve()
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._lock = threading.Lock()
+        metadata.create_all(self.engine)
+
+    def __repr__(self) -> str:
+        return f"SQLStore({self.url!r})"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Where training jobs' folders (logs, outputs) go: beside a SQLite file, else home."""
+        if self.path is not None:
+            return self.path.parent / f"{self.path.stem}-jobs"
+        return sagetune_home() / "jobs"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # tuning jobs -------------------------------------------------------------------------
+    def create_tuning_job(self, record: TuningJobRecord) -> None:
+        """Insert a new tuning job; raises ResourceInUse if the name is taken."""
+        try:
+            with self._lock, self.engine.begin() as conn:
+                conn.execute(insert(tuning_jobs).values(**_to_row(record.__dict__)))
+        except IntegrityError:
+            raise ResourceInUse(f"a tuning job named {record.name!r} already exists in "
+                                f"{self.url}") from None
+
+    def get_tuning_job(self, name: str) -> TuningJobRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tuning_jobs).where(tuning_jobs.c.name == name)).first()
+        if row is None:
+            raise ResourceNotFound(f"no tuning job named {name!r} in {self.url}")
+        return TuningJobRecord(**_from_row(row))
+
+    def list_tuning_jobs(self) -> list[TuningJobRecord]:
+        """All tuning jobs, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tuning_jobs).order_by(tuning_jobs.c.created_at.desc(),
+                                                             tuning_jobs.c.name)).all()
+        return [TuningJobRecord(**_from_row(r)) for r in rows]
+
+    def update_tuning_job(self, name: str, **fields: Any) -> None:
+        with self._lock, self.engine.begin() as conn:
+            res = conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name)
+                               .values(**_to_row(fields)))
+        if res.rowcount == 0:
+            raise ResourceNotFound(f"no tuning job named {name!r} in {self.url}")
+
+    # training jobs ------------------------------------------------------------------------
+    def create_training_job(self, record: TrainingJobRecord) -> None:
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(insert(training_jobs).values(**_to_row(record.__dict__)))
+
+    def update_training_job(self, name: str, **fields: Any) -> bool:
+        """Change a training job that has not finished; returns False if it had finished."""
+        with self._lock, self.engine.begin() as conn:
+            res = conn.execute(update(training_jobs)
+                               .where(training_jobs.c.name == name,
+                                      training_jobs.c.status.not_in(sorted(FINISHED)))
+                               .values(**_to_row(fields)))
+        return res.rowcount > 0
+
+    def get_training_job(self, name: str) -> TrainingJobRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(training_jobs).where(training_jobs.c.name == name)).first()
+        if row is None:
+            raise ResourceNotFound(f"no training job named {name!r} in {self.url}")
+        return TrainingJobRecord(**_from_row(row))
+
+    def list_training_jobs(self, tuning_job_name: str) -> list[TrainingJobRecord]:
+        """A tuning job's training jobs in creation order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(training_jobs)
+                                .where(training_jobs.c.tuning_job_name == tuning_job_name)
+                                .order_by(training_jobs.c.seq)).all()
+        return [TrainingJobRecord(**_from_row(r)) for r in rows]
+
+    # metric points ------------------------------------------------------------------------
+    def add_metric_points(self, points: Sequence[MetricPoint]) -> None:
+        if not points:
+            return
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(insert(metric_points), [p.__dict__ for p in points])
+
+    def metric_points(self, training_job_names: Iterable[str]) -> list[MetricPoint]:
+        """Every point of the given training jobs, in the order they were recorded."""
+        names = list(training_job_names)
+        if not names:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(metric_points)
+                                .where(metric_points.c.training_job_name.in_(names))
+                                .order_by(metric_points.c.id)).all()
+        return [MetricPoint(**{k: v for k, v in r._mapping.items() if k != "id"}) for r in rows]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def open_store(store: str | SQLStore | None) -> SQLStore:
+    """A store from a URL, a plain file path, an existing store, or the default."""
+    if isinstance(store, SQLStore):
+        return store
+    if store is not None and "://" not in str(store):
+        store = f"sqlite:///{Path(str(store)).expanduser().resolve()}"
+    return SQLStore(store)

@@ -1,0 +1,68 @@
+"""The strategy interface: given the space, a seed and what happened so far, suggest more.
+
+A strategy is pure: it neither runs nor stores anything, and the same space, seed and
+observations give the same suggestions. That makes a killed tuning job resumable and a seeded
+run reproducible. Values are always minimised here: the tuner flips the sign of a maximised
+objective before a strategy sees it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from sagetune.space import SearchSpace
+
+ObservationStatus = Literal["Completed", "Failed", "Running", "Stopped"]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A frozen snapshot of one training job, as a strategy sees it.
+
+    Attributes:
+        hyperparameters: the tuned values the job was started with.
+        status: ``Completed`` or ``Stopped`` with a value, ``Failed`` without, ``Running``
+            (started or about to start, no value yet).
+        value: the objective to minimise, when known.
+    """
+
+    hyperparameters: Mapping[str, Any]
+    status: ObservationStatus
+    value: float | None = None
+
+    @property
+    def has_value(self) -> bool:
+        return self.value is not None and self.status in ("Completed", "Stopped")
+
+
+class Strategy(ABC):
+    """Suggests hyperparameters. Subclasses implement :meth:`suggest`."""
+
+    name: str = ""
+
+    def __init__(self, space: SearchSpace, seed: int):
+        self.space = space
+        self.seed = int(seed)
+
+    def rng(self, observations: Sequence[Observation], salt: int = 0) -> np.random.Generator:
+        """A generator fixed by the seed and the number of observations, so that a suggestion
+        depends only on what is known, never on how many calls came before (resume-safe)."""
+        return np.random.default_rng([self.seed, len(observations), salt])
+
+    @abstractmethod
+    def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
+        """Return up to ``n`` new hyperparameter dicts.
+
+        Args:
+            observations: every training job of the tuning job so far, in creation order.
+            n: how many suggestions are wanted (free parallel slots).
+
+        Returns:
+            At most ``n`` suggestions; fewer (possibly none) means the strategy has nothing
+            left to try (Grid after the last combination).
+        """

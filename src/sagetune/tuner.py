@@ -1,0 +1,250 @@
+"""The SDK: ``HyperparameterTuner``, shaped like ``sagemaker.tuner.HyperparameterTuner``."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sagetune.analytics import TuningJobAnalytics
+from sagetune.answers import best_training_job, describe_tuning_job
+from sagetune.errors import ValidationError
+from sagetune.executors.process import ProcessExecutor
+from sagetune.naming import name_from_base
+from sagetune.runner import TuningJobRunner
+from sagetune.space import Parameter
+from sagetune.spec import TuningJobSpec, parse_request
+from sagetune.store.records import TuningJobRecord
+from sagetune.store.sql import SQLStore, open_store
+from sagetune.strategies import make_strategy
+
+
+@dataclass(frozen=True)
+class TuningJobCompletionCriteriaConfig:
+    """SageMaker's completion criteria (see :mod:`sagetune.completion` for their meaning)."""
+
+    max_number_training_jobs_not_improving: int | None = None
+    complete_on_convergence: bool | None = None
+    target_objective_metric_value: float | None = None
+
+    def to_input_req(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.target_objective_metric_value is not None:
+            out["TargetObjectiveMetricValue"] = self.target_objective_metric_value
+        if self.max_number_training_jobs_not_improving is not None:
+            out["BestObjectiveNotImproving"] = {
+                "MaxNumberOfTrainingJobsNotImproving": self.max_number_training_jobs_not_improving}
+        if self.complete_on_convergence is not None:
+            out["ConvergenceDetected"] = {
+                "CompleteOnConvergence": "Enabled" if self.complete_on_convergence else "Disabled"}
+        return out
+
+
+class HyperparameterTuner:
+    """Tunes a training function's hyperparameters, locally, the SageMaker way.
+
+    Args:
+        objective_metric_name: the metric to optimise (a key of what ``train`` returns).
+        hyperparameter_ranges: name -> ContinuousParameter / IntegerParameter /
+            CategoricalParameter.
+        objective_type: ``Maximize`` or ``Minimize``.
+        strategy: ``Bayesian`` (default), ``Random`` or ``Grid``.
+        max_jobs: MaxNumberOfTrainingJobs (failed jobs count too). Defaults to 1, or to the
+            number of combinations for Grid, as in SageMaker's SDK.
+        max_parallel_jobs: how many training jobs run at once.
+        early_stopping_type: ``Off``.
+        random_seed: makes suggestions reproducible; drawn (and stored) when None.
+        base_tuning_job_name: prefix of generated tuning job names (default ``sagetune``).
+        completion_criteria: a TuningJobCompletionCriteriaConfig, or its request form (a dict
+            with ``TargetObjectiveMetricValue``, ``BestObjectiveNotImproving``,
+            ``ConvergenceDetected``).
+        max_runtime_in_seconds: the tuning job's time budget.
+        store: SQLAlchemy URL (``sqlite:///path.db``, ``postgresql://...``), a SQLite file path,
+            or None for the default store (``$SAGETUNE_STORE``, else
+            ``~/.sagetune/sagetune.db``).
+        static_hyperparameters: fixed hyperparameters passed to every training job.
+        show_progress: live table in the terminal; default when stderr is a terminal.
+
+    Raises:
+        ValidationError: when the configuration breaks a rule (all problems listed).
+
+    Example:
+        >>> from sagetune import HyperparameterTuner, ContinuousParameter
+        >>> def train(hp):
+        ...     return {"loss": (hp["x"] - 2.0) ** 2}
+        >>> tuner = HyperparameterTuner("loss", {"x": ContinuousParameter(-5, 5)},
+        ...                             objective_type="Minimize", max_jobs=10,
+        ...                             store="sqlite:///example.db")  # doctest: +SKIP
+        >>> tuner.fit(train)  # doctest: +SKIP
+    """
+
+    def __init__(self, objective_metric_name: str, hyperparameter_ranges: Mapping[str, Parameter],
+                 objective_type: str = "Maximize", strategy: str = "Bayesian",
+                 max_jobs: int | None = None, max_parallel_jobs: int = 1,
+                 early_stopping_type: str = "Off", random_seed: int | None = None,
+                 base_tuning_job_name: str | None = None,
+                 completion_criteria: TuningJobCompletionCriteriaConfig | Mapping[str, Any]
+                 | None = None,
+                 max_runtime_in_seconds: int | None = None, store: SQLStore | str | None = None,
+                 static_hyperparameters: Mapping[str, Any] | None = None,
+                 show_progress: bool | None = None):
+        if not isinstance(hyperparameter_ranges, Mapping):
+            raise ValidationError("hyperparameter_ranges: must be a dict of name -> "
+                                  "ContinuousParameter / IntegerParameter / CategoricalParameter")
+        bad = [k for k, v in hyperparameter_ranges.items() if not isinstance(v, Parameter)]
+        if bad:
+            raise ValidationError([f"hyperparameter_ranges[{k}]: must be a ContinuousParameter, "
+                                   f"IntegerParameter or CategoricalParameter, got "
+                                   f"{type(hyperparameter_ranges[k]).__name__}" for k in bad])
+        self.objective_metric_name = objective_metric_name
+        self.hyperparameter_ranges = dict(hyperparameter_ranges)
+        self.objective_type = objective_type
+        self.strategy = strategy
+        if max_jobs is None and strategy != "Grid":
+            max_jobs = 1
+        self.max_jobs = max_jobs
+        self.max_parallel_jobs = max_parallel_jobs
+        self.early_stopping_type = early_stopping_type
+        self.random_seed = random_seed
+        self.base_tuning_job_name = base_tuning_job_name or "sagetune"
+        if isinstance(completion_criteria, TuningJobCompletionCriteriaConfig):
+            completion_criteria = completion_criteria.to_input_req()
+        self.completion_criteria = dict(completion_criteria or {})
+        self.max_runtime_in_seconds = max_runtime_in_seconds
+        self.static_hyperparameters = dict(static_hyperparameters or {})
+        self.show_progress = show_progress
+        self._store_arg = store
+        self._store: SQLStore | None = None
+        self.latest_tuning_job: str | None = None
+        # Validate now, so a mistake shows before any training starts.
+        parse_request(self.request("validation-only"))
+
+    @property
+    def store(self) -> SQLStore:
+        """The store this tuner writes to (opened on first use)."""
+        if self._store is None:
+            self._store = open_store(self._store_arg)
+        return self._store
+
+    def request(self, job_name: str) -> dict[str, Any]:
+        """The CreateHyperParameterTuningJob request this tuner sends for ``job_name``."""
+        ranges: dict[str, list[dict[str, Any]]] = {
+            "ContinuousParameterRanges": [], "IntegerParameterRanges": [],
+            "CategoricalParameterRanges": []}
+        for name, p in self.hyperparameter_ranges.items():
+            ranges[f"{p.kind}ParameterRanges"].append(p.as_tuning_range(name))
+        limits: dict[str, Any] = {"MaxParallelTrainingJobs": self.max_parallel_jobs}
+        if self.max_jobs is not None:
+            limits["MaxNumberOfTrainingJobs"] = self.max_jobs
+        if self.max_runtime_in_seconds is not None:
+            limits["MaxRuntimeInSeconds"] = self.max_runtime_in_seconds
+        config: dict[str, Any] = {
+            "Strategy": self.strategy,
+            "HyperParameterTuningJobObjective": {"Type": self.objective_type,
+                                                 "MetricName": self.objective_metric_name},
+            "ResourceLimits": limits,
+            "ParameterRanges": ranges,
+            "TrainingJobEarlyStoppingType": self.early_stopping_type,
+        }
+        if self.completion_criteria:
+            config["TuningJobCompletionCriteria"] = self.completion_criteria
+        if self.random_seed is not None:
+            config["RandomSeed"] = self.random_seed
+        return {"HyperParameterTuningJobName": job_name,
+                "HyperParameterTuningJobConfig": config,
+                "TrainingJobDefinition": {"StaticHyperParameters": self.static_hyperparameters}}
+
+    def fit(self, train: Callable[[dict[str, Any]], float | Mapping[str, float]],
+            job_name: str | None = None, wait: bool = True) -> None:
+        """Run a tuning job to its end.
+
+        Args:
+            train: ``train(hyperparameters) -> float | dict[str, float]``; it runs in worker
+                processes, so it may be defined in a script or a notebook. A float is taken as
+                the objective metric; a dict must hold the objective metric.
+            job_name: the tuning job's name (default: generated from the base name).
+            wait: must be True (training runs in this process's workers).
+
+        Raises:
+            ValidationError: on a bad configuration or a name already used in the store.
+        """
+        if not wait:
+            raise ValidationError("wait: fit(wait=False) is not supported for Python callables; "
+                                  "run the tuner in a thread or a separate process")
+        name = job_name or name_from_base(self.base_tuning_job_name)
+        spec = parse_request(self.request(name))
+        executor = ProcessExecutor(train, spec.max_parallel_jobs)
+        store = self.store
+        try:
+            store.get_tuning_job(name)
+        except LookupError:
+            pass
+        else:
+            raise ValidationError(f"HyperParameterTuningJobName: a tuning job named {name!r} "
+                                  f"already exists in {store.url}")
+        seed = spec.random_seed if spec.random_seed is not None else secrets.randbelow(2**31)
+        now = time.time()
+        store.create_tuning_job(TuningJobRecord(name=name, status="InProgress",
+                                                request=spec.request, seed=seed, created_at=now,
+                                                last_modified_at=now))
+        self.latest_tuning_job = name
+        self._run(spec, seed, executor)
+
+    def _run(self, spec: TuningJobSpec, seed: int, executor: ProcessExecutor) -> None:
+        strategy = make_strategy(spec.strategy, spec.space, seed, spec.max_parallel_jobs)
+        show = self.show_progress if self.show_progress is not None else sys.stderr.isatty()
+        if show:
+            from sagetune.progress import LiveProgress
+
+            with LiveProgress() as progress:
+                TuningJobRunner(spec, self.store, executor, strategy, progress).run()
+        else:
+            TuningJobRunner(spec, self.store, executor, strategy).run()
+
+    def _require_job(self) -> str:
+        if self.latest_tuning_job is None:
+            raise RuntimeError("no tuning job yet: call fit() first (or attach())")
+        return self.latest_tuning_job
+
+    @classmethod
+    def attach(cls, tuning_job_name: str, store: SQLStore | str | None = None
+               ) -> HyperparameterTuner:
+        """A tuner for an existing tuning job (to read its results)."""
+        from sagetune.spec import parse_request as _parse
+
+        st = open_store(store)
+        record = st.get_tuning_job(tuning_job_name)
+        spec = _parse(record.request)
+        tuner = cls(spec.objective_metric_name, dict(spec.space.ranges),
+                    objective_type=spec.objective_type, strategy=spec.strategy,
+                    max_jobs=spec.max_jobs, max_parallel_jobs=spec.max_parallel_jobs,
+                    random_seed=spec.random_seed, store=st,
+                    static_hyperparameters=spec.static_hyperparameters)
+        tuner.latest_tuning_job = tuning_job_name
+        return tuner
+
+    def describe(self) -> dict[str, Any]:
+        """The DescribeHyperParameterTuningJob answer for the latest tuning job."""
+        name = self._require_job()
+        record = self.store.get_tuning_job(name)
+        return describe_tuning_job(record, self.store.list_training_jobs(name), time.time())
+
+    def best_training_job(self) -> str:
+        """The name of the best training job of the latest tuning job.
+
+        Raises:
+            RuntimeError: when no training job has an objective value yet.
+        """
+        name = self._require_job()
+        best = best_training_job(self.store.get_tuning_job(name),
+                                 self.store.list_training_jobs(name))
+        if best is None:
+            raise RuntimeError(f"tuning job {name!r} has no training job with an objective value")
+        return best.name
+
+    def analytics(self) -> TuningJobAnalytics:
+        """Analytics of the latest tuning job (``.dataframe()`` as in SageMaker's SDK)."""
+        return TuningJobAnalytics(self._require_job(), store=self.store)
