@@ -291,3 +291,54 @@ def test_default_store_is_under_sagetune_home(tmp_path: Path) -> None:
     t.fit(lambda hp: 1.0, job_name="home")
     assert t.store.url == f"sqlite:///{tmp_path / 'home' / 'sagetune.db'}"
     assert (tmp_path / "home" / "sagetune.db").exists()
+
+
+def test_ctrl_c_stops_the_tuning_job_and_records_it(tmp_path: Path) -> None:
+    script = tmp_path / "interrupt.py"
+    db = tmp_path / "int.db"
+    script.write_text(textwrap.dedent(f"""
+        import time, sagetune
+        def train(hp):
+            time.sleep(30)
+            return 1.0
+        t = sagetune.HyperparameterTuner("loss", {{"x": sagetune.ContinuousParameter(0, 1)}},
+            strategy="Random", max_jobs=4, max_parallel_jobs=2, store="sqlite:///{db}",
+            show_progress=True)
+        t.fit(train, job_name="interrupted")
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    store = None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if db.exists():
+            store = open_store(f"sqlite:///{db}")
+            if len(store.list_tuning_jobs()) and len(store.list_training_jobs("interrupted")) == 2:
+                break
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(2)  # SIGINT, as Ctrl-C
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert store is not None
+    assert store.get_tuning_job("interrupted").status == "Stopped"
+    jobs = store.list_training_jobs("interrupted")
+    assert [j.status for j in jobs] == ["Stopped", "Stopped"]
+    assert "interrupted" in (jobs[0].failure_reason or "")
+
+
+def test_live_progress_shows_the_counters_and_the_best(tmp_path: Path) -> None:
+    script = tmp_path / "progress.py"
+    script.write_text(textwrap.dedent(f"""
+        import sagetune
+        t = sagetune.HyperparameterTuner("loss", {{"x": sagetune.IntegerParameter(1, 3)}},
+            objective_type="Minimize", strategy="Grid", store="sqlite:///{tmp_path / 'p.db'}",
+            show_progress=True)
+        t.fit(lambda hp: float(hp["x"]), job_name="shown")
+    """))
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert res.returncode == 0, res.stderr
+    assert "shown Completed" in res.stderr
+    assert "3/3 jobs" in res.stderr and "Completed 3" in res.stderr
+    assert "best loss = 1 (shown-001-" in res.stderr

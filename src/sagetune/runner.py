@@ -115,6 +115,7 @@ class TuningJobRunner:
         """Run until the tuning job ends; returns its final record."""
         reason: str | None = None
         final_status = "Completed"
+        interrupted = False
         try:
             while True:
                 stop = self._stop_reason()
@@ -128,12 +129,18 @@ class TuningJobRunner:
                               else "the strategy has no more configurations to try")
                     break
                 self._handle(self.executor.poll(_POLL_SECONDS))
+        except KeyboardInterrupt:
+            # Ctrl-C is a stop request: record it, so the store never shows a live job.
+            final_status, reason, interrupted = "Stopped", "interrupted (KeyboardInterrupt)", True
         finally:
             for name in list(self._running):
                 self.executor.stop(name, f"the tuning job ended: {reason or 'interrupted'}")
             self._handle(self.executor.poll(0))
             self.executor.shutdown()
-        return self._finish(final_status, reason)
+        record = self._finish(final_status, reason)
+        if interrupted:
+            raise KeyboardInterrupt
+        return record
 
     def _stop_reason(self) -> tuple[str, str] | None:
         now = self.clock()
