@@ -18,6 +18,7 @@ demo: $(VENV)/.installed-examples
 	$(PY) examples/xgboost_breast_cancer.py
 
 test: $(VENV)/.installed-test
+	bash tests/setup.sh
 	$(PY) -m pytest -q
 
 # Optuna's GPSampler needs torch; take the CPU build, never the multi-GB CUDA one.

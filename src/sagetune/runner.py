@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
-from sagetune import completion
+from sagetune import completion, control
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
@@ -83,6 +83,8 @@ class TuningJobRunner:
         self.record = store.get_tuning_job(spec.name)
         self._running: set[str] = set()
         self._last_stop_check = 0.0
+        self._last_heartbeat = 0.0
+        self.owner = control.new_owner()
 
     # bookkeeping ------------------------------------------------------------------------------
     def _set(self, name: str, **fields: Any) -> None:
@@ -113,6 +115,8 @@ class TuningJobRunner:
     # the loop ---------------------------------------------------------------------------------
     def run(self) -> TuningJobRecord:
         """Run until the tuning job ends; returns its final record."""
+        control.acquire(self.store, self.spec.name, self.owner)
+        self._last_heartbeat = self.clock()
         reason: str | None = None
         final_status = "Completed"
         interrupted = False
@@ -138,12 +142,17 @@ class TuningJobRunner:
             self._handle(self.executor.poll(0))
             self.executor.shutdown()
         record = self._finish(final_status, reason)
+        self.store.release_lease(self.spec.name, self.owner)
         if interrupted:
             raise KeyboardInterrupt
         return record
 
     def _stop_reason(self) -> tuple[str, str] | None:
         now = self.clock()
+        if now - self._last_heartbeat >= control.HEARTBEAT_SECONDS:
+            self._last_heartbeat = now
+            if not self.store.renew_lease(self.spec.name, self.owner, now):
+                return "Stopped", "another tuner took this tuning job over"
         if now - self._last_stop_check >= _STOP_CHECK_SECONDS:
             self._last_stop_check = now
             self.record = self.store.get_tuning_job(self.spec.name)

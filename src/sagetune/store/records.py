@@ -28,6 +28,8 @@ class TuningJobRecord:
     ended_at: float | None = None
     failure_reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    owner: str | None = None
+    heartbeat_at: float | None = None
 
 
 @dataclass(frozen=True)

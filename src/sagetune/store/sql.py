@@ -35,6 +35,9 @@ tuning_jobs = Table(
     Column("ended_at", Float),
     Column("failure_reason", Text),
     Column("details", Text, nullable=False, default="{}"),
+    # The lease: which tuner process drives this job, and when it last said it was alive.
+    Column("owner", String(255)),
+    Column("heartbeat_at", Float),
 )
 
 training_jobs = Table(
@@ -156,6 +159,34 @@ class SQLStore:
                                .values(**_to_row(fields)))
         if res.rowcount == 0:
             raise ResourceNotFound(f"no tuning job named {name!r} in {self.url}")
+
+    # the lease -------------------------------------------------------------------------------
+    def acquire_lease(self, name: str, owner: str, now: float, stale_before: float,
+                      dead_owner: str | None = None) -> bool:
+        """Take the tuning job for ``owner`` if it is free, already ours, stale (no heartbeat
+        since ``stale_before``) or held by ``dead_owner`` (a process known to be gone)."""
+        c = tuning_jobs.c
+        free = (c.owner.is_(None) | (c.owner == owner) | (c.heartbeat_at < stale_before))
+        if dead_owner is not None:
+            free = free | (c.owner == dead_owner)
+        with self._lock, self.engine.begin() as conn:
+            res = conn.execute(update(tuning_jobs).where(c.name == name, free)
+                               .values(owner=owner, heartbeat_at=now))
+        return res.rowcount > 0
+
+    def renew_lease(self, name: str, owner: str, now: float) -> bool:
+        """Refresh the heartbeat; False if another process took the job over."""
+        with self._lock, self.engine.begin() as conn:
+            res = conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name,
+                                                         tuning_jobs.c.owner == owner)
+                               .values(heartbeat_at=now))
+        return res.rowcount > 0
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name,
+                                                   tuning_jobs.c.owner == owner)
+                         .values(owner=None, heartbeat_at=None))
 
     # training jobs ------------------------------------------------------------------------
     def create_training_job(self, record: TrainingJobRecord) -> None:

@@ -1,0 +1,79 @@
+"""The ``sagetune`` command line, named after the AWS CLI's sagemaker verbs.
+
+``--store URL`` is accepted before or after the verb; ``$SAGETUNE_STORE`` is the fallback, then
+the default SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+
+from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
+from sagetune.store.sql import SQLStore, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Group(click.Group):
+    """Turns the errors users cause into one clear line and exit code 2 (never a traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            click.echo(f"ValidationError: {exc}", err=True)
+            sys.exit(2)
+        except ResourceNotFound as exc:
+            click.echo(f"ResourceNotFound: {exc}", err=True)
+            sys.exit(2)
+        except ResourceInUse as exc:
+            click.echo(f"ResourceInUse: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "max_content_width": 100})
+@click.option("--store", "store_url", envvar="SAGETUNE_STORE", metavar="URL",
+              help="SQLAlchemy URL or SQLite file of the store (env SAGETUNE_STORE; default "
+                   "~/.sagetune/sagetune.db).")
+@click.version_option(package_name="sagetune")
+@click.pass_context
+def main(ctx: click.Context, store_url: str | None) -> None:
+    """sagetune: SageMaker-style automatic model tuning, locally."""
+    ctx.obj = {"store": store_url}
+
+
+def store_option(fn: F) -> F:
+    """Add ``--store`` after the verb too; it wins over the one before the verb."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value:
+            ctx.ensure_object(dict)["store"] = value
+        return value
+
+    return click.option("--store", "_store", metavar="URL", expose_value=False,
+                        callback=remember, is_eager=True,
+                        help="SQLAlchemy URL or SQLite file of the store.")(fn)
+
+
+def get_store(ctx: click.Context) -> SQLStore:
+    root = ctx.find_root()
+    url = (ctx.obj or {}).get("store") or (root.obj or {}).get("store")
+    return open_store(url)
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        return o.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def echo_json(data: Any) -> None:
+    """Print an answer as the AWS CLI does: indented JSON, ISO timestamps."""
+    click.echo(json.dumps(data, indent=4, default=_default))

@@ -1,0 +1,92 @@
+"""Who drives a tuning job, and stopping one from anywhere.
+
+A tuner holds a lease on its tuning job in the store: its identity (``host:pid:token``) and a
+heartbeat renewed every few seconds. A second tuner for the same job is refused while the lease
+is alive. A lease is stale when the heartbeat is older than ``LEASE_TTL_SECONDS``, or at once
+when its process is on this host and no longer exists (a tuner killed with SIGKILL), so a dead
+tuner never blocks ``resume``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+
+from sagetune.errors import ResourceInUse
+from sagetune.store.records import TuningJobRecord
+from sagetune.store.sql import SQLStore
+
+LEASE_TTL_SECONDS = 20.0
+HEARTBEAT_SECONDS = 2.0
+
+
+def new_owner() -> str:
+    """An identity for this tuner process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True when ``owner`` names a process on this host that no longer exists."""
+    if not owner:
+        return True
+    try:
+        host, pid_text, _ = owner.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def lease_alive(record: TuningJobRecord, now: float | None = None) -> bool:
+    """Whether a live tuner holds the tuning job."""
+    now = time.time() if now is None else now
+    if record.owner is None or record.heartbeat_at is None:
+        return False
+    if record.heartbeat_at < now - LEASE_TTL_SECONDS:
+        return False
+    return not owner_is_dead(record.owner)
+
+
+def acquire(store: SQLStore, name: str, owner: str) -> None:
+    """Take the lease or raise ResourceInUse naming the live holder."""
+    record = store.get_tuning_job(name)
+    now = time.time()
+    dead = record.owner if record.owner and owner_is_dead(record.owner) else None
+    if not store.acquire_lease(name, owner, now, now - LEASE_TTL_SECONDS, dead):
+        holder = store.get_tuning_job(name).owner
+        raise ResourceInUse(f"tuning job {name!r} is being run by another tuner ({holder}); "
+                            f"stop it first, or wait until it ends")
+
+
+def stop_tuning_job(store: SQLStore, name: str) -> TuningJobRecord:
+    """StopHyperParameterTuningJob.
+
+    A job driven by a live tuner becomes ``Stopping``; the tuner stops its training jobs and
+    marks it ``Stopped``. A job whose tuner is gone is marked ``Stopped`` here, its unfinished
+    training jobs with it. Finished jobs are left as they are.
+    """
+    record = store.get_tuning_job(name)
+    if record.status not in ("InProgress", "Stopping"):
+        return record
+    now = time.time()
+    if lease_alive(record, now):
+        store.update_tuning_job(name, status="Stopping", last_modified_at=now)
+    else:
+        for job in store.list_training_jobs(name):
+            if not job.finished:
+                store.update_training_job(job.name, status="Stopped", ended_at=now,
+                                          failure_reason="the tuning job was stopped")
+        store.update_tuning_job(name, status="Stopped", ended_at=now, last_modified_at=now,
+                                details={**record.details,
+                                         "CompletionReason": "stopped by request"})
+    return store.get_tuning_job(name)
