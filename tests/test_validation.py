@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sagetune import (CategoricalParameter, ContinuousParameter, HyperparameterTuner,
+from sagetune import (CategoricalParameter, ContinuousParameter, HyperparameterTuner, ResourceInUse,
                       IntegerParameter, ValidationError, parse_request)
 from sagetune.store import open_store
 
@@ -217,7 +217,7 @@ def test_rejected_request_changes_nothing_stored(store_url: str) -> None:
     tuner.fit(lambda hp: float(hp["x"]), job_name="first")
     store = open_store(store_url)
     before = (store.get_tuning_job("first"), store.list_training_jobs("first"))
-    with pytest.raises(ValidationError, match="a tuning job named 'first' already exists"):
+    with pytest.raises(ResourceInUse, match="a tuning job named .first. already exists"):
         tuner.fit(lambda hp: 0.0, job_name="first")
     with pytest.raises(ValidationError, match="HyperParameterTuningJobName: must be"):
         tuner.fit(lambda hp: 0.0, job_name="not valid")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import time
 
@@ -90,3 +91,32 @@ def stop_tuning_job(store: SQLStore, name: str) -> TuningJobRecord:
                                 details={**record.details,
                                          "CompletionReason": "stopped by request"})
     return store.get_tuning_job(name)
+
+
+def kill_process_group(pgid: int, training_job_name: str) -> bool:
+    """End the process group of a training job left behind by a dead tuner.
+
+    Only a group whose leader still carries ``SAGETUNE_TRAINING_JOB=<name>`` in its environment
+    is touched, so a process id reused by an unrelated program is never signalled (Linux
+    ``/proc``; elsewhere nothing is killed). Returns whether a group was ended.
+    """
+    marker = f"SAGETUNE_TRAINING_JOB={training_job_name}".encode()
+    try:
+        with open(f"/proc/{pgid}/environ", "rb") as f:
+            if marker not in f.read().split(b"\0"):
+                return False
+    except OSError:
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return True
+        deadline = time.time() + 3
+        while time.time() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.05)
+    return True

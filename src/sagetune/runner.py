@@ -15,7 +15,8 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from sagetune import completion, control
-from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted
+from sagetune.executors.base import (Executor, JobFinished, JobRequest, JobStarted,
+                                     MetricReported)
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
@@ -24,6 +25,7 @@ from sagetune.strategies import Observation, Strategy
 
 _POLL_SECONDS = 0.25
 _STOP_CHECK_SECONDS = 0.5
+_SHUTDOWN_SECONDS = 30.0
 
 
 class Progress(Protocol):
@@ -117,6 +119,7 @@ class TuningJobRunner:
         """Run until the tuning job ends; returns its final record."""
         control.acquire(self.store, self.spec.name, self.owner)
         self._last_heartbeat = self.clock()
+        self._recover_interrupted()
         reason: str | None = None
         final_status = "Completed"
         interrupted = False
@@ -129,7 +132,7 @@ class TuningJobRunner:
                 launched = self._launch()
                 if not self._running and not launched:
                     reason = ("MaxNumberOfTrainingJobs reached"
-                              if len(self.jobs) >= self.spec.max_jobs
+                              if self._budget_used() >= self.spec.max_jobs
                               else "the strategy has no more configurations to try")
                     break
                 self._handle(self.executor.poll(_POLL_SECONDS))
@@ -139,13 +142,33 @@ class TuningJobRunner:
         finally:
             for name in list(self._running):
                 self.executor.stop(name, f"the tuning job ended: {reason or 'interrupted'}")
-            self._handle(self.executor.poll(0))
+            deadline = time.time() + _SHUTDOWN_SECONDS
+            while self._running and time.time() < deadline:
+                self._handle(self.executor.poll(0.1))
             self.executor.shutdown()
         record = self._finish(final_status, reason)
         self.store.release_lease(self.spec.name, self.owner)
         if interrupted:
             raise KeyboardInterrupt
         return record
+
+    def _recover_interrupted(self) -> None:
+        """Jobs left running by a dead tuner: end their processes, mark them interrupted.
+
+        They are replaced by new training jobs and do not count toward MaxNumberOfTrainingJobs.
+        """
+        now = self.clock()
+        for job in list(self.jobs.values()):
+            if job.finished:
+                continue
+            if job.process_id:
+                control.kill_process_group(job.process_id, job.name)
+            self._set(job.name, status="Stopped", ended_at=now, interrupted=True,
+                      failure_reason="interrupted: the tuner process ended while this training "
+                                     "job ran; a new training job replaces it")
+
+    def _budget_used(self) -> int:
+        return sum(not j.interrupted for j in self.jobs.values())
 
     def _stop_reason(self) -> tuple[str, str] | None:
         now = self.clock()
@@ -172,7 +195,7 @@ class TuningJobRunner:
 
     def _launch(self) -> int:
         free = self.spec.max_parallel_jobs - len(self._running)
-        remaining = self.spec.max_jobs - len(self.jobs)
+        remaining = self.spec.max_jobs - self._budget_used()
         n = min(free, remaining)
         if n <= 0:
             return 0
@@ -198,13 +221,21 @@ class TuningJobRunner:
     def _handle(self, events: list[Any]) -> None:
         if not events:
             return
+        points: list[MetricPoint] = []
         for ev in events:
             if ev.name not in self.jobs:
                 continue
+            if isinstance(ev, MetricReported):
+                points.append(MetricPoint(ev.name, ev.metric, ev.value, ev.step, ev.time))
+                continue
+            if points:  # keep the store's order: points before the job's end
+                self.store.add_metric_points(points)
+                points = []
             if isinstance(ev, JobStarted):
-                self._set(ev.name, started_at=ev.time)
+                self._set(ev.name, started_at=ev.time, process_id=ev.pid)
             elif isinstance(ev, JobFinished):
                 self._finish_job(ev)
+        self.store.add_metric_points(points)
         self._touch()
         self._notify()
 
@@ -215,16 +246,21 @@ class TuningJobRunner:
                                   "failure_reason": ev.failure_reason}
         if job.started_at is None:
             fields["started_at"] = ev.time
-        if ev.status == "Completed":
-            metrics, failure = metrics_from_result(ev.result, self.spec.objective_metric_name)
+        objective = self.spec.objective_metric_name
+        if ev.status == "Completed" and ev.result is not None:  # a Python callable's return
+            metrics, failure = metrics_from_result(ev.result, objective)
             fields["final_metrics"] = metrics
             if failure is not None:
                 fields.update(status="Failed", failure_reason=failure)
             else:
-                fields["objective"] = metrics[self.spec.objective_metric_name]
+                fields["objective"] = metrics[objective]
             self.store.add_metric_points([
-                MetricPoint(ev.name, k, v, 0, ev.time) for k, v in metrics.items()
+                MetricPoint(ev.name, k, v, 1, ev.time) for k, v in metrics.items()
                 if math.isfinite(v)])
+        else:  # streamed metrics: the last point of each series is its final value
+            fields["final_metrics"] = dict(ev.metrics)
+            if ev.status in ("Completed", "Stopped") and objective in ev.metrics:
+                fields["objective"] = ev.metrics[objective]
         self._set(ev.name, **fields)
 
     def _touch(self) -> None:

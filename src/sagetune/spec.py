@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import math
 import re
+from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sagetune.errors import ValidationError
+from sagetune.training import ScriptDefinition, parse_script_definition
 from sagetune.space import (SCALING_TYPES, CategoricalParameter, ContinuousParameter,
                             IntegerParameter, Parameter, SearchSpace)
 
@@ -25,6 +27,8 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 MAX_RANGES = 30
 MAX_CATEGORICAL_VALUES = 30
 MIN_JOBS_NOT_IMPROVING = 3
+# Where relative paths of a request resolve (a local addition kept with the stored request).
+LOCAL_BASE_DIRECTORY = "LocalBaseDirectory"
 
 _CONFIG = "HyperParameterTuningJobConfig"
 _RANGES = f"{_CONFIG}.ParameterRanges"
@@ -54,6 +58,8 @@ class TuningJobSpec:
     random_seed: int | None
     static_hyperparameters: dict[str, Any]
     request: dict[str, Any] = field(repr=False)
+    script: ScriptDefinition | None = None
+    notices: tuple[str, ...] = ()
 
     @property
     def maximize(self) -> bool:
@@ -229,11 +235,15 @@ def parse_space(ranges: Any, errors: list[str], strategy: str | None) -> SearchS
     return SearchSpace(parsed)
 
 
-def parse_request(request: Mapping[str, Any]) -> TuningJobSpec:
+def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
+                  ) -> TuningJobSpec:
     """Validate a CreateHyperParameterTuningJob request.
 
     Args:
         request: the request body (as loaded from JSON/YAML, or built by the SDK).
+        base_dir: the folder relative paths in the request are relative to (the request
+            file's folder); default: ``LocalBaseDirectory`` stored in the request, else the
+            current directory.
 
     Returns:
         The immutable spec.
@@ -340,6 +350,17 @@ def parse_request(request: Mapping[str, Any]) -> TuningJobSpec:
             if key in space.ranges:
                 errors.append(f"{definition_path}.StaticHyperParameters[{key}]: a hyperparameter "
                               f"cannot be both static and tuned")
+    if base_dir is None:
+        base_dir = request.get(LOCAL_BASE_DIRECTORY) or Path.cwd()
+    base = Path(base_dir).resolve()
+    request[LOCAL_BASE_DIRECTORY] = str(base)
+    script = parse_script_definition(definition, metric_name if isinstance(metric_name, str)
+                                     else None, base, errors, definition_path)
+    notices = []
+    resource = definition.get("ResourceConfig")
+    if isinstance(resource, Mapping) and ({"InstanceCount", "VolumeSizeInGB"} & resource.keys()):
+        notices.append(f"{definition_path}.ResourceConfig: InstanceCount and VolumeSizeInGB mean "
+                       f"nothing locally; each training job runs as one local process")
     if request.get("WarmStartConfig"):
         errors.append("WarmStartConfig: warm start is not available in this version of sagetune")
 
@@ -352,4 +373,5 @@ def parse_request(request: Mapping[str, Any]) -> TuningJobSpec:
         max_parallel_jobs=max_parallel, max_runtime_in_seconds=max_runtime,
         early_stopping_type=early or "Off", target_objective_value=target,
         max_jobs_not_improving=not_improving, complete_on_convergence=convergence,
-        random_seed=seed, static_hyperparameters=dict(static), request=request)
+        random_seed=seed, static_hyperparameters=dict(static), request=request, script=script,
+        notices=tuple(notices))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -12,14 +11,12 @@ from typing import Any
 from sagetune.analytics import TuningJobAnalytics
 from sagetune.answers import best_training_job, describe_tuning_job
 from sagetune.errors import ValidationError
-from sagetune.executors.process import ProcessExecutor
+from sagetune import service
+from sagetune.executors.process import serialize_callable
 from sagetune.naming import name_from_base
-from sagetune.runner import TuningJobRunner
 from sagetune.space import Parameter
-from sagetune.spec import TuningJobSpec, parse_request
-from sagetune.store.records import TuningJobRecord
+from sagetune.spec import parse_request
 from sagetune.store.sql import SQLStore, open_store
-from sagetune.strategies import make_strategy
 
 
 @dataclass(frozen=True)
@@ -157,52 +154,41 @@ class HyperparameterTuner:
                 "HyperParameterTuningJobConfig": config,
                 "TrainingJobDefinition": {"StaticHyperParameters": self.static_hyperparameters}}
 
-    def fit(self, train: Callable[[dict[str, Any]], float | Mapping[str, float]],
-            job_name: str | None = None, wait: bool = True) -> None:
+    def fit(self, train: Callable[[dict[str, Any]], float | Mapping[str, float]]
+            | Mapping[str, Any], job_name: str | None = None, wait: bool = True) -> None:
         """Run a tuning job to its end.
 
         Args:
-            train: ``train(hyperparameters) -> float | dict[str, float]``; it runs in worker
-                processes, so it may be defined in a script or a notebook. A float is taken as
-                the objective metric; a dict must hold the objective metric.
+            train: either a Python callable ``train(hyperparameters) -> float | dict[str,
+                float]`` (it runs in worker processes, so it may be defined in a script or a
+                notebook; a float is the objective metric, a dict must hold it), or a
+                script-mode training job definition (the request's ``TrainingJobDefinition``:
+                ``StaticHyperParameters.sagemaker_program`` or ``LocalCommand``, and
+                ``AlgorithmSpecification.MetricDefinitions``).
             job_name: the tuning job's name (default: generated from the base name).
-            wait: must be True (training runs in this process's workers).
+            wait: must be True (the tuner runs in this process).
 
         Raises:
-            ValidationError: on a bad configuration or a name already used in the store.
+            ValidationError: on a bad configuration (nothing is stored).
+            ResourceInUse: the name is already used in the store.
         """
         if not wait:
-            raise ValidationError("wait: fit(wait=False) is not supported for Python callables; "
-                                  "run the tuner in a thread or a separate process")
+            raise ValidationError("wait: fit(wait=False) is not supported; use the CLI's "
+                                  "create-hyper-parameter-tuning-job to run in the background")
         name = job_name or name_from_base(self.base_tuning_job_name)
-        spec = parse_request(self.request(name))
-        executor = ProcessExecutor(train, spec.max_parallel_jobs)
-        store = self.store
-        try:
-            store.get_tuning_job(name)
-        except LookupError:
-            pass
+        request = self.request(name)
+        payload = None
+        if isinstance(train, Mapping):
+            definition = dict(train)
+            static = {**self.static_hyperparameters, **(definition.get("StaticHyperParameters")
+                                                         or {})}
+            request["TrainingJobDefinition"] = {**definition, "StaticHyperParameters": static}
         else:
-            raise ValidationError(f"HyperParameterTuningJobName: a tuning job named {name!r} "
-                                  f"already exists in {store.url}")
-        seed = spec.random_seed if spec.random_seed is not None else secrets.randbelow(2**31)
-        now = time.time()
-        store.create_tuning_job(TuningJobRecord(name=name, status="InProgress",
-                                                request=spec.request, seed=seed, created_at=now,
-                                                last_modified_at=now))
+            payload = serialize_callable(train)
+        service.create_tuning_job(self.store, request, train_payload=payload)
         self.latest_tuning_job = name
-        self._run(spec, seed, executor)
-
-    def _run(self, spec: TuningJobSpec, seed: int, executor: ProcessExecutor) -> None:
-        strategy = make_strategy(spec.strategy, spec.space, seed, spec.max_parallel_jobs)
         show = self.show_progress if self.show_progress is not None else sys.stderr.isatty()
-        if show:
-            from sagetune.progress import LiveProgress
-
-            with LiveProgress() as progress:
-                TuningJobRunner(spec, self.store, executor, strategy, progress).run()
-        else:
-            TuningJobRunner(spec, self.store, executor, strategy).run()
+        service.run_tuning_job(self.store, name, show_progress=show)
 
     def _require_job(self) -> str:
         if self.latest_tuning_job is None:

@@ -19,7 +19,21 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class JobStarted:
+    """A job's process started (``pid`` is its process group leader, when known)."""
+
     name: str
+    time: float
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class MetricReported:
+    """One point of a metric's series, as it arrived (``step`` counts from 1 per metric)."""
+
+    name: str
+    metric: str
+    value: float
+    step: int
     time: float
 
 
@@ -42,7 +56,7 @@ class JobFinished:
     failure_reason: str | None = None
 
 
-Event = JobStarted | JobFinished
+Event = JobStarted | MetricReported | JobFinished
 
 
 class Executor(ABC):

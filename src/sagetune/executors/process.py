@@ -89,12 +89,12 @@ class ProcessExecutor(Executor):
     """Runs ``train(hyperparameters)`` in up to ``capacity`` worker processes at once.
 
     Args:
-        train: the training callable.
+        train: the training callable, or its cloudpickle bytes.
         capacity: how many jobs may run at once (workers are started as needed).
     """
 
-    def __init__(self, train: Callable[..., Any], capacity: int = 1):
-        self.payload = serialize_callable(train)
+    def __init__(self, train: Callable[..., Any] | bytes, capacity: int = 1):
+        self.payload = train if isinstance(train, bytes) else serialize_callable(train)
         self.key = hashlib.sha1(self.payload).hexdigest()
         self.capacity = capacity
         self._idle: list[_Worker] = []
@@ -141,7 +141,7 @@ class ProcessExecutor(Executor):
             kind, value = message[0], message[2] if len(message) > 2 else None
             now = time.time()
             if kind == "started":
-                events.append(JobStarted(name, now))
+                events.append(JobStarted(name, now, worker.proc.pid))
                 continue
             del self._busy[name]
             self._idle.append(worker)

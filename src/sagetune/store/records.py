@@ -30,6 +30,7 @@ class TuningJobRecord:
     details: dict[str, Any] = field(default_factory=dict)
     owner: str | None = None
     heartbeat_at: float | None = None
+    train_payload: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class TrainingJobRecord:
     final_metrics: dict[str, float] = field(default_factory=dict)
     failure_reason: str | None = None
     log_path: str | None = None
+    process_id: int | None = None
+    interrupted: bool = False
 
     @property
     def finished(self) -> bool:

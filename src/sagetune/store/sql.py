@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, create_engine,
-                        event, insert, select, update)
+from sqlalchemy import (Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table,
+                        Text, create_engine, event, insert, select, update)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -38,6 +38,8 @@ tuning_jobs = Table(
     # The lease: which tuner process drives this job, and when it last said it was alive.
     Column("owner", String(255)),
     Column("heartbeat_at", Float),
+    # A Python training callable (cloudpickle), so `sagetune resume` can go on without it.
+    Column("train_payload", LargeBinary),
 )
 
 training_jobs = Table(
@@ -54,6 +56,9 @@ training_jobs = Table(
     Column("final_metrics", Text, nullable=False, default="{}"),
     Column("failure_reason", Text),
     Column("log_path", Text),
+    Column("process_id", Integer),
+    # Running when its tuner died; replaced on resume and not counted in MaxNumberOfTrainingJobs.
+    Column("interrupted", Boolean, nullable=False, default=False),
 )
 
 metric_points = Table(

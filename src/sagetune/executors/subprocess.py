@@ -1,0 +1,221 @@
+"""Run training scripts as subprocesses, SageMaker script-mode style.
+
+Each job runs in its own process group with its folder laid out as a local ``/opt/ml`` (see
+:mod:`sagetune.training`). stdout and stderr are read as lines arrive: every line goes to the
+job's ``log.txt`` and through the ``MetricDefinitions`` regexes, and every match is one metric
+point, streamed to the tuner at once. Stopping a job (a stop request or the job's
+``MaxRuntimeInSeconds``) sends SIGTERM to its process group, then SIGKILL after a grace period.
+Failed attempts (non-zero exit, killed by a signal) are retried ``MaximumRetryAttempts`` times.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sagetune.executors.base import (Event, Executor, JobFinished, JobRequest, JobStarted,
+                                     MetricReported, log_tail)
+from sagetune.training import ScriptDefinition, cli_args, prepare_job_dir
+
+STOP_GRACE_SECONDS = 5.0
+MAX_LINE_BYTES = 64 * 1024
+MAX_LOG_BYTES = 50 * 1024 * 1024
+MAX_POINTS_PER_METRIC = 10_000
+LOG_NAME = "log.txt"
+
+
+@dataclass
+class _Run:
+    request: JobRequest
+    proc: subprocess.Popen[bytes]
+    started: float
+    attempt: int
+    final: dict[str, float] = field(default_factory=dict)
+    steps: dict[str, int] = field(default_factory=dict)
+    stop_reason: str | None = None
+    stop_status: str = "Stopped"
+
+
+class SubprocessExecutor(Executor):
+    """Runs a script-mode training job definition for each suggestion.
+
+    Args:
+        definition: the validated script definition.
+        objective_metric: the metric the job must report to complete.
+        stop_grace_seconds: time between SIGTERM and SIGKILL.
+    """
+
+    def __init__(self, definition: ScriptDefinition, objective_metric: str,
+                 stop_grace_seconds: float = STOP_GRACE_SECONDS):
+        self.definition = definition
+        self.objective_metric = objective_metric
+        self.grace = stop_grace_seconds
+        self.patterns = [(m.name, re.compile(m.regex)) for m in definition.metric_definitions]
+        self._events: queue.Queue[Event | tuple[str, str, int]] = queue.Queue()
+        self._runs: dict[str, _Run] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> set[str]:
+        return set(self._runs)
+
+    def start(self, job: JobRequest, attempt: int = 0) -> None:
+        job.job_dir.mkdir(parents=True, exist_ok=True)
+        log_path = job.job_dir / LOG_NAME
+        try:
+            cwd, sm_env = prepare_job_dir(job.job_dir, self.definition, job.hyperparameters)
+            env = {**os.environ, **sm_env, "PYTHONUNBUFFERED": "1",
+                   "SAGETUNE_TRAINING_JOB": job.name}  # lets a resume find orphans safely
+            proc = subprocess.Popen(
+                [*self.definition.command, *cli_args(job.hyperparameters)], cwd=cwd, env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        except OSError as exc:
+            with open(log_path, "a") as log:
+                log.write(f"could not start the training job: {exc}\n")
+            self._events.put(JobFinished(job.name, time.time(), "Failed", failure_reason=(
+                f"could not start {self.definition.command[0]!r}: {exc}")))
+            return
+        now = time.time()
+        run = _Run(job, proc, now, attempt)
+        with self._lock:
+            self._runs[job.name] = run
+        if attempt == 0:
+            self._events.put(JobStarted(job.name, now, proc.pid))
+        threading.Thread(target=self._read, args=(run, log_path), daemon=True,
+                         name=f"log-{job.name}").start()
+
+    def _read(self, run: _Run, log_path: Path) -> None:
+        """Tee the job's output into its log and turn regex matches into metric points."""
+        written = log_path.stat().st_size if log_path.exists() else 0
+        assert run.proc.stdout is not None
+        with open(log_path, "ab") as log:
+            if run.attempt:
+                log.write(f"----- retry {run.attempt} -----\n".encode())
+            for raw in iter(lambda: run.proc.stdout.readline(MAX_LINE_BYTES), b""):  # type: ignore[union-attr]
+                if written < MAX_LOG_BYTES:
+                    log.write(raw)
+                    log.flush()
+                    written += len(raw)
+                    if written >= MAX_LOG_BYTES:
+                        log.write(b"\n[sagetune: log truncated at 50 MB]\n")
+                line = raw.decode("utf-8", errors="replace")
+                now = time.time()
+                for metric, pattern in self.patterns:
+                    for value in self._values(pattern, line):
+                        step = run.steps.get(metric, 0) + 1
+                        run.steps[metric] = step
+                        run.final[metric] = value
+                        if step <= MAX_POINTS_PER_METRIC:
+                            self._events.put(MetricReported(run.request.name, metric, value, step,
+                                                            now))
+        code = run.proc.wait()
+        self._events.put(("exit", run.request.name, code))
+
+    @staticmethod
+    def _values(pattern: re.Pattern[str], line: str) -> list[float]:
+        match = pattern.search(line)
+        if match is None:
+            return []
+        try:
+            value = float(match.group(1))
+        except (TypeError, ValueError, IndexError):
+            return []  # a non-numeric match is not a point
+        return [value] if math.isfinite(value) else []
+
+    def poll(self, timeout: float) -> list[Event]:
+        out: list[Event] = []
+        self._enforce_runtime()
+        deadline = time.time() + timeout
+        while True:
+            remaining = deadline - time.time()
+            try:
+                item = self._events.get(timeout=max(remaining, 0) if not out else 0)
+            except queue.Empty:
+                break
+            if isinstance(item, tuple):
+                finished = self._exited(item[1], item[2])
+                if finished is not None:
+                    out.append(finished)
+            else:
+                out.append(item)
+            if len(out) >= 10_000:
+                break
+        return out
+
+    def _exited(self, name: str, code: int) -> JobFinished | None:
+        with self._lock:
+            run = self._runs.pop(name, None)
+        if run is None:
+            return None
+        now = time.time()
+        log_path = run.request.job_dir / LOG_NAME
+        if run.stop_reason is not None:
+            return JobFinished(name, now, run.stop_status, metrics=dict(run.final),
+                               failure_reason=run.stop_reason)
+        if code != 0:
+            how = (f"killed by signal {signal.Signals(-code).name}" if code < 0
+                   else f"exit code {code}")
+            if run.attempt < self.definition.max_retry_attempts:
+                self.start(run.request, run.attempt + 1)
+                return None
+            tries = f" after {run.attempt + 1} attempts" if run.attempt else ""
+            return JobFinished(name, now, "Failed", metrics=dict(run.final), failure_reason=(
+                f"AlgorithmError: the training script failed with {how}{tries}\n"
+                f"log tail:\n{log_tail(log_path)}"))
+        if self.objective_metric not in run.final:
+            return JobFinished(name, now, "Failed", metrics=dict(run.final), failure_reason=(
+                f"objective metric {self.objective_metric!r} not found in the log\n"
+                f"log tail:\n{log_tail(log_path)}"))
+        return JobFinished(name, now, "Completed", metrics=dict(run.final))
+
+    def _enforce_runtime(self) -> None:
+        limit = self.definition.max_runtime_in_seconds
+        if limit is None:
+            return
+        now = time.time()
+        for name, run in list(self._runs.items()):
+            if run.stop_reason is None and now - run.started >= limit:
+                self._terminate(run, f"MaxRuntimeInSeconds ({limit} s) exceeded: the training "
+                                     f"job was stopped")
+
+    def _terminate(self, run: _Run, reason: str) -> None:
+        run.stop_reason = reason
+        pgid = run.proc.pid
+
+        def kill() -> None:
+            try:
+                os.killpg(pgid, signal.SIGTERM)
+            except ProcessLookupError:
+                return
+            try:
+                run.proc.wait(self.grace)
+            except subprocess.TimeoutExpired:
+                pass
+            try:  # the leader may be gone while its children live on
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        threading.Thread(target=kill, daemon=True, name=f"stop-{run.request.name}").start()
+
+    def stop(self, name: str, reason: str) -> None:
+        run = self._runs.get(name)
+        if run is not None and run.stop_reason is None:
+            self._terminate(run, reason)
+
+    def shutdown(self) -> None:
+        for name in list(self._runs):
+            self.stop(name, "the tuning job ended")
+        deadline = time.time() + self.grace + 5
+        while self._runs and time.time() < deadline:
+            self.poll(0.1)

@@ -1,0 +1,86 @@
+"""Create and run tuning jobs: what the SDK and the CLI share.
+
+``create_tuning_job`` validates and stores; ``run_tuning_job`` drives a stored job to its end
+(a fresh one, or one whose tuner died: that is ``resume``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from sagetune.errors import ResourceInUse, ValidationError
+from sagetune.executors.base import Executor
+from sagetune.executors.process import ProcessExecutor
+from sagetune.executors.subprocess import SubprocessExecutor
+from sagetune.runner import TuningJobRunner
+from sagetune.spec import TuningJobSpec, parse_request
+from sagetune.store.records import TuningJobRecord
+from sagetune.store.sql import SQLStore
+from sagetune.strategies import make_strategy
+
+
+def create_tuning_job(store: SQLStore, request: Mapping[str, Any],
+                      base_dir: str | Path | None = None,
+                      train_payload: bytes | None = None) -> TuningJobSpec:
+    """Validate a request and store it as an InProgress tuning job (nothing runs yet).
+
+    Raises:
+        ValidationError: the request breaks a rule (nothing is stored).
+        ResourceInUse: the name is taken in this store (nothing is changed).
+    """
+    spec = parse_request(request, base_dir)
+    if spec.script is None and train_payload is None:
+        raise ValidationError("TrainingJobDefinition: say how to start the training job: "
+                              "StaticHyperParameters.sagemaker_program (script mode) or "
+                              "LocalCommand")
+    try:
+        store.get_tuning_job(spec.name)
+    except LookupError:
+        pass
+    else:
+        raise ResourceInUse(f"HyperParameterTuningJobName: a tuning job named {spec.name!r} "
+                            f"already exists in {store.url}")
+    seed = spec.random_seed if spec.random_seed is not None else secrets.randbelow(2**31)
+    now = time.time()
+    store.create_tuning_job(TuningJobRecord(
+        name=spec.name, status="InProgress", request=spec.request, seed=seed, created_at=now,
+        last_modified_at=now, train_payload=train_payload))
+    return spec
+
+
+def _executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
+    if spec.script is not None:
+        return SubprocessExecutor(spec.script, spec.objective_metric_name)
+    if record.train_payload is None:
+        raise ValidationError(f"tuning job {spec.name!r} has no training script or function")
+    return ProcessExecutor(record.train_payload, spec.max_parallel_jobs)
+
+
+def run_tuning_job(store: SQLStore, name: str, show_progress: bool = False) -> TuningJobRecord:
+    """Drive a stored InProgress tuning job to its end; returns its final record.
+
+    Raises:
+        ValidationError: the job has already ended.
+        ResourceInUse: a live tuner is already running it.
+    """
+    record = store.get_tuning_job(name)
+    if record.status not in ("InProgress", "Stopping"):
+        raise ValidationError(f"HyperParameterTuningJobName: tuning job {name!r} is "
+                              f"{record.status}; only an InProgress tuning job can be run or "
+                              f"resumed")
+    spec = parse_request(record.request)
+    executor = _executor(spec, record)
+    strategy = make_strategy(spec.strategy, spec.space, record.seed, spec.max_parallel_jobs)
+    if show_progress:
+        from sagetune.progress import LiveProgress
+
+        display: Any = LiveProgress()
+    else:
+        display = nullcontext()
+    with display as progress:
+        return TuningJobRunner(spec, store, executor, strategy, progress).run()

@@ -1,0 +1,312 @@
+"""Script-mode training job definitions: how to start a training script, what it is told.
+
+A definition comes from ``TrainingJobDefinition`` in the request. It starts the job in one of
+two ways:
+
+- SageMaker's script mode: ``StaticHyperParameters.sagemaker_program`` (the entry script) and
+  ``sagemaker_submit_directory`` (a local directory, a ``file://`` URL or a local ``.tar.gz``;
+  default: the request file's folder). ``.py`` entry points run with this Python, ``.sh`` ones
+  with ``/bin/sh``, anything else as an executable.
+- The local extension ``TrainingJobDefinition.LocalCommand``: a command line (string or list)
+  run in ``sagemaker_submit_directory`` (or the request file's folder).
+
+Either way the hyperparameters are appended as ``--name value`` arguments, as SageMaker's
+script mode does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import sys
+import tarfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+MAX_METRIC_DEFINITIONS = 40
+MAX_RETRY_ATTEMPTS = 30
+_DEF = "TrainingJobDefinition"
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    name: str
+    regex: str
+
+
+@dataclass(frozen=True)
+class ScriptDefinition:
+    """A validated way to run a training script."""
+
+    command: tuple[str, ...]
+    source: Path
+    metric_definitions: tuple[MetricDefinition, ...]
+    static_hyperparameters: Mapping[str, Any]
+    channels: Mapping[str, Path] = field(default_factory=dict)
+    max_runtime_in_seconds: int | None = None
+    max_retry_attempts: int = 0
+    entry_point: str | None = None
+    instance_type: str | None = None
+
+
+def _local_path(raw: Any, base_dir: Path, path: str, errors: list[str]) -> Path | None:
+    if not isinstance(raw, str) or not raw:
+        errors.append(f"{path}: must be a local path or file:// URL, got {raw!r}")
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme in ("s3", "http", "https"):
+        errors.append(f"{path}: {parsed.scheme}:// locations cannot be used locally; give a local "
+                      f"directory, a file:// URL or a local .tar.gz, got {raw!r}")
+        return None
+    local = Path(parsed.path if parsed.scheme == "file" else raw).expanduser()
+    if not local.is_absolute():
+        local = base_dir / local
+    if not local.exists():
+        errors.append(f"{path}: {str(local)!r} does not exist")
+        return None
+    return local.resolve()
+
+
+def parse_script_definition(definition: Mapping[str, Any], objective_metric: str | None,
+                            base_dir: Path, errors: list[str],
+                            path: str = _DEF) -> ScriptDefinition | None:
+    """Validate the script part of a training job definition (None for a Python callable)."""
+    static = definition.get("StaticHyperParameters") or {}
+    static = static if isinstance(static, Mapping) else {}
+    program = static.get("sagemaker_program")
+    command_raw = definition.get("LocalCommand")
+    algo = definition.get("AlgorithmSpecification") or {}
+    algo = algo if isinstance(algo, Mapping) else {}
+    n_before = len(errors)
+
+    metric_defs: list[MetricDefinition] = []
+    raw_defs = algo.get("MetricDefinitions") or []
+    mpath = f"{path}.AlgorithmSpecification.MetricDefinitions"
+    if not isinstance(raw_defs, list):
+        errors.append(f"{mpath}: must be a list of {{Name, Regex}}")
+        raw_defs = []
+    if len(raw_defs) > MAX_METRIC_DEFINITIONS:
+        errors.append(f"{mpath}: at most {MAX_METRIC_DEFINITIONS} metric definitions, "
+                      f"got {len(raw_defs)}")
+    seen: set[str] = set()
+    for i, d in enumerate(raw_defs):
+        name = d.get("Name") if isinstance(d, Mapping) else None
+        regex = d.get("Regex") if isinstance(d, Mapping) else None
+        where = f"{mpath}[{name if isinstance(name, str) and name else i}]"
+        if not isinstance(name, str) or not 1 <= len(name) <= 255:
+            errors.append(f"{where}.Name: is required (1 to 255 characters), got {name!r}")
+            continue
+        if name in seen:
+            errors.append(f"{where}.Name: metric names must be unique")
+        seen.add(name)
+        if not isinstance(regex, str) or not 1 <= len(regex) <= 500:
+            errors.append(f"{where}.Regex: is required (1 to 500 characters), got {regex!r}")
+            continue
+        try:
+            compiled = re.compile(regex)
+        except re.error as exc:
+            errors.append(f"{where}.Regex: is not a valid regular expression ({exc})")
+            continue
+        if compiled.groups < 1:
+            errors.append(f"{where}.Regex: must have a capture group for the value, "
+                          f"got {regex!r}")
+            continue
+        metric_defs.append(MetricDefinition(name, regex))
+
+    if program is None and command_raw is None:
+        if raw_defs or definition.get("InputDataConfig"):
+            errors.append(f"{path}: say how to start the training job: "
+                          f"StaticHyperParameters.sagemaker_program or LocalCommand")
+        return None
+    if program is not None and command_raw is not None:
+        errors.append(f"{path}: give either StaticHyperParameters.sagemaker_program or "
+                      f"LocalCommand, not both")
+        return None
+    if objective_metric is not None and objective_metric not in seen:
+        errors.append(f"{mpath}: the objective metric {objective_metric!r} needs a metric "
+                      f"definition (a Name and a Regex that finds it in the log)")
+
+    submit = static.get("sagemaker_submit_directory")
+    source = (base_dir.resolve() if submit is None else
+              _local_path(submit, base_dir, f"{path}.StaticHyperParameters."
+                                            f"sagemaker_submit_directory", errors))
+    command: tuple[str, ...] = ()
+    if program is not None:
+        if not isinstance(program, str) or not program:
+            errors.append(f"{path}.StaticHyperParameters.sagemaker_program: must be the entry "
+                          f"script's file name, got {program!r}")
+        elif source is not None:
+            if source.is_dir() and not (source / program).is_file():
+                errors.append(f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
+                              f"not a file in {str(source)!r}")
+            elif source.is_file() and not _tar_has(source, program):
+                errors.append(f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
+                              f"not in the archive {str(source)!r}")
+            if program.endswith(".py"):
+                command = (sys.executable, program)
+            elif program.endswith(".sh"):
+                command = ("/bin/sh", program)
+            else:
+                command = (f"./{program}",)
+    else:
+        if isinstance(command_raw, str):
+            command = tuple(shlex.split(command_raw))
+        elif isinstance(command_raw, list) and all(isinstance(c, str) for c in command_raw):
+            command = tuple(command_raw)
+        if not command:
+            errors.append(f"{path}.LocalCommand: must be a non-empty command line (a string or "
+                          f"a list of strings), got {command_raw!r}")
+        elif command[0] in ("python", "python3"):
+            command = (sys.executable, *command[1:])  # the tuner's Python, with its packages
+
+    stopping = definition.get("StoppingCondition") or {}
+    max_runtime = stopping.get("MaxRuntimeInSeconds") if isinstance(stopping, Mapping) else None
+    if max_runtime is not None and (isinstance(max_runtime, bool) or not isinstance(
+            max_runtime, int) or max_runtime < 1):
+        errors.append(f"{path}.StoppingCondition.MaxRuntimeInSeconds: must be an integer >= 1, "
+                      f"got {max_runtime!r}")
+    retry = definition.get("RetryStrategy") or {}
+    attempts = retry.get("MaximumRetryAttempts", 0) if isinstance(retry, Mapping) else 0
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not (
+            0 <= attempts <= MAX_RETRY_ATTEMPTS):
+        errors.append(f"{path}.RetryStrategy.MaximumRetryAttempts: must be an integer from 1 "
+                      f"to {MAX_RETRY_ATTEMPTS}, got {attempts!r}")
+
+    channels: dict[str, Path] = {}
+    inputs = definition.get("InputDataConfig") or []
+    for i, ch in enumerate(inputs if isinstance(inputs, list) else []):
+        name = ch.get("ChannelName") if isinstance(ch, Mapping) else None
+        where = f"{path}.InputDataConfig[{name or i}]"
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9\.\-_]{1,64}", name):
+            errors.append(f"{where}.ChannelName: 1 to 64 letters, digits, '.', '-' or '_', "
+                          f"got {name!r}")
+            continue
+        source_cfg = (ch.get("DataSource") or {})
+        uri = ((source_cfg.get("S3DataSource") or {}).get("S3Uri")
+               or (source_cfg.get("FileSystemDataSource") or {}).get("DirectoryPath"))
+        local = _local_path(uri, base_dir, f"{where}.DataSource", errors)
+        if local is not None:
+            channels[name] = local
+
+    if len(errors) > n_before or source is None:
+        return None
+    resource = definition.get("ResourceConfig") or {}
+    return ScriptDefinition(
+        command=command, source=source, metric_definitions=tuple(metric_defs),
+        static_hyperparameters=dict(static), channels=channels,
+        max_runtime_in_seconds=max_runtime, max_retry_attempts=int(attempts or 0),
+        entry_point=program, instance_type=(resource.get("InstanceType")
+                                            if isinstance(resource, Mapping) else None))
+
+
+def _tar_has(archive: Path, member: str) -> bool:
+    try:
+        with tarfile.open(archive) as tar:
+            return any(n.lstrip("./") == member for n in tar.getnames())
+    except (tarfile.TarError, OSError):
+        return False
+
+
+def hyperparameter_value(value: Any) -> Any:
+    """SM_HPS values: JSON-decoded where the string is JSON (``"0.1"`` -> 0.1), else as is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def user_hyperparameters(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything but SageMaker's own ``sagemaker_*`` settings."""
+    return {k: v for k, v in hyperparameters.items() if not k.startswith("sagemaker_")}
+
+
+def cli_args(hyperparameters: Mapping[str, Any]) -> list[str]:
+    """``--name value`` pairs, as script mode passes them."""
+    out: list[str] = []
+    for k, v in user_hyperparameters(hyperparameters).items():
+        text = json.dumps(v) if isinstance(v, bool) else str(v)
+        out += [f"--{k}", text]
+    return out
+
+
+def prepare_job_dir(job_dir: Path, definition: ScriptDefinition,
+                    hyperparameters: Mapping[str, Any]) -> tuple[Path, dict[str, str]]:
+    """Lay out the job's folder as a local mirror of ``/opt/ml`` and build its environment.
+
+    Returns:
+        The working directory for the script and the ``SM_*`` environment variables.
+    """
+    ml = job_dir
+    config = ml / "input" / "config"
+    data = ml / "input" / "data"
+    model = ml / "model"
+    output = ml / "output"
+    output_data = output / "data"
+    for d in (config, data, model, output_data):
+        d.mkdir(parents=True, exist_ok=True)
+    (config / "hyperparameters.json").write_text(json.dumps(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in hyperparameters.items()},
+        indent=2))
+    (config / "resourceconfig.json").write_text(json.dumps(
+        {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"}))
+    (config / "inputdataconfig.json").write_text(json.dumps(
+        {name: {"TrainingInputMode": "File"} for name in definition.channels}))
+    for name, src in definition.channels.items():
+        link = data / name
+        if not link.exists() and not link.is_symlink():
+            link.symlink_to(src, target_is_directory=src.is_dir())
+
+    code = definition.source
+    if code.is_file():  # a .tar.gz of the source directory, unpacked once per job
+        code_dir = ml / "code"
+        if not code_dir.exists():
+            code_dir.mkdir(parents=True)
+            with tarfile.open(code) as tar:
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(code_dir, filter="data")
+                else:  # Python < 3.11.4
+                    tar.extractall(code_dir)  # noqa: S202 - the user's own archive
+        code = code_dir
+
+    hps = user_hyperparameters(hyperparameters)
+    env = {
+        "SM_HPS": json.dumps({k: hyperparameter_value(v) for k, v in hps.items()}),
+        "SM_USER_ARGS": json.dumps(cli_args(hyperparameters)),
+        "SM_MODEL_DIR": str(model),
+        "SM_OUTPUT_DIR": str(output),
+        "SM_OUTPUT_DATA_DIR": str(output_data),
+        "SM_OUTPUT_INTERMEDIATE_DIR": str(output / "intermediate"),
+        "SM_INPUT_DIR": str(ml / "input"),
+        "SM_INPUT_CONFIG_DIR": str(config),
+        "SM_INPUT_DATA_CONFIG": json.dumps({n: {"TrainingInputMode": "File"}
+                                            for n in definition.channels}),
+        "SM_CHANNELS": json.dumps(sorted(definition.channels)),
+        "SM_MODULE_DIR": str(code),
+        "SM_USER_ENTRY_POINT": definition.entry_point or "",
+        "SM_NUM_CPUS": str(os.cpu_count() or 1),
+        "SM_NUM_GPUS": "0",
+        "SM_HOSTS": json.dumps(["algo-1"]),
+        "SM_CURRENT_HOST": "algo-1",
+        "SM_CURRENT_INSTANCE_TYPE": definition.instance_type or "local",
+        "SM_TRAINING_ENV": json.dumps({"hyperparameters": {k: hyperparameter_value(v)
+                                                           for k, v in hps.items()},
+                                       "model_dir": str(model),
+                                       "output_data_dir": str(output_data),
+                                       "channel_input_dirs": {n: str(data / n)
+                                                              for n in definition.channels},
+                                       "current_host": "algo-1", "hosts": ["algo-1"],
+                                       "num_cpus": os.cpu_count() or 1, "num_gpus": 0}),
+    }
+    for name in definition.channels:
+        env[f"SM_CHANNEL_{name.upper().replace('-', '_').replace('.', '_')}"] = str(data / name)
+    for k, v in hps.items():
+        env[f"SM_HP_{k.upper().replace('-', '_').replace('.', '_')}"] = (
+            v if isinstance(v, str) else json.dumps(v))
+    return code, env
