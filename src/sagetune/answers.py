@@ -95,3 +95,59 @@ def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecor
         # Not in SageMaker's answer: why the job ended, for people reading it locally.
         out["CompletionReason"] = details["CompletionReason"]
     return {k: v for k, v in out.items() if v is not None}
+
+
+def tuning_job_summary(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord]
+                       ) -> dict[str, Any]:
+    """One element of ListHyperParameterTuningJobs' HyperParameterTuningJobSummaries."""
+    full = describe_tuning_job(record, jobs, record.last_modified_at)
+    config = record.request.get("HyperParameterTuningJobConfig", {})
+    out = {k: full.get(k) for k in (
+        "HyperParameterTuningJobName", "HyperParameterTuningJobArn",
+        "HyperParameterTuningJobStatus", "CreationTime", "HyperParameterTuningEndTime",
+        "LastModifiedTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters")}
+    out["Strategy"] = config.get("Strategy", "Bayesian")
+    out["ResourceLimits"] = config.get("ResourceLimits")
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def describe_training_job(record: TuningJobRecord, job: TrainingJobRecord, now: float,
+                          job_dir: str | None = None) -> dict[str, Any]:
+    """The DescribeTrainingJob answer for one of a tuning job's training jobs."""
+    definition = record.request.get("TrainingJobDefinition") or {}
+    static = definition.get("StaticHyperParameters") or {}
+    hyperparameters = {k: (v if isinstance(v, str) else str(v))
+                       for k, v in {**static, **job.hyperparameters}.items()}
+    secondary = {"InProgress": "Training", "Stopping": "Stopping"}.get(job.status, job.status)
+    if job.status == "Stopped" and job.failure_reason and "MaxRuntimeInSeconds" in (
+            job.failure_reason):
+        secondary = "MaxRuntimeExceeded"
+    end = job.ended_at if job.ended_at is not None else now
+    seconds = int(round(end - job.started_at)) if job.started_at is not None else 0
+    out: dict[str, Any] = {
+        "TrainingJobName": job.name,
+        "TrainingJobArn": training_job_arn(job.name),
+        "TuningJobArn": tuning_job_arn(record.name),
+        "HyperParameters": hyperparameters,
+        "AlgorithmSpecification": definition.get("AlgorithmSpecification"),
+        "RoleArn": definition.get("RoleArn"),
+        "InputDataConfig": definition.get("InputDataConfig"),
+        "OutputDataConfig": definition.get("OutputDataConfig"),
+        "ResourceConfig": definition.get("ResourceConfig"),
+        "StoppingCondition": definition.get("StoppingCondition"),
+        "RetryStrategy": definition.get("RetryStrategy"),
+        "TrainingJobStatus": job.status,
+        "SecondaryStatus": secondary,
+        "FailureReason": job.failure_reason[:1024] if job.failure_reason else None,
+        "CreationTime": to_datetime(job.created_at),
+        "TrainingStartTime": to_datetime(job.started_at),
+        "TrainingEndTime": to_datetime(job.ended_at),
+        "LastModifiedTime": to_datetime(job.ended_at or job.started_at or job.created_at),
+        "TrainingTimeInSeconds": seconds,
+        "BillableTimeInSeconds": seconds,
+        "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": to_datetime(end)}
+                                for k, v in job.final_metrics.items()],
+    }
+    if job_dir is not None:
+        out["ModelArtifacts"] = {"S3ModelArtifacts": f"file://{job_dir}/model"}
+    return {k: v for k, v in out.items() if v is not None}

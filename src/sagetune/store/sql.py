@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import (Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table,
                         Text, create_engine, event, insert, select, update)
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from sagetune.errors import ResourceInUse, ResourceNotFound
 from sagetune.store.records import FINISHED, MetricPoint, TrainingJobRecord, TuningJobRecord
@@ -119,10 +120,24 @@ class SQLStore:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
-        metadata.create_all(self.engine)
+        self._create_schema()
 
     def __repr__(self) -> str:
         return f"SQLStore({self.url!r})"
+
+    def _create_schema(self) -> None:
+        # Two processes opening a new store at once race between "does the table exist?" and
+        # "create it"; the loser sees "already exists" and simply checks again.
+        for attempt in range(5):
+            try:
+                metadata.create_all(self.engine)
+                return
+            except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                if "exist" not in str(exc).lower() and "unique" not in str(exc).lower():
+                    raise
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     @property
     def jobs_dir(self) -> Path:
