@@ -44,7 +44,8 @@ def write_script(folder: Path, body: str = TRAIN_SCRIPT, name: str = "train.py")
     return path
 
 
-def request(name: str = "job", max_jobs: int = 4, parallel: int = 2, strategy: str = "Random",
+def request(name: str = "job", max_jobs: int = 4, parallel: int | None = None,
+            strategy: str = "Random",
             static: dict[str, str] | None = None, **definition: Any) -> dict[str, Any]:
     return {
         "HyperParameterTuningJobName": name,
@@ -53,7 +54,7 @@ def request(name: str = "job", max_jobs: int = 4, parallel: int = 2, strategy: s
             "HyperParameterTuningJobObjective": {"Type": "Maximize",
                                                  "MetricName": "validation:auc"},
             "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs,
-                               "MaxParallelTrainingJobs": parallel},
+                               "MaxParallelTrainingJobs": parallel or min(2, max_jobs)},
             "ParameterRanges": {
                 "ContinuousParameterRanges": [{"Name": "lr", "MinValue": "0.001",
                                                "MaxValue": "0.5",
