@@ -13,9 +13,15 @@ from sagetune.naming import to_datetime, training_job_arn, tuning_job_arn
 from sagetune.store.records import TrainingJobRecord, TuningJobRecord
 
 
-def _objective(record: TuningJobRecord) -> tuple[str, str]:
-    obj = record.request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
-    return obj["MetricName"], obj["Type"]
+def _objective(record: TuningJobRecord, definition: str | None = None) -> tuple[str, str]:
+    """(metric name, Type) of the tuning job, or of one of its training job definitions."""
+    default = record.request["HyperParameterTuningJobConfig"].get(
+        "HyperParameterTuningJobObjective")
+    for d in record.request.get("TrainingJobDefinitions") or []:
+        if definition is None or d.get("DefinitionName") == definition:
+            obj = d.get("TuningObjective") or default
+            return obj["MetricName"], obj["Type"]
+    return default["MetricName"], default["Type"]
 
 
 def best_training_job(record: TuningJobRecord,
@@ -31,8 +37,9 @@ def best_training_job(record: TuningJobRecord,
 
 def training_job_summary(record: TuningJobRecord, job: TrainingJobRecord) -> dict[str, Any]:
     """One element of ListTrainingJobsForHyperParameterTuningJob's TrainingJobSummaries."""
-    metric, kind = _objective(record)
+    metric, kind = _objective(record, job.definition_name)
     out: dict[str, Any] = {
+        "TrainingJobDefinitionName": job.definition_name,
         "TrainingJobName": job.name,
         "TrainingJobArn": training_job_arn(job.name),
         "TuningJobName": record.name,
@@ -70,6 +77,7 @@ def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecor
         "HyperParameterTuningJobArn": tuning_job_arn(record.name),
         "HyperParameterTuningJobConfig": record.request.get("HyperParameterTuningJobConfig"),
         "TrainingJobDefinition": record.request.get("TrainingJobDefinition"),
+        "TrainingJobDefinitions": record.request.get("TrainingJobDefinitions"),
         "HyperParameterTuningJobStatus": record.status,
         "CreationTime": to_datetime(record.created_at),
         "HyperParameterTuningEndTime": to_datetime(end),
@@ -114,7 +122,9 @@ def tuning_job_summary(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord
 def describe_training_job(record: TuningJobRecord, job: TrainingJobRecord, now: float,
                           job_dir: str | None = None) -> dict[str, Any]:
     """The DescribeTrainingJob answer for one of a tuning job's training jobs."""
-    definition = record.request.get("TrainingJobDefinition") or {}
+    definition = record.request.get("TrainingJobDefinition") or next(
+        (d for d in record.request.get("TrainingJobDefinitions") or []
+         if d.get("DefinitionName") == job.definition_name), {})
     static = definition.get("StaticHyperParameters") or {}
     hyperparameters = {k: (v if isinstance(v, str) else str(v))
                        for k, v in {**static, **job.hyperparameters}.items()}

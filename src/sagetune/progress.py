@@ -9,6 +9,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from sagetune.answers import _objective as objective_of
 from sagetune.answers import best_training_job
 from sagetune.store.records import TrainingJobRecord, TuningJobRecord
 
@@ -45,7 +46,7 @@ class LiveProgress:
 
     def render(self, tuning_job: TuningJobRecord, jobs: list[TrainingJobRecord]) -> Group:
         config = tuning_job.request["HyperParameterTuningJobConfig"]
-        metric = config["HyperParameterTuningJobObjective"]["MetricName"]
+        metric = objective_of(tuning_job)[0]
         total = config["ResourceLimits"].get("MaxNumberOfTrainingJobs") or len(jobs)
         counts = {s: sum(j.status == s for j in jobs) for s in _STYLE}
         best = best_training_job(tuning_job, jobs)
@@ -54,7 +55,7 @@ class LiveProgress:
             f"{len(jobs)}/{total} jobs  ",
             *[(f"{s} {n}  ", _STYLE[s]) for s, n in counts.items() if n],
             (f"best {metric} = {_fmt(best.objective)} ({best.name})" if best else "", "bold"))
-        names = list(jobs[0].hyperparameters) if jobs else []
+        names = list(dict.fromkeys(n for j in jobs for n in j.hyperparameters))
         table = Table(expand=False, show_edge=False, pad_edge=False)
         for col in ["job", "status", *names, metric]:
             table.add_column(col, overflow="fold")

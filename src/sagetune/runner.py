@@ -96,13 +96,15 @@ class TuningJobRunner:
     def _observations(self) -> list[Observation]:
         out = []
         for j in sorted(self.jobs.values(), key=lambda j: j.seq):
+            hp = (self.spec.space.join(j.definition_name, j.hyperparameters)  # type: ignore
+                  if self.spec.multi else j.hyperparameters)
             if j.status in ("InProgress", "Stopping"):
-                out.append(Observation(j.hyperparameters, "Running"))
+                out.append(Observation(hp, "Running"))
             elif j.objective is not None:
-                out.append(Observation(j.hyperparameters, j.status,  # type: ignore[arg-type]
+                out.append(Observation(hp, j.status,  # type: ignore[arg-type]
                                        self.spec.to_minimize(j.objective)))
             else:
-                out.append(Observation(j.hyperparameters, "Failed"))
+                out.append(Observation(hp, "Failed"))
         return out
 
     def _finished_values(self) -> list[float]:
@@ -200,19 +202,23 @@ class TuningJobRunner:
         if n <= 0:
             return 0
         suggestions = self.strategy.suggest(self._observations(), n)[:n]
-        for hp in suggestions:
+        for joint in suggestions:
+            definition, hp = (self.spec.space.split(joint) if self.spec.multi  # type: ignore
+                              else (None, dict(joint)))
             seq = len(self.jobs) + 1
             name = training_job_name(self.spec.name, seq)
             now = self.clock()
             job_dir = self.store.jobs_dir / self.spec.name / name
             record = TrainingJobRecord(name=name, tuning_job_name=self.spec.name, seq=seq,
-                                       status="InProgress", hyperparameters=dict(hp),
-                                       created_at=now, log_path=str(job_dir / "log.txt"))
+                                       status="InProgress", hyperparameters=hp,
+                                       created_at=now, log_path=str(job_dir / "log.txt"),
+                                       definition_name=definition)
             self.store.create_training_job(record)
             self.jobs[name] = record
             self._running.add(name)
-            params = {**self.spec.static_hyperparameters, **hp}
-            self.executor.start(JobRequest(name, params, job_dir))
+            static = (self.spec.definition(definition).static_hyperparameters
+                      if self.spec.definitions else self.spec.static_hyperparameters)
+            self.executor.start(JobRequest(name, {**static, **hp}, job_dir, definition))
         if suggestions:
             self._touch()
             self._notify()
@@ -246,7 +252,8 @@ class TuningJobRunner:
                                   "failure_reason": ev.failure_reason}
         if job.started_at is None:
             fields["started_at"] = ev.time
-        objective = self.spec.objective_metric_name
+        objective = (self.spec.definition(job.definition_name).objective_metric_name
+                     if self.spec.definitions else self.spec.objective_metric_name)
         if ev.status == "Completed" and ev.result is not None:  # a Python callable's return
             metrics, failure = metrics_from_result(ev.result, objective)
             fields["final_metrics"] = metrics

@@ -16,6 +16,7 @@ from typing import Any
 from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.executors.base import Executor
 from sagetune.executors.process import ProcessExecutor
+from sagetune.executors.routing import RoutingExecutor
 from sagetune.executors.subprocess import SubprocessExecutor
 from sagetune.runner import TuningJobRunner
 from sagetune.spec import TuningJobSpec, parse_request
@@ -34,7 +35,7 @@ def create_tuning_job(store: SQLStore, request: Mapping[str, Any],
         ResourceInUse: the name is taken in this store (nothing is changed).
     """
     spec = parse_request(request, base_dir)
-    if spec.script is None and train_payload is None:
+    if spec.script is None and train_payload is None and not spec.multi:
         raise ValidationError("TrainingJobDefinition: say how to start the training job: "
                               "StaticHyperParameters.sagemaker_program (script mode) or "
                               "LocalCommand")
@@ -54,6 +55,9 @@ def create_tuning_job(store: SQLStore, request: Mapping[str, Any],
 
 
 def _executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
+    if spec.multi:
+        return RoutingExecutor({d.name: SubprocessExecutor(d.script, d.objective_metric_name)
+                                for d in spec.definitions})  # type: ignore[arg-type,misc]
     if spec.script is not None:
         return SubprocessExecutor(spec.script, spec.objective_metric_name)
     if record.train_payload is None:

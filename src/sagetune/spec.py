@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagetune.errors import ValidationError
+from sagetune.definitions import DefinitionSpec, JointSearchSpace
 from sagetune.training import ScriptDefinition, parse_script_definition
 from sagetune.space import (SCALING_TYPES, CategoricalParameter, ContinuousParameter,
                             IntegerParameter, Parameter, SearchSpace)
@@ -60,6 +61,19 @@ class TuningJobSpec:
     request: dict[str, Any] = field(repr=False)
     script: ScriptDefinition | None = None
     notices: tuple[str, ...] = ()
+    definitions: tuple[DefinitionSpec, ...] = ()
+
+    @property
+    def multi(self) -> bool:
+        """Whether the job has several training job definitions (a JointSearchSpace)."""
+        return isinstance(self.space, JointSearchSpace)
+
+    def definition(self, name: str | None) -> DefinitionSpec:
+        """The definition a training job belongs to (None for a lone definition)."""
+        for d in self.definitions:
+            if d.name == name:
+                return d
+        raise KeyError(name)
 
     @property
     def maximize(self) -> bool:
@@ -129,7 +143,8 @@ def _mapping(value: Any, path: str, errors: list[str]) -> Mapping[str, Any]:
     return value
 
 
-def _parse_range(kind: str, item: Any, path: str, errors: list[str]) -> tuple[str, Parameter] | None:
+def _parse_range(kind: str, item: Any, path: str, errors: list[str],
+                 ranges_path: str = _RANGES) -> tuple[str, Parameter] | None:
     if not isinstance(item, Mapping):
         errors.append(f"{path}: must be an object with Name and "
                       f"{'Values' if kind.startswith('Categorical') else 'MinValue, MaxValue'}")
@@ -138,7 +153,7 @@ def _parse_range(kind: str, item: Any, path: str, errors: list[str]) -> tuple[st
     if not isinstance(name, str) or not name or len(name) > 256:
         errors.append(f"{path}.Name: is required (a string of 1 to 256 characters), got {name!r}")
         return None
-    where = f"{_RANGES}.{kind}[{name}]"
+    where = f"{ranges_path}.{kind}[{name}]"
     n_before = len(errors)
     if kind == "CategoricalParameterRanges":
         values = item.get("Values")
@@ -192,8 +207,10 @@ def _fmt(x: float) -> str:
     return repr(float(x))
 
 
-def parse_space(ranges: Any, errors: list[str], strategy: str | None) -> SearchSpace | None:
+def parse_space(ranges: Any, errors: list[str], strategy: str | None,
+                path: str = _RANGES) -> SearchSpace | None:
     """Validate ``ParameterRanges`` into a SearchSpace (errors appended, None if any)."""
+    _RANGES = path  # noqa: N806 - every message below names this path
     ranges = _mapping(ranges, _RANGES, errors)
     parsed: dict[str, Parameter] = {}
     n_before = len(errors)
@@ -210,7 +227,7 @@ def parse_space(ranges: Any, errors: list[str], strategy: str | None) -> SearchS
             errors.append(f"{_RANGES}.{kind}: must be a list, got {type(items).__name__}")
             continue
         for i, item in enumerate(items):
-            result = _parse_range(kind, item, f"{_RANGES}.{kind}[{i}]", errors)
+            result = _parse_range(kind, item, f"{_RANGES}.{kind}[{i}]", errors, _RANGES)
             if result is None:
                 continue
             name, param = result
@@ -272,11 +289,13 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
     if config.get("StrategyConfig") and strategy != "Hyperband":
         errors.append(f"{_CONFIG}.StrategyConfig: is only allowed with the Hyperband strategy")
 
+    multi = "TrainingJobDefinitions" in request
     objective_path = f"{_CONFIG}.HyperParameterTuningJobObjective"
-    if "HyperParameterTuningJobObjective" not in config:
+    if "HyperParameterTuningJobObjective" not in config and not multi:
         errors.append(f"{objective_path}: is required")
     objective = _mapping(config.get("HyperParameterTuningJobObjective"), objective_path, errors)
-    objective_type = _enum(objective, "Type", objective_path, OBJECTIVE_TYPES, errors)
+    objective_type = (_enum(objective, "Type", objective_path, OBJECTIVE_TYPES, errors)
+                      if objective or not multi else None)
     metric_name = objective.get("MetricName")
     if objective and (not isinstance(metric_name, str) or not 1 <= len(metric_name) <= 255):
         errors.append(f"{objective_path}.MetricName: is required (a string of 1 to 255 "
@@ -294,7 +313,24 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
         errors.append(f"{_LIMITS}.MaxParallelTrainingJobs: must be <= MaxNumberOfTrainingJobs "
                       f"({max_jobs}), got {max_parallel}")
 
-    space = parse_space(config.get("ParameterRanges"), errors, strategy)
+    space: SearchSpace | None = None
+    if not multi:
+        space = parse_space(config.get("ParameterRanges"), errors, strategy)
+    elif config.get("ParameterRanges"):
+        errors.append(f"{_RANGES}: with TrainingJobDefinitions, give each definition's "
+                      f"HyperParameterRanges instead")
+    if base_dir is None:
+        base_dir = request.get(LOCAL_BASE_DIRECTORY) or Path.cwd()
+    base = Path(base_dir).resolve()
+    request[LOCAL_BASE_DIRECTORY] = str(base)
+    notices: list[str] = []
+    definitions: tuple[DefinitionSpec, ...] = ()
+    if multi:
+        definitions = _parse_definitions(request, objective, strategy, base, errors, notices)
+        if definitions:
+            space = JointSearchSpace(definitions)
+            objective_type = _shared_type(request, objective, errors)
+            metric_name = definitions[0].objective_metric_name
     if strategy == "Grid" and space is not None:
         size = space.grid_size()
         if max_jobs is not None and max_jobs != size:
@@ -338,29 +374,18 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
 
     seed = _int_field(config, "RandomSeed", _CONFIG, errors, minimum=0)
 
-    definition_path = "TrainingJobDefinition"
-    if "TrainingJobDefinitions" in request:
-        errors.append("TrainingJobDefinitions: several training job definitions are not "
-                      "available in this version of sagetune; give one TrainingJobDefinition")
-    definition = _mapping(request.get("TrainingJobDefinition"), definition_path, errors)
-    static = _mapping(definition.get("StaticHyperParameters"),
-                      f"{definition_path}.StaticHyperParameters", errors)
-    if space is not None:
-        for key in static:
-            if key in space.ranges:
-                errors.append(f"{definition_path}.StaticHyperParameters[{key}]: a hyperparameter "
-                              f"cannot be both static and tuned")
-    if base_dir is None:
-        base_dir = request.get(LOCAL_BASE_DIRECTORY) or Path.cwd()
-    base = Path(base_dir).resolve()
-    request[LOCAL_BASE_DIRECTORY] = str(base)
-    script = parse_script_definition(definition, metric_name if isinstance(metric_name, str)
-                                     else None, base, errors, definition_path)
-    notices = []
-    resource = definition.get("ResourceConfig")
-    if isinstance(resource, Mapping) and ({"InstanceCount", "VolumeSizeInGB"} & resource.keys()):
-        notices.append(f"{definition_path}.ResourceConfig: InstanceCount and VolumeSizeInGB mean "
-                       f"nothing locally; each training job runs as one local process")
+    static: Mapping[str, Any] = {}
+    script: ScriptDefinition | None = None
+    if multi and "TrainingJobDefinition" in request:
+        errors.append("TrainingJobDefinition: give TrainingJobDefinition or "
+                      "TrainingJobDefinitions, not both")
+    elif not multi:
+        path = "TrainingJobDefinition"
+        definition = _mapping(request.get(path), path, errors)
+        static, script = _parse_definition_body(definition, path, space, metric_name, base,
+                                                errors, notices)
+        if space is not None and isinstance(metric_name, str):
+            definitions = (DefinitionSpec(None, space, dict(static), script, metric_name),)
     if request.get("WarmStartConfig"):
         errors.append("WarmStartConfig: warm start is not available in this version of sagetune")
 
@@ -374,4 +399,87 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
         early_stopping_type=early or "Off", target_objective_value=target,
         max_jobs_not_improving=not_improving, complete_on_convergence=convergence,
         random_seed=seed, static_hyperparameters=dict(static), request=request, script=script,
-        notices=tuple(notices))
+        notices=tuple(notices), definitions=definitions)
+
+
+MAX_DEFINITIONS = 10
+DEFINITION_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$")
+
+
+def _parse_definition_body(definition: Mapping[str, Any], path: str, space: SearchSpace | None,
+                           metric_name: Any, base: Path, errors: list[str], notices: list[str]
+                           ) -> tuple[Mapping[str, Any], ScriptDefinition | None]:
+    """Static hyperparameters and the script of one training job definition."""
+    static = _mapping(definition.get("StaticHyperParameters"), f"{path}.StaticHyperParameters",
+                      errors)
+    if space is not None:
+        for key in static:
+            if key in space.ranges:
+                errors.append(f"{path}.StaticHyperParameters[{key}]: a hyperparameter cannot be "
+                              f"both static and tuned")
+    script = parse_script_definition(definition, metric_name if isinstance(metric_name, str)
+                                     else None, base, errors, path)
+    resource = definition.get("ResourceConfig")
+    if (isinstance(resource, Mapping) and ({"InstanceCount", "VolumeSizeInGB"} & resource.keys())
+            and not any("mean nothing locally" in n for n in notices)):
+        notices.append(f"{path}.ResourceConfig: InstanceCount and VolumeSizeInGB mean nothing "
+                       f"locally; each training job runs as one local process")
+    return static, script
+
+
+def _parse_definitions(request: Mapping[str, Any], default_objective: Mapping[str, Any],
+                       strategy: str | None, base: Path, errors: list[str],
+                       notices: list[str]) -> tuple[DefinitionSpec, ...]:
+    """Validate ``TrainingJobDefinitions`` (each with DefinitionName, TuningObjective,
+    HyperParameterRanges and a way to start the job)."""
+    items = request.get("TrainingJobDefinitions")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_DEFINITIONS:
+        errors.append(f"TrainingJobDefinitions: must be a list of 1 to {MAX_DEFINITIONS} "
+                      f"definitions, got {items!r:.80}")
+        return ()
+    n_before = len(errors)
+    out: list[DefinitionSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            errors.append(f"TrainingJobDefinitions[{i}]: must be an object")
+            continue
+        name = item.get("DefinitionName")
+        path = f"TrainingJobDefinitions[{name if isinstance(name, str) and name else i}]"
+        if not isinstance(name, str) or not DEFINITION_NAME.match(name):
+            errors.append(f"{path}.DefinitionName: is required (1 to 64 letters, digits or "
+                          f"hyphens), got {name!r}")
+            continue
+        if name in seen:
+            errors.append(f"{path}.DefinitionName: definition names must be unique")
+            continue
+        seen.add(name)
+        objective = item.get("TuningObjective") or default_objective
+        objective = _mapping(objective, f"{path}.TuningObjective", errors)
+        metric = objective.get("MetricName")
+        _enum(objective, "Type", f"{path}.TuningObjective", OBJECTIVE_TYPES, errors)
+        if not isinstance(metric, str) or not 1 <= len(metric) <= 255:
+            errors.append(f"{path}.TuningObjective.MetricName: is required (a string of 1 to "
+                          f"255 characters), got {metric!r}")
+        space = parse_space(item.get("HyperParameterRanges"), errors, strategy,
+                            f"{path}.HyperParameterRanges")
+        static, script = _parse_definition_body(item, path, space, metric, base, errors, notices)
+        if script is None:
+            errors.append(f"{path}: say how to start the training job: "
+                          f"StaticHyperParameters.sagemaker_program or LocalCommand")
+        if space is not None and script is not None and isinstance(metric, str):
+            out.append(DefinitionSpec(name, space, dict(static), script, metric))
+    return tuple(out) if len(errors) == n_before else ()
+
+
+def _shared_type(request: Mapping[str, Any], default_objective: Mapping[str, Any],
+                 errors: list[str]) -> str | None:
+    """All definitions must optimise in the same direction for their jobs to be compared."""
+    types = [((item.get("TuningObjective") or default_objective).get("Type"),
+              item.get("DefinitionName")) for item in request["TrainingJobDefinitions"]]
+    first = types[0][0]
+    for kind, name in types[1:]:
+        if kind != first:
+            errors.append(f"TrainingJobDefinitions[{name}].TuningObjective.Type: every definition "
+                          f"must have the same Type ({first}), got {kind}")
+    return first

@@ -15,6 +15,7 @@ class JobRequest:
     name: str
     hyperparameters: dict[str, Any]
     job_dir: Path
+    definition: str | None = None
 
 
 @dataclass(frozen=True)

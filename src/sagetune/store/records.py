@@ -51,6 +51,7 @@ class TrainingJobRecord:
     log_path: str | None = None
     process_id: int | None = None
     interrupted: bool = False
+    definition_name: str | None = None
 
     @property
     def finished(self) -> bool:

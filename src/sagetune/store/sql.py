@@ -60,6 +60,7 @@ training_jobs = Table(
     Column("process_id", Integer),
     # Running when its tuner died; replaced on resume and not counted in MaxNumberOfTrainingJobs.
     Column("interrupted", Boolean, nullable=False, default=False),
+    Column("definition_name", String(64)),
 )
 
 metric_points = Table(
