@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from sagetune import ContinuousParameter, HyperparameterTuner, IntegerParameter
+from sagetune.report import write_report
 
 
 def train(hyperparameters: dict) -> dict:
@@ -62,6 +63,8 @@ def main() -> None:
     for name, value in best["TunedHyperParameters"].items():
         print(f"  {name:17s} {value}")
     print(f"store      : {tuner.store.url}")
+    report = write_report(tuner.latest_tuning_job, "xgboost-demo-report.html", store=tuner.store)
+    print(f"report     : {report.resolve()}")
     sys.stdout.flush()
 
 

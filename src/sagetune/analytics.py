@@ -1,13 +1,38 @@
-"""Analytics of a tuning job, as the SageMaker SDK's ``HyperparameterTuningJobAnalytics``."""
+"""Analytics of a tuning job, as the SageMaker SDK's ``HyperparameterTuningJobAnalytics``.
+
+Beyond the SDK's ``dataframe()``: intermediate metric curves in long form (``curves()``) and a
+summary (``summary()``) with the best job, counts by status, time spent, and per tuned
+hyperparameter its rank correlation with the objective and an importance figure
+(``importance()``, see :func:`variance_importance` for the method).
+"""
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
+from sagetune.answers import best_training_job
+from sagetune.space import CategoricalParameter, SearchSpace
+from sagetune.spec import parse_request
+from sagetune.store.records import TRAINING_JOB_STATUSES, MetricPoint, TrainingJobRecord
 from sagetune.store.sql import SQLStore, open_store
 
 BASE_COLUMNS = ["TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue",
                 "TrainingStartTime", "TrainingEndTime", "TrainingElapsedTimeSeconds"]
+CURVE_COLUMNS = ["job", "metric", "epoch", "value", "time"]
+IMPORTANCE_METHOD = (
+    "fANOVA-style first-order variance decomposition: the share of the objective's variance "
+    "explained by each hyperparameter's binned marginal (bias-adjusted, on the range's scaled "
+    "axis), normalised to sum to 1 over the tuned hyperparameters")
+RANK_CORRELATION_METHOD = "Spearman rank correlation with the objective (numeric ranges only)"
+COST_NOTE = "cost is not tracked yet; time spent is the sum of training seconds"
+# SQLite allows a limited number of bound parameters per statement.
+_NAMES_PER_QUERY = 500
 
 
 class TuningJobAnalytics:
@@ -25,7 +50,11 @@ class TuningJobAnalytics:
     def __init__(self, hyperparameter_tuning_job_name: str, store: SQLStore | str | None = None):
         self.name = hyperparameter_tuning_job_name
         self.store = open_store(store)
-        self.store.get_tuning_job(self.name)  # fail early on an unknown name
+        self.record = self.store.get_tuning_job(self.name)  # fail early on an unknown name
+        spec = parse_request(self.record.request)
+        self.space: SearchSpace = spec.space
+        self.objective_metric_name: str = spec.objective_metric_name
+        self.objective_type: str = spec.objective_type
 
     def dataframe(self) -> pd.DataFrame:
         """One row per training job, in creation order: a column per tuned hyperparameter,
@@ -33,13 +62,20 @@ class TuningJobAnalytics:
         ``TrainingStartTime``, ``TrainingEndTime`` (aware UTC timestamps) and
         ``TrainingElapsedTimeSeconds``."""
         record = self.store.get_tuning_job(self.name)
-        ranges = record.request["HyperParameterTuningJobConfig"]["ParameterRanges"]
-        names = [r["Name"] for kind in ("ContinuousParameterRanges", "IntegerParameterRanges",
-                                        "CategoricalParameterRanges")
-                 for r in ranges.get(kind) or []]
+        definitions = record.request.get("TrainingJobDefinitions") or []
+        all_ranges = ([d.get("HyperParameterRanges") or {} for d in definitions] or
+                      [record.request["HyperParameterTuningJobConfig"]["ParameterRanges"]])
+        names = list(dict.fromkeys(
+            r["Name"] for ranges in all_ranges
+            for kind in ("ContinuousParameterRanges", "IntegerParameterRanges",
+                         "CategoricalParameterRanges") for r in ranges.get(kind) or []))
+        if definitions:  # as the SageMaker SDK does for several algorithms
+            names.append("TrainingJobDefinitionName")
         rows = []
         for job in self.store.list_training_jobs(self.name):
             row = {n: job.hyperparameters.get(n) for n in names}
+            if definitions:
+                row["TrainingJobDefinitionName"] = job.definition_name
             start = pd.Timestamp(job.started_at, unit="s", tz="UTC") if job.started_at else None
             end = pd.Timestamp(job.ended_at, unit="s", tz="UTC") if job.ended_at else None
             row.update({
@@ -56,3 +92,229 @@ class TuningJobAnalytics:
         df["FinalObjectiveValue"] = df["FinalObjectiveValue"].astype(float)
         df["TrainingElapsedTimeSeconds"] = df["TrainingElapsedTimeSeconds"].astype(float)
         return df
+
+    def training_jobs(self) -> list[TrainingJobRecord]:
+        """The tuning job's training jobs as stored, in creation order."""
+        return self.store.list_training_jobs(self.name)
+
+    def curves(self, metric: str | None = None,
+               jobs: Sequence[TrainingJobRecord] | None = None) -> pd.DataFrame:
+        """Intermediate metric values in long form, one row per recorded point.
+
+        Args:
+            metric: keep only this metric (default: every metric).
+            jobs: the training jobs to read (default: all of the tuning job's).
+
+        Returns:
+            Columns ``job`` (training job name), ``metric``, ``epoch`` (the step reported),
+            ``value`` and ``time`` (aware UTC timestamp), ordered by job creation then by
+            recording order. A Python callable reports one point per metric (its final value).
+        """
+        jobs = self.training_jobs() if jobs is None else jobs
+        points = load_metric_points(self.store, [j.name for j in jobs])
+        return curves_frame(points, [j.name for j in jobs], metric)
+
+    def importance(self, jobs: Sequence[TrainingJobRecord] | None = None) -> pd.DataFrame:
+        """Per tuned hyperparameter: rank correlation with the objective and importance.
+
+        Args:
+            jobs: the training jobs to use (default: all; only those with an objective count).
+
+        Returns:
+            One row per tuned hyperparameter with columns ``hyperparameter``, ``kind``,
+            ``scaling``, ``rank_correlation`` (Spearman, None for categorical ranges) and
+            ``importance`` (see ``IMPORTANCE_METHOD``; None with fewer than 4 finished jobs),
+            most important first.
+        """
+        jobs = self.training_jobs() if jobs is None else jobs
+        rows = hyperparameter_effects(self.space, jobs)
+        df = pd.DataFrame(rows, columns=["hyperparameter", "kind", "scaling", "rank_correlation",
+                                         "importance"])
+        return df.sort_values("importance", ascending=False, na_position="last",
+                              kind="stable").reset_index(drop=True)
+
+    def summary(self, jobs: Sequence[TrainingJobRecord] | None = None,
+                now: float | None = None) -> dict[str, Any]:
+        """What a user wants to know first, as plain JSON-able data.
+
+        Args:
+            jobs: the training jobs to summarise (default: read them from the store).
+            now: the clock for running jobs (default: the current time).
+
+        Returns:
+            ``TuningJobName``, ``Status``, ``Objective`` (metric name and type),
+            ``BestTrainingJob`` (name, objective, hyperparameters; None before any result),
+            ``TrainingJobCounts`` (one count per status), ``TimeSpent`` (sum of training
+            seconds and wall-clock seconds), ``Cost`` (None: not tracked yet, see ``Notes``),
+            ``Hyperparameters`` (rank correlation and importance per tuned hyperparameter) and
+            the ``Methods`` behind those figures.
+        """
+        record = self.store.get_tuning_job(self.name)
+        jobs = self.training_jobs() if jobs is None else list(jobs)
+        now = time.time() if now is None else now
+        counts = {s: 0 for s in TRAINING_JOB_STATUSES}
+        for j in jobs:
+            counts[j.status] = counts.get(j.status, 0) + 1
+        best = best_training_job(record, jobs)
+        training_seconds = sum(((j.ended_at or now) - j.started_at) for j in jobs
+                               if j.started_at is not None)
+        effects = self.importance(jobs)
+        return {
+            "TuningJobName": record.name,
+            "Status": record.status,
+            "Strategy": record.request["HyperParameterTuningJobConfig"].get("Strategy"),
+            "Objective": {"MetricName": self.objective_metric_name,
+                          "Type": self.objective_type},
+            "BestTrainingJob": None if best is None else {
+                "TrainingJobName": best.name, "Sequence": best.seq,
+                "FinalObjectiveValue": best.objective,
+                "Hyperparameters": dict(best.hyperparameters)},
+            "TrainingJobCount": len(jobs),
+            "TrainingJobCounts": counts,
+            "TimeSpent": {"TrainingSeconds": round(training_seconds, 3),
+                          "WallClockSeconds": round((record.ended_at or now)
+                                                    - record.created_at, 3)},
+            "Cost": None,
+            "Hyperparameters": [
+                {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                 for k, v in row.items()} for row in effects.to_dict("records")],
+            "Methods": {"Importance": IMPORTANCE_METHOD,
+                        "RankCorrelation": RANK_CORRELATION_METHOD},
+            "Notes": [COST_NOTE],
+            "CreationTime": record.created_at,
+            "EndTime": record.ended_at,
+            "LastModifiedTime": record.last_modified_at,
+            "CompletionReason": (record.details or {}).get("CompletionReason"),
+        }
+
+
+def load_metric_points(store: SQLStore, names: Iterable[str]) -> list[MetricPoint]:
+    """Every metric point of the named training jobs, a bounded number of names per query."""
+    names = list(names)
+    out: list[MetricPoint] = []
+    for i in range(0, len(names), _NAMES_PER_QUERY):
+        out.extend(store.metric_points(names[i:i + _NAMES_PER_QUERY]))
+    return out
+
+
+def curves_frame(points: Sequence[MetricPoint], order: Sequence[str] | None = None,
+                 metric: str | None = None) -> pd.DataFrame:
+    """Metric points as the long-form frame of :meth:`TuningJobAnalytics.curves`."""
+    rank = {n: i for i, n in enumerate(order or [])}
+    kept = [p for p in points if metric is None or p.metric_name == metric]
+    kept.sort(key=lambda p: rank.get(p.training_job_name, len(rank)))  # stable: keeps rec. order
+    df = pd.DataFrame({
+        "job": [p.training_job_name for p in kept],
+        "metric": [p.metric_name for p in kept],
+        "epoch": np.array([p.step for p in kept], dtype=int),
+        "value": np.array([p.value for p in kept], dtype=float),
+        "time": pd.to_datetime(np.array([p.timestamp for p in kept], dtype=float), unit="s",
+                               utc=True),
+    }, columns=CURVE_COLUMNS)
+    return df
+
+
+def scaled_axis(space: SearchSpace, name: str, values: Sequence[Any]) -> np.ndarray:
+    """Values of one hyperparameter on the axis its range is searched on.
+
+    Numeric values map through the range's scaling (so a log range is compared in decades);
+    categorical values become their index among the choices.
+    """
+    p = space.ranges[name]
+    if isinstance(p, CategoricalParameter):
+        out = []
+        for v in values:
+            try:
+                out.append(float(p.index(v)))
+            except ValueError:
+                out.append(math.nan)
+        return np.array(out, dtype=float)
+    x = np.array([float(v) if v is not None else math.nan for v in values], dtype=float)
+    scaling = p.scaling  # type: ignore[attr-defined]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if scaling == "Logarithmic":
+            return np.log(x)
+        if scaling == "ReverseLogarithmic":
+            return -np.log1p(-x)
+    return x
+
+
+def variance_importance(x: np.ndarray, y: np.ndarray, categorical: bool,
+                        max_bins: int = 10) -> float:
+    """Bias-adjusted share of ``y``'s variance explained by the bins of ``x`` (omega squared).
+
+    Numeric ``x`` is cut into equal-count bins (about ``sqrt(n)``, at most ``max_bins``; every
+    distinct value its own bin when there are few); categorical ``x`` bins by choice. The raw
+    between-bin share of variance grows with the number of bins even for pure noise, so, as in
+    a one-way ANOVA's omega squared, what noise alone would explain (``bins - 1`` within-bin
+    mean squares) is taken off and the result clipped at 0.
+
+    Returns:
+        A figure in ``[0, 1]``; 0 when ``y`` is constant or there are fewer than 4 points.
+    """
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = len(y)
+    if n < 4:
+        return 0.0
+    total = float(np.sum((y - y.mean()) ** 2))
+    if total <= 0:
+        return 0.0
+    distinct = np.unique(x)
+    if categorical or len(distinct) <= max_bins:
+        labels = np.searchsorted(distinct, x)
+    else:
+        k = int(min(max_bins, max(2, round(math.sqrt(n)))))
+        edges = np.unique(np.quantile(x, np.linspace(0, 1, k + 1)[1:-1]))
+        labels = np.searchsorted(edges, x, side="right")
+    groups = np.unique(labels)
+    k = len(groups)
+    if k < 2:
+        return 0.0
+    between = sum(float(np.sum(labels == g)) * (float(y[labels == g].mean()) - float(y.mean()))
+                  ** 2 for g in groups)
+    within = total - between
+    if n > k:
+        adjusted = (between - (k - 1) * within / (n - k)) / (total + within / (n - k))
+    else:
+        adjusted = between / total
+    return float(min(max(adjusted, 0.0), 1.0))
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return None
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(x[ok], y[ok]).statistic
+    return None if not np.isfinite(rho) else float(rho)
+
+
+def hyperparameter_effects(space: SearchSpace,
+                           jobs: Sequence[TrainingJobRecord]) -> list[dict[str, Any]]:
+    """Rank correlation and normalised importance per tuned hyperparameter.
+
+    Only jobs with an objective value count. Importances are those of
+    :func:`variance_importance`, normalised to sum to 1; all None with fewer than 4 such jobs,
+    all 0 when nothing explains any variance.
+    """
+    scored = [j for j in jobs if j.objective is not None]
+    y = np.array([j.objective for j in scored], dtype=float)
+    raw: dict[str, float] = {}
+    rows: list[dict[str, Any]] = []
+    for name, p in space.ranges.items():
+        categorical = isinstance(p, CategoricalParameter)
+        x = scaled_axis(space, name, [j.hyperparameters.get(name) for j in scored])
+        raw[name] = variance_importance(x, y, categorical)
+        rows.append({"hyperparameter": name, "kind": p.kind,
+                     "scaling": None if categorical else p.scaling,  # type: ignore[attr-defined]
+                     "rank_correlation": None if categorical else _spearman(x, y)})
+    total = sum(raw.values())
+    for row in rows:
+        if len(scored) < 4:
+            row["importance"] = None
+        else:
+            row["importance"] = raw[row["hyperparameter"]] / total if total > 0 else 0.0
+    return rows
+

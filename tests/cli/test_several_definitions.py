@@ -109,3 +109,16 @@ def test_bad_definitions_are_refused(work: Path, edit, expected: str) -> None:
     edit(req)
     res = sagetune("tune", str(write_request(work, req)), store=f"sqlite:///{work / 't.db'}")
     assert res.returncode == 2 and expected in res.stderr, res.stderr
+
+
+def test_analytics_dataframe_names_the_definition(work: Path) -> None:
+    from sagetune import TuningJobAnalytics
+
+    url = f"sqlite:///{work / 't.db'}"
+    sagetune("tune", str(write_request(work, two_definitions(max_jobs=6))), store=url,
+             check=True)
+    df = TuningJobAnalytics("multi", store=url).dataframe()
+    assert list(df.columns[:5]) == ["depth", "lr", "alpha", "penalty",
+                                    "TrainingJobDefinitionName"]
+    linear = df[df["TrainingJobDefinitionName"] == "linear"]
+    assert linear["depth"].isna().all() and linear["alpha"].notna().all()

@@ -1,0 +1,300 @@
+"""The dashboard's FastAPI application: HTML pages, a small JSON API and plotly.js, all local.
+
+Every endpoint is a plain (sync) function, so FastAPI runs it in its thread pool and a slow
+read never stalls the server. Reads are short SQLite transactions in WAL mode: they never
+block the tuner writing to the same file. A tuning job's snapshot (training jobs, metric
+points, summary, figures) is cached and rebuilt only when the job changed, and at most about
+once a second while it runs, so many open pages cost the store little.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from sagetune import control
+from sagetune.analytics import TuningJobAnalytics, load_metric_points
+from sagetune.dashboard import pages
+from sagetune.errors import ResourceNotFound
+from sagetune.plots.data import KINDS, TuningData
+from sagetune.store.records import FINISHED, TRAINING_JOB_STATUSES, TrainingJobRecord
+from sagetune.store.sql import SQLStore, open_store
+
+TOKEN_COOKIE = "sagetune_token"
+TOKEN_HEADER = "x-sagetune-token"
+# Browsers cannot send a custom header cross-site without a CORS preflight (which this app
+# never grants), so requiring one on the stop action keeps other sites from posting it.
+ACTION_HEADER = "x-sagetune-action"
+MAX_PAGE = 500
+LOG_TAIL_BYTES = 64 * 1024
+_RUNNING_TTL = 1.0
+
+
+@dataclass
+class _Snapshot:
+    key: tuple[Any, ...]
+    built_at: float
+    jobs: list[TrainingJobRecord]
+    data: TuningData
+    summary: dict[str, Any]
+    figures: dict[str, str] = field(default_factory=dict)
+
+
+class Snapshots:
+    """Per tuning job, the latest snapshot, rebuilt when the job changed.
+
+    A running job's snapshot is also reused for up to ``_RUNNING_TTL`` seconds, so a burst of
+    polls during a busy job does not reread the store each time.
+    """
+
+    def __init__(self, store: SQLStore):
+        self.store = store
+        self._cache: dict[str, _Snapshot] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def get(self, name: str) -> _Snapshot:
+        record = self.store.get_tuning_job(name)
+        key = (record.last_modified_at, record.status)
+        with self._lock(name):
+            snap = self._cache.get(name)
+            now = time.monotonic()
+            if snap is not None and (snap.key == key or (record.status not in FINISHED
+                                                         and now - snap.built_at
+                                                         < _RUNNING_TTL)):
+                return snap
+            analytics = TuningJobAnalytics(name, store=self.store)
+            jobs = analytics.training_jobs()
+            data = TuningData.load(self.store, name, jobs=jobs)
+            summary = analytics.summary(jobs)
+            summary["Version"] = f"{record.last_modified_at:.6f}:{record.status}:{len(jobs)}"
+            snap = _Snapshot(key, now, jobs, data, summary)
+            self._cache[name] = snap
+            return snap
+
+    def figure_json(self, name: str, kind: str) -> str:
+        snap = self.get(name)
+        cached = snap.figures.get(kind)
+        if cached is None:
+            from sagetune.plots import interactive
+
+            cached = interactive.figure(kind, snap.data).to_json()
+            snap.figures[kind] = cached
+        return cached
+
+
+def _row(job: TrainingJobRecord, names: list[str]) -> dict[str, Any]:
+    seconds = (job.ended_at - job.started_at) if job.ended_at and job.started_at else None
+    return {"seq": job.seq, "name": job.name, "status": job.status, "objective": job.objective,
+            "hyperparameters": {n: job.hyperparameters.get(n) for n in names},
+            "seconds": seconds, "started_at": job.started_at, "ended_at": job.ended_at,
+            "failure_reason": (job.failure_reason or "").splitlines()[0][:200]
+            if job.failure_reason else None}
+
+
+def _sort_key(sort: str, names: list[str]) -> Any:
+    def numeric(value: Any) -> tuple[int, Any]:
+        # Missing values go last whichever the order; numbers before text.
+        if value is None:
+            return (2, 0)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return (0, value)
+        return (1, str(value))
+
+    if sort in ("seq", "name", "status", "objective", "seconds"):
+        if sort == "seconds":
+            return lambda j: numeric((j.ended_at - j.started_at)
+                                     if j.ended_at and j.started_at else None)
+        return lambda j: numeric(getattr(j, sort))
+    if sort in names:
+        return lambda j: numeric(j.hyperparameters.get(sort))
+    raise HTTPException(400, f"sort: unknown column {sort!r}; use seq, name, status, objective, "
+                             f"seconds or a hyperparameter ({', '.join(names)})")
+
+
+def log_tail(path: str | None, limit: int = LOG_TAIL_BYTES) -> str:
+    """The last ``limit`` bytes of a log file (from a line start), or ``""``."""
+    if not path:
+        return ""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as f:
+            f.seek(max(size - limit, 0))
+            data = f.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    if size > limit and "\n" in text:
+        text = text.split("\n", 1)[1]
+    return text
+
+
+def _authorised(request: Request, token: str) -> tuple[bool, bool]:
+    """(allowed, came in the query string)."""
+    supplied = [request.headers.get(TOKEN_HEADER), request.cookies.get(TOKEN_COOKIE)]
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        supplied.append(auth[7:].strip())
+    for value in supplied:
+        if value and secrets.compare_digest(value.encode(), token.encode()):
+            return True, False
+    query = request.query_params.get("token")
+    if query and secrets.compare_digest(query.encode(), token.encode()):
+        return True, True
+    return False, False
+
+
+def create_app(store: SQLStore | str | None = None, token: str | None = None) -> FastAPI:
+    """The dashboard application.
+
+    Args:
+        store: a store, a SQLAlchemy URL, a SQLite file path, or None for the default store.
+        token: when set, every request must carry it (``Authorization: Bearer <token>``, the
+            ``X-Sagetune-Token`` header, or ``?token=<token>`` once, which sets a cookie for
+            the browser); others get 401.
+
+    Returns:
+        A FastAPI app; serve it with uvicorn (``sagetune dashboard`` does).
+    """
+    st = open_store(store)
+    snapshots = Snapshots(st)
+    app = FastAPI(title="sagetune dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = st
+    app.state.snapshots = snapshots
+
+    if token:
+        @app.middleware("http")
+        async def require_token(request: Request, call_next: Any) -> Response:
+            allowed, from_query = _authorised(request, token)
+            if not allowed:
+                return JSONResponse({"detail": "a valid token is required (Authorization: "
+                                               "Bearer <token>, or ?token=<token>)"},
+                                    status_code=401,
+                                    headers={"WWW-Authenticate": "Bearer"})
+            response = await call_next(request)
+            if from_query:
+                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            return response
+
+    @app.exception_handler(ResourceNotFound)
+    def not_found(request: Request, exc: ResourceNotFound) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        return HTMLResponse(pages.not_found_page(str(exc)), status_code=404)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return pages.index_page()
+
+    @app.get("/tuning-jobs/{name}", response_class=HTMLResponse)
+    def tuning_job_page(name: str) -> str:
+        snap = snapshots.get(name)
+        return pages.tuning_job_page(name, list(snap.data.space.names), list(KINDS))
+
+    @app.get("/training-jobs/{name}", response_class=HTMLResponse)
+    def training_job_page(name: str) -> str:
+        job = st.get_training_job(name)
+        return pages.training_job_page(job.name, job.tuning_job_name)
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.get("/static/plotly.min.js")
+    def plotly_js() -> Response:
+        from sagetune.plots.interactive import plotly_js as source
+
+        return Response(source(), media_type="application/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/api/tuning-jobs")
+    def list_tuning_jobs() -> list[dict[str, Any]]:
+        out = []
+        for record in st.list_tuning_jobs():
+            snap = snapshots.get(record.name)
+            s = snap.summary
+            best = s["BestTrainingJob"]
+            out.append({"name": record.name, "status": s["Status"],
+                        "strategy": s["Strategy"], "objective": s["Objective"],
+                        "created_at": record.created_at, "ended_at": record.ended_at,
+                        "training_jobs": s["TrainingJobCount"], "counts": s["TrainingJobCounts"],
+                        "best": None if best is None else {
+                            "name": best["TrainingJobName"],
+                            "objective": best["FinalObjectiveValue"]}})
+        return out
+
+    @app.get("/api/tuning-jobs/{name}")
+    def tuning_job(name: str) -> dict[str, Any]:
+        return snapshots.get(name).summary
+
+    @app.get("/api/tuning-jobs/{name}/training-jobs")
+    def training_jobs(name: str, offset: int = Query(0, ge=0),
+                      limit: int = Query(50, ge=1, le=MAX_PAGE),
+                      status: str | None = None, sort: str = "seq",
+                      order: str = Query("asc", pattern="^(asc|desc)$")) -> dict[str, Any]:
+        snap = snapshots.get(name)
+        names = list(snap.data.space.names)
+        if status and status not in TRAINING_JOB_STATUSES:
+            raise HTTPException(400, f"status: must be one of {', '.join(TRAINING_JOB_STATUSES)}"
+                                     f", got {status!r}")
+        jobs = [j for j in snap.jobs if not status or j.status == status]
+        key = _sort_key(sort, names)
+        if order == "desc":
+            # Missing values stay last when the order flips.
+            present = [j for j in jobs if key(j)[0] < 2]
+            missing = [j for j in jobs if key(j)[0] == 2]
+            jobs = sorted(present, key=key, reverse=True) + missing
+        else:
+            jobs = sorted(jobs, key=key)
+        best = snap.summary["BestTrainingJob"]
+        return {"total": len(snap.jobs), "matching": len(jobs), "offset": offset,
+                "limit": limit, "hyperparameters": names,
+                "best": None if best is None else best["TrainingJobName"],
+                "version": snap.summary["Version"],
+                "rows": [_row(j, names) for j in jobs[offset:offset + limit]]}
+
+    @app.get("/api/tuning-jobs/{name}/plots/{kind}")
+    def plot(name: str, kind: str) -> Response:
+        if kind not in KINDS:
+            raise HTTPException(404, f"kind: unknown plot kind {kind!r}; choose one of "
+                                     f"{', '.join(KINDS)}")
+        return Response(snapshots.figure_json(name, kind), media_type="application/json")
+
+    @app.post("/api/tuning-jobs/{name}/stop")
+    def stop(name: str, request: Request) -> dict[str, Any]:
+        if request.headers.get(ACTION_HEADER) != "stop":
+            raise HTTPException(403, f"the stop action needs the header {ACTION_HEADER}: stop")
+        record = control.stop_tuning_job(st, name)
+        return {"name": record.name, "status": record.status}
+
+    @app.get("/api/training-jobs/{name}")
+    def training_job(name: str) -> dict[str, Any]:
+        job = st.get_training_job(name)
+        metrics: dict[str, dict[str, list[float]]] = {}
+        for p in load_metric_points(st, [name]):
+            m = metrics.setdefault(p.metric_name, {"epoch": [], "value": [], "time": []})
+            m["epoch"].append(p.step)
+            m["value"].append(p.value)
+            m["time"].append(p.timestamp)
+        return {"name": job.name, "tuning_job_name": job.tuning_job_name, "seq": job.seq,
+                "status": job.status, "objective": job.objective,
+                "hyperparameters": job.hyperparameters, "final_metrics": job.final_metrics,
+                "created_at": job.created_at, "started_at": job.started_at,
+                "ended_at": job.ended_at, "failure_reason": job.failure_reason,
+                "log_path": job.log_path, "log_tail": log_tail(job.log_path),
+                "metrics": metrics}
+
+    return app
+

@@ -1,0 +1,290 @@
+"""A tuning job's report: one self-contained HTML file (it opens offline; plotly.js is inlined).
+
+It holds the summary (best job, counts by status, time spent, rank correlation and importance
+per hyperparameter), the five interactive plots and the table of training jobs (sortable by
+any column, filterable by status).
+
+Example:
+    >>> from sagetune.report import write_report
+    >>> write_report("my-tuning-job", "report.html", store="sqlite:///tuning.db")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sagetune.analytics import TuningJobAnalytics
+from sagetune.errors import ValidationError
+from sagetune.plots.data import KINDS, TuningData
+from sagetune.store.records import TRAINING_JOB_STATUSES, TrainingJobRecord
+from sagetune.store.sql import SQLStore, open_store
+
+CSS = """
+:root { --fg:#1d2330; --muted:#5b6475; --line:#e3e6ec; --accent:#2f6fde; --bg:#f6f7f9; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
+       background: var(--bg); margin: 0; }
+header { background: #1d2330; color: #fff; padding: 14px 24px; }
+header h1 { margin: 0; font-size: 20px; font-weight: 600; }
+header .sub { color: #c6ccd8; font-size: 13px; }
+header a { color: #c6ccd8; }
+main { padding: 16px 24px 40px; max-width: 1400px; margin: 0 auto; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 18px;
+          margin: 14px 0; }
+h2 { font-size: 16px; margin: 0 0 10px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; min-width: 120px;
+        background: #fbfcfd; }
+.card .k { color: var(--muted); font-size: 12px; }
+.card .v { font-size: 18px; font-weight: 600; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line);
+         white-space: nowrap; }
+th { background: #f0f2f5; position: sticky; top: 0; cursor: pointer; user-select: none; }
+th.sorted-asc::after { content: " \\25B2"; } th.sorted-desc::after { content: " \\25BC"; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.best td { background: #fff6cc; }
+.status { padding: 1px 7px; border-radius: 9px; font-size: 12px; }
+.st-Completed { background: #dff3e4; color: #1d6b34; }
+.st-Failed { background: #fde2e1; color: #a3211b; }
+.st-Stopped, .st-Stopping { background: #ecedf0; color: #4a505c; }
+.st-InProgress { background: #e1ecfd; color: #1f4fa3; }
+.muted { color: var(--muted); }
+.scroll { max-height: 560px; overflow: auto; }
+.toolbar { display: flex; gap: 10px; align-items: center; margin-bottom: 8px; }
+.plot { min-height: 300px; }
+button { font: inherit; padding: 5px 12px; border-radius: 6px; border: 1px solid #c33;
+         background: #d9362b; color: #fff; cursor: pointer; }
+button:disabled { background: #bbb; border-color: #aaa; cursor: default; }
+pre.log { background: #111; color: #ddd; padding: 10px; overflow: auto; max-height: 420px;
+          font-size: 12px; }
+"""
+
+_TABLE_JS = """
+(function () {
+  const table = document.getElementById("jobs");
+  const body = table.tBodies[0];
+  const rows = Array.from(body.rows);
+  const filter = document.getElementById("status-filter");
+  const count = document.getElementById("shown-count");
+  let sortCol = -1, asc = true;
+  function apply() {
+    const want = filter.value;
+    let shown = 0;
+    for (const r of rows) {
+      const ok = !want || r.dataset.status === want;
+      r.style.display = ok ? "" : "none";
+      if (ok) shown++;
+    }
+    count.textContent = shown + " of " + rows.length;
+  }
+  function key(r, i) {
+    const c = r.cells[i];
+    const v = c.dataset.v !== undefined ? c.dataset.v : c.textContent;
+    const n = parseFloat(v);
+    return (v !== "" && !isNaN(n) && isFinite(v)) ? n : v.toLowerCase();
+  }
+  table.tHead.addEventListener("click", (e) => {
+    const th = e.target.closest("th");
+    if (!th) return;
+    const i = th.cellIndex;
+    asc = sortCol === i ? !asc : true;
+    sortCol = i;
+    for (const h of table.tHead.rows[0].cells) h.className = "";
+    th.className = asc ? "sorted-asc" : "sorted-desc";
+    rows.sort((a, b) => {
+      const x = key(a, i), y = key(b, i);
+      if (x === "" || x === "-") return 1;
+      if (y === "" || y === "-") return -1;
+      return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+    });
+    const frag = document.createDocumentFragment();
+    for (const r of rows) frag.appendChild(r);
+    body.appendChild(frag);
+  });
+  filter.addEventListener("change", apply);
+  apply();
+})();
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: float | None, digits: int = 6) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, s = divmod(round(seconds), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours} h {m:02d} min" if hours else f"{m} min {s:02d} s"
+
+
+def _iso(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def summary_html(summary: dict[str, Any]) -> str:
+    """The summary section: cards, the best job, and the per-hyperparameter table."""
+    counts = summary["TrainingJobCounts"]
+    best = summary["BestTrainingJob"]
+    objective = summary["Objective"]
+    cards = [("status", summary["Status"]), ("training jobs", summary["TrainingJobCount"])]
+    cards += [(s, n) for s, n in counts.items() if n]
+    cards += [("best " + objective["MetricName"],
+               _num(best["FinalObjectiveValue"]) if best else "-"),
+              ("training time", _duration(summary["TimeSpent"]["TrainingSeconds"])),
+              ("wall-clock time", _duration(summary["TimeSpent"]["WallClockSeconds"])),
+              ("cost", "n/a")]
+    parts = ['<div class="cards">']
+    for k, v in cards:
+        parts.append(f'<div class="card"><div class="k">{_e(k)}</div>'
+                     f'<div class="v">{_e(v)}</div></div>')
+    parts.append("</div>")
+    if best:
+        hps = ", ".join(f"{_e(k)} = <b>{_e(_num(v) if isinstance(v, float) else v)}</b>"
+                        for k, v in best["Hyperparameters"].items())
+        parts.append(f'<p>Best training job: <b>{_e(best["TrainingJobName"])}</b> '
+                     f'(#{best["Sequence"]}), {_e(objective["MetricName"])} = '
+                     f'<b>{_num(best["FinalObjectiveValue"])}</b> '
+                     f'({_e(objective["Type"])}).<br>{hps}</p>')
+    else:
+        parts.append('<p class="muted">No training job has an objective value yet.</p>')
+    parts.append('<table><thead><tr><th>hyperparameter</th><th>range</th>'
+                 '<th>rank correlation</th><th>importance</th></tr></thead><tbody>')
+    for row in summary["Hyperparameters"]:
+        kind = row["kind"] + (f", {row['scaling']}" if row.get("scaling") else "")
+        parts.append(f'<tr><td>{_e(row["hyperparameter"])}</td><td>{_e(kind)}</td>'
+                     f'<td class="num">{_num(row["rank_correlation"], 3)}</td>'
+                     f'<td class="num">{_num(row["importance"], 3)}</td></tr>')
+    parts.append("</tbody></table>")
+    methods = summary["Methods"]
+    parts.append(f'<p class="muted">Importance: {_e(methods["Importance"])}.<br>'
+                 f'Rank correlation: {_e(methods["RankCorrelation"])}.<br>'
+                 f'{_e("; ".join(summary["Notes"]))}.</p>')
+    return "\n".join(parts)
+
+
+def jobs_table_html(jobs: Sequence[TrainingJobRecord], hp_names: Sequence[str],
+                    best_name: str | None) -> str:
+    """The training jobs table with a status filter (sorting by clicking a header)."""
+    statuses = sorted({j.status for j in jobs}, key=TRAINING_JOB_STATUSES.index)
+    options = "".join(f'<option value="{_e(s)}">{_e(s)}</option>' for s in statuses)
+    head = ["#", "training job", "status", "objective", *hp_names, "seconds", "failure reason"]
+    parts = [(f'<div class="toolbar"><label>status <select id="status-filter">'
+              f'<option value="">all</option>{options}</select></label>'
+              f'<span class="muted">showing <span id="shown-count"></span></span></div>'),
+             '<div class="scroll"><table id="jobs"><thead><tr>',
+             "".join(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    for j in jobs:
+        seconds = (j.ended_at - j.started_at) if j.ended_at and j.started_at else None
+        cells = [f'<td class="num">{j.seq}</td>', f"<td>{_e(j.name)}</td>",
+                 f'<td><span class="status st-{_e(j.status)}">{_e(j.status)}</span></td>',
+                 (f'<td class="num" data-v="{"" if j.objective is None else j.objective!r}">'
+                  f"{_num(j.objective)}</td>")]
+        for n in hp_names:
+            v = j.hyperparameters.get(n)
+            shown = _num(v) if isinstance(v, float) else v
+            cells.append(f'<td data-v="{_e(v)}">{_e(shown)}</td>')
+        cells.append(f'<td class="num">{"-" if seconds is None else f"{seconds:.1f}"}</td>')
+        reason = (j.failure_reason or "").splitlines()[0][:120] if j.failure_reason else ""
+        cells.append(f'<td class="muted" title="{_e(j.failure_reason)}">{_e(reason)}</td>')
+        cls = ' class="best"' if j.name == best_name else ""
+        parts.append(f'<tr data-status="{_e(j.status)}"{cls}>{"".join(cells)}</tr>')
+    parts.append("</tbody></table></div>")
+    return "".join(parts)
+
+
+def render_report(name: str, store: SQLStore | str | None = None) -> str:
+    """The report of a tuning job as one HTML document.
+
+    Raises:
+        ResourceNotFound: when there is no such tuning job.
+        ImportError: when plotly is not installed.
+    """
+    from sagetune.plots import interactive
+
+    st = open_store(store)
+    analytics = TuningJobAnalytics(name, store=st)
+    jobs = analytics.training_jobs()
+    data = TuningData.load(st, name, jobs=jobs)
+    summary = analytics.summary(jobs)
+    best = summary["BestTrainingJob"]
+    plots = []
+    for kind in KINDS:
+        fig = interactive.figure(kind, data)
+        plots.append(f'<section><h2>{_e(kind)}</h2><div class="plot" id="plot-{kind}">'
+                     + fig.to_html(include_plotlyjs=False, full_html=False,
+                                   config={"displaylogo": False, "responsive": True})
+                     + "</div></section>")
+    objective = summary["Objective"]
+    generated = _iso(time.time())
+    # The summary as JSON too, so scripts can pull the numbers out of the file.
+    summary_json = json.dumps(summary, default=str).replace("</", "<\\/")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="sagetune">
+<title>{_e(name)}: tuning report</title>
+<style>{CSS}</style>
+<script>{interactive.plotly_js()}</script>
+</head>
+<body>
+<header><h1>{_e(name)}</h1>
+<div class="sub">{_e(summary["Status"])} · {_e(summary["Strategy"])} strategy ·
+{_e(objective["Type"])} {_e(objective["MetricName"])} · created {_iso(summary["CreationTime"])}
+· report written {generated}</div></header>
+<main>
+<section id="summary"><h2>Summary</h2>{summary_html(summary)}</section>
+{"".join(plots)}
+<section id="training-jobs"><h2>Training jobs</h2>
+{jobs_table_html(jobs, list(data.space.names), best["TrainingJobName"] if best else None)}
+</section>
+</main>
+<script type="application/json" id="summary-data">{summary_json}</script>
+<script>{_TABLE_JS}</script>
+</body>
+</html>
+"""
+
+
+def write_report(name: str, path: str | Path, store: SQLStore | str | None = None) -> Path:
+    """Write the report of a tuning job to ``path`` (an ``.html`` file).
+
+    Args:
+        name: the tuning job.
+        path: where to write; parent folders are created.
+        store: a store, a SQLAlchemy URL, a SQLite file path, or None for the default store.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValidationError: when ``path`` does not end in ``.html`` or ``.htm``.
+        ResourceNotFound: when there is no such tuning job.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValidationError(f"-o: the report is an HTML file; end the name in .html, got "
+                              f"{path.name!r}")
+    text = render_report(name, store)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,159 @@
+"""Analytics beyond dataframe(): curves in long form, the summary, importance."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sagetune import (
+    CategoricalParameter,
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+    ResourceNotFound,
+    TuningJobAnalytics,
+)
+from sagetune.analytics import (
+    CURVE_COLUMNS,
+    IMPORTANCE_METHOD,
+    hyperparameter_effects,
+    variance_importance,
+)
+from sagetune.store import open_store
+from sagetune.store.records import MetricPoint, TrainingJobRecord
+
+SPACE = {"eta": ContinuousParameter(1e-4, 1.0, "Logarithmic"),
+         "noise": ContinuousParameter(0.0, 1.0),
+         "depth": IntegerParameter(1, 6),
+         "booster": CategoricalParameter(["gbtree", "dart"])}
+
+
+def train(hp: dict) -> dict:
+    # Strong, monotone effect of log(eta); none of "noise"; depth 6 with dart fails.
+    if hp["depth"] == 6 and hp["booster"] == "dart":
+        raise RuntimeError("unsupported combination")
+    return {"auc": 0.5 + 0.1 * math.log10(hp["eta"]) + 0.5 + 0.002 * hp["depth"],
+            "loss": -math.log10(hp["eta"])}
+
+
+def run(store_url: str, name: str, max_jobs: int) -> TuningJobAnalytics:
+    tuner = HyperparameterTuner("auc", SPACE, objective_type="Maximize", strategy="Random",
+                                max_jobs=max_jobs, max_parallel_jobs=2, random_seed=5,
+                                store=store_url, show_progress=False)
+    tuner.fit(train, job_name=name)
+    return tuner.analytics()
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> TuningJobAnalytics:
+    return run(f"sqlite:///{tmp_path_factory.mktemp('analytics') / 't.db'}", "summary-job", 24)
+
+
+def test_dataframe_keeps_the_sdk_columns(finished: TuningJobAnalytics) -> None:
+    df = finished.dataframe()
+    assert list(df.columns) == ["eta", "noise", "depth", "booster", "TrainingJobName",
+                                "TrainingJobStatus", "FinalObjectiveValue", "TrainingStartTime",
+                                "TrainingEndTime", "TrainingElapsedTimeSeconds"]
+    assert len(df) == 24
+
+
+def test_summary_best_counts_time_and_methods(finished: TuningJobAnalytics) -> None:
+    df = finished.dataframe()
+    s = finished.summary()
+    done = df[df["FinalObjectiveValue"].notna()]
+    best_row = done.loc[done["FinalObjectiveValue"].idxmax()]
+    assert s["TuningJobName"] == "summary-job" and s["Status"] == "Completed"
+    assert s["Objective"] == {"MetricName": "auc", "Type": "Maximize"}
+    assert s["BestTrainingJob"]["TrainingJobName"] == best_row["TrainingJobName"]
+    assert s["BestTrainingJob"]["FinalObjectiveValue"] == pytest.approx(
+        best_row["FinalObjectiveValue"])
+    counts = df["TrainingJobStatus"].value_counts().to_dict()
+    assert s["TrainingJobCounts"] == {st: counts.get(st, 0) for st in
+                                      ("InProgress", "Completed", "Failed", "Stopping",
+                                       "Stopped")}
+    assert s["TrainingJobCounts"]["Failed"] >= 1  # the seed draws some depth-6 dart jobs
+    assert s["TimeSpent"]["TrainingSeconds"] == pytest.approx(
+        df["TrainingElapsedTimeSeconds"].sum(), abs=1e-2)
+    assert s["TimeSpent"]["WallClockSeconds"] >= s["TimeSpent"]["TrainingSeconds"] / 2
+    assert s["Cost"] is None and any("cost" in n for n in s["Notes"])
+    assert s["Methods"]["Importance"] == IMPORTANCE_METHOD
+    assert "fANOVA" in s["Methods"]["Importance"] and "Spearman" in s["Methods"][
+        "RankCorrelation"]
+
+
+def test_importance_and_rank_correlation_find_the_driving_hyperparameter(
+        finished: TuningJobAnalytics) -> None:
+    imp = finished.importance()
+    assert imp["hyperparameter"].iloc[0] == "eta"
+    by_name = imp.set_index("hyperparameter")
+    assert by_name.loc["eta", "importance"] > 0.6
+    assert by_name.loc["noise", "importance"] < 0.2
+    assert by_name.loc["eta", "rank_correlation"] > 0.9
+    assert by_name.loc["eta", "scaling"] == "Logarithmic"
+    assert pd.isna(by_name.loc["booster", "rank_correlation"])
+    assert imp["importance"].sum() == pytest.approx(1.0)
+    rows = {r["hyperparameter"]: r for r in finished.summary()["Hyperparameters"]}
+    assert rows["eta"]["importance"] == pytest.approx(by_name.loc["eta", "importance"])
+    assert rows["booster"]["rank_correlation"] is None  # JSON-able: no NaN in the summary
+
+
+def test_curves_are_long_form_and_hold_per_epoch_points(store_url: str) -> None:
+    finished = run(store_url, "curves-job", 6)
+    df = finished.dataframe()
+    curves = finished.curves()
+    assert list(curves.columns) == CURVE_COLUMNS == ["job", "metric", "epoch", "value", "time"]
+    completed = df[df["TrainingJobStatus"] == "Completed"]["TrainingJobName"].tolist()
+    assert set(curves["job"]) == set(completed)
+    assert set(curves["metric"]) == {"auc", "loss"}
+    auc = finished.curves("auc").set_index("job")["value"]
+    final = completed[0]
+    assert auc[final] == pytest.approx(
+        df.set_index("TrainingJobName").loc[final, "FinalObjectiveValue"])
+    assert str(curves["time"].dt.tz) == "UTC"
+    # A job reporting one point per epoch (as scripts do) reads back in epoch order.
+    store = open_store(store_url)
+    now = time.time()
+    store.create_training_job(TrainingJobRecord(
+        name="curves-job-999-streamed", tuning_job_name="curves-job", seq=999,
+        status="Stopped", hyperparameters={"eta": 0.1, "noise": 0.5, "depth": 2,
+                                           "booster": "gbtree"},
+        created_at=now, started_at=now, ended_at=now + 3))
+    store.add_metric_points([MetricPoint("curves-job-999-streamed", "auc", 0.6 + e / 100, e,
+                                         now + e) for e in range(1, 6)])
+    streamed = finished.curves("auc").query("job == 'curves-job-999-streamed'")
+    assert streamed["epoch"].tolist() == [1, 2, 3, 4, 5]
+    assert streamed["value"].tolist() == pytest.approx([0.61, 0.62, 0.63, 0.64, 0.65])
+    assert finished.summary()["TrainingJobCounts"]["Stopped"] == 1
+
+
+def test_variance_importance_separates_signal_from_noise() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random(200)
+    noise = rng.random(200)
+    y = np.sin(3 * x) + 0.05 * rng.standard_normal(200)
+    assert variance_importance(x, y, categorical=False) > 0.8
+    assert variance_importance(noise, y, categorical=False) < 0.05
+    cats = rng.integers(0, 3, 200).astype(float)
+    assert variance_importance(cats, cats * 2 + 0.01 * rng.standard_normal(200), True) > 0.95
+    assert variance_importance(x[:3], y[:3], False) == 0.0
+    assert variance_importance(x, np.ones(200), False) == 0.0
+
+
+def test_too_few_jobs_gives_no_importance() -> None:
+    from sagetune.space import SearchSpace
+
+    space = SearchSpace({"a": ContinuousParameter(0.0, 1.0)})
+    jobs = [TrainingJobRecord(name=f"j{i}", tuning_job_name="t", seq=i, status="Completed",
+                              hyperparameters={"a": i / 3}, created_at=0.0, objective=float(i))
+            for i in range(3)]
+    (row,) = hyperparameter_effects(space, jobs)
+    assert row["importance"] is None and row["rank_correlation"] == pytest.approx(1.0)
+
+
+def test_unknown_tuning_job_is_a_clear_error(store_url: str) -> None:
+    with pytest.raises(ResourceNotFound, match="no tuning job named 'nope'"):
+        TuningJobAnalytics("nope", store=store_url)

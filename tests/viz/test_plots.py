@@ -1,0 +1,236 @@
+"""The five plots: their data (pure functions), the image files and the Plotly figures."""
+
+from __future__ import annotations
+
+import math
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from sagetune import (
+    CategoricalParameter,
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+)
+from sagetune.cli import main
+from sagetune.errors import ValidationError
+from sagetune.plots import data as pdata
+from sagetune.plots import interactive, static
+from sagetune.plots.data import KINDS, TuningData
+from sagetune.store import open_store
+from sagetune.store.records import MetricPoint, TrainingJobRecord
+
+SPACE = {"eta": ContinuousParameter(1e-3, 1.0, "Logarithmic"),
+         "max_depth": IntegerParameter(1, 8),
+         "booster": CategoricalParameter(["gbtree", "dart"]),
+         "subsample": ContinuousParameter(0.5, 1.0)}
+NAME = "plots-job"
+# The stored request groups ranges by kind: continuous, integer, categorical.
+ORDER = ["eta", "subsample", "max_depth", "booster"]
+
+
+def train(hp: dict) -> dict:
+    if hp["max_depth"] == 8:
+        raise RuntimeError("too deep")
+    return {"validation:auc": 1.0 - (math.log10(hp["eta"]) + 1.5) ** 2 / 10
+            - 0.01 * abs(hp["max_depth"] - 4) + (0.01 if hp["booster"] == "gbtree" else 0.0)}
+
+
+def _add_stopped_jobs(url: str) -> None:
+    """Two jobs as an early-stopping tuner leaves them: one with a partial curve and an
+    objective, one stopped before it reported anything."""
+    store = open_store(url)
+    now = time.time()
+    hp = {"eta": 0.05, "max_depth": 3, "booster": "dart", "subsample": 0.7}
+    store.create_training_job(TrainingJobRecord(
+        name=f"{NAME}-101-early", tuning_job_name=NAME, seq=101, status="Stopped",
+        hyperparameters=hp, created_at=now, started_at=now, ended_at=now + 2, objective=0.7))
+    store.add_metric_points([MetricPoint(f"{NAME}-101-early", "validation:auc", 0.5 + e / 20,
+                                         e, now + e) for e in range(1, 5)])
+    store.create_training_job(TrainingJobRecord(
+        name=f"{NAME}-102-stopped", tuning_job_name=NAME, seq=102, status="Stopped",
+        hyperparameters=hp, created_at=now, started_at=now, ended_at=now + 1))
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('plots') / 'tuning.db'}"
+    HyperparameterTuner("validation:auc", SPACE, objective_type="Maximize", strategy="Random",
+                        max_jobs=20, max_parallel_jobs=2, random_seed=1, store=url,
+                        show_progress=False).fit(train, job_name=NAME)
+    _add_stopped_jobs(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def data(url: str) -> TuningData:
+    return TuningData.load(open_store(url), NAME)
+
+
+# plot data -----------------------------------------------------------------------------------
+def test_scatter_data_has_a_panel_per_hyperparameter_with_the_right_axes(
+        data: TuningData) -> None:
+    d = pdata.scatter_data(data)
+    assert [a.name for a in d.axes] == ORDER
+    assert [a.kind for a in d.axes] == ["log", "linear", "linear", "category"]
+    assert d.axes[2].integer and d.axes[3].categories == ("gbtree", "dart")
+    assert len(d.names) == d.total == 22
+    best = data.best
+    assert best is not None and d.names[d.best] == best.name
+    assert d.y[d.best] == max(j.objective for j in data.jobs if j.objective is not None)
+    groups = dict(zip(d.names, d.group))
+    assert groups[f"{NAME}-101-early"] == "Stopped"
+    assert groups[f"{NAME}-102-stopped"] == "Stopped (no objective)"
+    failed = [j.name for j in data.jobs if j.status == "Failed"]
+    assert failed and all(groups[n] == "Failed (no objective)" for n in failed)
+    # Jobs without an objective sit below every objective value.
+    scored = d.y[[g in ("Completed", "Stopped") for g in d.group]]
+    assert d.floor < scored.min()
+    booster = d.x["booster"]
+    assert set(booster.tolist()) <= {0.0, 1.0}
+
+
+def test_convergence_best_so_far_never_gets_worse(data: TuningData) -> None:
+    d = pdata.convergence_data(data)
+    assert (np.diff(d.best_y[:-1]) > 0).all()  # Maximize: each step is an improvement
+    assert (np.diff(d.best_y) >= 0).all()
+    assert d.best_y[-1] == data.best.objective  # type: ignore[union-attr]
+    assert d.best_x[-1] == max(j.seq for j in data.jobs)
+    assert list(d.seq) == sorted(d.seq)
+
+
+def test_parallel_data_normalises_every_axis_and_ends_with_the_objective(
+        data: TuningData) -> None:
+    d = pdata.parallel_data(data)
+    assert [a.name for a in d.axes] == [*ORDER, "validation:auc"]
+    scored = [j for j in data.jobs if j.objective is not None]
+    assert len(d.names) == len(scored)
+    for a in d.axes:
+        assert np.nanmin(a.position) >= -1e-9 and np.nanmax(a.position) <= 1 + 1e-9
+        assert all(0 <= t <= 1 for t in a.tick_positions)
+    eta = d.axes[0]
+    assert eta.tick_labels[:2] == ["0.001", "0.01"]  # decades on a log axis
+    assert d.axes[3].tick_labels == ["gbtree", "dart"]
+
+
+def test_curves_data_marks_early_stopped_jobs(data: TuningData) -> None:
+    d = pdata.curves_data(data)
+    by_name = {c.name: c for c in d.curves}
+    early = by_name[f"{NAME}-101-early"]
+    assert early.early_stopped and early.epochs.tolist() == [1, 2, 3, 4]
+    assert sum(c.best for c in d.curves) == 1
+    assert not d.single_point
+
+
+def test_importance_data_names_the_method(data: TuningData) -> None:
+    d = pdata.importance_data(data)
+    assert d.names[0] == "eta" and "fANOVA" in d.method
+    assert sorted(d.names) == sorted(SPACE)
+
+
+def test_large_jobs_are_sampled_and_keep_the_best() -> None:
+    from sagetune.space import SearchSpace
+
+    rng = np.random.default_rng(0)
+    jobs = [TrainingJobRecord(name=f"big-{i}", tuning_job_name="big", seq=i, status="Completed",
+                              hyperparameters={"x": float(v)}, created_at=0.0,
+                              objective=float(-(v - 0.3) ** 2))
+            for i, v in enumerate(rng.random(10_000), start=1)]
+    data = TuningData("big", "Completed", "obj", True,
+                      SearchSpace({"x": ContinuousParameter(0.0, 1.0)}), jobs, [])
+    s = pdata.scatter_data(data, max_points=2000)
+    assert len(s.names) <= 2000 and s.total == 10_000
+    assert s.best is not None and s.names[s.best] == data.best.name  # type: ignore[union-attr]
+    c = pdata.convergence_data(data, max_points=2000)
+    assert len(c.names) <= 2000 and len(c.best_x) < 100
+    assert len(pdata.parallel_data(data, max_lines=500).names) <= 500
+    idx = pdata.sample_indices(10, 4, keep=[7])
+    assert len(idx) == 4 and 7 in idx.tolist()
+
+
+def test_unknown_kind_is_a_validation_error(data: TuningData) -> None:
+    with pytest.raises(ValidationError, match="--kind: unknown plot kind 'pie'"):
+        pdata.compute("pie", data)
+
+
+# image files ---------------------------------------------------------------------------------
+def _panels(fig: object) -> list:
+    return [ax for ax in fig.axes if ax.get_label().startswith("panel:")]  # type: ignore
+
+
+def test_scatter_figure_has_one_panel_per_hyperparameter_and_log_axes(data: TuningData) -> None:
+    fig = static.figure("scatter", data)
+    panels = _panels(fig)
+    assert [ax.get_label() for ax in panels] == [f"panel:{n}" for n in ORDER]
+    scales = {ax.get_label(): ax.get_xscale() for ax in panels}
+    assert scales["panel:eta"] == "log" and scales["panel:subsample"] == "linear"
+    booster = panels[3]
+    assert [t.get_text() for t in booster.get_xticklabels()] == ["gbtree", "dart"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_writes_a_real_png_of_the_expected_size(data: TuningData, tmp_path: Path,
+                                                          kind: str) -> None:
+    path = static.save(kind, data, tmp_path / f"{kind}.png")
+    with Image.open(path) as img:
+        assert img.format == "PNG"
+        assert img.size == static.default_size(kind, data)
+        pixels = np.asarray(img.convert("L"), dtype=float)
+    assert pixels.std() > 10  # drawn on, not blank
+    assert (pixels < 128).mean() > 0.005
+
+
+def test_requested_size_and_svg(data: TuningData, tmp_path: Path) -> None:
+    png = static.save("convergence", data, tmp_path / "c.png", width=640, height=400)
+    with Image.open(png) as img:
+        assert img.size == (640, 400)
+    svg = static.save("parallel", data, tmp_path / "p.svg")
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg") and len(list(root.iter())) > 100
+    with pytest.raises(ValidationError, match="-o: the file must end in"):
+        static.save("scatter", data, tmp_path / "x.gif")
+
+
+def test_plotly_figures(data: TuningData) -> None:
+    fig = interactive.figure("scatter", data)
+    layout = fig.to_plotly_json()["layout"]
+    xaxes = sorted(k for k in layout if k.startswith("xaxis"))
+    assert len(xaxes) == len(SPACE)
+    assert layout["xaxis"]["type"] == "log"
+    assert layout["xaxis4"]["ticktext"] == ["gbtree", "dart"]
+    names = {t.name for t in fig.data}
+    assert {"Completed", "Failed (no objective)", "best job", "Stopped (early)"} <= names
+    par = interactive.figure("parallel", data)
+    assert len(par.data[0].dimensions) == len(SPACE) + 1
+    curves = interactive.figure("curves", data)
+    dashed = [t for t in curves.data if t.line and t.line.dash == "dash"]
+    assert len(dashed) == 1
+    for kind in ("convergence", "importance"):
+        assert interactive.figure(kind, data).data
+
+
+# the command line ----------------------------------------------------------------------------
+def test_cli_plot_writes_each_kind_and_explains_bad_input(url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    for kind in ("scatter", "curves"):
+        out = tmp_path / f"{kind}.png"
+        res = runner.invoke(main, ["plot", NAME, "--kind", kind, "-o", str(out), "--store", url])
+        assert res.exit_code == 0, res.output
+        assert res.output.strip() == str(out)
+        with Image.open(out) as img:
+            assert img.size[0] > 300
+    res = runner.invoke(main, ["plot", NAME, "--kind", "pie", "-o", str(tmp_path / "x.png"),
+                               "--store", url])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == [
+        ("ValidationError: --kind: unknown plot kind 'pie'; choose one of scatter, "
+         "convergence, parallel, curves, importance")]
+    res = runner.invoke(main, ["plot", "missing", "-o", str(tmp_path / "x.png"), "--store", url])
+    assert res.exit_code == 2 and "no tuning job named 'missing'" in res.output
+    assert "Traceback" not in res.output

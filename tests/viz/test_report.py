@@ -1,0 +1,122 @@
+"""The HTML report: one self-contained, valid file holding the data and every plot."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sagetune import ContinuousParameter, HyperparameterTuner, IntegerParameter
+from sagetune.cli import main
+from sagetune.errors import ValidationError
+from sagetune.plots.data import KINDS
+from sagetune.report import write_report
+from sagetune.store import open_store
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+
+
+def train(hp: dict) -> dict:
+    if hp["depth"] == 5:
+        raise ValueError("depth 5 is not allowed")
+    return {"loss": (hp["lr"] - 0.01) ** 2 * 100 + hp["depth"] * 0.01}
+
+
+class Checker(HTMLParser):
+    """Collects tags, ids, external references, script bodies and text; checks nesting."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.ids: set[str] = set()
+        self.external: list[str] = []
+        self.scripts: list[str] = []
+        self.text: list[str] = []
+        self.tags: list[str] = []
+        self._script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.tags.append(tag)
+        if "id" in a:
+            self.ids.add(a["id"] or "")
+        for key in ("src", "href"):
+            if (a.get(key) or "").startswith(("http://", "https://", "//")):
+                self.external.append(f"{tag} {key}={a[key]}")
+        if tag == "script":
+            self._script = True
+            self.scripts.append("")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._script = False
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> (open: {self.stack[-3:]})")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._script:
+            self.scripts[-1] += data
+        else:
+            self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('report') / 'tuning.db'}"
+    HyperparameterTuner("loss", {"lr": ContinuousParameter(1e-4, 1.0, "Logarithmic"),
+                                 "depth": IntegerParameter(1, 6)},
+                        objective_type="Minimize", strategy="Random", max_jobs=10,
+                        max_parallel_jobs=2, random_seed=4, store=url,
+                        show_progress=False).fit(train, job_name="report-job")
+    return url
+
+
+def test_report_is_valid_self_contained_html_with_the_data(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "report.html"
+    res = CliRunner().invoke(main, ["report", "report-job", "-o", str(out), "--store", url])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == str(out)
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    checker = Checker()
+    checker.feed(text)
+    checker.close()
+    assert checker.errors == [] and checker.stack == []
+    assert checker.external == []  # nothing loaded from the network
+    assert not [t for t in checker.tags if t in ("link", "iframe", "img")]
+    # plotly.js is inlined, once; every plot is drawn by it.
+    assert sum("plotly.js" in s[:2000] and len(s) > 1_000_000 for s in checker.scripts) == 1
+    for kind in KINDS:
+        assert f"plot-{kind}" in checker.ids
+    assert sum("Plotly.newPlot" in s for s in checker.scripts) == len(KINDS)
+    jobs = open_store(url).list_training_jobs("report-job")
+    body = " ".join(checker.text)
+    for job in jobs:
+        assert job.name in body
+    assert "depth 5 is not allowed" in text or all(j.status != "Failed" for j in jobs)
+    summary = json.loads(next(s for s in checker.scripts if '"TuningJobName"' in s))
+    best = min((j for j in jobs if j.objective is not None), key=lambda j: j.objective)
+    assert summary["BestTrainingJob"]["TrainingJobName"] == best.name
+    assert "fANOVA" in summary["Methods"]["Importance"]
+    assert "report-job" in body and "Summary" in body and "Training jobs" in body
+
+
+def test_report_needs_an_html_name_and_a_known_job(url: str, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="-o: the report is an HTML file"):
+        write_report("report-job", tmp_path / "report.pdf", store=url)
+    res = CliRunner().invoke(main, ["report", "nope", "-o", str(tmp_path / "r.html"),
+                                    "--store", url])
+    assert res.exit_code == 2
+    assert res.output.strip() == f"ResourceNotFound: no tuning job named 'nope' in {url}"
+    assert not (tmp_path / "r.html").exists()
