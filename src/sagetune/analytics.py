@@ -56,11 +56,26 @@ class TuningJobAnalytics:
         self.objective_metric_name: str = spec.objective_metric_name
         self.objective_type: str = spec.objective_type
 
-    def dataframe(self) -> pd.DataFrame:
+    def dataframe(self, include_parents: bool = False) -> pd.DataFrame:
         """One row per training job, in creation order: a column per tuned hyperparameter,
         then ``TrainingJobName``, ``TrainingJobStatus``, ``FinalObjectiveValue``,
         ``TrainingStartTime``, ``TrainingEndTime`` (aware UTC timestamps) and
-        ``TrainingElapsedTimeSeconds``."""
+        ``TrainingElapsedTimeSeconds``.
+
+        Args:
+            include_parents: for a warm-started job, add the parents' training jobs first,
+                with a ``TuningJobName`` column telling whose each row is.
+        """
+        if include_parents:
+            record = self.store.get_tuning_job(self.name)
+            parents = [p["HyperParameterTuningJobName"] for p in (record.request.get(
+                "WarmStartConfig") or {}).get("ParentHyperParameterTuningJobs") or []]
+            frames = []
+            for name in [*parents, self.name]:
+                df = TuningJobAnalytics(name, store=self.store).dataframe()
+                df.insert(len(df.columns), "TuningJobName", name)
+                frames.append(df)
+            return pd.concat(frames, ignore_index=True)
         record = self.store.get_tuning_job(self.name)
         definitions = record.request.get("TrainingJobDefinitions") or []
         all_ranges = ([d.get("HyperParameterRanges") or {} for d in definitions] or

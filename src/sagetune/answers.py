@@ -59,8 +59,14 @@ def training_job_summary(record: TuningJobRecord, job: TrainingJobRecord) -> dic
 
 
 def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord],
-                        now: float) -> dict[str, Any]:
-    """The DescribeHyperParameterTuningJob answer for a stored tuning job."""
+                        now: float,
+                        parents: Sequence[tuple[TuningJobRecord, Sequence[TrainingJobRecord]]]
+                        = ()) -> dict[str, Any]:
+    """The DescribeHyperParameterTuningJob answer for a stored tuning job.
+
+    ``parents`` (warm start) adds ``OverallBestTrainingJob``: the best across the job and its
+    parents.
+    """
     statuses = [j.status for j in jobs]
     counters = {
         "Completed": statuses.count("Completed"),
@@ -91,6 +97,17 @@ def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecor
     best = best_training_job(record, jobs)
     if best is not None:
         out["BestTrainingJob"] = training_job_summary(record, best)
+    if record.request.get("WarmStartConfig"):
+        out["WarmStartConfig"] = record.request["WarmStartConfig"]
+        candidates = [(record, best)] if best is not None else []
+        for parent_record, parent_jobs in parents:
+            pbest = best_training_job(parent_record, parent_jobs)
+            if pbest is not None:
+                candidates.append((parent_record, pbest))
+        if candidates:
+            sign = -1.0 if _objective(record)[1] == "Maximize" else 1.0
+            owner, overall = min(candidates, key=lambda c: sign * c[1].objective)  # type: ignore
+            out["OverallBestTrainingJob"] = training_job_summary(owner, overall)
     if record.failure_reason:
         out["FailureReason"] = record.failure_reason
     details = record.details or {}

@@ -73,13 +73,14 @@ class TuningJobRunner:
 
     def __init__(self, spec: TuningJobSpec, store: SQLStore, executor: Executor,
                  strategy: Strategy, progress: Progress | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, warm_start: Any = None):
         self.spec = spec
         self.store = store
         self.executor = executor
         self.strategy = strategy
         self.progress = progress
         self.clock = clock
+        self.warm_start = warm_start  # a sagetune.warmstart.WarmStart, or None
         self.jobs: dict[str, TrainingJobRecord] = {
             j.name: j for j in store.list_training_jobs(spec.name)}
         self.record = store.get_tuning_job(spec.name)
@@ -105,6 +106,8 @@ class TuningJobRunner:
                                        self.spec.to_minimize(j.objective)))
             else:
                 out.append(Observation(hp, "Failed"))
+        if self.warm_start is not None:
+            return self.warm_start.combine(out)
         return out
 
     def _finished_values(self) -> list[float]:

@@ -10,9 +10,11 @@ import secrets
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sagetune.answers import _objective, describe_tuning_job
 from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.executors.base import Executor
 from sagetune.executors.process import ProcessExecutor
@@ -23,6 +25,7 @@ from sagetune.spec import TuningJobSpec, parse_request
 from sagetune.store.records import TuningJobRecord
 from sagetune.store.sql import SQLStore
 from sagetune.strategies import make_strategy
+from sagetune.warmstart import WarmStart, load_parents
 
 
 def create_tuning_job(store: SQLStore, request: Mapping[str, Any],
@@ -35,6 +38,9 @@ def create_tuning_job(store: SQLStore, request: Mapping[str, Any],
         ResourceInUse: the name is taken in this store (nothing is changed).
     """
     spec = parse_request(request, base_dir)
+    if spec.warm_start is not None:
+        warm = WarmStart(spec, load_parents(spec, store))
+        spec = replace(spec, notices=spec.notices + tuple(warm.notices))
     if spec.script is None and train_payload is None and not spec.multi:
         raise ValidationError("TrainingJobDefinition: say how to start the training job: "
                               "StaticHyperParameters.sagemaker_program (script mode) or "
@@ -86,5 +92,24 @@ def run_tuning_job(store: SQLStore, name: str, show_progress: bool = False) -> T
         display: Any = LiveProgress()
     else:
         display = nullcontext()
+    warm = WarmStart(spec, load_parents(spec, store)) if spec.warm_start else None
     with display as progress:
-        return TuningJobRunner(spec, store, executor, strategy, progress).run()
+        return TuningJobRunner(spec, store, executor, strategy, progress,
+                               warm_start=warm).run()
+
+
+def describe(store: SQLStore, name: str) -> dict[str, Any]:
+    """DescribeHyperParameterTuningJob, with OverallBestTrainingJob across the parents of a
+    warm-started job (those with the same objective metric)."""
+    record = store.get_tuning_job(name)
+    jobs = store.list_training_jobs(name)
+    parent_jobs = []
+    for parent in (record.request.get("WarmStartConfig") or {}).get(
+            "ParentHyperParameterTuningJobs") or []:
+        try:
+            parent_record = store.get_tuning_job(parent["HyperParameterTuningJobName"])
+        except LookupError:
+            continue
+        if _objective(parent_record) == _objective(record):
+            parent_jobs.append((parent_record, store.list_training_jobs(parent_record.name)))
+    return describe_tuning_job(record, jobs, time.time(), parents=parent_jobs)

@@ -62,6 +62,7 @@ class TuningJobSpec:
     script: ScriptDefinition | None = None
     notices: tuple[str, ...] = ()
     definitions: tuple[DefinitionSpec, ...] = ()
+    warm_start: WarmStartSpec | None = None
 
     @property
     def multi(self) -> bool:
@@ -386,8 +387,7 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
                                                 errors, notices)
         if space is not None and isinstance(metric_name, str):
             definitions = (DefinitionSpec(None, space, dict(static), script, metric_name),)
-    if request.get("WarmStartConfig"):
-        errors.append("WarmStartConfig: warm start is not available in this version of sagetune")
+    warm_start = _parse_warm_start(request.get("WarmStartConfig"), errors)
 
     if errors:
         raise ValidationError(errors)
@@ -399,7 +399,7 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
         early_stopping_type=early or "Off", target_objective_value=target,
         max_jobs_not_improving=not_improving, complete_on_convergence=convergence,
         random_seed=seed, static_hyperparameters=dict(static), request=request, script=script,
-        notices=tuple(notices), definitions=definitions)
+        notices=tuple(notices), definitions=definitions, warm_start=warm_start)
 
 
 MAX_DEFINITIONS = 10
@@ -483,3 +483,46 @@ def _shared_type(request: Mapping[str, Any], default_objective: Mapping[str, Any
             errors.append(f"TrainingJobDefinitions[{name}].TuningObjective.Type: every definition "
                           f"must have the same Type ({first}), got {kind}")
     return first
+
+
+WARM_START_TYPES = ("IdenticalDataAndAlgorithm", "TransferLearning")
+MAX_PARENTS = 5
+
+
+@dataclass(frozen=True)
+class WarmStartSpec:
+    """Which finished tuning jobs a new one starts from, and how much to trust them."""
+
+    warm_start_type: str
+    parents: tuple[str, ...]
+
+
+def _parse_warm_start(raw: Any, errors: list[str]) -> WarmStartSpec | None:
+    """The shape of ``WarmStartConfig``; rules that need the parents are checked against the
+    store when the job is created (:mod:`sagetune.warmstart`)."""
+    if raw is None:
+        return None
+    path = "WarmStartConfig"
+    cfg = _mapping(raw, path, errors)
+    if not cfg:
+        return None
+    kind = _enum(cfg, "WarmStartType", path, WARM_START_TYPES, errors)
+    parents_raw = cfg.get("ParentHyperParameterTuningJobs")
+    ppath = f"{path}.ParentHyperParameterTuningJobs"
+    if not isinstance(parents_raw, list) or not 1 <= len(parents_raw) <= MAX_PARENTS:
+        errors.append(f"{ppath}: must list 1 to {MAX_PARENTS} parent tuning jobs, got "
+                      f"{len(parents_raw) if isinstance(parents_raw, list) else parents_raw!r}")
+        return None
+    parents: list[str] = []
+    for i, item in enumerate(parents_raw):
+        name = item.get("HyperParameterTuningJobName") if isinstance(item, Mapping) else None
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            errors.append(f"{ppath}[{i}].HyperParameterTuningJobName: must be a tuning job name, "
+                          f"got {name!r}")
+        elif name in parents:
+            errors.append(f"{ppath}[{name}]: a parent may be listed only once")
+        else:
+            parents.append(name)
+    if kind is None or len(parents) != len(parents_raw):
+        return None
+    return WarmStartSpec(kind, tuple(parents))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-import time
+from enum import Enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sagetune.analytics import TuningJobAnalytics
-from sagetune.answers import best_training_job, describe_tuning_job
+from sagetune.answers import best_training_job
 from sagetune.errors import ValidationError
 from sagetune import service
 from sagetune.executors.process import serialize_callable
@@ -40,6 +40,40 @@ class TuningJobCompletionCriteriaConfig:
         return out
 
 
+class WarmStartTypes(str, Enum):
+    """SageMaker's warm start types (see :mod:`sagetune.warmstart`)."""
+
+    IDENTICAL_DATA_AND_ALGORITHM = "IdenticalDataAndAlgorithm"
+    TRANSFER_LEARNING = "TransferLearning"
+
+
+class WarmStartConfig:
+    """Start a tuning job from finished parent tuning jobs in the same store.
+
+    Args:
+        warm_start_type: a WarmStartTypes member or its string.
+        parents: names of 1 to 5 parent tuning jobs (a set or a list).
+
+    Example:
+        >>> WarmStartConfig(WarmStartTypes.TRANSFER_LEARNING, parents={"first-job"}).to_input_req()
+        {'WarmStartType': 'TransferLearning', 'ParentHyperParameterTuningJobs': [{'HyperParameterTuningJobName': 'first-job'}]}
+    """
+
+    def __init__(self, warm_start_type: WarmStartTypes | str = "IdenticalDataAndAlgorithm",
+                 parents: set[str] | list[str] | tuple[str, ...] | str = ()):
+        self.type = WarmStartTypes(warm_start_type).value if isinstance(
+            warm_start_type, WarmStartTypes) else warm_start_type
+        if isinstance(parents, str):
+            parents = [parents]
+        self.parents = sorted(parents) if isinstance(parents, (set, frozenset)) else list(parents)
+
+    def to_input_req(self) -> dict[str, Any]:
+        """The request's ``WarmStartConfig``."""
+        return {"WarmStartType": self.type,
+                "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p}
+                                                   for p in self.parents]}
+
+
 class HyperparameterTuner:
     """Tunes a training function's hyperparameters, locally, the SageMaker way.
 
@@ -64,6 +98,7 @@ class HyperparameterTuner:
             ``~/.sagetune/sagetune.db``).
         static_hyperparameters: fixed hyperparameters passed to every training job.
         show_progress: live table in the terminal; default when stderr is a terminal.
+        warm_start_config: start from finished parent tuning jobs (WarmStartConfig).
 
     Raises:
         ValidationError: when the configuration breaks a rule (all problems listed).
@@ -87,7 +122,8 @@ class HyperparameterTuner:
                  | None = None,
                  max_runtime_in_seconds: int | None = None, store: SQLStore | str | None = None,
                  static_hyperparameters: Mapping[str, Any] | None = None,
-                 show_progress: bool | None = None):
+                 show_progress: bool | None = None,
+                 warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None):
         if not isinstance(hyperparameter_ranges, Mapping):
             raise ValidationError("hyperparameter_ranges: must be a dict of name -> "
                                   "ContinuousParameter / IntegerParameter / CategoricalParameter")
@@ -113,6 +149,9 @@ class HyperparameterTuner:
         self.max_runtime_in_seconds = max_runtime_in_seconds
         self.static_hyperparameters = dict(static_hyperparameters or {})
         self.show_progress = show_progress
+        self.warm_start_config = (warm_start_config.to_input_req()
+                                  if isinstance(warm_start_config, WarmStartConfig)
+                                  else warm_start_config)
         self._store_arg = store
         self._store: SQLStore | None = None
         self.latest_tuning_job: str | None = None
@@ -150,9 +189,13 @@ class HyperparameterTuner:
             config["TuningJobCompletionCriteria"] = self.completion_criteria
         if self.random_seed is not None:
             config["RandomSeed"] = self.random_seed
-        return {"HyperParameterTuningJobName": job_name,
-                "HyperParameterTuningJobConfig": config,
-                "TrainingJobDefinition": {"StaticHyperParameters": self.static_hyperparameters}}
+        request: dict[str, Any] = {
+            "HyperParameterTuningJobName": job_name,
+            "HyperParameterTuningJobConfig": config,
+            "TrainingJobDefinition": {"StaticHyperParameters": self.static_hyperparameters}}
+        if self.warm_start_config:
+            request["WarmStartConfig"] = dict(self.warm_start_config)
+        return request
 
     def fit(self, train: Callable[[dict[str, Any]], float | Mapping[str, float]]
             | Mapping[str, Any], job_name: str | None = None, wait: bool = True) -> None:
@@ -214,9 +257,7 @@ class HyperparameterTuner:
 
     def describe(self) -> dict[str, Any]:
         """The DescribeHyperParameterTuningJob answer for the latest tuning job."""
-        name = self._require_job()
-        record = self.store.get_tuning_job(name)
-        return describe_tuning_job(record, self.store.list_training_jobs(name), time.time())
+        return service.describe(self.store, self._require_job())
 
     def best_training_job(self) -> str:
         """The name of the best training job of the latest tuning job.

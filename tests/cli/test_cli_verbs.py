@@ -134,7 +134,7 @@ BAD = [
     ("warm start", lambda r: r.update(WarmStartConfig={
         "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "p"}],
         "WarmStartType": "IdenticalDataAndAlgorithm"}),
-     "WarmStartConfig: warm start is not available in this version"),
+     "WarmStartConfig.ParentHyperParameterTuningJobs[p]: no tuning job named 'p'"),
 ]
 
 

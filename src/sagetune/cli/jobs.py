@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sagetune import service
-from sagetune.answers import (best_training_job, describe_training_job, describe_tuning_job,
-                              training_job_summary, tuning_job_summary)
+from sagetune.answers import (best_training_job, describe_training_job, training_job_summary,
+                              tuning_job_summary)
 from sagetune.cli import echo_json, get_store, main, store_option
 from sagetune.control import stop_tuning_job
 from sagetune.errors import ValidationError
@@ -106,9 +106,7 @@ def create(ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str |
 @click.pass_context
 def describe(ctx: click.Context, name: str) -> None:
     """The DescribeHyperParameterTuningJob answer, as JSON."""
-    store = get_store(ctx)
-    record = store.get_tuning_job(name)
-    echo_json(describe_tuning_job(record, store.list_training_jobs(name), time.time()))
+    echo_json(service.describe(get_store(ctx), name))
 
 
 @main.command("list-hyper-parameter-tuning-jobs")
