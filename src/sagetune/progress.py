@@ -27,7 +27,11 @@ class LiveProgress:
     """Shows the counters, the best job so far and the latest training jobs, live."""
 
     def __init__(self, console: Console | None = None):
-        self.console = console or Console(stderr=True)
+        if console is None:
+            console = Console(stderr=True)
+            if not console.is_terminal:  # a log file or CI: no need to squeeze into 80 columns
+                console = Console(stderr=True, width=160)
+        self.console = console
         self.live: Live | None = None
 
     def __enter__(self) -> LiveProgress:
@@ -58,7 +62,7 @@ class LiveProgress:
         names = list(dict.fromkeys(n for j in jobs for n in j.hyperparameters))
         table = Table(expand=False, show_edge=False, pad_edge=False)
         for col in ["job", "status", *names, metric]:
-            table.add_column(col, overflow="fold")
+            table.add_column(col, no_wrap=True, overflow="ellipsis", min_width=min(len(col), 12))
         for j in jobs[-_ROWS:]:
             mark = " *" if best is not None and j.name == best.name else ""
             table.add_row(j.name.rsplit("-", 2)[-2], Text(j.status, _STYLE.get(j.status, "")),
