@@ -1,0 +1,341 @@
+"""Bayesian optimisation: a Gaussian process on the unit cube and log expected improvement.
+
+Each call is pure: the model is refitted from the observations (no state survives between
+calls), and every random choice comes from :meth:`Strategy.rng`, keyed by the seed and the
+number of observations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from sagetune.space import CategoricalParameter, IntegerParameter, SearchSpace
+from sagetune.strategies.base import Observation, Strategy
+from sagetune.strategies.gp import (
+    GaussianProcess,
+    log_expected_improvement,
+    maximize_log_ei,
+    warp_values,
+)
+
+_MAX_COMBOS = 64  # categorical combinations enumerated exactly up to this many
+_MAX_ENUMERATED = 4096  # fully discrete spaces up to this size are scored point by point
+
+_blas_controller: Any = None
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """One BLAS thread while suggesting: the matrices are small, and on a busy machine extra
+    BLAS threads spin and wait far longer than they compute (threadpoolctl is optional)."""
+    global _blas_controller
+    if _blas_controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _blas_controller = False
+        else:
+            _blas_controller = ThreadpoolController()
+    if _blas_controller is False:
+        yield
+        return
+    with _blas_controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+class BayesianStrategy(Strategy):
+    """Gaussian-process Bayesian optimisation with log expected improvement.
+
+    The first ``n_initial`` jobs form a scrambled Sobol design seeded by ``seed`` (the k-th job
+    takes the k-th Sobol point, skipping points already tried), with
+    ``n_initial = min(max(5, d + 1), 10)`` for ``d`` tuned ranges. From then on, as soon as at
+    least two jobs have a value, each suggestion maximises log expected improvement under a GP
+    fitted to the Completed and Stopped values (warped by :func:`~.gp.warp_values`).
+
+    Running jobs, and suggestions already made in the same call, are pending points: they are
+    added to the model at its posterior mean (kriging believer, hyperparameters kept, the
+    believed value counting as incumbent when lower), which removes their uncertainty so
+    parallel suggestions spread out; in addition no suggestion lies within ``exclusion`` length
+    scales of a pending point unless nothing else is left. Failed jobs carry no value and are
+    not modelled, but neither they nor any other tried configuration is suggested again.
+
+    Integer ranges are modelled at their cell centres and candidates are snapped to valid
+    values; categorical ranges are one-hot and optimised exactly (all combinations when there
+    are at most 64, otherwise coordinate sweeps). When a fully discrete space has no untried
+    configuration left, fewer than ``n`` suggestions are returned.
+
+    Args:
+        space: the search space.
+        seed: fixes the initial design and every random choice.
+        n_initial: size of the initial design (default above).
+        n_candidates: random candidates scored before local refinement.
+        n_starts: best candidates refined by L-BFGS-B.
+        exclusion: minimum distance to a pending point, in (ARD) length-scale units.
+    """
+
+    name = "Bayesian"
+
+    def __init__(self, space: SearchSpace, seed: int, n_initial: int | None = None,
+                 n_candidates: int = 1024, n_starts: int = 6, exclusion: float = 0.1):
+        super().__init__(space, seed)
+        self.exclusion = float(exclusion)
+        d = len(space)
+        self.n_initial = int(n_initial) if n_initial is not None else min(max(5, d + 1), 10)
+        self.n_candidates = int(n_candidates)
+        self.n_starts = int(n_starts)
+        self._cat_groups = [space.slices[n] for n in space.categorical_names]
+        self._int_cols = [(space.slices[n].start, p) for n, p in space.ranges.items()
+                          if isinstance(p, IntegerParameter)]
+        self._num_cols = np.array([space.slices[n].start for n in space.numeric_names], dtype=int)
+        free = np.zeros(space.n_columns, dtype=bool)
+        free[self._num_cols] = True
+        self._free = free
+        sizes = [s.stop - s.start for s in self._cat_groups]
+        self._n_combos = math.prod(sizes)
+        self._combos = (self._onehot_combos() if self._n_combos <= _MAX_COMBOS else None)
+        self._finite_size = self._discrete_size()
+
+    # ------------------------------------------------------------------ public
+
+    def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
+        with _single_threaded_blas():
+            return self._suggest(observations, n)
+
+    def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
+        space = self.space
+        seen: set[tuple] = set()
+        x_data, y_raw, x_pending = [], [], []
+        for o in observations:
+            try:
+                if not space.contains(o.hyperparameters):
+                    continue
+                seen.add(space.key(o.hyperparameters))
+                row = space.encode([o.hyperparameters])[0]
+            except (KeyError, ValueError, TypeError):
+                continue
+            if o.has_value:
+                x_data.append(row)
+                y_raw.append(float(o.value))  # type: ignore[arg-type]
+            elif o.status == "Running":
+                x_pending.append(row)
+
+        out: list[dict[str, Any]] = []
+        model: GaussianProcess | None = None
+        best = 0.0
+        for i in range(n):
+            hp: dict[str, Any] | None = None
+            k = len(observations) + i
+            if k < self.n_initial or len(y_raw) < 2:
+                hp = self._initial_point(k, seen)
+            if hp is None and len(y_raw) >= 2:
+                if model is None:
+                    y = warp_values(np.asarray(y_raw))
+                    x = np.asarray(x_data)
+                    model = GaussianProcess.fit(x, y, self.rng(observations, salt=1),
+                                                n_restarts=2 if len(y) <= 100 else 1)
+                    best = float(y.min())
+                hp = self._optimise(model, best, x_pending, seen,
+                                    self.rng(observations, salt=100 + i))
+            if hp is None:
+                hp = self._fallback(seen, self.rng(observations, salt=200 + i))
+            if hp is None:
+                break  # a finite space with nothing left to try
+            out.append(hp)
+            seen.add(space.key(hp))
+            x_pending.append(space.encode([hp])[0])
+        return out
+
+    # ------------------------------------------------------------------ initial design
+
+    def _initial_point(self, k: int, seen: set[tuple]) -> dict[str, Any] | None:
+        """The k-th unseen point of the seeded Sobol sequence (one coordinate per range)."""
+        d = len(self.space)
+        if d == 0:
+            return None
+        limit = k + 64
+        m = max(1, math.ceil(math.log2(limit)))
+        u = qmc.Sobol(d, scramble=True, seed=np.random.default_rng([self.seed, 7])
+                      ).random_base2(m)
+        for j in range(k, min(limit, len(u))):
+            hp = self._from_design(u[j])
+            if self.space.key(hp) not in seen:
+                return hp
+        return None
+
+    def _from_design(self, u: np.ndarray) -> dict[str, Any]:
+        hp: dict[str, Any] = {}
+        for j, (name, p) in enumerate(self.space.ranges.items()):
+            if isinstance(p, CategoricalParameter):
+                hp[name] = p.values[min(int(u[j] * len(p.values)), len(p.values) - 1)]
+            else:
+                hp[name] = p.from_unit(float(u[j]))  # type: ignore[attr-defined]
+        return hp
+
+    # ------------------------------------------------------------------ model-based
+
+    def _optimise(self, model: GaussianProcess, best: float, x_pending: list[np.ndarray],
+                  seen: set[tuple], rng: np.random.Generator) -> dict[str, Any] | None:
+        gp = model
+        xp = np.asarray(x_pending).reshape(-1, self.space.n_columns)
+        if len(xp):
+            # Kriging believer: pending jobs are believed to return the posterior mean, which
+            # also becomes the incumbent when lower, so EI must look elsewhere for improvement.
+            believed = model.predict(xp)[0]
+            gp = model.condition_on(xp, believed)
+            best = min(best, float(believed.min()))
+
+        if self._finite_size is not None:
+            return self._best_of_enumeration(gp, best, seen)
+
+        cand = self._candidates(rng, model)
+        mean, var = gp.predict(cand)
+        score = log_expected_improvement(mean, var, best)
+        near = self._near(model, cand, xp)
+        score[near] = -np.inf
+        order = np.argsort(-score, kind="stable")
+        starts = cand[order[: self.n_starts]]
+        refined, _ = maximize_log_ei(gp, best, starts, self._free)
+        refined = self._improve_categoricals(gp, best, refined)
+        # Valid points only: snap refined points and the best raw candidates, rank them together.
+        pool = np.vstack([refined, cand[order[: 4 * self.n_starts]]])
+        pool = self._snap(pool)
+        mean, var = gp.predict(pool)
+        score = log_expected_improvement(mean, var, best)
+        near = self._near(model, pool, xp)
+        for allow_near in (False, True):
+            for j in np.argsort(-score, kind="stable"):
+                if near[j] and not allow_near:
+                    continue
+                hp = self.space.decode(pool[j])[0]
+                if self.space.key(hp) not in seen:
+                    return hp
+        return None
+
+    def _near(self, model: GaussianProcess, rows: np.ndarray, xp: np.ndarray) -> np.ndarray:
+        """Rows within ``exclusion`` length scales of a pending point: the model barely tells
+        them apart from it, so running both in parallel would mostly duplicate work."""
+        if not len(xp) or self.exclusion <= 0:
+            return np.zeros(len(rows), dtype=bool)
+        ls = model.hyper.lengthscales
+        a, b = rows / ls, xp / ls
+        d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+        return d2.min(1) < self.exclusion ** 2
+
+    def _candidates(self, rng: np.random.Generator, model: GaussianProcess) -> np.ndarray:
+        """Uniform candidates plus perturbations of the best observed points."""
+        n_col = self.space.n_columns
+        m = self.n_candidates
+        cand = rng.random((m, n_col))
+        # Local candidates around the best few data points (exploitation at fine scales).
+        top = model.x[np.argsort(model.y, kind="stable")[: min(5, len(model.y))]]
+        n_local = m // 4
+        local = top[rng.integers(len(top), size=n_local)].copy()
+        scales = np.array([0.01, 0.05, 0.15])[rng.integers(3, size=n_local)]
+        local[:, self._num_cols] += (scales[:, None]
+                                     * rng.standard_normal((n_local, len(self._num_cols))))
+        cand = np.vstack([cand, np.clip(local, 0.0, 1.0)])
+        self._assign_categoricals(cand, rng, keep_from=m)
+        return self._snap(cand)
+
+    def _assign_categoricals(self, cand: np.ndarray, rng: np.random.Generator,
+                             keep_from: int) -> None:
+        """One-hot categorical columns of the uniform candidates (rows before ``keep_from``);
+        every combination appears when they are few."""
+        if not self._cat_groups:
+            return
+        head = cand[:keep_from]
+        if self._combos is not None:
+            perm = rng.permutation(len(self._combos))
+            idx = perm[np.arange(len(head)) % len(self._combos)]
+            cols = np.concatenate([np.arange(s.start, s.stop) for s in self._cat_groups])
+            head[:, cols] = self._combos[idx]
+        else:
+            for s in self._cat_groups:
+                width = s.stop - s.start
+                head[:, s] = 0.0
+                head[np.arange(len(head)), s.start + rng.integers(width, size=len(head))] = 1.0
+
+    def _improve_categoricals(self, gp: GaussianProcess, best: float,
+                              rows: np.ndarray) -> np.ndarray:
+        """Best categorical setting for each row's numeric part (exact or coordinate sweeps)."""
+        if not self._cat_groups:
+            return rows
+        rows = rows.copy()
+        cols = np.concatenate([np.arange(s.start, s.stop) for s in self._cat_groups])
+        for r in rows:
+            if self._combos is not None:
+                trial = np.repeat(r[None, :], len(self._combos), axis=0)
+                trial[:, cols] = self._combos
+                mean, var = gp.predict(trial)
+                r[:] = trial[int(np.argmax(log_expected_improvement(mean, var, best)))]
+                continue
+            for _ in range(2):
+                for s in self._cat_groups:
+                    width = s.stop - s.start
+                    trial = np.repeat(r[None, :], width, axis=0)
+                    trial[:, s] = np.eye(width)
+                    mean, var = gp.predict(trial)
+                    r[:] = trial[int(np.argmax(log_expected_improvement(mean, var, best)))]
+        return rows
+
+    def _best_of_enumeration(self, gp: GaussianProcess, best: float,
+                             seen: set[tuple]) -> dict[str, Any] | None:
+        """Exact choice in a small fully discrete space: score every untried configuration."""
+        todo = [hp for hp in self.space.grid() if self.space.key(hp) not in seen]
+        if not todo:
+            return None
+        x = self.space.encode(todo)
+        mean, var = gp.predict(x)
+        return todo[int(np.argmax(log_expected_improvement(mean, var, best)))]
+
+    def _fallback(self, seen: set[tuple], rng: np.random.Generator) -> dict[str, Any] | None:
+        """An untried point by random sampling, or by enumeration when the space is small."""
+        for hp in self.space.sample(rng, 256):
+            if self.space.key(hp) not in seen:
+                return hp
+        if self._finite_size is not None:
+            for hp in self.space.grid():
+                if self.space.key(hp) not in seen:
+                    return hp
+        return None
+
+    # ------------------------------------------------------------------ helpers
+
+    def _snap(self, rows: np.ndarray) -> np.ndarray:
+        """Integer columns moved to the centre of their value's cell; categoricals to one-hot."""
+        rows = np.clip(np.array(rows, dtype=float), 0.0, 1.0)
+        for col, p in self._int_cols:
+            rows[:, col] = [p.to_unit(p.from_unit(u)) for u in rows[:, col]]
+        for s in self._cat_groups:
+            width = s.stop - s.start
+            hot = np.argmax(rows[:, s], axis=1)
+            rows[:, s] = np.eye(width)[hot]
+        return rows
+
+    def _onehot_combos(self) -> np.ndarray:
+        blocks = [np.eye(s.stop - s.start) for s in self._cat_groups]
+        if not blocks:
+            return np.zeros((1, 0))
+        return np.array([np.concatenate(c) for c in itertools.product(*blocks)])
+
+    def _discrete_size(self) -> int | None:
+        """Number of configurations when every range is discrete and they are few, else None."""
+        size = 1
+        for name in self.space.names:
+            p = self.space.ranges[name]
+            if isinstance(p, CategoricalParameter):
+                size *= len(p.values)
+            elif isinstance(p, IntegerParameter):
+                size *= int(p.max_value) - int(p.min_value) + 1
+            else:
+                return None
+            if size > _MAX_ENUMERATED:
+                return None
+        return size

@@ -1,0 +1,204 @@
+"""Bayesian optimisation: the GP core and the strategy, through their public interfaces."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sagetune.space import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace
+from sagetune.strategies import Observation, make_strategy
+from sagetune.strategies.bayesian import BayesianStrategy
+from sagetune.strategies.gp import GaussianProcess, log_expected_improvement, warp_values
+
+PLANE = SearchSpace({"a": ContinuousParameter(0.0, 1.0, "Linear"),
+                     "b": ContinuousParameter(0.0, 1.0, "Linear")})
+MIXED = SearchSpace({"lr": ContinuousParameter(1e-5, 1e-1, "Logarithmic"),
+                     "units": IntegerParameter(16, 512, "Logarithmic"),
+                     "depth": IntegerParameter(1, 6),
+                     "mom": ContinuousParameter(0.9, 0.999, "ReverseLogarithmic"),
+                     "opt": CategoricalParameter(["sgd", "adam", "rmsprop"]),
+                     "bn": CategoricalParameter([True, False])})
+
+
+def bowl(hp: dict) -> float:
+    return (hp["a"] - 0.3) ** 2 + (hp["b"] - 0.7) ** 2
+
+
+def mixed_objective(hp: dict) -> float:
+    return ((math.log10(hp["lr"]) + 3) ** 2 + (hp["depth"] - 4) ** 2 / 4
+            + (math.log2(hp["units"]) - 7) ** 2 / 4 + (hp["opt"] != "adam") + 0.5 * hp["bn"])
+
+
+def run(space: SearchSpace, objective, seed: int, jobs: int, batch: int = 1,
+        prefix: list[Observation] | None = None) -> list[Observation]:
+    s = make_strategy("Bayesian", space, seed)
+    obs = list(prefix or [])
+    while len(obs) < jobs:
+        for hp in s.suggest(obs, batch):
+            obs.append(Observation(hp, "Completed", objective(hp)))
+    return obs
+
+
+def unit_rows(space: SearchSpace, hps: list[dict]) -> np.ndarray:
+    return space.encode(hps)
+
+
+def min_pairwise(x: np.ndarray) -> float:
+    return min(float(np.linalg.norm(p - q)) for p, q in itertools.combinations(x, 2))
+
+
+# --------------------------------------------------------------------------- GP core
+
+
+def test_warp_preserves_order_and_tames_outliers() -> None:
+    y = np.array([3.0, 1.0, 2.0, 1e12, 1.5, 2.5, 0.5, 4.0])
+    w = warp_values(y)
+    assert np.array_equal(np.argsort(w), np.argsort(y))
+    assert abs(w.mean()) < 1e-9 and abs(w.std() - 1) < 1e-9
+    # The good values keep a usable spread instead of collapsing next to the outlier.
+    rest = np.delete(w, 3)
+    assert rest.max() - rest.min() > 0.3 * (w.max() - w.min())
+    assert np.all(warp_values(np.full(5, 7.0)) == 0)
+    assert np.all(np.isfinite(warp_values(np.array([1.0, np.inf, np.nan, 2.0, 0.0]))))
+
+
+def test_log_ei_matches_closed_form_and_stays_finite_in_the_tail() -> None:
+    mean = np.array([0.0, 0.5, -1.0, 3.0])
+    var = np.array([1.0, 0.25, 0.04, 0.01])
+    sd = np.sqrt(var)
+    z = (0.2 - mean) / sd
+    ei = sd * (z * stats.norm.cdf(z) + stats.norm.pdf(z))
+    np.testing.assert_allclose(np.exp(log_expected_improvement(mean, var, 0.2)), ei, rtol=1e-6)
+    far = log_expected_improvement(np.array([100.0, 1e6]), np.array([1e-4, 1e-4]), 0.0)
+    assert np.all(np.isfinite(far)) and far[0] > far[1]
+
+
+def test_gp_fits_a_smooth_function() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 2))
+    f = np.sin(4 * x[:, 0]) + x[:, 1] ** 2
+    gp = GaussianProcess.fit(x, (f - f.mean()) / f.std(), rng)
+    xt = rng.random((50, 2))
+    mean, var = gp.predict(xt)
+    ft = (np.sin(4 * xt[:, 0]) + xt[:, 1] ** 2 - f.mean()) / f.std()
+    assert np.sqrt(np.mean((mean - ft) ** 2)) < 0.1
+    assert np.all(var > 0)
+    assert gp.predict(x)[1].max() < gp.predict(xt)[1].max()
+
+
+# --------------------------------------------------------------------------- strategy
+
+
+def test_reproducible_and_pure() -> None:
+    a = run(MIXED, mixed_objective, 3, 12, batch=2)
+    b = run(MIXED, mixed_objective, 3, 12, batch=2)
+    assert [o.hyperparameters for o in a] == [o.hyperparameters for o in b]
+    c = run(MIXED, mixed_objective, 4, 12, batch=2)
+    assert [o.hyperparameters for o in a] != [o.hyperparameters for o in c]
+    s = BayesianStrategy(MIXED, 3)
+    assert s.suggest(a, 3) == s.suggest(a, 3) == BayesianStrategy(MIXED, 3).suggest(a, 3)
+
+
+def test_initial_design_depends_only_on_seed_and_position() -> None:
+    s = BayesianStrategy(PLANE, 11)
+    one_by_one: list[Observation] = []
+    for _ in range(4):
+        one_by_one += [Observation(hp, "Running") for hp in s.suggest(one_by_one, 1)]
+    at_once = s.suggest([], 4)
+    assert [o.hyperparameters for o in one_by_one] == at_once
+    assert s.n_initial == 5
+
+
+def test_suggestions_are_valid_and_distinct_in_a_mixed_space() -> None:
+    obs = run(MIXED, mixed_objective, 0, 24, batch=3)
+    keys = {MIXED.key(o.hyperparameters) for o in obs}
+    assert len(keys) == len(obs)
+    for o in obs:
+        hp = o.hyperparameters
+        assert MIXED.contains(hp), hp
+        assert isinstance(hp["units"], int) and isinstance(hp["depth"], int)
+        assert hp["opt"] in ("sgd", "adam", "rmsprop") and isinstance(hp["bn"], bool)
+    # The model should find the good categorical values.
+    best = min(obs, key=lambda o: o.value)
+    assert best.hyperparameters["opt"] == "adam" and best.value < 2.0
+
+
+def test_many_categorical_combinations_use_coordinate_search() -> None:
+    space = SearchSpace({**{f"c{i}": CategoricalParameter(["x", "y", "z"]) for i in range(4)},
+                         "u": ContinuousParameter(0.0, 1.0, "Linear")})
+
+    def f(hp: dict) -> float:
+        return sum(hp[f"c{i}"] != "y" for i in range(4)) + (hp["u"] - 0.5) ** 2
+
+    obs = run(space, f, 0, 16, batch=2)
+    assert all(space.contains(o.hyperparameters) for o in obs)
+    assert len({space.key(o.hyperparameters) for o in obs}) == len(obs)
+    assert min(o.value for o in obs) < min(o.value for o in obs[:5])
+
+
+def test_optimises_a_quadratic() -> None:
+    for seed in (0, 1):
+        obs = run(PLANE, bowl, seed, 20)
+        initial = min(o.value for o in obs[:5])
+        best = min(o.value for o in obs)
+        assert best < 1e-3 and best < initial / 20, (seed, initial, best)
+
+
+def test_pending_jobs_make_parallel_suggestions_spread() -> None:
+    done = run(PLANE, bowl, 2, 12)
+    s = BayesianStrategy(PLANE, 2)
+    pending = [Observation(hp, "Running") for hp in s.suggest(done, 3)]
+    nxt = s.suggest(done + pending, 4)
+    assert len(nxt) == 4
+    points = unit_rows(PLANE, [o.hyperparameters for o in pending] + nxt)
+    assert min_pairwise(points) > 0.02
+    # Without the pending jobs the best next point is where the first pending job already is.
+    assert s.suggest(done, 1)[0] == pending[0].hyperparameters
+
+
+def test_robust_to_a_huge_outlier() -> None:
+    def f(hp: dict) -> float:
+        return 1e12 if hp["a"] > 0.9 else bowl(hp)
+
+    first = Observation({"a": 0.95, "b": 0.5}, "Completed", f({"a": 0.95, "b": 0.5}))
+    obs = run(PLANE, f, 0, 20, prefix=[first])
+    assert min(o.value for o in obs) < 2e-3
+
+
+def test_all_equal_values_and_failures() -> None:
+    s = BayesianStrategy(PLANE, 5)
+    flat = [Observation(hp, "Completed", 1.0) for hp in PLANE.sample(np.random.default_rng(0), 8)]
+    failed = [Observation(hp, "Failed") for hp in PLANE.sample(np.random.default_rng(1), 3)]
+    nxt = s.suggest(flat + failed, 3)
+    assert len(nxt) == 3 and all(PLANE.contains(hp) for hp in nxt)
+    old = {PLANE.key(o.hyperparameters) for o in flat + failed}
+    assert len({PLANE.key(hp) for hp in nxt} | old) == len(old) + 3
+    # Nothing but failures: keep exploring with new points.
+    only_failed = [Observation(hp, "Failed") for hp in s.suggest([], 7)]
+    again = s.suggest(only_failed, 2)
+    assert len(again) == 2
+    assert not {PLANE.key(hp) for hp in again} & {PLANE.key(o.hyperparameters)
+                                                  for o in only_failed}
+
+
+def test_failed_points_are_not_suggested_again_in_a_small_space() -> None:
+    space = SearchSpace({"k": IntegerParameter(1, 4), "c": CategoricalParameter(["p", "q"])})
+    s = BayesianStrategy(space, 0)
+    obs = [Observation({"k": k, "c": "p"}, "Completed", float(k)) for k in range(1, 5)]
+    obs.append(Observation({"k": 1, "c": "q"}, "Failed"))
+    nxt = s.suggest(obs, 5)
+    assert sorted(hp["k"] for hp in nxt) == [2, 3, 4] and all(hp["c"] == "q" for hp in nxt)
+    obs += [Observation(hp, "Completed", 0.0) for hp in nxt]
+    assert s.suggest(obs, 2) == []
+
+
+@pytest.mark.parametrize("status", ["Completed", "Stopped"])
+def test_stopped_values_are_data(status: str) -> None:
+    obs = [Observation({"a": a, "b": 0.7}, status, bowl({"a": a, "b": 0.7}))
+           for a in (0.0, 0.1, 0.5, 0.6, 0.9, 1.0)]
+    hp = BayesianStrategy(PLANE, 0).suggest(obs, 1)[0]
+    assert abs(hp["a"] - 0.3) < 0.25
