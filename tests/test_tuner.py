@@ -313,7 +313,8 @@ def test_ctrl_c_stops_the_tuning_job_and_records_it(tmp_path: Path) -> None:
     while time.time() < deadline:
         if db.exists():
             store = open_store(f"sqlite:///{db}")
-            if len(store.list_tuning_jobs()) and len(store.list_training_jobs("interrupted")) == 2:
+            jobs = store.list_training_jobs("interrupted") if store.list_tuning_jobs() else []
+            if len(jobs) == 2 and all(j.started_at for j in jobs):
                 break
         time.sleep(0.2)
     time.sleep(0.5)

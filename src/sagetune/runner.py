@@ -145,8 +145,14 @@ class TuningJobRunner:
             # Ctrl-C is a stop request: record it, so the store never shows a live job.
             final_status, reason, interrupted = "Stopped", "interrupted (KeyboardInterrupt)", True
         finally:
+            why = f"the tuning job ended: {reason or 'interrupted'}"
+            known = self.executor.running
             for name in list(self._running):
-                self.executor.stop(name, f"the tuning job ended: {reason or 'interrupted'}")
+                if name in known:
+                    self.executor.stop(name, why)
+                else:  # interrupted before its executor took it: nothing runs to wait for
+                    self._handle([JobFinished(name, self.clock(), "Stopped",
+                                              failure_reason=why)])
             deadline = time.time() + _SHUTDOWN_SECONDS
             while self._running and time.time() < deadline:
                 self._handle(self.executor.poll(0.1))

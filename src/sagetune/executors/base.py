@@ -63,6 +63,11 @@ Event = JobStarted | MetricReported | JobFinished
 class Executor(ABC):
     """Runs training jobs in parallel up to its capacity."""
 
+    @property
+    @abstractmethod
+    def running(self) -> set[str]:
+        """Names of the jobs started and not yet reported finished."""
+
     @abstractmethod
     def start(self, job: JobRequest) -> None:
         """Start a job (the caller keeps at most ``capacity`` running)."""

@@ -14,6 +14,10 @@ class RoutingExecutor(Executor):
         self.executors = dict(executors)
         self._owner: dict[str, Executor] = {}
 
+    @property
+    def running(self) -> set[str]:
+        return set().union(*(e.running for e in self.executors.values()))
+
     def start(self, job: JobRequest) -> None:
         executor = self.executors[job.definition or ""]
         self._owner[job.name] = executor
