@@ -23,7 +23,7 @@ test: $(VENV)/.installed-test
 
 # Optuna's GPSampler needs torch; take the CPU build, never the multi-GB CUDA one.
 bench: $(VENV)/.installed-test
-	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q "torch==2.13.0" greenlet
 	$(PIP) install -q -e ".[bench]"
 	$(PY) -m benchmarks.quality
 

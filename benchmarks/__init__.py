@@ -1,0 +1,9 @@
+"""Benchmarks of sagetune's search strategies against Optuna's samplers.
+
+- :mod:`benchmarks.problems`: the test functions and their sagetune search spaces.
+- :mod:`benchmarks.quality`: best value found within a budget of training jobs.
+- :mod:`benchmarks.overhead`: time of one suggestion at a given number of observations.
+
+Run from the repository root with ``PYTHONPATH=src python -m benchmarks.quality``; results go
+to ``benchmarks/results/`` (not tracked).
+"""

@@ -1,0 +1,149 @@
+"""The optimisers compared, behind one sequential ask/tell interface with timed suggestions.
+
+sagetune strategies are timed around ``Strategy.suggest``. Optuna samplers are timed around
+``Study.ask(fixed_distributions=...)``: passing the distributions makes ``ask`` call
+``Trial._suggest`` for every parameter, which triggers the sampler's relative sampling
+(``infer_relative_search_space`` + ``sample_relative``: the GP fit and acquisition optimisation
+of ``GPSampler``) and TPE's per-parameter ``sample_independent``. So all the sampler's work for
+one suggestion happens inside the timed region.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from sagetune.space import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    SearchSpace,
+)
+from sagetune.strategies import Observation, make_strategy
+
+DEFAULT_METHODS = ("sagetune-bayesian", "sagetune-random", "optuna-tpe", "optuna-gp")
+
+
+class Method(Protocol):
+    """One optimiser run on one problem and seed, one job at a time."""
+
+    def ask(self) -> tuple[dict[str, Any], float]:
+        """The next hyperparameters and the seconds spent choosing them."""
+        ...
+
+    def tell(self, hyperparameters: Mapping[str, Any], value: float) -> None:
+        """Record the value (to minimise) of the last asked hyperparameters."""
+        ...
+
+
+class SagetuneMethod:
+    """A sagetune strategy driven sequentially, as the tuner does with one parallel slot."""
+
+    def __init__(self, strategy: str, space: SearchSpace, seed: int):
+        self.strategy = make_strategy(strategy, space, seed)
+        self.observations: list[Observation] = []
+
+    def ask(self) -> tuple[dict[str, Any], float]:
+        t0 = time.perf_counter()
+        suggestions = self.strategy.suggest(self.observations, 1)
+        elapsed = time.perf_counter() - t0
+        if not suggestions:
+            raise RuntimeError(f"{self.strategy.name} returned no suggestion")
+        return dict(suggestions[0]), elapsed
+
+    def tell(self, hyperparameters: Mapping[str, Any], value: float) -> None:
+        self.observations.append(Observation(dict(hyperparameters), "Completed", float(value)))
+
+
+def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
+    """Optuna distributions equivalent to a sagetune space (same bounds and scaling)."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    out: dict[str, Any] = {}
+    for name, p in space.ranges.items():
+        if isinstance(p, CategoricalParameter):
+            out[name] = CategoricalDistribution(list(p.values))
+            continue
+        assert isinstance(p, (ContinuousParameter, IntegerParameter))
+        if p.scaling not in ("Linear", "Logarithmic"):
+            raise ValueError(f"{name}: Optuna has no {p.scaling} scaling")
+        log = p.scaling == "Logarithmic"
+        if isinstance(p, IntegerParameter):
+            out[name] = IntDistribution(int(p.min_value), int(p.max_value), log=log)
+        else:
+            out[name] = FloatDistribution(float(p.min_value), float(p.max_value), log=log)
+    return out
+
+
+def quiet_optuna() -> None:
+    """Silence Optuna's per-trial logging and its experimental-feature warnings."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+class OptunaMethod:
+    """An Optuna sampler driven through ask/tell on an in-memory study (minimising)."""
+
+    def __init__(self, sampler: Any, space: SearchSpace):
+        import optuna
+
+        quiet_optuna()
+        self.study = optuna.create_study(direction="minimize", sampler=sampler)
+        self.distributions = optuna_distributions(space)
+        self._trial: Any = None
+
+    def ask(self) -> tuple[dict[str, Any], float]:
+        t0 = time.perf_counter()
+        trial = self.study.ask(fixed_distributions=self.distributions)
+        params = dict(trial.params)
+        elapsed = time.perf_counter() - t0
+        self._trial = trial
+        return params, elapsed
+
+    def tell(self, hyperparameters: Mapping[str, Any], value: float) -> None:
+        self.study.tell(self._trial, float(value))
+        self._trial = None
+
+
+def _tpe(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def _gp(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.GPSampler(seed=seed)
+
+
+def _optuna_random(seed: int) -> Any:
+    import optuna
+
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+_OPTUNA_SAMPLERS: dict[str, Callable[[int], Any]] = {
+    "optuna-tpe": _tpe,
+    "optuna-gp": _gp,
+    "optuna-random": _optuna_random,
+}
+_SAGETUNE_STRATEGIES = {"sagetune-bayesian": "Bayesian", "sagetune-random": "Random"}
+METHODS = tuple(_SAGETUNE_STRATEGIES) + tuple(_OPTUNA_SAMPLERS)
+
+
+def make_method(name: str, space: SearchSpace, seed: int) -> Method:
+    """A fresh optimiser of that benchmark name, seeded."""
+    if name in _SAGETUNE_STRATEGIES:
+        return SagetuneMethod(_SAGETUNE_STRATEGIES[name], space, seed)
+    if name in _OPTUNA_SAMPLERS:
+        return OptunaMethod(_OPTUNA_SAMPLERS[name](seed), space)
+    raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
