@@ -25,7 +25,9 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PIP) install -q "torch==2.13.0" greenlet
 	$(PIP) install -q -e ".[bench]"
-	$(PY) -m benchmarks.quality
+	# The standard set (docs: BENCHMARKS.md); two processes, one BLAS/torch thread each.
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(PY) -m benchmarks.quality --workers 2
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -23,7 +23,8 @@ from sagetune.space import (
 )
 from sagetune.strategies import Observation, make_strategy
 
-DEFAULT_METHODS = ("sagetune-bayesian", "sagetune-random", "optuna-tpe", "optuna-gp")
+DEFAULT_METHODS = ("sagetune-bayesian", "sagetune-random", "optuna-tpe", "optuna-gp",
+                   "sagetune-bayesian@4", "sagetune-bayesian@8")
 
 
 class Method(Protocol):
@@ -52,6 +53,17 @@ class SagetuneMethod:
         if not suggestions:
             raise RuntimeError(f"{self.strategy.name} returned no suggestion")
         return dict(suggestions[0]), elapsed
+
+    def ask_batch(self, running: list[dict[str, Any]], n: int
+                  ) -> tuple[list[dict[str, Any]], float]:
+        """``n`` suggestions while ``running`` jobs have no value yet, and the seconds taken."""
+        pending = [Observation(dict(hp), "Running") for hp in running]
+        t0 = time.perf_counter()
+        suggestions = self.strategy.suggest(self.observations + pending, n)
+        elapsed = time.perf_counter() - t0
+        if len(suggestions) < n:
+            raise RuntimeError(f"{self.strategy.name} returned too few suggestions")
+        return [dict(hp) for hp in suggestions], elapsed
 
     def tell(self, hyperparameters: Mapping[str, Any], value: float) -> None:
         self.observations.append(Observation(dict(hyperparameters), "Completed", float(value)))
@@ -141,7 +153,7 @@ METHODS = tuple(_SAGETUNE_STRATEGIES) + tuple(_OPTUNA_SAMPLERS)
 
 
 def make_method(name: str, space: SearchSpace, seed: int) -> Method:
-    """A fresh optimiser of that benchmark name, seeded."""
+    """A fresh optimiser of that benchmark name (without any ``@q`` suffix), seeded."""
     if name in _SAGETUNE_STRATEGIES:
         return SagetuneMethod(_SAGETUNE_STRATEGIES[name], space, seed)
     if name in _OPTUNA_SAMPLERS:

@@ -1,4 +1,4 @@
-"""Overhead: time of one suggestion at a fixed number of observations.
+"""Overhead: time of one suggestion at a fixed number of observations (50 to 1000).
 
 The observations are random points of Hartmann6's space, ``[0, 1]^6``, with their Hartmann6
 values (the same points for every method). For each size, each method makes ``--repeats``
@@ -21,7 +21,7 @@ are not charged to the first size.
 
 Usage (from the repository root)::
 
-    PYTHONPATH=src python -m benchmarks.overhead [--sizes 40,100,200] [--repeats 9]
+    PYTHONPATH=src python -m benchmarks.overhead [--sizes 50,200,500,1000] [--repeats 9]
         [--methods sagetune-bayesian,optuna-gp,optuna-gp-cold,optuna-tpe]
         [--out benchmarks/results/overhead.json]
 """
@@ -147,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure every method at every size, print the table and write JSON and Markdown."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.overhead", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="40,100,200", help="observation counts (default 40,100,200)")
+    ap.add_argument("--sizes", default="50,200,500,1000",
+                    help="observation counts (default 50,200,500,1000)")
     ap.add_argument("--repeats", type=int, default=9, help="timed suggestions per size")
     ap.add_argument("--methods", default=",".join(METHODS),
                     help=f"comma-separated, from {', '.join(METHODS)}")

@@ -1,7 +1,13 @@
-"""Benchmark problems: two standard test functions and one small real tuning task.
+"""Benchmark problems: standard test functions, synthetic tuning-shaped spaces and real tasks.
 
 Every objective takes a dict of hyperparameters and returns a value to MINIMISE, as sagetune's
-strategies see it (the AUC problem returns ``-AUC``).
+strategies see it (the AUC and accuracy problems return ``-AUC`` / ``-accuracy``).
+
+The suite covers: low-dimensional smooth (Branin), multimodal (Ackley 5-D, Levy 4-D,
+Hartmann6), 10-20 dimensional (Rosenbrock 10-D, Hartmann6 embedded in 20-D), log-scaled
+"learning-rate" ranges (``lr_sgd``), a mixed integer/categorical space (``mixed_net``), a noisy
+objective (``noisy_hartmann6``) and three real tuning tasks on data sets bundled with
+scikit-learn (XGBoost, SVM, histogram gradient boosting; nothing downloaded).
 
 - Branin (Branin-Hoo), as in Dixon & Szegő (1978), "The global optimization problem: an
   introduction", and the Virtual Library of Simulation Experiments (Surjanovic & Bingham,
@@ -15,6 +21,28 @@ strategies see it (the AUC problem returns ``-AUC``).
   classifier on scikit-learn's bundled Wisconsin breast cancer data (no download), tuning
   ``eta``, ``alpha``, ``max_depth`` and ``min_child_weight`` (the names of SageMaker's XGBoost
   algorithm). Its optimum is unknown.
+- Ackley (5-D on ``[-32.768, 32.768]``, minimum 0 at the origin) and Levy (4-D on
+  ``[-10, 10]``, minimum 0 at ``(1, ..., 1)``), as in the Virtual Library of Simulation
+  Experiments (https://www.sfu.ca/~ssurjano/ackley.html, .../levy.html).
+- Rosenbrock 10-D on ``[-5, 10]`` (minimum 0 at ``(1, ..., 1)``; values span ten orders of
+  magnitude, which tests output warping).
+- ``hartmann6_in20``: Hartmann6 on six of twenty ``[0, 1]`` ranges; the other fourteen do
+  nothing (tests learned relevance per range in 20-D).
+- ``lr_sgd``: a synthetic validation loss over SGD-style ranges, four of them logarithmic
+  (learning rate, weight decay, batch size, warm-up), with momentum on a linear range. The best
+  effective learning rate ``lr / (1 - momentum)`` grows with the batch size, and above a
+  threshold training "diverges" to a flat loss of 5. Minimum 0.3.
+- ``mixed_net``: a synthetic network-tuning loss over a logarithmic learning rate, integer
+  layers and (logarithmic) units, dropout, and two categoricals (optimiser, activation) whose
+  values shift both the loss and the best learning rate. Minimum 0.
+- ``noisy_hartmann6``: Hartmann6 observed with Gaussian noise of standard deviation 0.1; the
+  benchmark scores a run by the TRUE value of the configuration with the best observed value
+  (what a user would deploy).
+- ``svm_digits``: minus the 3-fold CV accuracy of an RBF SVM on scikit-learn's digits
+  (``C`` and ``gamma`` logarithmic).
+- ``hgb_diabetes``: 3-fold CV mean squared error (divided by 1000) of scikit-learn's
+  ``HistGradientBoostingRegressor`` on the bundled diabetes data, five ranges (learning rate,
+  leaves, minimum leaf size, L2 penalty, feature fraction), integers and logarithmic ranges.
 """
 
 from __future__ import annotations
@@ -27,7 +55,12 @@ from typing import Any
 
 import numpy as np
 
-from sagetune.space import ContinuousParameter, IntegerParameter, SearchSpace
+from sagetune.space import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    SearchSpace,
+)
 
 Objective = Callable[[Mapping[str, Any]], float]
 
@@ -43,6 +76,8 @@ class Problem:
         optimum: the known global minimum, or ``None`` when unknown.
         default_seeds: seeds to run when fewer than asked are wanted because a job is slow
             (``None``: as many as asked).
+        noise_sd: standard deviation of Gaussian noise added to each observed value (the
+            objective itself stays noiseless, and is used to score the chosen configuration).
     """
 
     name: str
@@ -50,6 +85,7 @@ class Problem:
     space: SearchSpace
     optimum: float | None = None
     default_seeds: int | None = None
+    noise_sd: float = 0.0
 
 
 def branin(p: Mapping[str, Any]) -> float:
@@ -105,6 +141,117 @@ def xgb_breast_cancer_auc(p: Mapping[str, Any]) -> float:
     return -float(np.mean(cross_val_score(clf, x, y, cv=cv, scoring="roc_auc")))
 
 
+def ackley(p: Mapping[str, Any]) -> float:
+    """Ackley function in as many dimensions as ranges (minimum 0 at the origin)."""
+    x = np.array([float(v) for v in p.values()])
+    a, b, c = 20.0, 0.2, 2.0 * math.pi
+    return float(-a * math.exp(-b * math.sqrt(np.mean(x * x))) - math.exp(np.mean(np.cos(c * x)))
+                 + a + math.e)
+
+
+def levy(p: Mapping[str, Any]) -> float:
+    """Levy function in as many dimensions as ranges (minimum 0 at (1, ..., 1))."""
+    w = 1.0 + (np.array([float(v) for v in p.values()]) - 1.0) / 4.0
+    core = np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(np.pi * w[:-1] + 1) ** 2))
+    return float(np.sin(np.pi * w[0]) ** 2 + core
+                 + (w[-1] - 1) ** 2 * (1 + np.sin(2 * np.pi * w[-1]) ** 2))
+
+
+def rosenbrock(p: Mapping[str, Any]) -> float:
+    """Rosenbrock function in as many dimensions as ranges (minimum 0 at (1, ..., 1))."""
+    x = np.array([float(v) for v in p.values()])
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
+
+
+_H6_IN20 = (3, 7, 9, 12, 15, 18)  # the ranges that matter; the rest are ignored
+
+
+def hartmann6_in20(p: Mapping[str, Any]) -> float:
+    """Hartmann6 of six of twenty ranges (minimum -3.32237)."""
+    return hartmann6({f"x{i}": p[f"x{j}"] for i, j in enumerate(_H6_IN20)})
+
+
+def lr_sgd(p: Mapping[str, Any]) -> float:
+    """Synthetic validation loss of SGD training (minimum 0.3); see the module docstring."""
+    lr, mom = float(p["lr"]), float(p["momentum"])
+    log_eff = math.log10(lr / (1.0 - mom))
+    log_bs = math.log2(int(p["batch_size"]))
+    best_eff = -2.0 + 0.3 * (log_bs - 6.0)  # larger batches take larger steps
+    if log_eff > best_eff + 1.5:
+        return 5.0  # diverged
+    return (0.3 + 0.15 * (log_eff - best_eff) ** 2
+            + 0.04 * (math.log10(float(p["weight_decay"])) + 4.0) ** 2
+            + 0.01 * (log_bs - 7.0) ** 2
+            + 0.05 * (math.log10(float(p["warmup"])) - 2.0) ** 2 * (1.0 + max(log_eff + 2, 0)))
+
+
+_OPT_SHIFT = {"adam": (0.0, -3.0), "rmsprop": (0.1, -3.5), "sgd": (0.25, -1.0),
+              "adagrad": (0.45, -2.0)}  # optimiser -> (loss offset, best log10 lr)
+_ACT_SHIFT = {"relu": 0.0, "tanh": 0.15, "sigmoid": 0.4}
+
+
+def mixed_net(p: Mapping[str, Any]) -> float:
+    """Synthetic network loss over mixed ranges (minimum 0); see the module docstring."""
+    offset, best_lr = _OPT_SHIFT[str(p["optimizer"])]
+    act = str(p["activation"])
+    layers = int(p["layers"])
+    deep_penalty = 2.0 if act == "sigmoid" else 1.0  # vanishing gradients
+    return (offset + _ACT_SHIFT[act]
+            + 0.3 * (math.log10(float(p["lr"])) - best_lr) ** 2
+            + 0.05 * deep_penalty * (layers - 3) ** 2
+            + 0.04 * (math.log2(int(p["units"])) - 8.0) ** 2
+            + 2.0 * (float(p["dropout"]) - 0.1 * (layers - 1)) ** 2)
+
+
+@cache
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    return x / 16.0, y
+
+
+def svm_digits(p: Mapping[str, Any]) -> float:
+    """Minus the 3-fold CV accuracy of an RBF SVM on digits (seeded folds)."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.svm import SVC
+
+    x, y = _digits()
+    clf = SVC(C=float(p["C"]), gamma=float(p["gamma"]))
+    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    return -float(np.mean(cross_val_score(clf, x, y, cv=cv)))
+
+
+@cache
+def _diabetes() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_diabetes
+
+    return load_diabetes(return_X_y=True)
+
+
+def hgb_diabetes(p: Mapping[str, Any]) -> float:
+    """3-fold CV MSE / 1000 of HistGradientBoostingRegressor on diabetes (one thread)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.model_selection import KFold, cross_val_score
+    from threadpoolctl import threadpool_limits
+
+    x, y = _diabetes()
+    reg = HistGradientBoostingRegressor(
+        learning_rate=float(p["learning_rate"]), max_leaf_nodes=int(p["max_leaf_nodes"]),
+        min_samples_leaf=int(p["min_samples_leaf"]),
+        l2_regularization=float(p["l2_regularization"]),
+        max_features=float(p["max_features"]), max_iter=100, early_stopping=False,
+        random_state=0)
+    cv = KFold(n_splits=3, shuffle=True, random_state=0)
+    with threadpool_limits(1):  # deterministic and fair under parallel runs
+        mse = -np.mean(cross_val_score(reg, x, y, cv=cv, scoring="neg_mean_squared_error"))
+    return float(mse) / 1000.0
+
+
+def _box(names: list[str], lo: float, hi: float) -> SearchSpace:
+    return SearchSpace({n: ContinuousParameter(lo, hi, "Linear") for n in names})
+
+
 PROBLEMS: dict[str, Problem] = {
     "branin": Problem(
         "branin", branin,
@@ -124,6 +271,51 @@ PROBLEMS: dict[str, Problem] = {
                      "max_depth": IntegerParameter(1, 10, "Linear"),
                      "min_child_weight": ContinuousParameter(0.1, 20.0, "Logarithmic")}),
         optimum=None,
-        default_seeds=5,  # a job costs ~0.1-0.5 s; 5 seeds keep a full run short
+    ),
+    "ackley5": Problem("ackley5", ackley, _box([f"x{i}" for i in range(5)], -32.768, 32.768),
+                       optimum=0.0),
+    "levy4": Problem("levy4", levy, _box([f"x{i}" for i in range(4)], -10.0, 10.0), optimum=0.0),
+    "rosenbrock10": Problem("rosenbrock10", rosenbrock,
+                            _box([f"x{i}" for i in range(10)], -5.0, 10.0), optimum=0.0),
+    "hartmann6_in20": Problem("hartmann6_in20", hartmann6_in20,
+                              _box([f"x{i}" for i in range(20)], 0.0, 1.0), optimum=-3.32237),
+    "lr_sgd": Problem(
+        "lr_sgd", lr_sgd,
+        SearchSpace({"lr": ContinuousParameter(1e-6, 1.0, "Logarithmic"),
+                     "momentum": ContinuousParameter(0.0, 0.99, "Linear"),
+                     "weight_decay": ContinuousParameter(1e-7, 1e-1, "Logarithmic"),
+                     "batch_size": IntegerParameter(8, 1024, "Logarithmic"),
+                     "warmup": ContinuousParameter(1.0, 1e4, "Logarithmic")}),
+        optimum=0.3,
+    ),
+    "mixed_net": Problem(
+        "mixed_net", mixed_net,
+        SearchSpace({"lr": ContinuousParameter(1e-5, 1.0, "Logarithmic"),
+                     "layers": IntegerParameter(1, 8, "Linear"),
+                     "units": IntegerParameter(16, 1024, "Logarithmic"),
+                     "dropout": ContinuousParameter(0.0, 0.8, "Linear"),
+                     "optimizer": CategoricalParameter(["sgd", "adam", "rmsprop", "adagrad"]),
+                     "activation": CategoricalParameter(["relu", "tanh", "sigmoid"])}),
+        optimum=0.0,
+    ),
+    "noisy_hartmann6": Problem(
+        "noisy_hartmann6", hartmann6,
+        SearchSpace({f"x{i}": ContinuousParameter(0.0, 1.0, "Linear") for i in range(6)}),
+        optimum=-3.32237, noise_sd=0.1,
+    ),
+    "svm_digits": Problem(
+        "svm_digits", svm_digits,
+        SearchSpace({"C": ContinuousParameter(1e-3, 1e3, "Logarithmic"),
+                     "gamma": ContinuousParameter(1e-6, 1.0, "Logarithmic")}),
+        optimum=None,
+    ),
+    "hgb_diabetes": Problem(
+        "hgb_diabetes", hgb_diabetes,
+        SearchSpace({"learning_rate": ContinuousParameter(1e-3, 1.0, "Logarithmic"),
+                     "max_leaf_nodes": IntegerParameter(2, 128, "Logarithmic"),
+                     "min_samples_leaf": IntegerParameter(1, 100, "Logarithmic"),
+                     "l2_regularization": ContinuousParameter(1e-4, 100.0, "Logarithmic"),
+                     "max_features": ContinuousParameter(0.1, 1.0, "Linear")}),
+        optimum=None,
     ),
 }

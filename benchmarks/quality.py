@@ -1,18 +1,21 @@
-"""Quality of search: best value found within a budget of sequential training jobs.
+"""Quality of search: best value found within a budget of training jobs.
 
-Every method runs on every problem and seed in the same process, one job at a time (ask,
-evaluate, tell), so all see the same machine load. Seeds are interleaved: for each seed every
-method runs before the next seed starts. Recorded per run: each job's hyperparameters and
-value, the best value so far after each job, and the seconds spent choosing each suggestion.
+Every method runs on every problem and seed, one job at a time (ask, evaluate, tell), or, for
+``sagetune-bayesian@4`` and the like, with that many jobs running at once. Recorded per run:
+each job's hyperparameters and value, the best value so far after each job, and the seconds
+spent choosing each suggestion. With ``--workers 2`` runs go to two processes side by side:
+the best values are identical, the suggestion times are not comparable.
 
 Usage (from the repository root)::
 
     PYTHONPATH=src python -m benchmarks.quality \\
-        [--problems branin,hartmann6,xgb_breast_cancer_auc] [--seeds 8] [--budget 40] \\
-        [--methods sagetune-bayesian,sagetune-random,optuna-tpe,optuna-gp] \\
-        [--out benchmarks/results/quality.json]
+        [--problems branin,hartmann6,...] [--seeds 10] [--budget 40] \\
+        [--methods sagetune-bayesian,sagetune-random,optuna-tpe,optuna-gp,...] \\
+        [--workers 1] [--out benchmarks/results/quality.json]
 
-A problem may cap its seeds (the XGBoost one runs 5) unless ``--full-seeds`` is given.
+The defaults are the standard set: every problem, 10 seeds, 40 jobs, the four methods plus
+``sagetune-bayesian@4`` and ``sagetune-bayesian@8``. A problem may cap its seeds unless
+``--full-seeds`` is given.
 Writes the raw JSON, a Markdown copy of the tables (``.md`` beside it) and a PNG of mean
 best-so-far against jobs (``.png`` beside it).
 """
@@ -25,6 +28,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from benchmarks._env import environment, load_average
-from benchmarks._methods import DEFAULT_METHODS, METHODS, make_method
+from benchmarks._methods import DEFAULT_METHODS, METHODS, SagetuneMethod, make_method
 from benchmarks.problems import PROBLEMS, Problem
 
 DEFAULT_OUT = Path("benchmarks/results/quality.json")
@@ -47,21 +51,64 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _parallel(method: str) -> tuple[str, int]:
+    """``name@q`` -> (name, q); plain names run one job at a time (q = 1)."""
+    name, _, q = method.partition("@")
+    return name, int(q) if q else 1
+
+
 def run_one(problem: Problem, method: str, seed: int, budget: int) -> dict[str, Any]:
-    """One seeded run of ``budget`` sequential jobs of ``method`` on ``problem``."""
-    opt = make_method(method, problem.space, seed)
+    """One seeded run of ``budget`` jobs of ``method`` on ``problem``.
+
+    ``method@q`` keeps ``q`` jobs running (sagetune strategies only): whenever a job finishes
+    (the oldest first, as with equal durations) the free slot is filled by a suggestion that
+    sees the still-running jobs as ``Running`` observations, as the tuner passes them.
+
+    On a noisy problem the methods are told noisy values (a seeded stream per seed and job,
+    the same for every method), and ``best_so_far`` is the noiseless value of the
+    configuration with the best value observed so far: the one a user would pick.
+    """
+    name, q = _parallel(method)
+    opt = make_method(name, problem.space, seed)
     hps: list[dict[str, Any]] = []
     values: list[float] = []
     best: list[float] = []
     seconds: list[float] = []
-    for _ in range(budget):
-        hp, elapsed = opt.ask()
-        value = float(problem.objective(hp))
+    best_seen = math.inf
+    best_true = math.inf
+
+    def finish(hp: dict[str, Any]) -> None:
+        nonlocal best_seen, best_true
+        true = float(problem.objective(hp))
+        value = true
+        if problem.noise_sd:
+            noise = np.random.default_rng([seed, len(values), 11]).standard_normal()
+            value = true + problem.noise_sd * float(noise)
         opt.tell(hp, value)
         hps.append({k: _jsonable(v) for k, v in hp.items()})
         values.append(value)
-        best.append(min(value, best[-1]) if best else value)
-        seconds.append(elapsed)
+        if value < best_seen:
+            best_seen, best_true = value, true
+        best.append(best_true)
+
+    if q == 1:
+        for _ in range(budget):
+            hp, elapsed = opt.ask()
+            seconds.append(elapsed)
+            finish(hp)
+    else:
+        if not isinstance(opt, SagetuneMethod):
+            raise ValueError(f"{method}: parallel runs are for sagetune strategies")
+        running: list[dict[str, Any]] = []
+        started = 0
+        while len(values) < budget:
+            free = min(q - len(running), budget - started)
+            if free > 0:
+                batch, elapsed = opt.ask_batch(running, free)
+                seconds.append(elapsed)
+                running += batch
+                started += len(batch)
+            finish(running.pop(0))
     return {"seed": seed, "hyperparameters": hps, "values": values, "best_so_far": best,
             "suggest_seconds": seconds}
 
@@ -70,8 +117,20 @@ def summarise(problem: Problem, runs: dict[str, list[dict[str, Any]]]) -> list[d
     """Per-method statistics of one problem's runs (ranks are among methods, per seed)."""
     methods = list(runs)
     finals = np.array([[r["best_so_far"][-1] for r in runs[m]] for m in methods])  # (m, seeds)
-    # Rank per seed among methods (1 = best, ties share the average rank), then average.
-    ranks = np.apply_along_axis(rankdata, 0, finals) if len(methods) > 1 else np.ones_like(finals)
+    # Rank per seed among the one-at-a-time methods (1 = best, ties share the average rank),
+    # then average; a parallel variant is ranked against those as if it replaced its base.
+    seq = [i for i, m in enumerate(methods) if "@" not in m]
+    ranks = np.full(finals.shape, np.nan)
+    if len(seq) > 1:
+        ranks[seq] = np.apply_along_axis(rankdata, 0, finals[seq])
+    elif seq:
+        ranks[seq] = 1.0
+    for i, m in enumerate(methods):
+        base = _parallel(m)[0]
+        if "@" in m and base in methods:
+            others = [j for j in seq if methods[j] != base]
+            ranks[i] = [rankdata(np.append(finals[others, s], finals[i, s]))[-1]
+                        for s in range(finals.shape[1])]
     rows = []
     for i, m in enumerate(methods):
         f = finals[i]
@@ -85,7 +144,7 @@ def summarise(problem: Problem, runs: dict[str, list[dict[str, Any]]]) -> list[d
             "seeds": n,
             "mean_best": float(f.mean()),
             "se_best": float(f.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
-            "mean_rank": float(ranks[i].mean()),
+            "mean_rank": float(np.mean(ranks[i])),
             "median_suggest_ms": float(np.median(secs) * 1e3),
             "median_model_suggest_ms": float(np.median(late) * 1e3) if late.size else math.nan,
             "max_suggest_ms": float(secs.max() * 1e3),
@@ -120,7 +179,7 @@ def table_rows(problem: Problem, rows: list[dict[str, Any]]) -> tuple[list[str],
     cells = []
     for r in rows:
         c = [r["method"], str(r["seeds"]), _fmt(r["mean_best"], 5), _fmt(r["se_best"], 4),
-             f"{r['mean_rank']:.2f}"]
+             "-" if math.isnan(r["mean_rank"]) else f"{r['mean_rank']:.2f}"]
         if problem.optimum is not None:
             c += [_fmt(r["mean_regret"], 4), _fmt(r["median_regret"], 4)]
         c += [_ms(r["median_suggest_ms"]), _ms(r["median_model_suggest_ms"]),
@@ -214,6 +273,105 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _task(name: str, method: str, seed: int, budget: int) -> dict[str, Any]:
+    return run_one(PROBLEMS[name], method, seed, budget)
+
+
+def _report(name: str, method: str, seed: int, run: dict[str, Any]) -> dict[str, Any]:
+    print(f"  {name} seed {seed} {method}: best {run['best_so_far'][-1]:.6g}, "
+          f"suggest {sum(run['suggest_seconds']):.2f} s", file=sys.stderr, flush=True)
+    return run
+
+
+def overall_summary(problems: dict[str, Any], methods: list[str]) -> list[dict[str, Any]]:
+    """Per method, across problems: mean of the per-problem mean ranks, and per problem the
+    gap to ``optuna-gp`` in mean best and its standard error (paired by seed)."""
+    rows = []
+    for m in methods:
+        row: dict[str, Any] = {"method": m, "problems": {}}
+        ranks = []
+        for name, pr in problems.items():
+            summ = {r["method"]: r for r in pr["summary"]}
+            ranks.append(summ[m]["mean_rank"])
+            cell: dict[str, Any] = {"mean_best": summ[m]["mean_best"],
+                                    "se_best": summ[m]["se_best"]}
+            if "optuna-gp" in pr["runs"] and m != "optuna-gp":
+                a = np.array([r["best_so_far"][-1] for r in pr["runs"][m]])
+                b = np.array([r["best_so_far"][-1] for r in pr["runs"]["optuna-gp"]])
+                diff = a - b
+                cell["minus_gp"] = float(diff.mean())
+                cell["minus_gp_se"] = (float(diff.std(ddof=1) / math.sqrt(len(diff)))
+                                       if len(diff) > 1 else math.nan)
+            row["problems"][name] = cell
+        row["mean_rank"] = float(np.mean(ranks))
+        rows.append(row)
+    return rows
+
+
+def overall_markdown(rows: list[dict[str, Any]], budget: int) -> str:
+    """The across-problem table: mean best per problem and method, and the mean rank."""
+    names = list(rows[0]["problems"]) if rows else []
+    caption = (f"**All problems ({budget} jobs): mean best (SE); last row, mean rank averaged "
+               "over problems**")
+    lines = [caption, "",
+             "| problem | " + " | ".join(r["method"] for r in rows) + " |",
+             "|---|" + "---:|" * len(rows)]
+    for n in names:
+        cells = [f"{_fmt(r['problems'][n]['mean_best'], 5)} ({_fmt(r['problems'][n]['se_best'], 3)})"
+                 for r in rows]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines.append("| **mean rank** | " + " | ".join(
+        "-" if math.isnan(r["mean_rank"]) else f"{r['mean_rank']:.2f}" for r in rows) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
+    """Parallel variants against their one-at-a-time base: mean best, the paired difference
+    (parallel - sequential, by seed) and its standard error; "within noise" when the
+    difference is at most two standard errors (or better than sequential)."""
+    pairs = [(m, _parallel(m)[0]) for m in methods if "@" in m and _parallel(m)[0] in methods]
+    if not pairs:
+        return ""
+    lines = [("**Parallel runs: best after all jobs, against the same method one job at a "
+             "time (paired by seed)**"), "",
+             ("| problem | method | mean best | sequential mean best | difference | SE of "
+             "difference | within noise |"), "|---|---|---:|---:|---:|---:|---|"]
+    for name, pr in problems.items():
+        for m, base in pairs:
+            a = np.array([r["best_so_far"][-1] for r in pr["runs"][m]])
+            b = np.array([r["best_so_far"][-1] for r in pr["runs"][base]])
+            diff = a - b
+            se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else math.nan
+            ok = "yes" if diff.mean() <= 2 * se else "no"
+            lines.append(f"| {name} | {m} | {_fmt(float(a.mean()), 5)} | "
+                         f"{_fmt(float(b.mean()), 5)} | {_fmt(float(diff.mean()), 3)} | "
+                         f"{_fmt(se, 3)} | {ok} |")
+    return "\n".join(lines) + "\n"
+
+
+def report(path: Path) -> int:
+    """Re-print and re-write the Markdown tables and the plot of an existing results file."""
+    results = json.loads(path.read_text())
+    budget = results["config"]["budget"]
+    methods = results["config"]["methods"]
+    parts = []
+    for name, pr in results["problems"].items():
+        pr["summary"] = summarise(PROBLEMS[name], pr["runs"])
+        parts.append(markdown(PROBLEMS[name], budget, pr["summary"]))
+    overall = overall_summary(results["problems"], methods)
+    results["overall"] = overall
+    parts.insert(0, overall_markdown(overall, budget))
+    par = parallel_markdown(results["problems"], methods)
+    if par:
+        parts.insert(1, par)
+    md = "\n".join(parts)
+    print(md)
+    path.write_text(json.dumps(results, indent=1))
+    path.with_suffix(".md").write_text(md)
+    plot(results, path.with_suffix(".png"))
+    return 0
+
+
 def _split(arg: str) -> list[str]:
     return [s.strip() for s in arg.split(",") if s.strip()]
 
@@ -224,13 +382,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--problems", default=",".join(PROBLEMS),
                     help=f"comma-separated, from {', '.join(PROBLEMS)}")
-    ap.add_argument("--seeds", type=int, default=8, help="seeds 0..N-1 (default 8)")
+    ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     ap.add_argument("--full-seeds", action="store_true",
                     help="run --seeds on every problem, ignoring a problem's own cap")
     ap.add_argument("--budget", type=int, default=40, help="training jobs per run (default 40)")
     ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                     help=f"comma-separated, from {', '.join(METHODS)}")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="raw results (JSON)")
+    ap.add_argument("--report", type=Path, default=None, metavar="JSON",
+                    help="only re-render the tables and plot of an existing results file")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="processes running (problem, seed, method) runs side by side; more "
+                         "than 1 disturbs the suggestion timings (default 1)")
     args = ap.parse_args(argv)
     args.problems = _split(args.problems)
     args.methods = _split(args.methods)
@@ -238,7 +401,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         if p not in PROBLEMS:
             ap.error(f"unknown problem {p!r}")
     for m in args.methods:
-        if m not in METHODS:
+        name, q = _parallel(m)
+        if name not in METHODS or q < 1 or (q > 1 and not name.startswith("sagetune-")):
             ap.error(f"unknown method {m!r}")
     return args
 
@@ -246,6 +410,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the tables and write the JSON, Markdown and PNG files."""
     args = parse_args(argv)
+    if args.report is not None:
+        return report(args.report)
     started = time.time()
     results: dict[str, Any] = {
         "config": {"problems": args.problems, "methods": args.methods, "seeds": args.seeds,
@@ -255,25 +421,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         "problems": {},
     }
     md_parts: list[str] = []
+    tasks = []
     for name in args.problems:
         problem = PROBLEMS[name]
         n_seeds = args.seeds
         if problem.default_seeds is not None and not args.full_seeds:
             n_seeds = min(n_seeds, problem.default_seeds)
-        runs: dict[str, list[dict[str, Any]]] = {m: [] for m in args.methods}
-        t0 = time.time()
-        for seed in range(n_seeds):
-            for m in args.methods:
-                run = run_one(problem, m, seed, args.budget)
-                runs[m].append(run)
-                print(f"  {name} seed {seed} {m}: best {run['best_so_far'][-1]:.6g}, "
-                      f"suggest {sum(run['suggest_seconds']):.2f} s", file=sys.stderr, flush=True)
+        tasks += [(name, m, seed, args.budget) for seed in range(n_seeds) for m in args.methods]
+    done: dict[tuple[str, str, int], dict[str, Any]] = {}
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as pool:
+            futures = {pool.submit(_task, *t): t for t in tasks}
+            for fut in as_completed(futures):
+                name, m, seed, _ = futures[fut]
+                done[name, m, seed] = _report(name, m, seed, fut.result())
+    else:
+        for name, m, seed, budget in tasks:
+            done[name, m, seed] = _report(name, m, seed, _task(name, m, seed, budget))
+    for name in args.problems:
+        problem = PROBLEMS[name]
+        keys = [k for k in done if k[0] == name]
+        seeds = sorted({k[2] for k in keys})
+        runs = {m: [done[name, m, s] for s in seeds] for m in args.methods}
         rows = summarise(problem, runs)
-        results["problems"][name] = {"optimum": problem.optimum, "seeds": n_seeds,
-                                     "wall_seconds": time.time() - t0,
+        results["problems"][name] = {"optimum": problem.optimum, "seeds": len(seeds),
+                                     "noise_sd": problem.noise_sd,
+                                     "suggest_seconds_total": sum(
+                                         sum(r["suggest_seconds"]) for rr in runs.values()
+                                         for r in rr),
                                      "summary": rows, "runs": runs}
         print_table(problem, args.budget, rows)
         md_parts.append(markdown(problem, args.budget, rows))
+    overall = overall_summary(results["problems"], args.methods)
+    results["overall"] = overall
+    md_parts.insert(0, overall_markdown(overall, args.budget))
+    print(overall_markdown(overall, args.budget))
+    par = parallel_markdown(results["problems"], args.methods)
+    if par:
+        md_parts.insert(1, par)
+        print(par)
     results["wall_seconds"] = time.time() - started
     results["load_average_at_end"] = load_average()
 
