@@ -15,6 +15,7 @@ import pytest
 
 from sagetune import (CategoricalParameter, ContinuousParameter, HyperparameterTuner,
                       IntegerParameter, TuningJobAnalytics, TuningJobCompletionCriteriaConfig)
+from sagetune.analytics import COST_COLUMNS
 from sagetune.store import open_store
 
 SPACE = {"x": ContinuousParameter(-5.0, 5.0), "n": IntegerParameter(0, 3),
@@ -57,7 +58,7 @@ def test_fit_runs_every_job_and_answers_like_sagemaker(store_url: str) -> None:
 
     assert list(df.columns) == ["x", "n", "c", "TrainingJobName", "TrainingJobStatus",
                                 "FinalObjectiveValue", "TrainingStartTime", "TrainingEndTime",
-                                "TrainingElapsedTimeSeconds"]
+                                "TrainingElapsedTimeSeconds", *COST_COLUMNS]
     assert len(df) == 8 and (df["TrainingJobStatus"] == "Completed").all()
     assert df["TrainingJobName"].str.match(r"^quad-\d{3}-[0-9a-f]{8}$").all()
     expected = [quadratic(r)["loss"] for r in df[["x", "n", "c"]].to_dict("records")]

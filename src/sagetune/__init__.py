@@ -6,16 +6,19 @@ Example:
 
 from sagetune.analytics import TuningJobAnalytics
 from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
+from sagetune.reporting import TrainingStopped
 from sagetune.space import CategoricalParameter, ContinuousParameter, IntegerParameter
 from sagetune.spec import TuningJobSpec, parse_request
+from sagetune.strategy_config import HyperbandStrategyConfig, StrategyConfig
 from sagetune.tuner import (HyperparameterTuner, TuningJobCompletionCriteriaConfig,
                             WarmStartConfig, WarmStartTypes)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CategoricalParameter", "ContinuousParameter", "HyperparameterTuner", "IntegerParameter",
-    "ResourceInUse", "ResourceNotFound", "TuningJobAnalytics", "TuningJobCompletionCriteriaConfig",
-    "TuningJobSpec", "ValidationError", "WarmStartConfig", "WarmStartTypes", "parse_request",
-    "__version__",
+    "CategoricalParameter", "ContinuousParameter", "HyperbandStrategyConfig",
+    "HyperparameterTuner", "IntegerParameter", "ResourceInUse", "ResourceNotFound",
+    "StrategyConfig", "TrainingStopped", "TuningJobAnalytics", "TuningJobCompletionCriteriaConfig",
+    "TuningJobSpec", "ValidationError", "WarmStartConfig", "WarmStartTypes", "__version__",
+    "parse_request",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sagetune.answers import best_training_job
+from sagetune.cost import job_costs
 from sagetune.space import CategoricalParameter, SearchSpace
 from sagetune.spec import parse_request
 from sagetune.store.records import TRAINING_JOB_STATUSES, MetricPoint, TrainingJobRecord
@@ -25,12 +26,15 @@ from sagetune.store.sql import SQLStore, open_store
 BASE_COLUMNS = ["TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue",
                 "TrainingStartTime", "TrainingEndTime", "TrainingElapsedTimeSeconds"]
 CURVE_COLUMNS = ["job", "metric", "epoch", "value", "time"]
+COST_COLUMNS = ["BillableTimeInSeconds", "EpochsCompleted", "EarlyStopped", "EpochsNotRun",
+                "EstimatedSavedSeconds", "Cost", "EstimatedSavedCost"]
 IMPORTANCE_METHOD = (
     "fANOVA-style first-order variance decomposition: the share of the objective's variance "
     "explained by each hyperparameter's binned marginal (bias-adjusted, on the range's scaled "
     "axis), normalised to sum to 1 over the tuned hyperparameters")
 RANK_CORRELATION_METHOD = "Spearman rank correlation with the objective (numeric ranges only)"
-COST_NOTE = "cost is not tracked yet; time spent is the sum of training seconds"
+COST_NOTE = ("time spent is the sum of training seconds; cost per job and the savings of early "
+             "stopping are the cost columns of dataframe() and `sagetune cost`")
 # SQLite allows a limited number of bound parameters per statement.
 _NAMES_PER_QUERY = 500
 
@@ -106,6 +110,11 @@ class TuningJobAnalytics:
         df = pd.DataFrame(rows, columns=names + BASE_COLUMNS)
         df["FinalObjectiveValue"] = df["FinalObjectiveValue"].astype(float)
         df["TrainingElapsedTimeSeconds"] = df["TrainingElapsedTimeSeconds"].astype(float)
+        # Cost figures (see sagetune.cost), after the SDK's columns.
+        costs = [c.as_dict() for c in job_costs(record, self.store.list_training_jobs(self.name))]
+        for column in COST_COLUMNS:
+            df[column] = pd.Series([c[column] for c in costs], dtype=(
+                bool if column == "EarlyStopped" else float))
         return df
 
     def training_jobs(self) -> list[TrainingJobRecord]:

@@ -19,9 +19,11 @@ from sagetune.executors.base import (Executor, JobFinished, JobRequest, JobStart
                                      MetricReported)
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
+from sagetune.stopping import JobSnapshot, MedianStoppingRule, StoppingRule
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
 from sagetune.store.sql import SQLStore
 from sagetune.strategies import Observation, Strategy
+from sagetune.strategies.hyperband import HyperbandStrategy
 
 _POLL_SECONDS = 0.25
 _STOP_CHECK_SECONDS = 0.5
@@ -30,6 +32,15 @@ _SHUTDOWN_SECONDS = 30.0
 
 class Progress(Protocol):
     def update(self, tuning_job: TuningJobRecord, jobs: list[TrainingJobRecord]) -> None: ...
+
+
+def default_stopping_rule(spec: TuningJobSpec, strategy: Strategy) -> StoppingRule | None:
+    """Hyperband's own rule, SageMaker's median rule for early stopping Auto, else none."""
+    if isinstance(strategy, HyperbandStrategy):
+        return strategy.rule
+    if spec.early_stopping_type == "Auto":
+        return MedianStoppingRule()
+    return None
 
 
 def metrics_from_result(result: Any, objective_metric_name: str) -> tuple[dict[str, float], str | None]:
@@ -88,6 +99,13 @@ class TuningJobRunner:
         self._last_stop_check = 0.0
         self._last_heartbeat = 0.0
         self.owner = control.new_owner()
+        self.stopping = default_stopping_rule(spec, strategy)
+        # Each job's objective curve (epoch, value to minimise), and the rule's decisions.
+        self._curves: dict[str, list[tuple[int, float]]] = {name: [] for name in self.jobs}
+        for p in store.metric_points(self.jobs):
+            if p.metric_name == self._objective_metric(self.jobs[p.training_job_name]):
+                self._curves[p.training_job_name].append((p.step, spec.to_minimize(p.value)))
+        self._decisions: dict[str, str] = {}
 
     # bookkeeping ------------------------------------------------------------------------------
     def _set(self, name: str, **fields: Any) -> None:
@@ -99,11 +117,12 @@ class TuningJobRunner:
         for j in sorted(self.jobs.values(), key=lambda j: j.seq):
             hp = (self.spec.space.join(j.definition_name, j.hyperparameters)  # type: ignore
                   if self.spec.multi else j.hyperparameters)
+            curve = tuple(self._curves.get(j.name, ()))
             if j.status in ("InProgress", "Stopping"):
-                out.append(Observation(hp, "Running"))
+                out.append(Observation(hp, "Running", curve=curve))
             elif j.objective is not None:
                 out.append(Observation(hp, j.status,  # type: ignore[arg-type]
-                                       self.spec.to_minimize(j.objective)))
+                                       self.spec.to_minimize(j.objective), curve=curve))
             else:
                 out.append(Observation(hp, "Failed"))
         if self.warm_start is not None:
@@ -242,6 +261,7 @@ class TuningJobRunner:
                 continue
             if isinstance(ev, MetricReported):
                 points.append(MetricPoint(ev.name, ev.metric, ev.value, ev.step, ev.time))
+                self._on_point(ev)
                 continue
             if points:  # keep the store's order: points before the job's end
                 self.store.add_metric_points(points)
@@ -254,6 +274,31 @@ class TuningJobRunner:
         self._touch()
         self._notify()
 
+    def _objective_metric(self, job: TrainingJobRecord) -> str:
+        return (self.spec.definition(job.definition_name).objective_metric_name
+                if self.spec.definitions else self.spec.objective_metric_name)
+
+    def _on_point(self, ev: MetricReported) -> None:
+        """Record an objective point and ask the stopping rule whether the job goes on."""
+        job = self.jobs[ev.name]
+        if ev.metric != self._objective_metric(job) or not math.isfinite(ev.value):
+            return
+        value = self.spec.to_minimize(ev.value)
+        self._curves.setdefault(ev.name, []).append((ev.step, value))
+        if (self.stopping is None or ev.name not in self._running
+                or ev.name in self._decisions or job.status != "InProgress"):
+            return
+        snapshots = [JobSnapshot(j.name, j.seq, j.status, tuple(self._curves.get(j.name, ())))
+                     for j in self.jobs.values()]
+        me = next(s for s in snapshots if s.name == ev.name)
+        decision = self.stopping.on_metric(me, ev.step, value, snapshots)
+        if decision == "continue":
+            return
+        reason = self.stopping.reason(me, ev.step)
+        self._decisions[ev.name] = decision
+        self._set(ev.name, status="Stopping")
+        self.executor.stop(ev.name, reason)
+
     def _finish_job(self, ev: JobFinished) -> None:
         self._running.discard(ev.name)
         job = self.jobs[ev.name]
@@ -261,8 +306,21 @@ class TuningJobRunner:
                                   "failure_reason": ev.failure_reason}
         if job.started_at is None:
             fields["started_at"] = ev.time
-        objective = (self.spec.definition(job.definition_name).objective_metric_name
-                     if self.spec.definitions else self.spec.objective_metric_name)
+        objective = self._objective_metric(job)
+        curve = self._curves.get(ev.name, [])
+        decision = self._decisions.get(ev.name)
+        started = fields.get("started_at", job.started_at)
+        fields["billable_seconds"] = max(0.0, ev.time - started) if started else 0.0
+        fields["epochs_completed"] = max((e for e, _ in curve), default=0)
+        if ev.status == "Stopped" and decision is not None:
+            # Stopped by the rule: the last reported value is the job's final objective.
+            if decision == "complete":  # Hyperband's MaxResource reached: trained enough
+                fields.update(status="Completed", failure_reason=None)
+            else:
+                fields["early_stopped"] = True
+            if curve and objective not in ev.metrics:
+                ev = replace(ev, metrics={**ev.metrics, objective: self.spec.to_minimize(
+                    curve[-1][1])})
         if ev.status == "Completed" and ev.result is not None:  # a Python callable's return
             metrics, failure = metrics_from_result(ev.result, objective)
             fields["final_metrics"] = metrics
@@ -270,12 +328,13 @@ class TuningJobRunner:
                 fields.update(status="Failed", failure_reason=failure)
             else:
                 fields["objective"] = metrics[objective]
-            self.store.add_metric_points([
+            reported = {p.metric_name for p in self.store.metric_points([ev.name])}
+            self.store.add_metric_points([  # a reported series already ends with its value
                 MetricPoint(ev.name, k, v, 1, ev.time) for k, v in metrics.items()
-                if math.isfinite(v)])
+                if math.isfinite(v) and k not in reported])
         else:  # streamed metrics: the last point of each series is its final value
             fields["final_metrics"] = dict(ev.metrics)
-            if ev.status in ("Completed", "Stopped") and objective in ev.metrics:
+            if fields["status"] in ("Completed", "Stopped") and objective in ev.metrics:
                 fields["objective"] = ev.metrics[objective]
         self._set(ev.name, **fields)
 

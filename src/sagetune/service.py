@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sagetune.answers import _objective, describe_tuning_job
+from sagetune.cost import cost_summary
 from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.executors.base import Executor
 from sagetune.executors.process import ProcessExecutor
@@ -85,7 +86,8 @@ def run_tuning_job(store: SQLStore, name: str, show_progress: bool = False) -> T
                               f"resumed")
     spec = parse_request(record.request)
     executor = _executor(spec, record)
-    strategy = make_strategy(spec.strategy, spec.space, record.seed, spec.max_parallel_jobs)
+    strategy = make_strategy(spec.strategy, spec.space, record.seed, spec.max_parallel_jobs,
+                             hyperband=spec.hyperband)
     if show_progress:
         from sagetune.progress import LiveProgress
 
@@ -112,4 +114,8 @@ def describe(store: SQLStore, name: str) -> dict[str, Any]:
             continue
         if _objective(parent_record) == _objective(record):
             parent_jobs.append((parent_record, store.list_training_jobs(parent_record.name)))
-    return describe_tuning_job(record, jobs, time.time(), parents=parent_jobs)
+    now = time.time()
+    out = describe_tuning_job(record, jobs, now, parents=parent_jobs)
+    # Not in SageMaker's answer: billable time, cost and early-stopping savings (sagetune.cost).
+    out["Cost"] = cost_summary(record, jobs, now=now)
+    return out

@@ -15,14 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagetune.cost import PRICING_FIELD, validate_pricing
 from sagetune.errors import ValidationError
+from sagetune.strategies.hyperband import EPOCH_KEYS, MAX_RESOURCE_LIMIT, HyperbandConfig
 from sagetune.definitions import DefinitionSpec, JointSearchSpace
 from sagetune.training import ScriptDefinition, parse_script_definition
 from sagetune.space import (SCALING_TYPES, CategoricalParameter, ContinuousParameter,
                             IntegerParameter, Parameter, SearchSpace)
 
 STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
-IMPLEMENTED_STRATEGIES = ("Bayesian", "Random", "Grid")
+IMPLEMENTED_STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
 OBJECTIVE_TYPES = ("Maximize", "Minimize")
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 MAX_RANGES = 30
@@ -63,6 +65,7 @@ class TuningJobSpec:
     notices: tuple[str, ...] = ()
     definitions: tuple[DefinitionSpec, ...] = ()
     warm_start: WarmStartSpec | None = None
+    hyperband: HyperbandConfig | None = None
 
     @property
     def multi(self) -> bool:
@@ -346,9 +349,9 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
 
     early = _enum(config, "TrainingJobEarlyStoppingType", _CONFIG, ("Off", "Auto"), errors,
                   default="Off")
-    if early == "Auto":
-        errors.append(f"{_CONFIG}.TrainingJobEarlyStoppingType: Auto is not available in this "
-                      f"version of sagetune; use Off")
+    if early == "Auto" and strategy == "Hyperband":
+        errors.append(f"{_CONFIG}.TrainingJobEarlyStoppingType: must be Off with the Hyperband "
+                      f"strategy (Hyperband stops training jobs itself), got Auto")
 
     criteria = _mapping(config.get("TuningJobCompletionCriteria"), _CRITERIA, errors)
     target = None
@@ -388,6 +391,9 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
         if space is not None and isinstance(metric_name, str):
             definitions = (DefinitionSpec(None, space, dict(static), script, metric_name),)
     warm_start = _parse_warm_start(request.get("WarmStartConfig"), errors)
+    hyperband = (_parse_hyperband(config.get("StrategyConfig"), static, errors)
+                 if strategy == "Hyperband" else None)
+    validate_pricing(request.get(PRICING_FIELD), errors)
 
     if errors:
         raise ValidationError(errors)
@@ -399,7 +405,8 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
         early_stopping_type=early or "Off", target_objective_value=target,
         max_jobs_not_improving=not_improving, complete_on_convergence=convergence,
         random_seed=seed, static_hyperparameters=dict(static), request=request, script=script,
-        notices=tuple(notices), definitions=definitions, warm_start=warm_start)
+        notices=tuple(notices), definitions=definitions, warm_start=warm_start,
+        hyperband=hyperband)
 
 
 MAX_DEFINITIONS = 10
@@ -526,3 +533,50 @@ def _parse_warm_start(raw: Any, errors: list[str]) -> WarmStartSpec | None:
     if kind is None or len(parents) != len(parents_raw):
         return None
     return WarmStartSpec(kind, tuple(parents))
+
+
+def _parse_hyperband(raw: Any, static: Mapping[str, Any],
+                     errors: list[str]) -> HyperbandConfig | None:
+    """``StrategyConfig.HyperbandStrategyConfig``; MaxResource may come from the static
+    hyperparameters ``epochs``, ``numepochs``, ``n-epochs``, ``n_epochs`` or ``num_epochs``."""
+    path = f"{_CONFIG}.StrategyConfig"
+    cfg = _mapping(raw, path, errors)
+    for key in cfg:
+        if key != "HyperbandStrategyConfig":
+            errors.append(f"{path}.{key}: unknown field (expected HyperbandStrategyConfig)")
+    path += ".HyperbandStrategyConfig"
+    hb = _mapping(cfg.get("HyperbandStrategyConfig"), path, errors)
+    for key in hb:
+        if key not in ("MinResource", "MaxResource"):
+            errors.append(f"{path}.{key}: unknown field (expected MinResource, MaxResource)")
+    n_before = len(errors)
+    low = _int_field(hb, "MinResource", path, errors, minimum=1)
+    high = _int_field(hb, "MaxResource", path, errors, minimum=1)
+    if high is None and "MaxResource" not in hb:
+        key = next((k for k in EPOCH_KEYS if k in static), None)
+        if key is None:
+            errors.append(f"{path}.MaxResource: is required when it cannot be inferred from "
+                          f"TrainingJobDefinition.StaticHyperParameters "
+                          f"({', '.join(EPOCH_KEYS)})")
+        else:
+            high = _int_field({key: _as_int(static[key])}, key,
+                              "TrainingJobDefinition.StaticHyperParameters", errors, minimum=1)
+    if high is not None and high > MAX_RESOURCE_LIMIT:
+        errors.append(f"{path}.MaxResource: must be <= {MAX_RESOURCE_LIMIT}, got {high}")
+    low = 1 if low is None and "MinResource" not in hb else low
+    if low is not None and high is not None and low > high:
+        errors.append(f"{path}: MinResource must be <= MaxResource, got MinResource {low} > "
+                      f"MaxResource {high}")
+    if len(errors) > n_before or low is None or high is None:
+        return None
+    return HyperbandConfig(low, high)
+
+
+def _as_int(raw: Any) -> Any:
+    """Static hyperparameters are strings in the API: ``"27"`` means 27."""
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            return raw
+    return raw

@@ -17,6 +17,7 @@ from sagetune.naming import name_from_base
 from sagetune.space import Parameter
 from sagetune.spec import parse_request
 from sagetune.store.sql import SQLStore, open_store
+from sagetune.strategy_config import StrategyConfig
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,14 @@ class HyperparameterTuner:
         hyperparameter_ranges: name -> ContinuousParameter / IntegerParameter /
             CategoricalParameter.
         objective_type: ``Maximize`` or ``Minimize``.
-        strategy: ``Bayesian`` (default), ``Random`` or ``Grid``.
+        strategy: ``Bayesian`` (default), ``Random``, ``Grid`` or ``Hyperband``.
         max_jobs: MaxNumberOfTrainingJobs (failed jobs count too). Defaults to 1, or to the
             number of combinations for Grid, as in SageMaker's SDK.
         max_parallel_jobs: how many training jobs run at once.
-        early_stopping_type: ``Off``.
+        early_stopping_type: ``Off`` (default) or ``Auto``: stop a job whose objective is
+            worse than the median of earlier jobs' running averages at the same epoch (see
+            :mod:`sagetune.stopping.median`). Needs intermediate values: a ``train`` that
+            takes a reporter, or a script whose log matches the metric each epoch.
         random_seed: makes suggestions reproducible; drawn (and stored) when None.
         base_tuning_job_name: prefix of generated tuning job names (default ``sagetune``).
         completion_criteria: a TuningJobCompletionCriteriaConfig, or its request form (a dict
@@ -99,6 +103,12 @@ class HyperparameterTuner:
         static_hyperparameters: fixed hyperparameters passed to every training job.
         show_progress: live table in the terminal; default when stderr is a terminal.
         warm_start_config: start from finished parent tuning jobs (WarmStartConfig).
+        strategy_config: for Hyperband, ``StrategyConfig(HyperbandStrategyConfig(
+            max_resource=..., min_resource=...))`` (epochs), or its request form.
+        pricing: the request extension ``LocalPricing`` for cost figures, e.g.
+            ``{"InstancePricesPerHour": {"ml.m5.xlarge": 0.23}}`` (see :mod:`sagetune.cost`);
+            jobs of a Python callable take the instance type of ``instance_type``.
+        instance_type: ``ResourceConfig.InstanceType`` recorded for the training jobs.
 
     Raises:
         ValidationError: when the configuration breaks a rule (all problems listed).
@@ -123,7 +133,9 @@ class HyperparameterTuner:
                  max_runtime_in_seconds: int | None = None, store: SQLStore | str | None = None,
                  static_hyperparameters: Mapping[str, Any] | None = None,
                  show_progress: bool | None = None,
-                 warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None):
+                 warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None,
+                 strategy_config: StrategyConfig | Mapping[str, Any] | None = None,
+                 pricing: Mapping[str, Any] | None = None, instance_type: str | None = None):
         if not isinstance(hyperparameter_ranges, Mapping):
             raise ValidationError("hyperparameter_ranges: must be a dict of name -> "
                                   "ContinuousParameter / IntegerParameter / CategoricalParameter")
@@ -149,6 +161,11 @@ class HyperparameterTuner:
         self.max_runtime_in_seconds = max_runtime_in_seconds
         self.static_hyperparameters = dict(static_hyperparameters or {})
         self.show_progress = show_progress
+        self.strategy_config = (strategy_config.to_input_req()
+                                if isinstance(strategy_config, StrategyConfig)
+                                else strategy_config)
+        self.pricing = dict(pricing) if pricing else None
+        self.instance_type = instance_type
         self.warm_start_config = (warm_start_config.to_input_req()
                                   if isinstance(warm_start_config, WarmStartConfig)
                                   else warm_start_config)
@@ -195,6 +212,13 @@ class HyperparameterTuner:
             "TrainingJobDefinition": {"StaticHyperParameters": self.static_hyperparameters}}
         if self.warm_start_config:
             request["WarmStartConfig"] = dict(self.warm_start_config)
+        if self.strategy_config:
+            config["StrategyConfig"] = dict(self.strategy_config)
+        if self.pricing:
+            request["LocalPricing"] = self.pricing
+        if self.instance_type:
+            request["TrainingJobDefinition"]["ResourceConfig"] = {
+                "InstanceType": self.instance_type, "InstanceCount": 1}
         return request
 
     def fit(self, train: Callable[[dict[str, Any]], float | Mapping[str, float]]
@@ -204,7 +228,10 @@ class HyperparameterTuner:
         Args:
             train: either a Python callable ``train(hyperparameters) -> float | dict[str,
                 float]`` (it runs in worker processes, so it may be defined in a script or a
-                notebook; a float is the objective metric, a dict must hold it), or a
+                notebook; a float is the objective metric, a dict must hold it; with a second
+                parameter, ``train(hyperparameters, report)``, it gets a reporter and calls
+                ``report(epoch=k, **metrics)`` after each epoch, see
+                :mod:`sagetune.reporting`), or a
                 script-mode training job definition (the request's ``TrainingJobDefinition``:
                 ``StaticHyperParameters.sagemaker_program`` or ``LocalCommand``, and
                 ``AlgorithmSpecification.MetricDefinitions``).

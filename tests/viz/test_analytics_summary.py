@@ -18,6 +18,7 @@ from sagetune import (
     TuningJobAnalytics,
 )
 from sagetune.analytics import (
+    COST_COLUMNS,
     CURVE_COLUMNS,
     IMPORTANCE_METHOD,
     hyperparameter_effects,
@@ -57,7 +58,7 @@ def test_dataframe_keeps_the_sdk_columns(finished: TuningJobAnalytics) -> None:
     df = finished.dataframe()
     assert list(df.columns) == ["eta", "noise", "depth", "booster", "TrainingJobName",
                                 "TrainingJobStatus", "FinalObjectiveValue", "TrainingStartTime",
-                                "TrainingEndTime", "TrainingElapsedTimeSeconds"]
+                                "TrainingEndTime", "TrainingElapsedTimeSeconds", *COST_COLUMNS]
     assert len(df) == 24
 
 

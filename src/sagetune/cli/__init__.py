@@ -79,3 +79,4 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=4, default=_default))
 from sagetune.cli import jobs  # noqa: E402,F401
 from sagetune.cli import viz  # noqa: E402,F401
+from sagetune.cli import cost  # noqa: E402,F401

@@ -4,6 +4,10 @@ Started by :class:`~sagetune.executors.process.ProcessExecutor` as ``python -m
 sagetune.executors._worker IN_FD OUT_FD``. It receives cloudpickled callables (cached by key,
 so each is sent once) and runs them with stdout and stderr redirected to the job's log file.
 Keeping the worker alive between jobs means imports (numpy, xgboost, ...) are paid once.
+
+A callable that takes a reporter (see :mod:`sagetune.reporting`) sends ``("metric", name,
+(epoch, metrics))`` messages while it runs; a ``("stop", name)`` message from the tuner makes
+its next report raise :class:`~sagetune.reporting.TrainingStopped`.
 """
 
 from __future__ import annotations
@@ -16,8 +20,34 @@ from typing import Any
 
 import cloudpickle
 
+from sagetune.reporting import TrainingStopped, check_report, wants_reporter
 
-def _run(fn: Any, hyperparameters: dict[str, Any], log_path: str) -> tuple[str, Any]:
+
+class _PipeReporter:
+    """The reporter a callable gets: sends points, and raises once a stop has arrived."""
+
+    def __init__(self, name: str, inbox: Connection, outbox: Connection):
+        self.name = name
+        self.inbox = inbox
+        self.outbox = outbox
+        self.last_epoch = 0
+        self.stopped = False
+
+    def __call__(self, epoch: int | None = None, **metrics: float) -> None:
+        epoch, values = check_report(self.last_epoch, epoch, metrics)
+        self.last_epoch = epoch
+        self.outbox.send(("metric", self.name, (epoch, values)))
+        while not self.stopped and self.inbox.poll(0):
+            message = self.inbox.recv()
+            if message[0] == "stop" and message[1] == self.name:
+                self.stopped = True
+        if self.stopped:
+            raise TrainingStopped(f"the tuner stopped training job {self.name} after epoch "
+                                  f"{epoch}")
+
+
+def _run(fn: Any, hyperparameters: dict[str, Any], log_path: str,
+         reporter: _PipeReporter) -> tuple[str, Any]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -26,8 +56,13 @@ def _run(fn: Any, hyperparameters: dict[str, Any], log_path: str) -> tuple[str, 
     os.dup2(log_fd, 2)
     os.close(log_fd)
     try:
-        result = fn(dict(hyperparameters))
+        if wants_reporter(fn):
+            result = fn(dict(hyperparameters), reporter)
+        else:
+            result = fn(dict(hyperparameters))
         return "result", result
+    except TrainingStopped as exc:
+        return "stopped", str(exc)
     except BaseException:  # noqa: BLE001 - any failure of user code is the job's failure
         traceback.print_exc()
         etype, evalue, _ = sys.exc_info()
@@ -55,6 +90,8 @@ def main(in_fd: int, out_fd: int) -> None:
                 if p not in sys.path:
                     sys.path.insert(0, p)
             continue
+        if kind == "stop":  # for a job that ended before the stop arrived
+            continue
         _, name, key, payload, hyperparameters, log_path = message
         if payload is not None:
             try:
@@ -64,7 +101,8 @@ def main(in_fd: int, out_fd: int) -> None:
                              f"worker process: {type(exc).__name__}: {exc}"))
                 continue
         outbox.send(("started", name))
-        kind, value = _run(functions[key], hyperparameters, log_path)
+        kind, value = _run(functions[key], hyperparameters, log_path,
+                           _PipeReporter(name, inbox, outbox))
         try:
             outbox.send((kind, name, value))
         except Exception as exc:  # noqa: BLE001 - an unpicklable return value

@@ -5,6 +5,11 @@ training runs truly in parallel and a crash (segfault, ``os._exit``) fails only 
 callable travels by cloudpickle: a function defined in a script's ``__main__`` or a notebook
 works without being importable, and the script is never re-executed in the worker. Workers
 are reused from job to job so heavy imports are paid once per worker.
+
+A callable that takes a reporter streams metric points (see :mod:`sagetune.reporting`). Such a
+job is stopped cooperatively: its next report raises ``TrainingStopped``; if it does not report
+(or return) within ``stop_grace_seconds``, its worker's process group is ended. A job that has
+never reported is ended at once.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from typing import Any
 import cloudpickle
 
 from sagetune.errors import ValidationError
-from sagetune.executors.base import Event, Executor, JobFinished, JobRequest, JobStarted, log_tail
+from sagetune.executors.base import (Event, Executor, JobFinished, JobRequest, JobStarted,
+                                     MetricReported, log_tail)
 
 _STOP_GRACE_SECONDS = 2.0
+COOPERATIVE_STOP_SECONDS = 10.0
 LOG_NAME = "log.txt"
 
 
@@ -91,9 +98,12 @@ class ProcessExecutor(Executor):
     Args:
         train: the training callable, or its cloudpickle bytes.
         capacity: how many jobs may run at once (workers are started as needed).
+        stop_grace_seconds: how long a reporting job has, once told to stop, to report or
+            return before its worker is ended.
     """
 
-    def __init__(self, train: Callable[..., Any] | bytes, capacity: int = 1):
+    def __init__(self, train: Callable[..., Any] | bytes, capacity: int = 1,
+                 stop_grace_seconds: float = COOPERATIVE_STOP_SECONDS):
         self.payload = train if isinstance(train, bytes) else serialize_callable(train)
         self.key = hashlib.sha1(self.payload).hexdigest()
         self.capacity = capacity
@@ -101,6 +111,9 @@ class ProcessExecutor(Executor):
         self._busy: dict[str, _Worker] = {}
         self._log_paths: dict[str, Path] = {}
         self._pending: list[Event] = []
+        self.stop_grace_seconds = stop_grace_seconds
+        self._last: dict[str, dict[str, float]] = {}  # last reported value of each metric
+        self._stopping: dict[str, tuple[str, float]] = {}  # name -> (reason, deadline)
 
     @property
     def running(self) -> set[str]:
@@ -124,7 +137,11 @@ class ProcessExecutor(Executor):
         self._log_paths[job.name] = log_path
 
     def poll(self, timeout: float) -> list[Event]:
+        self._enforce_stops()
         events, self._pending = self._pending, []
+        if self._stopping:
+            nearest = min(deadline for _, deadline in self._stopping.values())
+            timeout = max(0.0, min(timeout, nearest - time.time()))
         if events or not self._busy:
             if not events and timeout > 0:
                 time.sleep(min(timeout, 0.05))
@@ -132,30 +149,55 @@ class ProcessExecutor(Executor):
         by_conn = {w.outbox: name for name, w in self._busy.items()}
         for conn in wait(list(by_conn), timeout):
             name = by_conn[conn]  # type: ignore[index]
-            worker = self._busy[name]
+            events.extend(self._receive(name, conn))  # type: ignore[arg-type]
+        return events
+
+    def _receive(self, name: str, conn: Connection) -> list[Event]:
+        """Every message waiting from one worker (a reporting job sends many)."""
+        events: list[Event] = []
+        worker = self._busy[name]
+        while True:
             try:
-                message = conn.recv()  # type: ignore[union-attr]
+                message = conn.recv()
             except (EOFError, OSError):
                 events.append(self._died(name, worker))
-                continue
+                return events
             kind, value = message[0], message[2] if len(message) > 2 else None
             now = time.time()
             if kind == "started":
                 events.append(JobStarted(name, now, worker.proc.pid))
-                continue
-            del self._busy[name]
-            self._idle.append(worker)
-            if kind == "result":
-                events.append(JobFinished(name, now, "Completed", result=value))
+            elif kind == "metric":
+                epoch, values = value
+                self._last.setdefault(name, {}).update(values)
+                events.extend(MetricReported(name, k, v, epoch, now) for k, v in values.items())
             else:
-                events.append(JobFinished(name, now, "Failed", failure_reason=self._reason(
-                    name, str(value))))
+                break
+            if not conn.poll(0):
+                return events
+        del self._busy[name]
+        self._idle.append(worker)
+        stop = self._stopping.pop(name, None)
+        last = self._last.pop(name, {})
+        if stop is not None or kind == "stopped":
+            reason = stop[0] if stop is not None else str(value)
+            events.append(JobFinished(name, now, "Stopped", metrics=last,
+                                      failure_reason=reason))
+        elif kind == "result":
+            events.append(JobFinished(name, now, "Completed", result=value))
+        else:
+            events.append(JobFinished(name, now, "Failed", failure_reason=self._reason(
+                name, str(value))))
         return events
 
     def _died(self, name: str, worker: _Worker) -> JobFinished:
         del self._busy[name]
         code = worker.proc.wait()
         worker.close()
+        stop = self._stopping.pop(name, None)
+        last = self._last.pop(name, {})
+        if stop is not None:
+            return JobFinished(name, time.time(), "Stopped", metrics=last,
+                               failure_reason=stop[0])
         how = (f"killed by signal {signal.Signals(-code).name}" if code < 0
                else f"exited with code {code}")
         return JobFinished(name, time.time(), "Failed",
@@ -166,15 +208,39 @@ class ProcessExecutor(Executor):
         return f"{what}\nlog tail:\n{tail}" if tail else what
 
     def stop(self, name: str, reason: str) -> None:
+        worker = self._busy.get(name)
+        if worker is None or name in self._stopping:
+            return
+        if name in self._last:  # it reports: tell it, so it may save a checkpoint
+            try:
+                worker.inbox.send(("stop", name))
+            except (OSError, ValueError):
+                self._kill(name, reason)
+                return
+            self._stopping[name] = (reason, time.time() + self.stop_grace_seconds)
+            return
+        self._kill(name, reason)
+
+    def _kill(self, name: str, reason: str) -> None:
         worker = self._busy.pop(name, None)
+        self._stopping.pop(name, None)
         if worker is None:
             return
         worker.kill()
-        self._pending.append(JobFinished(name, time.time(), "Stopped", failure_reason=reason))
+        self._pending.append(JobFinished(name, time.time(), "Stopped",
+                                         metrics=self._last.pop(name, {}),
+                                         failure_reason=reason))
+
+    def _enforce_stops(self) -> None:
+        now = time.time()
+        for name, (reason, deadline) in list(self._stopping.items()):
+            if now >= deadline:
+                self._kill(name, f"{reason} (it did not report again within "
+                                 f"{self.stop_grace_seconds:g} s, so its process was ended)")
 
     def shutdown(self) -> None:
         for name in list(self._busy):
-            self.stop(name, "the tuning job ended")
+            self._kill(name, "the tuning job ended")
         for worker in self._idle:
             worker.close()  # EOF on its inbox ends the worker
         for worker in self._idle:

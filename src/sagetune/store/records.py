@@ -52,6 +52,9 @@ class TrainingJobRecord:
     process_id: int | None = None
     interrupted: bool = False
     definition_name: str | None = None
+    billable_seconds: float | None = None
+    epochs_completed: int | None = None
+    early_stopped: bool = False
 
     @property
     def finished(self) -> bool:

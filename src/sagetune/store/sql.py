@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table,
-                        Text, create_engine, event, insert, select, update)
+                        Text, create_engine, event, insert, inspect, select, text, update)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
@@ -61,6 +61,11 @@ training_jobs = Table(
     # Running when its tuner died; replaced on resume and not counted in MaxNumberOfTrainingJobs.
     Column("interrupted", Boolean, nullable=False, default=False),
     Column("definition_name", String(64)),
+    # Cost: seconds from start to end, epochs of the objective reported, and whether early
+    # stopping or Hyperband stopped it (what the savings estimate counts).
+    Column("billable_seconds", Float),
+    Column("epochs_completed", Integer),
+    Column("early_stopped", Boolean, nullable=False, default=False),
 )
 
 metric_points = Table(
@@ -132,6 +137,7 @@ class SQLStore:
         for attempt in range(5):
             try:
                 metadata.create_all(self.engine)
+                self._add_missing_columns()
                 return
             except (OperationalError, ProgrammingError, IntegrityError) as exc:
                 if "exist" not in str(exc).lower() and "unique" not in str(exc).lower():
@@ -139,6 +145,24 @@ class SQLStore:
                 if attempt == 4:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+    def _add_missing_columns(self) -> None:
+        """Stores made by an earlier version lack newer nullable columns: add them."""
+        inspector = inspect(self.engine)
+        for table in metadata.sorted_tables:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                kind = column.type.compile(dialect=self.engine.dialect)
+                default = " NOT NULL DEFAULT 0" if isinstance(column.type, Boolean) else ""
+                try:
+                    with self._lock, self.engine.begin() as conn:
+                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN '
+                                          f'"{column.name}" {kind}{default}'))
+                except (OperationalError, ProgrammingError) as exc:
+                    if "duplicate" not in str(exc).lower():  # another process added it first
+                        raise
 
     @property
     def jobs_dir(self) -> Path:

@@ -29,11 +29,14 @@ class Observation:
         status: ``Completed`` or ``Stopped`` with a value, ``Failed`` without, ``Running``
             (started or about to start, no value yet).
         value: the objective to minimise, when known.
+        curve: ``(epoch, value)`` points of the objective reported during training (values
+            to minimise); empty when the job reported none.
     """
 
     hyperparameters: Mapping[str, Any]
     status: ObservationStatus
     value: float | None = None
+    curve: tuple[tuple[int, float], ...] = ()
 
     @property
     def has_value(self) -> bool:

@@ -1,0 +1,253 @@
+"""What a tuning job cost, and what early stopping or Hyperband saved.
+
+Every training job records its billable seconds (start to end of its process) and the epochs
+of its objective it reported. With a price per instance-hour for the job's
+``ResourceConfig.InstanceType`` the cost of a job is::
+
+    billable seconds / 3600 * price * InstanceCount * (1 - SpotDiscount if spot)
+
+where spot means ``EnableManagedSpotTraining: true`` in its training job definition. Prices
+come from a ``--prices`` file or from the request extension ``LocalPricing``::
+
+    "LocalPricing": {"InstancePricesPerHour": {"ml.m5.xlarge": 0.23}, "SpotDiscount": 0.7}
+
+(a prices file may also be a plain mapping of instance type to price). ``SpotDiscount`` is
+the fraction of the on-demand price saved by spot training; it defaults to 0, so spot changes
+nothing until a discount is given.
+
+The saving of a job stopped by early stopping or Hyperband is the epochs it did not run times
+its measured seconds per epoch (billable seconds / epochs reported). The epochs it would have
+run are Hyperband's ``MaxResource``, else the static hyperparameter ``epochs`` (or
+``numepochs``, ``n-epochs``, ``n_epochs``, ``num_epochs``), else the most epochs any job of
+the tuning job completed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sagetune.errors import ValidationError
+from sagetune.store.records import TrainingJobRecord, TuningJobRecord
+
+PRICING_FIELD = "LocalPricing"
+_EPOCH_KEYS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Prices per instance-hour by instance type, and the spot discount (0 to 1)."""
+
+    prices: Mapping[str, float] = field(default_factory=dict)
+    spot_discount: float = 0.0
+
+    def merged(self, other: Pricing | None) -> Pricing:
+        """These prices overridden by ``other``'s (a ``--prices`` file wins over the request)."""
+        if other is None:
+            return self
+        discount = other.spot_discount if other.spot_discount else self.spot_discount
+        return Pricing({**self.prices, **other.prices}, discount)
+
+
+def validate_pricing(raw: Any, errors: list[str], path: str = PRICING_FIELD) -> Pricing | None:
+    """Check a pricing object (errors appended); returns it, or None when absent or bad."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        errors.append(f"{path}: must be an object with InstancePricesPerHour and SpotDiscount")
+        return None
+    n_before = len(errors)
+    for key in raw:
+        if key not in ("InstancePricesPerHour", "SpotDiscount"):
+            errors.append(f"{path}.{key}: unknown field (expected InstancePricesPerHour, "
+                          f"SpotDiscount)")
+    prices_raw = raw.get("InstancePricesPerHour") or {}
+    prices: dict[str, float] = {}
+    if not isinstance(prices_raw, Mapping):
+        errors.append(f"{path}.InstancePricesPerHour: must map instance types to prices")
+    else:
+        for kind, price in prices_raw.items():
+            value = _non_negative(price)
+            if value is None:
+                errors.append(f"{path}.InstancePricesPerHour[{kind}]: must be a number >= 0, "
+                              f"got {price!r}")
+            else:
+                prices[str(kind)] = value
+    discount = raw.get("SpotDiscount", 0.0)
+    value = _non_negative(discount)
+    if value is None or value >= 1:
+        errors.append(f"{path}.SpotDiscount: must be a number from 0 to below 1 (the fraction "
+                      f"of the price saved), got {discount!r}")
+        value = 0.0
+    return Pricing(prices, value) if len(errors) == n_before else None
+
+
+def _non_negative(raw: Any) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def load_prices(path: str | Path) -> Pricing:
+    """A prices file (JSON or YAML): ``LocalPricing``'s shape, or instance type -> price.
+
+    Raises:
+        ValidationError: unreadable, not JSON/YAML, or a bad price.
+    """
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ValidationError(f"--prices: cannot read {str(p)!r}: {exc.strerror}") from None
+    try:
+        data = (yaml.safe_load(text) if p.suffix.lower() in (".yaml", ".yml")
+                else json.loads(text))
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ValidationError(f"--prices: {str(p)!r} is not valid JSON or YAML: {exc}") from None
+    if isinstance(data, Mapping) and not ({"InstancePricesPerHour", "SpotDiscount"}
+                                          & data.keys()):
+        data = {"InstancePricesPerHour": data}
+    errors: list[str] = []
+    pricing = validate_pricing(data, errors, path="--prices")
+    if errors or pricing is None:
+        raise ValidationError(errors or ["--prices: must be an object"])
+    return pricing
+
+
+def billable_seconds(job: TrainingJobRecord, now: float | None = None) -> float:
+    """Seconds from the job's start to its end (to ``now`` while it runs)."""
+    if job.billable_seconds is not None:
+        return float(job.billable_seconds)
+    if job.started_at is None:
+        return 0.0
+    end = job.ended_at if job.ended_at is not None else (now or job.started_at)
+    return max(0.0, end - job.started_at)
+
+
+def _definition(request: Mapping[str, Any], name: str | None) -> Mapping[str, Any]:
+    for d in request.get("TrainingJobDefinitions") or []:
+        if d.get("DefinitionName") == name:
+            return d
+    return request.get("TrainingJobDefinition") or {}
+
+
+def planned_epochs(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord]) -> int | None:
+    """The epochs a job runs when nothing stops it (see the module's docstring)."""
+    config = record.request.get("HyperParameterTuningJobConfig") or {}
+    hb = ((config.get("StrategyConfig") or {}).get("HyperbandStrategyConfig") or {})
+    candidates: list[Any] = [hb.get("MaxResource")] if config.get("Strategy") == "Hyperband" \
+        else []
+    static = (record.request.get("TrainingJobDefinition") or {}).get(
+        "StaticHyperParameters") or {}
+    candidates += [static.get(k) for k in _EPOCH_KEYS]
+    for raw in candidates:
+        try:
+            value = int(str(raw).strip())
+        except (TypeError, ValueError):
+            continue
+        if value >= 1:
+            return value
+    done = [j.epochs_completed for j in jobs if j.epochs_completed and not j.early_stopped
+            and j.status == "Completed"]
+    return max(done) if done else None
+
+
+@dataclass(frozen=True)
+class JobCost:
+    """The cost figures of one training job (money is None without a price)."""
+
+    name: str
+    status: str
+    instance_type: str | None
+    instance_count: int
+    spot: bool
+    billable_seconds: float
+    epochs: int
+    early_stopped: bool
+    epochs_not_run: int
+    saved_seconds: float
+    cost: float | None
+    saved_cost: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """SageMaker-style field names."""
+        return {"TrainingJobName": self.name, "TrainingJobStatus": self.status,
+                "InstanceType": self.instance_type, "InstanceCount": self.instance_count,
+                "ManagedSpotTraining": self.spot,
+                "BillableTimeInSeconds": round(self.billable_seconds, 3),
+                "EpochsCompleted": self.epochs, "EarlyStopped": self.early_stopped,
+                "EpochsNotRun": self.epochs_not_run,
+                "EstimatedSavedSeconds": round(self.saved_seconds, 3),
+                "Cost": _round(self.cost), "EstimatedSavedCost": _round(self.saved_cost)}
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def job_costs(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord],
+              pricing: Pricing | None = None, now: float | None = None) -> list[JobCost]:
+    """Each training job's cost figures; prices from ``pricing`` over the request's."""
+    errors: list[str] = []
+    base = validate_pricing(record.request.get(PRICING_FIELD), errors) or Pricing()
+    prices = base.merged(pricing)
+    planned = planned_epochs(record, jobs)
+    out = []
+    for job in jobs:
+        definition = _definition(record.request, job.definition_name)
+        resource = definition.get("ResourceConfig") or {}
+        kind = resource.get("InstanceType")
+        count = int(resource.get("InstanceCount") or 1)
+        spot = bool(definition.get("EnableManagedSpotTraining"))
+        seconds = billable_seconds(job, now)
+        epochs = int(job.epochs_completed or 0)
+        not_run = max(0, planned - epochs) if job.early_stopped and planned and epochs else 0
+        saved = not_run * seconds / epochs if epochs else 0.0
+        price = prices.prices.get(kind) if kind is not None else None
+        rate = None
+        if price is not None:
+            rate = price * count * (1 - (prices.spot_discount if spot else 0.0)) / 3600
+        out.append(JobCost(job.name, job.status, kind, count, spot, seconds, epochs,
+                           job.early_stopped, not_run, saved,
+                           None if rate is None else seconds * rate,
+                           None if rate is None else saved * rate))
+    return out
+
+
+def cost_summary(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord],
+                 pricing: Pricing | None = None, now: float | None = None) -> dict[str, Any]:
+    """Totals for a tuning job (the ``Cost`` part of describe, and ``sagetune cost``).
+
+    ``TotalCost`` and ``CostPerTrainingJob`` are None unless every job with billable time has
+    a price for its instance type.
+    """
+    rows = job_costs(record, jobs, pricing, now)
+    priced = [r for r in rows if r.billable_seconds > 0]
+    total = (sum(r.cost for r in priced) if priced and all(r.cost is not None for r in priced)
+             else None)
+    saved_cost = (sum(r.saved_cost or 0.0 for r in rows)
+                  if total is not None else None)
+    missing = sorted({str(r.instance_type) for r in priced if r.cost is None})
+    return {
+        "NumberOfTrainingJobs": len(rows),
+        "BillableTimeInSeconds": round(sum(r.billable_seconds for r in rows), 3),
+        "TotalCost": _round(total),
+        "CostPerTrainingJob": _round(total / len(rows) if total is not None and rows else None),
+        "EpochsCompleted": sum(r.epochs for r in rows),
+        "EarlyStoppedTrainingJobs": sum(r.early_stopped for r in rows),
+        "PlannedEpochsPerTrainingJob": planned_epochs(record, jobs),
+        "EpochsNotRun": sum(r.epochs_not_run for r in rows),
+        "EstimatedSavedSeconds": round(sum(r.saved_seconds for r in rows), 3),
+        "EstimatedSavedCost": _round(saved_cost),
+        "InstanceTypesWithoutPrice": missing,
+    }

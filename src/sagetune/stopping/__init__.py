@@ -1,0 +1,6 @@
+"""Early stopping of training jobs: the interface and SageMaker's median rule."""
+
+from sagetune.stopping.base import Decision, JobSnapshot, StoppingRule
+from sagetune.stopping.median import MedianStoppingRule
+
+__all__ = ["Decision", "JobSnapshot", "MedianStoppingRule", "StoppingRule"]

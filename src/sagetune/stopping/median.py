@@ -1,0 +1,73 @@
+"""SageMaker's early-stopping rule (``TrainingJobEarlyStoppingType = Auto``).
+
+After each epoch of a training job, if its objective value is worse than the median of the
+running averages of the objective of the previous training jobs up to the same epoch, the job
+is stopped. "Previous" means created earlier in the same tuning job; a previous job counts at
+epoch ``k`` once it has reported epoch ``k`` (running, completed or stopped), and its running
+average is the mean of its values reported at epochs ``<= k``.
+
+SageMaker does not publish when the rule starts to apply. Here it applies to a job's report
+at epoch ``k`` when ``k >= min_epoch`` (default 1: from the first report) and at least
+``min_jobs`` previous jobs (default 5) have reached epoch ``k``; before that the job goes on.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from sagetune.stopping.base import Decision, JobSnapshot, StoppingRule
+
+MIN_JOBS = 5
+MIN_EPOCH = 1
+
+
+class MedianStoppingRule(StoppingRule):
+    """Stop a job whose value is worse than the median of earlier jobs' running averages.
+
+    Args:
+        min_jobs: how many previous jobs must have reached the epoch for the rule to apply.
+        min_epoch: the first epoch at which a job may be stopped.
+
+    Example:
+        >>> rule = MedianStoppingRule(min_jobs=2)
+        >>> done = [JobSnapshot("a", 1, "Completed", ((1, 0.5), (2, 0.3))),
+        ...         JobSnapshot("b", 2, "Completed", ((1, 0.7), (2, 0.5)))]
+        >>> new = JobSnapshot("c", 3, "InProgress", ((1, 0.9),))
+        >>> rule.on_metric(new, 1, 0.9, [*done, new])
+        'stop'
+    """
+
+    def __init__(self, min_jobs: int = MIN_JOBS, min_epoch: int = MIN_EPOCH):
+        if min_jobs < 1 or min_epoch < 1:
+            raise ValueError("min_jobs and min_epoch must be >= 1")
+        self.min_jobs = int(min_jobs)
+        self.min_epoch = int(min_epoch)
+        self._last_median: dict[str, float] = {}
+
+    def median_at(self, job: JobSnapshot, epoch: int,
+                  jobs: Sequence[JobSnapshot]) -> float | None:
+        """The median of previous jobs' running averages up to ``epoch`` (None when fewer
+        than ``min_jobs`` previous jobs have reached it)."""
+        averages = [a for j in jobs if j.seq < job.seq
+                    for a in [j.running_average(epoch)] if a is not None]
+        if len(averages) < self.min_jobs:
+            return None
+        return statistics.median(averages)
+
+    def on_metric(self, job: JobSnapshot, epoch: int, value: float,
+                  jobs: Sequence[JobSnapshot]) -> Decision:
+        if epoch < self.min_epoch:
+            return "continue"
+        median = self.median_at(job, epoch, jobs)
+        if median is None or value <= median:
+            return "continue"
+        self._last_median[job.name] = median
+        return "stop"
+
+    def reason(self, job: JobSnapshot, epoch: int) -> str:
+        median = self._last_median.get(job.name)
+        detail = f" (median {median:.6g}, as minimised)" if median is not None else ""
+        return (f"stopped by early stopping (Auto) at epoch {epoch}: the objective was worse "
+                f"than the median of the running averages of previous training jobs up to the "
+                f"same epoch{detail}")

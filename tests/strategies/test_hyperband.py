@@ -1,0 +1,115 @@
+"""Hyperband: brackets and rungs, the asynchronous promotion rule, and a seeded run of the
+real tuner loop against replayed curves."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from replay import replay_request, run_replayed
+
+from sagetune.space import ContinuousParameter, SearchSpace
+from sagetune.stopping import JobSnapshot
+from sagetune.strategies import Observation, make_strategy
+from sagetune.strategies.hyperband import HyperbandConfig, HyperbandRule
+
+
+def test_brackets_and_their_weights() -> None:
+    assert HyperbandConfig(1, 27).brackets == ((1, 3, 9), (3, 9), (9,), ())
+    assert HyperbandConfig(2, 20).brackets == ((2, 6, 18), (6, 18), (18,))
+    assert HyperbandConfig(5, 5).brackets == ((),)
+    w = HyperbandConfig(1, 27).weights
+    assert w == pytest.approx([x / 12.25 for x in (6.75, 3, 1.5, 1)])
+    config = HyperbandConfig(1, 27)
+    drawn = [config.bracket_of(seed=4, seq=s) for s in range(1, 2001)]
+    assert drawn == [config.bracket_of(seed=4, seq=s) for s in range(1, 2001)]  # resume-safe
+    shares = [drawn.count(b) / len(drawn) for b in range(4)]
+    assert shares == pytest.approx(list(w), abs=0.04)
+
+
+def job(seq: int, *values: float, status: str = "InProgress") -> JobSnapshot:
+    return JobSnapshot(f"j{seq}", seq, status, tuple(enumerate(values, start=1)))
+
+
+def rule_in_bracket(bracket: int, config: HyperbandConfig, seq: int) -> HyperbandRule:
+    seed = next(s for s in range(1000) if config.bracket_of(s, seq) == bracket)
+    return HyperbandRule(config, seed)
+
+
+def test_a_job_goes_on_only_in_the_top_third_at_its_rung() -> None:
+    config = HyperbandConfig(1, 9)  # brackets (1, 3), (3,), ()
+    rule = rule_in_bracket(0, config, seq=7)
+    others = [job(i, v, status="Completed") for i, v in enumerate([0.1, 0.2, 0.3, 0.4, 0.5], 1)]
+    # 6 jobs at epoch 1 -> the top ceil(6 / 3) = 2 go on
+    assert rule.on_metric(job(7, 0.15), 1, 0.15, [*others, job(7, 0.15)]) == "continue"
+    assert rule.on_metric(job(7, 0.25), 1, 0.25, [*others, job(7, 0.25)]) == "stop"
+    assert "rung of epoch 1" in rule.reason(job(7, 0.25), 1) and "ranked 3 of 6" in rule.reason(
+        job(7, 0.25), 1)
+    # The first job at a rung never waits and is never stopped: asynchronous.
+    assert rule.on_metric(job(7, 9.0), 1, 9.0, [job(7, 9.0)]) == "continue"
+    # Between rungs nothing is decided; bracket 1 skips the rung at epoch 1.
+    assert rule.on_metric(job(7, 0.1, 9.0), 2, 9.0, [*others, job(7, 0.1, 9.0)]) == "continue"
+    late = rule_in_bracket(1, config, seq=7)
+    assert late.on_metric(job(7, 0.25), 1, 0.25, [*others, job(7, 0.25)]) == "continue"
+    # MaxResource reached: the job has trained enough.
+    full = job(7, *[0.1] * 9)
+    assert rule.on_metric(full, 9, 0.1, [full]) == "complete"
+
+
+def test_a_report_that_jumps_over_a_rung_is_judged_at_it() -> None:
+    config = HyperbandConfig(1, 27)
+    rule = rule_in_bracket(0, config, seq=5)
+    every5 = [JobSnapshot(f"j{i}", i, "Completed", ((5, v), (10, v / 2)))
+              for i, v in enumerate([0.1, 0.2, 0.3, 0.4], 1)]
+    me = JobSnapshot("j5", 5, "InProgress", ((5, 0.35),))
+    # epoch 5 crosses rungs 1 and 3: 5 jobs, top 2 go on, 0.35 ranks 4th
+    assert rule.on_metric(me, 5, 0.35, [*every5, me]) == "stop"
+
+
+def curve(hp: dict) -> list[float]:
+    """27 epochs; x near 0.7 is best; the curves cross a little early on."""
+    gap = abs(hp["x"] - 0.7)
+    return [gap + 1.0 / math.sqrt(k) * (1 + 0.3 * math.sin(7 * hp["x"])) for k in range(1, 28)]
+
+
+def test_a_seeded_hyperband_run_stops_at_rungs_and_promotes_the_best(store_url: str) -> None:
+    request = replay_request("hb", 40, 4, strategy="Hyperband",
+                             hyperband={"MinResource": 1, "MaxResource": 27}, seed=11)
+    store, _, _ = run_replayed(store_url, request, curve)
+    jobs = store.list_training_jobs("hb")
+    config = HyperbandConfig(1, 27)
+    assert len(jobs) == 40 and all(j.status in ("Completed", "Stopped") for j in jobs)
+    points = {j.name: [(p.step, p.value) for p in store.metric_points([j.name])] for j in jobs}
+    stopped = [j for j in jobs if j.status == "Stopped"]
+    assert stopped and all(j.early_stopped for j in stopped)
+    for j in stopped:
+        rungs = config.brackets[config.bracket_of(11, j.seq)]
+        assert j.epochs_completed in rungs  # stopped exactly at one of its bracket's rungs
+        assert j.objective == points[j.name][-1][1]
+    for j in jobs:
+        if j.status == "Completed":
+            assert j.epochs_completed == 27
+    # Reproducible: the same seed gives the same decisions.
+    store2, _, _ = run_replayed(store_url.replace("tuning.db", "again.db"),
+                                {**request, "HyperParameterTuningJobName": "hb"}, curve)
+    again = store2.list_training_jobs("hb")
+    assert [(j.status, j.epochs_completed) for j in again] == [
+        (j.status, j.epochs_completed) for j in jobs]
+    assert sum(j.epochs_completed for j in jobs) < 40 * 27 / 2
+    best = min(jobs, key=lambda j: j.objective)
+    assert best.status == "Completed"
+
+
+def test_suggestions_are_random_first_then_from_the_model() -> None:
+    space = SearchSpace({"x": ContinuousParameter(0.0, 1.0)})
+    strategy = make_strategy("Hyperband", space, 5, hyperband=HyperbandConfig(1, 9))
+    random = make_strategy("Random", space, 5)
+    few = [Observation({"x": 0.1 * i}, "Stopped", 1.0, ((1, 1.0),)) for i in range(1, 6)]
+    assert strategy.model_epoch(few) is None
+    assert strategy.suggest(few, 2) == random.suggest(few, 2)
+    enough = [Observation({"x": i / 10}, "Stopped", (i / 10 - 0.3) ** 2 + 1, ((1, (i / 10 - 0.3)
+                                                                               ** 2 + 1),))
+              for i in range(10)]
+    assert strategy.model_epoch(enough) == 1
+    (hp,) = strategy.suggest(enough, 1)
+    assert hp != random.suggest(enough, 1)[0] and abs(hp["x"] - 0.3) < 0.2
