@@ -18,7 +18,8 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 def _cpu_model() -> str:
     try:
-        out = subprocess.run(["lscpu"], check=False, capture_output=True, text=True, timeout=5).stdout
+        out = subprocess.run(["lscpu"], check=False, capture_output=True, text=True,
+                             timeout=5).stdout
     except (OSError, subprocess.SubprocessError):
         return platform.processor() or "unknown"
     for line in out.splitlines():

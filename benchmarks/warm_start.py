@@ -128,7 +128,7 @@ def table(results: dict[str, Any]) -> str:
     for case, rows in results.items():
         col = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
 
-        def ms(k: str) -> str:
+        def ms(k: str, col: dict[str, np.ndarray] = col) -> str:
             return f"{col[k].mean():.5g} ± {_se(col[k]):.2g}"
 
         lines.append(

@@ -7,8 +7,15 @@ from typing import Any
 
 import pytest
 
-from sagetune import (CategoricalParameter, ContinuousParameter, HyperparameterTuner, ResourceInUse,
-                      IntegerParameter, ValidationError, parse_request)
+from sagetune import (
+    CategoricalParameter,
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+    ResourceInUse,
+    ValidationError,
+    parse_request,
+)
 from sagetune.store import open_store
 
 RANGES = "HyperParameterTuningJobConfig.ParameterRanges"

@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from sagetune import (CategoricalParameter, ContinuousParameter, HyperparameterTuner,
-                      IntegerParameter, TuningJobAnalytics, ValidationError, WarmStartConfig,
-                      WarmStartTypes)
+from sagetune import (
+    CategoricalParameter,
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+    TuningJobAnalytics,
+    ValidationError,
+    WarmStartConfig,
+    WarmStartTypes,
+)
 from sagetune.space import SearchSpace
 from sagetune.store import open_store
 from sagetune.warmstart import map_point

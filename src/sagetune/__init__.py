@@ -10,8 +10,12 @@ from sagetune.reporting import TrainingStopped
 from sagetune.space import CategoricalParameter, ContinuousParameter, IntegerParameter
 from sagetune.spec import TuningJobSpec, parse_request
 from sagetune.strategy_config import HyperbandStrategyConfig, StrategyConfig
-from sagetune.tuner import (HyperparameterTuner, TuningJobCompletionCriteriaConfig,
-                            WarmStartConfig, WarmStartTypes)
+from sagetune.tuner import (
+                            HyperparameterTuner,
+                            TuningJobCompletionCriteriaConfig,
+                            WarmStartConfig,
+                            WarmStartTypes,
+)
 
 __version__ = "0.1.0"
 

@@ -111,7 +111,8 @@ def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecor
     if record.failure_reason:
         out["FailureReason"] = record.failure_reason
     details = record.details or {}
-    if "NumberOfTrainingJobsObjectiveNotImproving" in details or "ConvergenceDetectedTime" in details:
+    if ("NumberOfTrainingJobsObjectiveNotImproving" in details
+            or "ConvergenceDetectedTime" in details):
         out["TuningJobCompletionDetails"] = {
             k: (to_datetime(v) if k == "ConvergenceDetectedTime" else v)
             for k, v in details.items()

@@ -18,8 +18,9 @@ class ValidationError(ValueError):
 
     def __init__(self, errors: str | Iterable[str]):
         self.errors: list[str] = [errors] if isinstance(errors, str) else list(errors)
-        super().__init__("; ".join(self.errors) if len(self.errors) == 1
-                         else f"{len(self.errors)} validation errors:\n  " + "\n  ".join(self.errors))
+        n = len(self.errors)
+        super().__init__("; ".join(self.errors) if n <= 1
+                         else f"{n} validation errors:\n  " + "\n  ".join(self.errors))
 
 
 class ResourceNotFound(LookupError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 REGION = "local"
 ACCOUNT = "000000000000"
@@ -34,4 +34,4 @@ def name_from_base(base: str, now: float | None = None) -> str:
 
 def to_datetime(t: float | None) -> datetime | None:
     """A store time as an aware UTC datetime (what boto3 returns)."""
-    return None if t is None else datetime.fromtimestamp(t, tz=timezone.utc)
+    return None if t is None else datetime.fromtimestamp(t, tz=UTC)

@@ -10,18 +10,24 @@ from __future__ import annotations
 import copy
 import math
 import re
-from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sagetune.cost import PRICING_FIELD, validate_pricing
-from sagetune.errors import ValidationError
-from sagetune.strategies.hyperband import EPOCH_KEYS, MAX_RESOURCE_LIMIT, HyperbandConfig
 from sagetune.definitions import DefinitionSpec, JointSearchSpace
+from sagetune.errors import ValidationError
+from sagetune.space import (
+    SCALING_TYPES,
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    Parameter,
+    SearchSpace,
+)
+from sagetune.strategies.hyperband import EPOCH_KEYS, MAX_RESOURCE_LIMIT, HyperbandConfig
 from sagetune.training import ScriptDefinition, parse_script_definition
-from sagetune.space import (SCALING_TYPES, CategoricalParameter, ContinuousParameter,
-                            IntegerParameter, Parameter, SearchSpace)
 
 STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
 IMPLEMENTED_STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")

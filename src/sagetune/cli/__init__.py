@@ -77,6 +77,5 @@ def _default(o: Any) -> Any:
 def echo_json(data: Any) -> None:
     """Print an answer as the AWS CLI does: indented JSON, ISO timestamps."""
     click.echo(json.dumps(data, indent=4, default=_default))
-from sagetune.cli import jobs  # noqa: E402,F401
-from sagetune.cli import viz  # noqa: E402,F401
-from sagetune.cli import cost  # noqa: E402,F401
+# The verbs register themselves on ``main`` when their modules are imported.
+from sagetune.cli import cost, jobs, viz  # noqa: E402,F401

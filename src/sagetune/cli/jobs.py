@@ -16,8 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sagetune import service
-from sagetune.answers import (best_training_job, describe_training_job, training_job_summary,
-                              tuning_job_summary)
+from sagetune.answers import (
+    best_training_job,
+    describe_training_job,
+    training_job_summary,
+    tuning_job_summary,
+)
 from sagetune.cli import echo_json, get_store, main, store_option
 from sagetune.control import stop_tuning_job
 from sagetune.errors import ValidationError

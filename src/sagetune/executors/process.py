@@ -28,8 +28,15 @@ from typing import Any
 import cloudpickle
 
 from sagetune.errors import ValidationError
-from sagetune.executors.base import (Event, Executor, JobFinished, JobRequest, JobStarted,
-                                     MetricReported, log_tail)
+from sagetune.executors.base import (
+    Event,
+    Executor,
+    JobFinished,
+    JobRequest,
+    JobStarted,
+    MetricReported,
+    log_tail,
+)
 
 _STOP_GRACE_SECONDS = 2.0
 COOPERATIVE_STOP_SECONDS = 10.0

@@ -20,10 +20,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from sagetune.executors.base import (Event, Executor, JobFinished, JobRequest, JobStarted,
-                                     MetricReported, log_tail)
+from sagetune.executors.base import (
+    Event,
+    Executor,
+    JobFinished,
+    JobRequest,
+    JobStarted,
+    MetricReported,
+    log_tail,
+)
 from sagetune.training import ScriptDefinition, cli_args, prepare_job_dir
 
 STOP_GRACE_SECONDS = 5.0
@@ -183,7 +189,7 @@ class SubprocessExecutor(Executor):
         if limit is None:
             return
         now = time.time()
-        for name, run in list(self._runs.items()):
+        for run in list(self._runs.values()):
             if run.stop_reason is None and now - run.started >= limit:
                 self._terminate(run, f"MaxRuntimeInSeconds ({limit} s) exceeded: the training "
                                      f"job was stopped")
