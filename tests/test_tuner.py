@@ -13,8 +13,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sagetune import (CategoricalParameter, ContinuousParameter, HyperparameterTuner,
-                      IntegerParameter, TuningJobAnalytics, TuningJobCompletionCriteriaConfig)
+from sagetune import (
+    CategoricalParameter,
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+    TuningJobAnalytics,
+    TuningJobCompletionCriteriaConfig,
+)
 from sagetune.analytics import COST_COLUMNS
 from sagetune.store import open_store
 
@@ -344,3 +350,25 @@ def test_live_progress_shows_the_counters_and_the_best(tmp_path: Path) -> None:
     assert "shown Completed" in res.stderr
     assert "3/3 jobs" in res.stderr and "Completed 3" in res.stderr
     assert "best loss = 1 (shown-001-" in res.stderr
+
+
+def test_attach_reads_back_the_tuner_that_ran_the_job(store_url: str) -> None:
+    from sagetune import HyperbandStrategyConfig, StrategyConfig
+
+    def epochs(hp: dict, report) -> dict:
+        for k in range(1, 4):
+            report(epoch=k, loss=quadratic(hp)["loss"] + 1.0 / k)
+        return {"loss": quadratic(hp)["loss"] + 1.0 / 3}
+
+    t = tuner(store_url, strategy="Hyperband", max_jobs=4, max_parallel_jobs=2,
+              max_runtime_in_seconds=600,
+              strategy_config=StrategyConfig(HyperbandStrategyConfig(max_resource=3)),
+              completion_criteria=TuningJobCompletionCriteriaConfig(
+                  target_objective_metric_value=-1.0))
+    t.fit(epochs, job_name="hb-attach")
+    again = HyperparameterTuner.attach("hb-attach", store=store_url)
+    stored = open_store(store_url).get_tuning_job("hb-attach").request
+    assert again.request("hb-attach")["HyperParameterTuningJobConfig"] == stored[
+        "HyperParameterTuningJobConfig"]
+    assert again.best_training_job() == t.best_training_job()
+    assert len(again.analytics().dataframe()) == 4

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
+from sagetune import service
 from sagetune.analytics import TuningJobAnalytics
 from sagetune.answers import best_training_job
 from sagetune.errors import ValidationError
-from sagetune import service
 from sagetune.executors.process import serialize_callable
 from sagetune.naming import name_from_base
 from sagetune.space import Parameter
@@ -56,8 +56,10 @@ class WarmStartConfig:
         parents: names of 1 to 5 parent tuning jobs (a set or a list).
 
     Example:
-        >>> WarmStartConfig(WarmStartTypes.TRANSFER_LEARNING, parents={"first-job"}).to_input_req()
-        {'WarmStartType': 'TransferLearning', 'ParentHyperParameterTuningJobs': [{'HyperParameterTuningJobName': 'first-job'}]}
+        >>> config = WarmStartConfig(WarmStartTypes.TRANSFER_LEARNING, parents={"first-job"})
+        >>> request = config.to_input_req()
+        >>> request["WarmStartType"], request["ParentHyperParameterTuningJobs"]
+        ('TransferLearning', [{'HyperParameterTuningJobName': 'first-job'}])
     """
 
     def __init__(self, warm_start_type: WarmStartTypes | str = "IdenticalDataAndAlgorithm",
@@ -274,11 +276,18 @@ class HyperparameterTuner:
         st = open_store(store)
         record = st.get_tuning_job(tuning_job_name)
         spec = _parse(record.request)
+        config = record.request["HyperParameterTuningJobConfig"]
+        limits = config.get("ResourceLimits") or {}
         tuner = cls(spec.objective_metric_name, dict(spec.space.ranges),
                     objective_type=spec.objective_type, strategy=spec.strategy,
                     max_jobs=spec.max_jobs, max_parallel_jobs=spec.max_parallel_jobs,
+                    early_stopping_type=spec.early_stopping_type,
                     random_seed=spec.random_seed, store=st,
-                    static_hyperparameters=spec.static_hyperparameters)
+                    completion_criteria=config.get("TuningJobCompletionCriteria"),
+                    max_runtime_in_seconds=limits.get("MaxRuntimeInSeconds"),
+                    static_hyperparameters=spec.static_hyperparameters,
+                    warm_start_config=record.request.get("WarmStartConfig"),
+                    strategy_config=config.get("StrategyConfig"))
         tuner.latest_tuning_job = tuning_job_name
         return tuner
 
