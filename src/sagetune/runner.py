@@ -15,11 +15,10 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from sagetune import completion, control
-from sagetune.executors.base import (Executor, JobFinished, JobRequest, JobStarted,
-                                     MetricReported)
+from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
-from sagetune.stopping import JobSnapshot, MedianStoppingRule, StoppingRule
+from sagetune.stopping import JobSnapshot, MedianStoppingRule, StoppingRule, min_jobs_for
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
 from sagetune.store.sql import SQLStore
 from sagetune.strategies import Observation, Strategy
@@ -39,11 +38,12 @@ def default_stopping_rule(spec: TuningJobSpec, strategy: Strategy) -> StoppingRu
     if isinstance(strategy, HyperbandStrategy):
         return strategy.rule
     if spec.early_stopping_type == "Auto":
-        return MedianStoppingRule()
+        return MedianStoppingRule(min_jobs=min_jobs_for(spec.max_jobs))
     return None
 
 
-def metrics_from_result(result: Any, objective_metric_name: str) -> tuple[dict[str, float], str | None]:
+def metrics_from_result(result: Any, objective_metric_name: str
+                        ) -> tuple[dict[str, float], str | None]:
     """Normalise what a training callable returned; returns (metrics, failure reason)."""
     if isinstance(result, Mapping):
         metrics: dict[str, float] = {}

@@ -8,7 +8,7 @@ import statistics
 import pytest
 from replay import replay_request, run_replayed
 
-from sagetune.stopping import JobSnapshot, MedianStoppingRule
+from sagetune.stopping import JobSnapshot, MedianStoppingRule, min_jobs_for
 
 
 def done(seq: int, *values: float) -> JobSnapshot:
@@ -57,6 +57,10 @@ def test_only_earlier_jobs_count_and_they_may_still_run() -> None:
     assert rule.median_at(new, 2, jobs) is None  # only one earlier job reached epoch 2
 
 
+def test_the_rule_waits_for_a_quarter_of_the_jobs_between_5_and_10() -> None:
+    assert [min_jobs_for(n) for n in (1, 20, 24, 40, 41, 1000)] == [5, 5, 6, 10, 10, 10]
+
+
 def test_reports_every_few_epochs_average_what_was_reported() -> None:
     sparse = JobSnapshot("a", 1, "Completed", ((5, 0.8), (10, 0.4)))
     assert sparse.running_average(10) == pytest.approx(0.6)
@@ -89,7 +93,7 @@ def test_auto_stops_bad_jobs_in_the_tuner_loop(store_url: str) -> None:
         epoch = job.epochs_completed
         earlier = [sum(p.value for p in points[j.name][:epoch]) / epoch for j in jobs
                    if j.seq < job.seq and len(points[j.name]) >= epoch]
-        assert len(earlier) >= 5
+        assert len(earlier) >= min_jobs_for(24) == 6
         assert job.objective > statistics.median(earlier)
     observed = runner._observations()
     assert sum(o.status == "Stopped" and o.value is not None for o in observed) == len(stopped)

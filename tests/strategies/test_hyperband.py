@@ -100,16 +100,12 @@ def test_a_seeded_hyperband_run_stops_at_rungs_and_promotes_the_best(store_url: 
     assert best.status == "Completed"
 
 
-def test_suggestions_are_random_first_then_from_the_model() -> None:
+def test_suggestions_are_seeded_random_draws() -> None:
     space = SearchSpace({"x": ContinuousParameter(0.0, 1.0)})
     strategy = make_strategy("Hyperband", space, 5, hyperband=HyperbandConfig(1, 9))
     random = make_strategy("Random", space, 5)
-    few = [Observation({"x": 0.1 * i}, "Stopped", 1.0, ((1, 1.0),)) for i in range(1, 6)]
-    assert strategy.model_epoch(few) is None
-    assert strategy.suggest(few, 2) == random.suggest(few, 2)
-    enough = [Observation({"x": i / 10}, "Stopped", (i / 10 - 0.3) ** 2 + 1, ((1, (i / 10 - 0.3)
-                                                                               ** 2 + 1),))
-              for i in range(10)]
-    assert strategy.model_epoch(enough) == 1
-    (hp,) = strategy.suggest(enough, 1)
-    assert hp != random.suggest(enough, 1)[0] and abs(hp["x"] - 0.3) < 0.2
+    seen = [Observation({"x": i / 10}, "Stopped", (i / 10 - 0.3) ** 2 + 1,
+                        ((1, (i / 10 - 0.3) ** 2 + 1),)) for i in range(10)]
+    assert strategy.suggest(seen, 3) == random.suggest(seen, 3)
+    other = make_strategy("Hyperband", space, 6, hyperband=HyperbandConfig(1, 9))
+    assert other.suggest(seen, 3) != strategy.suggest(seen, 3)

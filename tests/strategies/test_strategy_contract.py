@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -58,6 +57,12 @@ def test_handles_running_and_failed_jobs(strategy: str) -> None:
     assert len(nxt) == 3
     keys = {MIXED.key(o.hyperparameters) for o in done + running + failed}
     assert not keys & {MIXED.key(hp) for hp in nxt}
+
+
+def test_random_gives_each_job_the_same_point_however_jobs_are_batched() -> None:
+    one_at_a_time = [o.hyperparameters for o in run("Random", 3, 12, batch=1)]
+    in_threes = [o.hyperparameters for o in run("Random", 3, 12, batch=3)]
+    assert one_at_a_time == in_threes
 
 
 def test_grid_never_repeats_and_stops_when_exhausted() -> None:

@@ -8,7 +8,11 @@ average is the mean of its values reported at epochs ``<= k``.
 
 SageMaker does not publish when the rule starts to apply. Here it applies to a job's report
 at epoch ``k`` when ``k >= min_epoch`` (default 1: from the first report) and at least
-``min_jobs`` previous jobs (default 5) have reached epoch ``k``; before that the job goes on.
+``min_jobs`` previous jobs have reached epoch ``k``; before that the job goes on. The tuner
+sets ``min_jobs`` to a quarter of ``MaxNumberOfTrainingJobs``, at least 5 and at most 10
+(:func:`min_jobs_for`): a median of fewer running averages is too noisy to stop on, and on
+the benchmark's learning curves 5 stopped too many late bloomers in 40-job tuning jobs while
+10 left too little to save in 24-job ones (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from collections.abc import Sequence
 from sagetune.stopping.base import Decision, JobSnapshot, StoppingRule
 
 MIN_JOBS = 5
+MAX_MIN_JOBS = 10
 MIN_EPOCH = 1
+
+
+def min_jobs_for(max_jobs: int) -> int:
+    """How many previous jobs must have reached an epoch before the rule applies there."""
+    return min(max(MIN_JOBS, max_jobs // 4), MAX_MIN_JOBS)
 
 
 class MedianStoppingRule(StoppingRule):

@@ -15,11 +15,11 @@ its bracket); it goes on if it is in the top ``ceil(n / eta)`` of those ``n`` va
 stopped otherwise. A job that reaches ``MaxResource`` has trained enough: it is stopped
 there and recorded as Completed.
 
-Suggestions come from random sampling until at least ``max(6, d + 2)`` jobs (``d`` tuned
-ranges) have a value at a common rung epoch; from then on from the Bayesian model
-(:class:`~sagetune.strategies.bayesian.BayesianStrategy`) fitted to the values at the highest
-such epoch (BOHB's choice). Jobs stopped below that epoch enter the model with a value no
-better than the worst value seen at it: they were stopped for being worse.
+Suggestions are drawn at random (seeded), as in ASHA. A Bayesian model fitted to the values
+at the highest rung with enough jobs (BOHB's choice) was measured and dropped: where the first
+rungs rank jobs unlike their final values, it steers toward fast starters, and once its
+suggestions beat most earlier jobs at every rung few are stopped, so it spent more epochs than
+running every job to the end (BENCHMARKS.md, "Early stopping and Hyperband").
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class HyperbandRule(StoppingRule):
 
 
 class HyperbandStrategy(Strategy):
-    """Suggestions for Hyperband (random first, then Bayesian), plus its stopping rule.
+    """Suggestions for Hyperband (random, seeded), plus its stopping rule.
 
     Args:
         space: the search space.
@@ -147,43 +147,7 @@ class HyperbandStrategy(Strategy):
         super().__init__(space, seed)
         self.config = config
         self.rule = HyperbandRule(config, seed)
-        self.n_model = max(6, len(space) + 2)
         self._random = RandomStrategy(space, seed)
 
-    def model_epoch(self, observations: Sequence[Observation]) -> int | None:
-        """The highest rung epoch (or MaxResource) at which enough jobs have a value."""
-        for epoch in sorted({*self.config.rung_epochs, self.config.max_resource},
-                            reverse=True):
-            if sum(_value_at(o, epoch, self.config.max_resource) is not None
-                   for o in observations) >= self.n_model:
-                return epoch
-        return None
-
     def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
-        epoch = self.model_epoch(observations)
-        if epoch is None:
-            return self._random.suggest(observations, n)
-        from sagetune.strategies.bayesian import BayesianStrategy
-
-        at = [_value_at(o, epoch, self.config.max_resource) for o in observations]
-        worst = max(v for v in at if v is not None)
-        projected: list[Observation] = []
-        for o, v in zip(observations, at):
-            if v is not None:
-                projected.append(Observation(o.hyperparameters, "Completed", v))
-            elif o.status == "Running":
-                projected.append(o)
-            elif o.has_value:  # stopped before the epoch: no better than the worst there
-                projected.append(Observation(o.hyperparameters, "Stopped",
-                                             max(float(o.value), worst)))  # type: ignore[arg-type]
-            else:
-                projected.append(Observation(o.hyperparameters, "Failed"))
-        return BayesianStrategy(self.space, self.seed, n_initial=0).suggest(projected, n)
-
-
-def _value_at(o: Observation, epoch: int, max_resource: int) -> float | None:
-    curve = o.curve if o.curve else (((max_resource, o.value),) if o.has_value else ())
-    for e, v in curve:
-        if e >= epoch:
-            return float(v)  # type: ignore[arg-type]
-    return None
+        return self._random.suggest(observations, n)

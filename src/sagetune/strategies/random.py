@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from sagetune.strategies.base import Observation, Strategy
 
 _TRIES = 50
@@ -15,16 +17,20 @@ class RandomStrategy(Strategy):
 
     Repeats only matter for small integer and categorical spaces, and for warm starts from
     identical parents, whose points are skipped.
+
+    The ``k``-th training job's draw depends only on the seed and ``k``, not on how many
+    suggestions were asked for at once: with parallel jobs the same seed gives the same
+    sequence of points whatever order the jobs happen to finish in.
     """
 
     name = "Random"
 
     def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
-        rng = self.rng(observations)
         seen = {self.space.key(o.hyperparameters) for o in observations
                 if self.space.contains(o.hyperparameters)}
         out: list[dict[str, Any]] = []
-        for _ in range(n):
+        for i in range(n):
+            rng = np.random.default_rng([self.seed, len(observations) + i])
             for _ in range(_TRIES):
                 hp = self.space.sample(rng, 1)[0]
                 if self.space.key(hp) not in seen:
