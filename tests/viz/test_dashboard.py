@@ -139,6 +139,19 @@ def test_token_over_real_http(url: str) -> None:
                          headers={"Authorization": "Bearer tok-123"}).status_code == 200
 
 
+def test_without_a_token_only_requests_for_this_machine_are_answered(url: str) -> None:
+    # A page on another site that resolves its own name to 127.0.0.1 sends its own Host.
+    with serving(create_app(url, loopback_hosts_only=True)) as base:
+        assert httpx.get(f"{base}/api/tuning-jobs", timeout=10).status_code == 200
+        port = base.rsplit(":", 1)[1]
+        for host in (f"localhost:{port}", f"[::1]:{port}", "127.0.0.1"):
+            assert httpx.get(f"{base}/api/tuning-jobs", timeout=10,
+                             headers={"Host": host}).status_code == 200
+        refused = httpx.post(f"{base}/api/tuning-jobs/small/stop", timeout=10,
+                             headers={"Host": f"evil.example:{port}"})
+        assert refused.status_code == 400 and "evil.example" in refused.json()["detail"]
+
+
 def test_binding_beyond_loopback_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SAGETUNE_DASHBOARD_TOKEN", raising=False)
     res = CliRunner().invoke(main, ["dashboard", "--host", "0.0.0.0", "--port", "1"])

@@ -67,16 +67,16 @@ def serve(store: SQLStore | str | None = None, host: str = "127.0.0.1", port: in
     check_binding(host, token)
     import uvicorn
 
-    from sagetune.dashboard.app import create_app
+    app = create_app(store, token=token, loopback_hosts_only=token is None)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
 
-    uvicorn.run(create_app(store, token=token), host=host, port=port, log_level=log_level)
 
-
-def create_app(store: SQLStore | str | None = None, token: str | None = None) -> FastAPI:
+def create_app(store: SQLStore | str | None = None, token: str | None = None,
+               loopback_hosts_only: bool = False) -> FastAPI:
     """The dashboard's FastAPI app (see :func:`sagetune.dashboard.app.create_app`)."""
     from sagetune.dashboard.app import create_app as _create
 
-    return _create(store, token=token)
+    return _create(store, token=token, loopback_hosts_only=loopback_hosts_only)
 
 
 __all__ = ["TOKEN_ENV", "check_binding", "create_app", "is_loopback", "serve"]

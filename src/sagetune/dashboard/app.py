@@ -15,13 +15,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from sagetune import control
 from sagetune.analytics import TuningJobAnalytics, load_metric_points
-from sagetune.dashboard import pages
+from sagetune.dashboard import is_loopback, pages
 from sagetune.errors import ResourceNotFound
 from sagetune.plots.data import KINDS, TuningData
 from sagetune.store.records import FINISHED, TRAINING_JOB_STATUSES, TrainingJobRecord
@@ -156,7 +157,8 @@ def _authorised(request: Request, token: str) -> tuple[bool, bool]:
     return False, False
 
 
-def create_app(store: SQLStore | str | None = None, token: str | None = None) -> FastAPI:
+def create_app(store: SQLStore | str | None = None, token: str | None = None,
+               loopback_hosts_only: bool = False) -> FastAPI:
     """The dashboard application.
 
     Args:
@@ -164,6 +166,11 @@ def create_app(store: SQLStore | str | None = None, token: str | None = None) ->
         token: when set, every request must carry it (``Authorization: Bearer <token>``, the
             ``X-Sagetune-Token`` header, or ``?token=<token>`` once, which sets a cookie for
             the browser); others get 401.
+        loopback_hosts_only: answer only requests whose ``Host`` header names this machine
+            (``localhost``, ``127.0.0.1``, ``[::1]``); others get 400. Without a token, this
+            keeps a web page from reaching the dashboard through a domain that resolves to
+            127.0.0.1 (DNS rebinding) and pressing stop. ``serve`` sets it when no token is
+            given.
 
     Returns:
         A FastAPI app; serve it with uvicorn (``sagetune dashboard`` does).
@@ -173,6 +180,16 @@ def create_app(store: SQLStore | str | None = None, token: str | None = None) ->
     app = FastAPI(title="sagetune dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = st
     app.state.snapshots = snapshots
+
+    if loopback_hosts_only:
+        @app.middleware("http")
+        async def require_loopback_host(request: Request, call_next: Any) -> Response:
+            host = urlsplit("//" + request.headers.get("host", "")).hostname or ""
+            if not is_loopback(host):
+                return JSONResponse({"detail": f"Host {host!r} is not this machine: open the "
+                                               f"dashboard at http://localhost:<port>/"},
+                                    status_code=400)
+            return await call_next(request)
 
     if token:
         @app.middleware("http")
