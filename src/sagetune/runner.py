@@ -98,6 +98,7 @@ class TuningJobRunner:
         self._running: set[str] = set()
         self._last_stop_check = 0.0
         self._last_heartbeat = 0.0
+        self._lease_lost = False
         self.owner = control.new_owner()
         self.stopping = default_stopping_rule(spec, strategy)
         # Each job's objective curve (epoch, value to minimise), and the rule's decisions.
@@ -176,6 +177,8 @@ class TuningJobRunner:
             while self._running and time.time() < deadline:
                 self._handle(self.executor.poll(0.1))
             self.executor.shutdown()
+        if self._lease_lost:  # the tuning job is the new tuner's to finish
+            return self.store.get_tuning_job(self.spec.name)
         record = self._finish(final_status, reason)
         self.store.release_lease(self.spec.name, self.owner)
         if interrupted:
@@ -205,6 +208,9 @@ class TuningJobRunner:
         if now - self._last_heartbeat >= control.HEARTBEAT_SECONDS:
             self._last_heartbeat = now
             if not self.store.renew_lease(self.spec.name, self.owner, now):
+                # This process was suspended (a laptop asleep) past the lease and a new tuner
+                # resumed the job: leave the tuning job to it.
+                self._lease_lost = True
                 return "Stopped", "another tuner took this tuning job over"
         if now - self._last_stop_check >= _STOP_CHECK_SECONDS:
             self._last_stop_check = now
