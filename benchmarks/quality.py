@@ -11,11 +11,14 @@ Usage (from the repository root)::
     PYTHONPATH=src python -m benchmarks.quality \\
         [--problems branin,hartmann6,...] [--seeds 10] [--budget 40] \\
         [--methods sagetune-bayesian,sagetune-random,optuna-tpe,optuna-gp,...] \\
-        [--workers 1] [--out benchmarks/results/quality.json]
+        [--workers 1] [--out benchmarks/results/quality.json] \\
+        [--reuse OLD.json [--reuse-methods optuna-tpe,optuna-gp,optuna-random]]
 
 The defaults are the standard set: every problem, 10 seeds, 40 jobs, the four methods plus
 ``sagetune-bayesian@4`` and ``sagetune-bayesian@8``. A problem may cap its seeds unless
-``--full-seeds`` is given.
+``--full-seeds`` is given. ``--reuse`` copies the runs of the listed methods from an earlier
+results file instead of running them again (the Optuna samplers by default: their seeded runs
+do not depend on sagetune's code), which saves most of the time while iterating on a strategy.
 Writes the raw JSON, a Markdown copy of the tables (``.md`` beside it) and a PNG of mean
 best-so-far against jobs (``.png`` beside it).
 """
@@ -317,7 +320,8 @@ def overall_markdown(rows: list[dict[str, Any]], budget: int) -> str:
              "| problem | " + " | ".join(r["method"] for r in rows) + " |",
              "|---|" + "---:|" * len(rows)]
     for n in names:
-        cells = [f"{_fmt(r['problems'][n]['mean_best'], 5)} ({_fmt(r['problems'][n]['se_best'], 3)})"
+        cells = [f"{_fmt(r['problems'][n]['mean_best'], 5)} "
+                 f"({_fmt(r['problems'][n]['se_best'], 3)})"
                  for r in rows]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     lines.append("| **mean rank** | " + " | ".join(
@@ -372,6 +376,24 @@ def report(path: Path) -> int:
     return 0
 
 
+def _take_reused(path: Path, methods: list[str], tasks: list[tuple[str, str, int, int]],
+                 done: dict[tuple[str, str, int], dict[str, Any]]
+                 ) -> list[tuple[str, str, int, int]]:
+    """Fill ``done`` with the runs of ``methods`` found in an earlier results file (same
+    problem, seed and budget) and return the tasks still to run."""
+    old = json.loads(path.read_text())
+    todo = []
+    for name, m, seed, budget in tasks:
+        runs = old.get("problems", {}).get(name, {}).get("runs", {}).get(m, [])
+        run = next((r for r in runs if r["seed"] == seed and len(r["values"]) == budget), None)
+        if m in methods and run is not None:
+            done[name, m, seed] = run
+        else:
+            todo.append((name, m, seed, budget))
+    print(f"reused {len(tasks) - len(todo)} runs from {path}", file=sys.stderr)
+    return todo
+
+
 def _split(arg: str) -> list[str]:
     return [s.strip() for s in arg.split(",") if s.strip()]
 
@@ -391,12 +413,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="raw results (JSON)")
     ap.add_argument("--report", type=Path, default=None, metavar="JSON",
                     help="only re-render the tables and plot of an existing results file")
+    ap.add_argument("--reuse", type=Path, default=None, metavar="JSON",
+                    help="take the runs of --reuse-methods from this earlier results file "
+                         "(same problem, seed and budget) instead of running them again")
+    ap.add_argument("--reuse-methods", default="optuna-tpe,optuna-gp,optuna-random",
+                    help="methods whose runs --reuse takes (default: the Optuna samplers, "
+                         "whose seeded runs do not depend on sagetune's code)")
     ap.add_argument("--workers", type=int, default=1,
                     help="processes running (problem, seed, method) runs side by side; more "
                          "than 1 disturbs the suggestion timings (default 1)")
     args = ap.parse_args(argv)
     args.problems = _split(args.problems)
     args.methods = _split(args.methods)
+    args.reuse_methods = _split(args.reuse_methods)
     for p in args.problems:
         if p not in PROBLEMS:
             ap.error(f"unknown problem {p!r}")
@@ -429,6 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_seeds = min(n_seeds, problem.default_seeds)
         tasks += [(name, m, seed, args.budget) for seed in range(n_seeds) for m in args.methods]
     done: dict[tuple[str, str, int], dict[str, Any]] = {}
+    if args.reuse is not None:
+        tasks = _take_reused(args.reuse, args.reuse_methods, tasks, done)
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers) as pool:
             futures = {pool.submit(_task, *t): t for t in tasks}

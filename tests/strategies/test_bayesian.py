@@ -160,6 +160,25 @@ def test_pending_jobs_make_parallel_suggestions_spread() -> None:
     assert s.suggest(done, 1)[0] == pending[0].hyperparameters
 
 
+def test_with_pending_jobs_every_other_suggestion_stays_near_the_incumbent() -> None:
+    done = run(PLANE, bowl, 2, 12)
+    best = unit_rows(PLANE, [min(done, key=lambda o: o.value).hyperparameters])[0]
+    pending = [Observation(hp, "Running")
+               for hp in PLANE.sample(np.random.default_rng(0), 3)]
+    local = BayesianStrategy(PLANE, 2, local_radius=0.03, local_every=1)
+    far = BayesianStrategy(PLANE, 2, local_radius=0.0)
+    near = unit_rows(PLANE, local.suggest(done + pending, 4))
+    free = unit_rows(PLANE, far.suggest(done + pending, 4))
+    # Length scales of the bowl are alike, so the box is about 0.03 wide in each direction.
+    assert np.abs(near - best).max() < 0.1
+    assert np.abs(free - best).max() > np.abs(near - best).max()
+    # Without pending jobs nothing changes: the same suggestion as with no local search.
+    assert local.suggest(done, 1) == far.suggest(done, 1)
+    # Reproducible with jobs pending, as without.
+    s = BayesianStrategy(PLANE, 2)
+    assert s.suggest(done + pending, 3) == BayesianStrategy(PLANE, 2).suggest(done + pending, 3)
+
+
 def test_robust_to_a_huge_outlier() -> None:
     def f(hp: dict) -> float:
         return 1e12 if hp["a"] > 0.9 else bowl(hp)

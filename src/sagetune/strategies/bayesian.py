@@ -67,8 +67,14 @@ class BayesianStrategy(Strategy):
     added to the model at its posterior mean (kriging believer, hyperparameters kept, the
     believed value counting as incumbent when lower), which removes their uncertainty so
     parallel suggestions spread out; in addition no suggestion lies within ``exclusion`` length
-    scales of a pending point unless nothing else is left. Failed jobs carry no value and are
-    not modelled, but neither they nor any other tried configuration is suggested again.
+    scales of a pending point unless nothing else is left. While jobs are pending, suggestions
+    (every ``local_every``-th by job index; by default all) are searched for only in a box
+    around the incumbent's point, ``local_radius`` on the unit cube in each direction, scaled
+    per range by its length scale relative to their geometric mean: results arrive late when
+    jobs overlap, and the far, high-variance points that EI then prefers would have been ruled
+    out quickly one job at a time, while progress near the best point stalls. Failed jobs
+    carry no value and are not modelled, but neither they nor any other tried configuration is
+    suggested again.
 
     Integer ranges are modelled at their cell centres and candidates are snapped to valid
     values; categorical ranges are one-hot and optimised exactly (all combinations when there
@@ -82,14 +88,20 @@ class BayesianStrategy(Strategy):
         n_candidates: random candidates scored before local refinement.
         n_starts: best candidates refined by L-BFGS-B.
         exclusion: minimum distance to a pending point, in (ARD) length-scale units.
+        local_radius: half-width of the box around the incumbent for local suggestions while
+            jobs are pending (0: none).
+        local_every: one suggestion in this many, while jobs are pending, is local.
     """
 
     name = "Bayesian"
 
     def __init__(self, space: SearchSpace, seed: int, n_initial: int | None = None,
-                 n_candidates: int = 1024, n_starts: int = 6, exclusion: float = 0.1):
+                 n_candidates: int = 1024, n_starts: int = 6, exclusion: float = 0.05,
+                 local_radius: float = 0.2, local_every: int = 1):
         super().__init__(space, seed)
         self.exclusion = float(exclusion)
+        self.local_radius = float(local_radius)
+        self.local_every = max(1, int(local_every))
         d = len(space)
         self.n_initial = int(n_initial) if n_initial is not None else min(max(5, d + 1), 10)
         self.n_candidates = int(n_candidates)
@@ -146,8 +158,10 @@ class BayesianStrategy(Strategy):
                     # observation. The same when values are exact; with noise, a lucky draw
                     # would otherwise set a bar EI can never clear near the real optimum.
                     best = float(model.predict(model.x)[0].min())
+                local = (bool(x_pending) and self.local_radius > 0
+                         and (k + 1) % self.local_every == 0)
                 hp = self._optimise(model, best, x_pending, seen,
-                                    self.rng(observations, salt=100 + i))
+                                    self.rng(observations, salt=100 + i), local)
             if hp is None:
                 hp = self._fallback(seen, self.rng(observations, salt=200 + i))
             if hp is None:
@@ -209,7 +223,8 @@ class BayesianStrategy(Strategy):
     # ------------------------------------------------------------------ model-based
 
     def _optimise(self, model: GaussianProcess, best: float, x_pending: list[np.ndarray],
-                  seen: set[tuple], rng: np.random.Generator) -> dict[str, Any] | None:
+                  seen: set[tuple], rng: np.random.Generator,
+                  local: bool = False) -> dict[str, Any] | None:
         gp = model
         xp = np.asarray(x_pending).reshape(-1, self.space.n_columns)
         if len(xp):
@@ -223,13 +238,23 @@ class BayesianStrategy(Strategy):
             return self._best_of_enumeration(gp, best, seen)
 
         cand = self._candidates(rng, model)
+        free = self._free
+        box = self._local_box(model) if local else None
+        if box is not None:
+            lo, hi = box
+            m = self.n_candidates
+            cand[:m, free] = lo[free] + (hi - lo)[free] * rng.random((m, int(free.sum())))
+            cand[:, free] = np.clip(cand[:, free], lo[free], hi[free])
+            cand = self._snap(cand)
         mean, var = gp.predict(cand)
         score = log_expected_improvement(mean, var, best)
         near = self._near(model, cand, xp)
         score[near] = -np.inf
         order = np.argsort(-score, kind="stable")
         starts = cand[order[: self.n_starts]]
-        refined, _ = maximize_log_ei(gp, best, starts, self._free)
+        refined, _ = maximize_log_ei(gp, best, starts, free)
+        if box is not None:
+            refined[:, free] = np.clip(refined[:, free], box[0][free], box[1][free])
         refined = self._improve_categoricals(gp, best, refined)
         # Valid points only: snap refined points and the best raw candidates, rank them together.
         pool = np.vstack([refined, cand[order[: 4 * self.n_starts]]])
@@ -245,6 +270,14 @@ class BayesianStrategy(Strategy):
                 if self.space.key(hp) not in seen:
                     return hp
         return None
+
+    def _local_box(self, model: GaussianProcess) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of the local search box around the observed point with the lowest posterior
+        mean (the incumbent), wider along ranges with longer length scales."""
+        ls = model.hyper.lengthscales
+        r = self.local_radius * ls / np.exp(np.mean(np.log(ls)))
+        centre = model.x[int(np.argmin(model.predict(model.x)[0]))]
+        return np.clip(centre - r, 0.0, 1.0), np.clip(centre + r, 0.0, 1.0)
 
     def _near(self, model: GaussianProcess, rows: np.ndarray, xp: np.ndarray) -> np.ndarray:
         """Rows within ``exclusion`` length scales of a pending point: the model barely tells
