@@ -90,6 +90,17 @@ def test_gp_fits_a_smooth_function() -> None:
     assert gp.predict(x)[1].max() < gp.predict(xt)[1].max()
 
 
+def test_augmented_ei_discounts_uncertainty_that_is_only_noise() -> None:
+    mean = np.array([0.0, 0.0])
+    var = np.array([1e-4, 1e-1])
+    plain = log_expected_improvement(mean, var, 0.0)
+    aug = log_expected_improvement(mean, var, 0.0, noise=1e-2)
+    np.testing.assert_allclose(aug - plain, np.log1p(-np.sqrt(1e-2 / (var + 1e-2))))
+    # Near a point already observed (small variance, below the noise) the discount is heavy.
+    assert (plain - aug)[0] > 2.0 > (plain - aug)[1]
+    np.testing.assert_allclose(log_expected_improvement(mean, var, 0.0, noise=0.0), plain)
+
+
 # --------------------------------------------------------------------------- strategy
 
 

@@ -60,8 +60,11 @@ class BayesianStrategy(Strategy):
     least two jobs have a value, each suggestion maximises log expected improvement under a GP
     fitted to the Completed and Stopped values (warped by :func:`~.gp.warp_values`). The
     incumbent EI improves on is the lowest posterior mean at an observed point (robust to
-    noise). Beyond 256 observations the kernel hyperparameters are fitted on a seeded subset
-    (the best quarter plus a random sample) and the GP is conditioned on all the data.
+    noise), and EI is augmented by the fitted noise (``augmented``): a point whose remaining
+    uncertainty is mostly noise is discounted, so that a rugged or noisy plateau near the best
+    (cross-validation scores that differ by a sample, say) is not sampled over and over.
+    Beyond 256 observations the kernel hyperparameters are fitted on a seeded subset (the best
+    quarter plus a random sample) and the GP is conditioned on all the data.
 
     Running jobs, and suggestions already made in the same call, are pending points: they are
     added to the model at its posterior mean (kriging believer, hyperparameters kept, the
@@ -91,14 +94,16 @@ class BayesianStrategy(Strategy):
         local_radius: half-width of the box around the incumbent for local suggestions while
             jobs are pending (0: none).
         local_every: one suggestion in this many, while jobs are pending, is local.
+        augmented: augmented expected improvement (False: plain EI).
     """
 
     name = "Bayesian"
 
     def __init__(self, space: SearchSpace, seed: int, n_initial: int | None = None,
                  n_candidates: int = 1024, n_starts: int = 6, exclusion: float = 0.05,
-                 local_radius: float = 0.2, local_every: int = 1):
+                 local_radius: float = 0.2, local_every: int = 1, augmented: bool = True):
         super().__init__(space, seed)
+        self.augmented = bool(augmented)
         self.exclusion = float(exclusion)
         self.local_radius = float(local_radius)
         self.local_every = max(1, int(local_every))
@@ -226,6 +231,8 @@ class BayesianStrategy(Strategy):
                   seen: set[tuple], rng: np.random.Generator,
                   local: bool = False) -> dict[str, Any] | None:
         gp = model
+        # Augmented EI needs the noise of the observations, not of the believed pending values.
+        noise = model.hyper.noise if self.augmented else 0.0
         xp = np.asarray(x_pending).reshape(-1, self.space.n_columns)
         if len(xp):
             # Kriging believer: pending jobs are believed to return the posterior mean, which
@@ -235,7 +242,7 @@ class BayesianStrategy(Strategy):
             best = min(best, float(believed.min()))
 
         if self._finite_size is not None:
-            return self._best_of_enumeration(gp, best, seen)
+            return self._best_of_enumeration(gp, best, seen, noise)
 
         cand = self._candidates(rng, model)
         free = self._free
@@ -246,21 +253,19 @@ class BayesianStrategy(Strategy):
             cand[:m, free] = lo[free] + (hi - lo)[free] * rng.random((m, int(free.sum())))
             cand[:, free] = np.clip(cand[:, free], lo[free], hi[free])
             cand = self._snap(cand)
-        mean, var = gp.predict(cand)
-        score = log_expected_improvement(mean, var, best)
+        score = self._score(gp, cand, best, noise)
         near = self._near(model, cand, xp)
         score[near] = -np.inf
         order = np.argsort(-score, kind="stable")
         starts = cand[order[: self.n_starts]]
-        refined, _ = maximize_log_ei(gp, best, starts, free)
+        refined, _ = maximize_log_ei(gp, best, starts, free, noise=noise)
         if box is not None:
             refined[:, free] = np.clip(refined[:, free], box[0][free], box[1][free])
-        refined = self._improve_categoricals(gp, best, refined)
+        refined = self._improve_categoricals(gp, best, refined, noise)
         # Valid points only: snap refined points and the best raw candidates, rank them together.
         pool = np.vstack([refined, cand[order[: 4 * self.n_starts]]])
         pool = self._snap(pool)
-        mean, var = gp.predict(pool)
-        score = log_expected_improvement(mean, var, best)
+        score = self._score(gp, pool, best, noise)
         near = self._near(model, pool, xp)
         for allow_near in (False, True):
             for j in np.argsort(-score, kind="stable"):
@@ -326,8 +331,8 @@ class BayesianStrategy(Strategy):
                 head[:, s] = 0.0
                 head[np.arange(len(head)), s.start + rng.integers(width, size=len(head))] = 1.0
 
-    def _improve_categoricals(self, gp: GaussianProcess, best: float,
-                              rows: np.ndarray) -> np.ndarray:
+    def _improve_categoricals(self, gp: GaussianProcess, best: float, rows: np.ndarray,
+                              noise: float = 0.0) -> np.ndarray:
         """Best categorical setting for each row's numeric part (exact or coordinate sweeps)."""
         if not self._cat_groups:
             return rows
@@ -337,27 +342,30 @@ class BayesianStrategy(Strategy):
             if self._combos is not None:
                 trial = np.repeat(r[None, :], len(self._combos), axis=0)
                 trial[:, cols] = self._combos
-                mean, var = gp.predict(trial)
-                r[:] = trial[int(np.argmax(log_expected_improvement(mean, var, best)))]
+                r[:] = trial[int(np.argmax(self._score(gp, trial, best, noise)))]
                 continue
             for _ in range(2):
                 for s in self._cat_groups:
                     width = s.stop - s.start
                     trial = np.repeat(r[None, :], width, axis=0)
                     trial[:, s] = np.eye(width)
-                    mean, var = gp.predict(trial)
-                    r[:] = trial[int(np.argmax(log_expected_improvement(mean, var, best)))]
+                    r[:] = trial[int(np.argmax(self._score(gp, trial, best, noise)))]
         return rows
 
-    def _best_of_enumeration(self, gp: GaussianProcess, best: float,
-                             seen: set[tuple]) -> dict[str, Any] | None:
+    def _best_of_enumeration(self, gp: GaussianProcess, best: float, seen: set[tuple],
+                             noise: float = 0.0) -> dict[str, Any] | None:
         """Exact choice in a small fully discrete space: score every untried configuration."""
         todo = [hp for hp in self.space.grid() if self.space.key(hp) not in seen]
         if not todo:
             return None
-        x = self.space.encode(todo)
-        mean, var = gp.predict(x)
-        return todo[int(np.argmax(log_expected_improvement(mean, var, best)))]
+        return todo[int(np.argmax(self._score(gp, self.space.encode(todo), best, noise)))]
+
+    @staticmethod
+    def _score(gp: GaussianProcess, rows: np.ndarray, best: float,
+               noise: float = 0.0) -> np.ndarray:
+        """Log EI at ``rows`` (augmented when ``noise`` > 0)."""
+        mean, var = gp.predict(rows)
+        return log_expected_improvement(mean, var, best, noise)
 
     def _fallback(self, seen: set[tuple], rng: np.random.Generator) -> dict[str, Any] | None:
         """An untried point by random sampling, or by enumeration when the space is small."""

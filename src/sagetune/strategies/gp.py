@@ -9,8 +9,9 @@ The pieces the Bayesian strategy is built from, independent of tuning jobs:
   variance, fitted by maximising the log marginal likelihood plus weak log-normal priors on the
   log hyperparameters (L-BFGS-B with analytic gradients, a few restarts).
 - :func:`log_expected_improvement` and :func:`maximize_log_ei`: log EI (stable far into the
-  tail, where plain EI underflows to zero and gives no gradient) and its multi-start
-  L-BFGS-B maximiser over the free columns of given starting rows.
+  tail, where plain EI underflows to zero and gives no gradient), optionally augmented by the
+  noise variance, and its multi-start L-BFGS-B maximiser over the free columns of given
+  starting rows.
 
 Values are minimised throughout.
 """
@@ -315,13 +316,23 @@ def _log_h(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def log_expected_improvement(mean: np.ndarray, var: np.ndarray, best: float) -> np.ndarray:
-    """Log of the expected improvement below ``best`` of a normal ``N(mean, var)``."""
+def log_expected_improvement(mean: np.ndarray, var: np.ndarray, best: float,
+                             noise: float = 0.0) -> np.ndarray:
+    """Log of the expected improvement below ``best`` of a normal ``N(mean, var)``.
+
+    With ``noise`` (the observation noise variance) it is augmented expected improvement
+    (Huang et al., 2006): EI times ``1 - sqrt(noise / (var + noise))``, which discounts points
+    whose remaining uncertainty is mostly noise, so that a noisy or rugged region near the best
+    point is not sampled over and over.
+    """
     sd = np.sqrt(var)
-    return np.log(sd) + _log_h((best - mean) / sd)
+    val = np.log(sd) + _log_h((best - mean) / sd)
+    if noise > 0.0:
+        val = val + np.log1p(-np.sqrt(noise / (var + noise)))
+    return val
 
 
-def _log_ei_and_grad(gp: GaussianProcess, xs: np.ndarray, best: float
+def _log_ei_and_grad(gp: GaussianProcess, xs: np.ndarray, best: float, noise: float = 0.0
                      ) -> tuple[np.ndarray, np.ndarray]:
     mean, var, dmean, dvar = gp.predict_with_grad(xs)
     sd = np.sqrt(var)
@@ -333,11 +344,16 @@ def _log_ei_and_grad(gp: GaussianProcess, xs: np.ndarray, best: float
     dsd = dvar / (2.0 * sd[:, None])
     dz = (-dmean - z[:, None] * dsd) / sd[:, None]
     grad = dsd / sd[:, None] + dlogh[:, None] * dz
+    if noise > 0.0:
+        # d/dvar log(1 - t), t = sqrt(noise / (var + noise)), is t / (2 (var + noise) (1 - t)).
+        t = np.sqrt(noise / (var + noise))
+        val = val + np.log1p(-t)
+        grad = grad + (0.5 * t / ((var + noise) * (1.0 - t)))[:, None] * dvar
     return val, grad
 
 
 def maximize_log_ei(gp: GaussianProcess, best: float, starts: np.ndarray, free: np.ndarray,
-                    maxiter: int = 60) -> tuple[np.ndarray, np.ndarray]:
+                    maxiter: int = 60, noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Locally maximise log EI from each start row, moving only the ``free`` columns in [0, 1].
 
     The starts are optimised jointly (their objectives are independent, so the summed objective
@@ -349,6 +365,7 @@ def maximize_log_ei(gp: GaussianProcess, best: float, starts: np.ndarray, free: 
         starts: rows to start from, shape ``(k, d)``; columns outside ``free`` stay as given.
         free: boolean mask of the columns to optimise.
         maxiter: L-BFGS-B iteration cap.
+        noise: observation noise variance for augmented EI (0: plain EI).
 
     Returns:
         ``(rows, log_ei)`` of the optimised points, in the order of ``starts``.
@@ -358,12 +375,12 @@ def maximize_log_ei(gp: GaussianProcess, best: float, starts: np.ndarray, free: 
     idx = np.flatnonzero(free)
     if len(idx) == 0 or k == 0:
         mean, var = gp.predict(starts)
-        return starts, log_expected_improvement(mean, var, best)
+        return starts, log_expected_improvement(mean, var, best, noise)
 
     def f(flat: np.ndarray) -> tuple[float, np.ndarray]:
         rows = starts.copy()
         rows[:, idx] = flat.reshape(k, len(idx))
-        val, grad = _log_ei_and_grad(gp, rows, best)
+        val, grad = _log_ei_and_grad(gp, rows, best, noise)
         return -float(val.sum()), -grad[:, idx].ravel()
 
     x0 = starts[:, idx].ravel()
@@ -372,10 +389,10 @@ def maximize_log_ei(gp: GaussianProcess, best: float, starts: np.ndarray, free: 
     rows = starts.copy()
     rows[:, idx] = np.clip(res.x, 0.0, 1.0).reshape(k, len(idx))
     mean, var = gp.predict(rows)
-    vals = log_expected_improvement(mean, var, best)
+    vals = log_expected_improvement(mean, var, best, noise)
     # A start the joint run made worse (possible: only the sum is monotone) is kept as it was.
     mean0, var0 = gp.predict(starts)
-    vals0 = log_expected_improvement(mean0, var0, best)
+    vals0 = log_expected_improvement(mean0, var0, best, noise)
     worse = vals < vals0
     rows[worse] = starts[worse]
     vals[worse] = vals0[worse]
