@@ -231,7 +231,7 @@ class BayesianStrategy(Strategy):
                   seen: set[tuple], rng: np.random.Generator,
                   local: bool = False) -> dict[str, Any] | None:
         gp = model
-        # Augmented EI needs the noise of the observations, not of the believed pending values.
+        # The fitted observation noise; the kriging-believer model below shares it.
         noise = model.hyper.noise if self.augmented else 0.0
         xp = np.asarray(x_pending).reshape(-1, self.space.n_columns)
         if len(xp):
