@@ -132,20 +132,22 @@ class BayesianStrategy(Strategy):
     def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
         space = self.space
         seen: set[tuple] = set()
-        x_data, y_raw, x_pending = [], [], []
+        done, y_raw, running = [], [], []
         for o in observations:
             try:
                 if not space.contains(o.hyperparameters):
                     continue
                 seen.add(space.key(o.hyperparameters))
-                row = space.encode([o.hyperparameters])[0]
             except (KeyError, ValueError, TypeError):
                 continue
             if o.has_value:
-                x_data.append(row)
+                done.append(o.hyperparameters)
                 y_raw.append(float(o.value))  # type: ignore[arg-type]
             elif o.status == "Running":
-                x_pending.append(row)
+                running.append(o.hyperparameters)
+        # One encoding call for all rows (contains() above guarantees every value encodes).
+        x_data = list(space.encode(done))
+        x_pending = list(space.encode(running))
 
         out: list[dict[str, Any]] = []
         model: GaussianProcess | None = None

@@ -115,13 +115,24 @@ def _yeojohnson_llf(lambdas: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Squared Euclidean distances between rows of already length-scaled inputs."""
-    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.maximum(d2, 0.0)
+    d2 = a @ b.T
+    d2 *= -2.0
+    d2 += (a * a).sum(1)[:, None]
+    d2 += (b * b).sum(1)[None, :]
+    return np.maximum(d2, 0.0, out=d2)
 
 
-def _matern52(r: np.ndarray) -> np.ndarray:
-    s = _SQRT5 * r
-    return (1.0 + s + s * s / 3.0) * np.exp(-s)
+def _matern52_of_sqdist(d2: np.ndarray) -> np.ndarray:
+    """Matérn 5/2 correlation from squared scaled distances, in place (``d2`` is consumed)."""
+    s = np.sqrt(d2, out=d2)
+    s *= _SQRT5
+    e = np.exp(-s)
+    k = s * s
+    k *= 1.0 / 3.0
+    k += s
+    k += 1.0
+    k *= e
+    return k
 
 
 @dataclass(frozen=True)
@@ -141,42 +152,54 @@ class GPHyperparameters:
         return cls(np.exp(theta[:-2]), float(np.exp(theta[-2])), float(np.exp(theta[-1])))
 
 
-def _inverse_from_cholesky(low: np.ndarray) -> np.ndarray:
-    """``K^-1`` from the lower Cholesky factor of ``K`` (LAPACK potri: a third of the work of
-    solving against the identity)."""
-    inv, info = linalg.lapack.dpotri(low, lower=1)
-    if info != 0:  # pragma: no cover - the factor came from a successful Cholesky
-        raise linalg.LinAlgError("potri failed")
-    inv = np.tril(inv)
-    return inv + np.tril(inv, -1).T
-
-
 def _neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray,
                        ls_mu: float) -> tuple[float, np.ndarray]:
-    """Negative (log marginal likelihood + log prior) and its gradient in log space."""
+    """Negative (log marginal likelihood + log prior) and its gradient in log space.
+
+    The optimiser calls this a few dozen times per suggestion, so it works in place on as few
+    ``n x n`` arrays as it can and calls LAPACK directly (at 200 points the wrappers and
+    temporaries cost more than the factorisation).
+    """
     n, dim = x.shape
     ls = np.exp(theta[:dim])
     s2, noise = math.exp(theta[dim]), math.exp(theta[dim + 1])
     xs = x / ls
-    r = np.sqrt(_sqdist(xs, xs))
-    e = np.exp(-_SQRT5 * r)
-    m = (1.0 + _SQRT5 * r + 5.0 / 3.0 * r * r) * e
-    k = s2 * m
-    k[np.diag_indices(n)] += noise + _JITTER
-    try:
-        c = linalg.cho_factor(k, lower=True, check_finite=False)
-    except linalg.LinAlgError:
+    sr = _sqdist(xs, xs)
+    np.sqrt(sr, out=sr)
+    sr *= _SQRT5  # sqrt5 r
+    e = np.exp(-sr)
+    k = sr * sr
+    k *= 1.0 / 3.0
+    sr += 1.0  # from here on: 1 + sqrt5 r
+    k += sr
+    k *= e
+    k *= s2  # s2 * Matern52(r)
+    k.flat[:: n + 1] += noise + _JITTER
+    low, info = linalg.lapack.dpotrf(k, lower=1, clean=0)
+    if info != 0:
         return 1e10, np.zeros_like(theta)
-    alpha = linalg.cho_solve(c, y, check_finite=False)
-    kinv = _inverse_from_cholesky(c[0])
-    lml = -0.5 * y @ alpha - np.log(np.diag(c[0])).sum() - 0.5 * n * _LOG_2PI
-    w = np.outer(alpha, alpha) - kinv
-    # dK/dlog(ls_d) = s2 * 5/3 (1 + sqrt5 r) exp(-sqrt5 r) * (dx_d / ls_d)^2.
-    a = w * (s2 * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * e)
-    xs2 = xs * xs
-    g_ls = 0.5 * (2.0 * a.sum(1) @ xs2 - 2.0 * (xs * (a @ xs)).sum(0))
-    g_s2 = 0.5 * np.sum(w * k) - 0.5 * (noise + _JITTER) * np.trace(w)
-    g_noise = 0.5 * noise * np.trace(w)
+    alpha = linalg.cho_solve((low, True), y, check_finite=False)
+    lml = -0.5 * y @ alpha - np.log(np.diagonal(low)).sum() - 0.5 * n * _LOG_2PI
+    kinv, info = linalg.lapack.dpotri(low, lower=1, overwrite_c=1)
+    if info != 0:  # pragma: no cover - the factor came from a successful Cholesky
+        return 1e10, np.zeros_like(theta)
+    # W = alpha alpha^T - K^-1. Only the lower triangle of K^-1 is computed, and every use of W
+    # below is a sum over (i, j) of W_ij times a symmetric term, so the lower triangle with its
+    # off-diagonal entries doubled gives the same sums.
+    w = np.outer(alpha, alpha)
+    w -= kinv
+    w = np.tril(w)
+    w *= 2.0
+    w.flat[:: n + 1] *= 0.5
+    tr_w = float(np.trace(w))
+    g_s2 = 0.5 * float(np.vdot(w, k)) - 0.5 * (noise + _JITTER) * tr_w
+    g_noise = 0.5 * noise * tr_w
+    # dK_ij/dlog(ls_d) = s2 * 5/3 (1 + sqrt5 r) exp(-sqrt5 r) * (dx_d / ls_d)^2.
+    a = sr
+    a *= e
+    a *= w
+    a *= s2 * 5.0 / 3.0
+    g_ls = 0.5 * ((a.sum(1) + a.sum(0)) @ (xs * xs)) - (xs * (a @ xs)).sum(0)
     grad = np.concatenate([g_ls, [g_s2, g_noise]])
     # Log-normal priors on the hyperparameters (normal on their logs).
     mus = np.concatenate([np.full(dim, ls_mu), [_SIGNAL_PRIOR[0], _NOISE_PRIOR[0]]])
@@ -255,7 +278,9 @@ class GaussianProcess:
 
     def _k(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ls = self.hyper.lengthscales
-        return self.hyper.signal * _matern52(np.sqrt(_sqdist(a / ls, b / ls)))
+        k = _matern52_of_sqdist(_sqdist(a / ls, b / ls))
+        k *= self.hyper.signal
+        return k
 
     def condition_on(self, x_new: np.ndarray, y_new: np.ndarray) -> GaussianProcess:
         """The same kernel conditioned on extra (e.g. imagined pending) points."""
