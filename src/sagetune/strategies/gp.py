@@ -38,8 +38,11 @@ _NOISE_PRIOR = (math.log(1e-3), 2.0)
 
 
 def _ls_prior_mean(dim: int) -> float:
-    # Longer length scales in more dimensions: distances on the unit cube grow like sqrt(dim).
-    return math.log(0.5) + 0.5 * math.log(max(dim, 1))
+    # Longer length scales in more dimensions, since distances on the unit cube grow with the
+    # number of ranges; but slower than sqrt(dim): in tuning problems only a few of many ranges
+    # usually matter, and with a few dozen jobs a prior that grows like sqrt(dim) keeps those
+    # few too smooth for too long (20 ranges, 6 relevant: see BENCHMARKS.md).
+    return math.log(0.5) + 0.35 * math.log(max(dim, 1))
 
 
 # --------------------------------------------------------------------------- objective warping
