@@ -9,12 +9,12 @@ the best values are identical, the suggestion times are not comparable.
 Usage (from the repository root)::
 
     PYTHONPATH=src python -m benchmarks.quality \\
-        [--problems branin,hartmann6,...] [--seeds 10] [--budget 40] \\
+        [--problems branin,hartmann6,...] [--seeds 20] [--budget 40] \\
         [--methods sagetune-bayesian,sagetune-random,optuna-tpe,optuna-gp,...] \\
         [--workers 1] [--out benchmarks/results/quality.json] \\
         [--reuse OLD.json [--reuse-methods optuna-tpe,optuna-gp,optuna-random]]
 
-The defaults are the standard set: every problem, 10 seeds, 40 jobs, the four methods plus
+The defaults are the standard set: every problem, 20 seeds, 40 jobs, the four methods plus
 ``sagetune-bayesian@4`` and ``sagetune-bayesian@8``. A problem may cap its seeds unless
 ``--full-seeds`` is given. ``--reuse`` copies the runs of the listed methods from an earlier
 results file instead of running them again (the Optuna samplers by default: their seeded runs
@@ -404,7 +404,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--problems", default=",".join(PROBLEMS),
                     help=f"comma-separated, from {', '.join(PROBLEMS)}")
-    ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
+    ap.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (default 20)")
     ap.add_argument("--full-seeds", action="store_true",
                     help="run --seeds on every problem, ignoring a problem's own cap")
     ap.add_argument("--budget", type=int, default=40, help="training jobs per run (default 40)")
