@@ -125,17 +125,22 @@ def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum(d2, 0.0, out=d2)
 
 
-def _matern52_of_sqdist(d2: np.ndarray) -> np.ndarray:
-    """Matérn 5/2 correlation from squared scaled distances, in place (``d2`` is consumed)."""
+def _matern52_terms(d2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Matérn 5/2 correlation from squared scaled distances ``r^2``, in place (``d2`` is
+    consumed): returns ``(k, 1 + sqrt5 r, exp(-sqrt5 r))``, the last two for gradients.
+
+    ``k = (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r)``; one formula for the kernel fit, predictions
+    and their gradients, so that they agree to the last bit.
+    """
     s = np.sqrt(d2, out=d2)
-    s *= _SQRT5
+    s *= _SQRT5  # sqrt5 r
     e = np.exp(-s)
     k = s * s
     k *= 1.0 / 3.0
+    s += 1.0  # from here on: 1 + sqrt5 r
     k += s
-    k += 1.0
     k *= e
-    return k
+    return k, s, e
 
 
 @dataclass(frozen=True)
@@ -167,16 +172,8 @@ def _neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray,
     ls = np.exp(theta[:dim])
     s2, noise = math.exp(theta[dim]), math.exp(theta[dim + 1])
     xs = x / ls
-    sr = _sqdist(xs, xs)
-    np.sqrt(sr, out=sr)
-    sr *= _SQRT5  # sqrt5 r
-    e = np.exp(-sr)
-    k = sr * sr
-    k *= 1.0 / 3.0
-    sr += 1.0  # from here on: 1 + sqrt5 r
-    k += sr
-    k *= e
-    k *= s2  # s2 * Matern52(r)
+    k, sr, e = _matern52_terms(_sqdist(xs, xs))  # sr: 1 + sqrt5 r
+    k *= s2
     k.flat[:: n + 1] += noise + _JITTER
     low, info = linalg.lapack.dpotrf(k, lower=1, clean=0)
     if info != 0:
@@ -281,7 +278,7 @@ class GaussianProcess:
 
     def _k(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ls = self.hyper.lengthscales
-        k = _matern52_of_sqdist(_sqdist(a / ls, b / ls))
+        k = _matern52_terms(_sqdist(a / ls, b / ls))[0]
         k *= self.hyper.signal
         return k
 
@@ -303,15 +300,15 @@ class GaussianProcess:
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Mean, variance and their gradients (shape ``(m, d)``) with respect to ``xs``."""
         xs = np.atleast_2d(xs)
-        ls2 = self.hyper.lengthscales ** 2
-        diff = xs[:, None, :] - self.x[None, :, :]  # (m, n, d)
-        r = np.sqrt(np.maximum(np.einsum("mnd,d->mn", diff * diff, 1.0 / ls2), 0.0))
-        e = np.exp(-_SQRT5 * r)
+        ls = self.hyper.lengthscales
         s2 = self.hyper.signal
-        ks = s2 * (1.0 + _SQRT5 * r + 5.0 / 3.0 * r * r) * e
+        diff = xs[:, None, :] - self.x[None, :, :]  # (m, n, d)
+        ks, sr, e = _matern52_terms(_sqdist(xs / ls, self.x / ls))
+        ks *= s2
         # dk/dx_d = -s2 * 5/3 (1 + sqrt5 r) exp(-sqrt5 r) * dx_d / ls_d^2
-        coef = -s2 * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * e  # (m, n)
-        dks = coef[:, :, None] * diff / ls2  # (m, n, d)
+        coef = sr * e
+        coef *= -s2 * 5.0 / 3.0  # (m, n)
+        dks = coef[:, :, None] * diff / (ls * ls)  # (m, n, d)
         mean = ks @ self._alpha
         dmean = np.einsum("mnd,n->md", dks, self._alpha)
         kinv_ks = linalg.cho_solve(self._chol, ks.T, check_finite=False).T  # (m, n)
