@@ -253,14 +253,21 @@ def test_refines_a_noise_free_minimum_below_the_fitted_noise() -> None:
 
 def test_pending_jobs_make_parallel_suggestions_spread() -> None:
     done = run(PLANE, bowl, 2, 12)
-    s = BayesianStrategy(PLANE, 2)
-    pending = [Observation(hp, "Running") for hp in s.suggest(done, 3)]
-    nxt = s.suggest(done + pending, 4)
-    assert len(nxt) == 4
-    points = unit_rows(PLANE, [o.hyperparameters for o in pending] + nxt)
-    assert min_pairwise(points) > 0.02
-    # Without the pending jobs the best next point is where the first pending job already is.
-    assert s.suggest(done, 1)[0] == pending[0].hyperparameters
+
+    def spread(exclusion: float) -> float:
+        s = BayesianStrategy(PLANE, 2, exclusion=exclusion)
+        pending = [Observation(hp, "Running") for hp in s.suggest(done, 3)]
+        nxt = s.suggest(done + pending, 4)
+        assert len(nxt) == 4
+        # Without the pending jobs the best next point is where the first pending job is.
+        assert s.suggest(done, 1)[0] == pending[0].hyperparameters
+        return min_pairwise(unit_rows(PLANE, [o.hyperparameters for o in pending] + nxt))
+
+    # The bowl's length scales are about 0.5 on the unit cube: an exclusion of 0.05 length
+    # scales keeps the seven running points at least 0.025 apart, the kriging believer alone
+    # (exclusion 0) keeps them apart but closer.
+    assert spread(0.05) > 0.02 > spread(0.0) > 0.002
+    assert spread(0.02) > spread(0.0)
 
 
 def test_with_pending_jobs_every_other_suggestion_stays_near_the_incumbent() -> None:

@@ -97,7 +97,9 @@ class BayesianStrategy(Strategy):
         n_initial: size of the initial design (default above).
         n_candidates: random candidates scored before local refinement.
         n_starts: best candidates refined by L-BFGS-B.
-        exclusion: minimum distance to a pending point, in (ARD) length-scale units.
+        exclusion: minimum distance to a pending point, in (ARD) length-scale units. Small:
+            it only keeps two running jobs off the same spot; along a range with a long length
+            scale a wider ring kept suggestions off the minimum while a job near it ran.
         local_radius: half-width of the box around the incumbent for local suggestions while
             jobs are pending (0: none).
         local_every: one suggestion in this many, while jobs are pending, is local.
@@ -107,7 +109,7 @@ class BayesianStrategy(Strategy):
     name = "Bayesian"
 
     def __init__(self, space: SearchSpace, seed: int, n_initial: int | None = None,
-                 n_candidates: int = 1024, n_starts: int = 6, exclusion: float = 0.05,
+                 n_candidates: int = 1024, n_starts: int = 6, exclusion: float = 0.02,
                  local_radius: float = 0.2, local_every: int = 1, augmented: bool = True):
         super().__init__(space, seed)
         self.augmented = bool(augmented)
