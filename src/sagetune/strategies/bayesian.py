@@ -242,7 +242,8 @@ class BayesianStrategy(Strategy):
                   seen: set[tuple], rng: np.random.Generator,
                   local: bool = False) -> dict[str, Any] | None:
         gp = model
-        # A share of the fitted observation noise; the kriging-believer model below shares it.
+        # Augmented EI discounts a share of the fitted noise; the kriging-believer model below
+        # keeps the fitted hyperparameters, full noise included.
         noise = _AEI_NOISE_SHARE * model.hyper.noise if self.augmented else 0.0
         xp = np.asarray(x_pending).reshape(-1, self.space.n_columns)
         if len(xp):
