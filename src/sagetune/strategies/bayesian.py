@@ -173,7 +173,7 @@ class BayesianStrategy(Strategy):
                     # Incumbent: the lowest posterior mean at an observed point, not the lowest
                     # observation. The same when values are exact; with noise, a lucky draw
                     # would otherwise set a bar EI can never clear near the real optimum.
-                    best = float(model.predict(model.x)[0].min())
+                    best = float(model.fitted_mean.min())
                 local = (bool(x_pending) and self.local_radius > 0
                          and (k + 1) % self.local_every == 0)
                 hp = self._optimise(model, best, x_pending, seen,
@@ -293,7 +293,7 @@ class BayesianStrategy(Strategy):
         mean (the incumbent), wider along ranges with longer length scales."""
         ls = model.hyper.lengthscales
         r = self.local_radius * ls / np.exp(np.mean(np.log(ls)))
-        centre = model.x[int(np.argmin(model.predict(model.x)[0]))]
+        centre = model.x[int(np.argmin(model.fitted_mean))]
         return np.clip(centre - r, 0.0, 1.0), np.clip(centre + r, 0.0, 1.0)
 
     def _near(self, model: GaussianProcess, rows: np.ndarray, xp: np.ndarray) -> np.ndarray:
