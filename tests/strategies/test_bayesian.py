@@ -119,14 +119,19 @@ def test_kernel_fit_objective_matches_the_textbook_formula_and_its_gradient() ->
         return -(lml + stats.norm.logpdf(theta, means, sds).sum()
                  - stats.norm.logpdf(means, means, sds).sum())
 
+    # Both ways of computing the pair distances: the per-pair table (few columns) and matrix
+    # products on x (many columns, forced here).
+    both = (gp_core._Pairs(x), gp_core._Pairs(x, max_columns=0))
+    assert both[0].sq is not None and both[1].sq is None
     for _ in range(4):
         theta = np.concatenate([mu + 0.7 * rng.standard_normal(3),
                                 [rng.normal(0.0, 0.5), rng.uniform(-9.0, -1.0)]])
-        value, grad = gp_core._neg_log_posterior(theta, gp_core._Pairs(x), y, mu)
-        assert value == pytest.approx(textbook(theta), rel=1e-9)
         step = np.eye(5) * 1e-5
         numeric = [(textbook(theta + h) - textbook(theta - h)) / 2e-5 for h in step]
-        np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-4)
+        for pairs in both:
+            value, grad = gp_core._neg_log_posterior(theta, pairs, y, mu)
+            assert value == pytest.approx(textbook(theta), rel=1e-9)
+            np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-4)
 
 
 def test_prediction_gradients_match_the_predictions() -> None:
