@@ -40,6 +40,7 @@ from scipy.stats import rankdata
 
 from benchmarks._env import environment, load_average
 from benchmarks._methods import DEFAULT_METHODS, METHODS, SagetuneMethod, make_method
+from benchmarks._stats import standard_error
 from benchmarks.problems import PROBLEMS, Problem
 
 DEFAULT_OUT = Path("benchmarks/results/quality.json")
@@ -146,7 +147,7 @@ def summarise(problem: Problem, runs: dict[str, list[dict[str, Any]]]) -> list[d
             "method": m,
             "seeds": n,
             "mean_best": float(f.mean()),
-            "se_best": float(f.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
+            "se_best": standard_error(f),
             "mean_rank": float(np.mean(ranks[i])),
             "median_suggest_ms": float(np.median(secs) * 1e3),
             "median_model_suggest_ms": float(np.median(late) * 1e3) if late.size else math.nan,
@@ -303,8 +304,7 @@ def overall_summary(problems: dict[str, Any], methods: list[str]) -> list[dict[s
                 b = np.array([r["best_so_far"][-1] for r in pr["runs"]["optuna-gp"]])
                 diff = a - b
                 cell["minus_gp"] = float(diff.mean())
-                cell["minus_gp_se"] = (float(diff.std(ddof=1) / math.sqrt(len(diff)))
-                                       if len(diff) > 1 else math.nan)
+                cell["minus_gp_se"] = standard_error(diff)
             row["problems"][name] = cell
         row["mean_rank"] = float(np.mean(ranks))
         rows.append(row)
@@ -345,7 +345,7 @@ def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
             a = np.array([r["best_so_far"][-1] for r in pr["runs"][m]])
             b = np.array([r["best_so_far"][-1] for r in pr["runs"][base]])
             diff = a - b
-            se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else math.nan
+            se = standard_error(diff)
             ok = "yes" if diff.mean() <= 2 * se else "no"
             lines.append(f"| {name} | {m} | {_fmt(float(a.mean()), 5)} | "
                          f"{_fmt(float(b.mean()), 5)} | {_fmt(float(diff.mean()), 3)} | "
@@ -364,7 +364,7 @@ def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
             b = np.array([r["best_so_far"][max(0, len(r["best_so_far"]) - q)]
                           for r in pr["runs"][base]])
             diff = a - b
-            se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else math.nan
+            se = standard_error(diff)
             lines.append(f"| {name} | {m} | {_fmt(float(a.mean()), 5)} | "
                          f"{_fmt(float(b.mean()), 5)} | {_fmt(float(diff.mean()), 3)} | "
                          f"{_fmt(se, 3)} |")

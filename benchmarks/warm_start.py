@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._stats import standard_error
 from benchmarks.problems import PROBLEMS, branin, hartmann6, xgb_breast_cancer_auc
 from sagetune import HyperparameterTuner, WarmStartConfig
 from sagetune.store import open_store
@@ -123,10 +124,6 @@ def run(cases: list[str], seeds: int, reach_budget: int = BUDGET) -> dict[str, A
     return results
 
 
-def _se(x: np.ndarray) -> float:
-    return float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
-
-
 def table(results: dict[str, Any]) -> str:
     lines = [
         "| problem | seeds | parent best (20 jobs) | jobs to parent's best: warm | cold | "
@@ -138,7 +135,7 @@ def table(results: dict[str, Any]) -> str:
         col = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
 
         def ms(k: str, col: dict[str, np.ndarray] = col) -> str:
-            return f"{col[k].mean():.5g} ± {_se(col[k]):.2g}"
+            return f"{col[k].mean():.5g} ± {standard_error(col[k]):.2g}"
 
         lines.append(
             f"| {case} | {len(rows)} | {ms('parent_best')} | "
