@@ -209,9 +209,9 @@ def _neg_log_posterior(theta: np.ndarray, pairs: _Pairs, y: np.ndarray,
                        ls_mu: float) -> tuple[float, np.ndarray]:
     """Negative (log marginal likelihood + log prior) and its gradient in log space.
 
-    The optimiser calls this a few dozen times per suggestion: it computes the kernel on the
-    pairs below the diagonal only and calls LAPACK directly (at 200 points the wrappers and
-    temporaries of the full-matrix version cost more than the factorisation).
+    The optimiser calls this a few dozen times per suggestion, so it computes the kernel on
+    the pairs below the diagonal only and calls LAPACK directly (at 200 points scipy's
+    wrappers and ``n x n`` temporaries would cost more than the factorisation).
     """
     n, dim = pairs.n, pairs.d
     inv_ls2 = np.exp(-2.0 * theta[:dim])
