@@ -24,18 +24,23 @@ from sagetune.space import (
 from sagetune.strategies import Observation, make_strategy
 
 DEFAULT_METHODS = ("sagetune-bayesian", "sagetune-random", "optuna-tpe", "optuna-gp",
-                   "sagetune-bayesian@4", "sagetune-bayesian@8")
+                   "sagetune-bayesian@4", "sagetune-bayesian@8", "optuna-gp@4", "optuna-gp@8")
 
 
 class Method(Protocol):
-    """One optimiser run on one problem and seed, one job at a time."""
+    """One optimiser run on one problem and seed."""
 
     def ask(self) -> tuple[dict[str, Any], float]:
         """The next hyperparameters and the seconds spent choosing them."""
         ...
 
+    def ask_batch(self, running: list[dict[str, Any]], n: int
+                  ) -> tuple[list[dict[str, Any]], float]:
+        """``n`` more hyperparameters while ``running`` (asked, not told) have no value."""
+        ...
+
     def tell(self, hyperparameters: Mapping[str, Any], value: float) -> None:
-        """Record the value (to minimise) of the last asked hyperparameters."""
+        """Record the value (to minimise) of asked hyperparameters."""
         ...
 
 
@@ -110,19 +115,36 @@ class OptunaMethod:
         quiet_optuna()
         self.study = optuna.create_study(direction="minimize", sampler=sampler)
         self.distributions = optuna_distributions(space)
-        self._trial: Any = None
+        # Asked trials not told yet, oldest first: the study holds them as RUNNING, which is
+        # how Optuna's samplers see jobs running in parallel (GPSampler models them).
+        self._open: list[tuple[dict[str, Any], Any]] = []
 
     def ask(self) -> tuple[dict[str, Any], float]:
         t0 = time.perf_counter()
         trial = self.study.ask(fixed_distributions=self.distributions)
         params = dict(trial.params)
         elapsed = time.perf_counter() - t0
-        self._trial = trial
+        self._open.append((params, trial))
         return params, elapsed
 
+    def ask_batch(self, running: list[dict[str, Any]], n: int
+                  ) -> tuple[list[dict[str, Any]], float]:
+        """``n`` more trials while the asked ones not told yet (``running``) stay RUNNING."""
+        if len(running) != len(self._open):
+            raise RuntimeError("running jobs must be the trials asked and not told yet")
+        out, seconds = [], 0.0
+        for _ in range(n):
+            params, elapsed = self.ask()
+            out.append(params)
+            seconds += elapsed
+        return out, seconds
+
     def tell(self, hyperparameters: Mapping[str, Any], value: float) -> None:
-        self.study.tell(self._trial, float(value))
-        self._trial = None
+        """Record the value of the oldest open trial with these hyperparameters."""
+        hp = dict(hyperparameters)
+        i = next(i for i, (params, _) in enumerate(self._open) if params == hp)
+        _, trial = self._open.pop(i)
+        self.study.tell(trial, float(value))
 
 
 def _tpe(seed: int) -> Any:

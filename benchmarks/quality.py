@@ -1,24 +1,25 @@
 """Quality of search: best value found within a budget of training jobs.
 
 Every method runs on every problem and seed, one job at a time (ask, evaluate, tell), or, for
-``sagetune-bayesian@4`` and the like, with that many jobs running at once. Recorded per run:
-each job's hyperparameters and value, the best value so far after each job, and the seconds
-spent choosing each suggestion. With ``--workers 2`` runs go to two processes side by side:
-the best values are identical, the suggestion times are not comparable.
+``sagetune-bayesian@4``, ``optuna-gp@8`` and the like, with that many jobs running at once.
+Recorded per run: each job's hyperparameters and value, the best value so far after each job,
+and the seconds spent choosing each suggestion. With ``--workers 2`` runs go to two processes
+side by side: the best values are identical, the suggestion times are not comparable.
 
 Usage (from the repository root)::
 
     PYTHONPATH=src python -m benchmarks.quality \\
         [--problems branin,hartmann6,...] [--seeds 20] [--budget 40] \\
-        [--methods sagetune-bayesian,sagetune-random,optuna-tpe,optuna-gp,...] \\
+        [--methods sagetune-bayesian,sagetune-random,optuna-tpe,optuna-gp,...,optuna-gp@8] \\
         [--workers 1] [--out benchmarks/results/quality.json] \\
-        [--reuse OLD.json [--reuse-methods optuna-tpe,optuna-gp,optuna-random]]
+        [--reuse OLD.json [--reuse-methods optuna-tpe,optuna-gp,optuna-gp@4,...]]
 
 The defaults are the standard set: every problem, 20 seeds, 40 jobs, the four methods plus
-``sagetune-bayesian@4`` and ``sagetune-bayesian@8``. A problem may cap its seeds unless
-``--full-seeds`` is given. ``--reuse`` copies the runs of the listed methods from an earlier
-results file instead of running them again (the Optuna samplers by default: their seeded runs
-do not depend on sagetune's code), which saves most of the time while iterating on a strategy.
+``sagetune-bayesian@4``, ``sagetune-bayesian@8``, ``optuna-gp@4`` and ``optuna-gp@8``. A
+problem may cap its seeds unless ``--full-seeds`` is given. ``--reuse`` copies the runs of the
+listed methods from an earlier results file instead of running them again (the Optuna samplers
+by default: their seeded runs do not depend on sagetune's code), which saves most of the time
+while iterating on a strategy.
 Writes the raw JSON, a Markdown copy of the tables (``.md`` beside it) and a PNG of mean
 best-so-far against jobs (``.png`` beside it).
 """
@@ -39,7 +40,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from benchmarks._env import environment, load_average
-from benchmarks._methods import DEFAULT_METHODS, METHODS, SagetuneMethod, make_method
+from benchmarks._methods import DEFAULT_METHODS, METHODS, make_method
 from benchmarks._stats import standard_error
 from benchmarks.problems import PROBLEMS, Problem
 
@@ -64,9 +65,9 @@ def _parallel(method: str) -> tuple[str, int]:
 def run_one(problem: Problem, method: str, seed: int, budget: int) -> dict[str, Any]:
     """One seeded run of ``budget`` jobs of ``method`` on ``problem``.
 
-    ``method@q`` keeps ``q`` jobs running (sagetune strategies only): whenever a job finishes
-    (the oldest first, as with equal durations) the free slot is filled by a suggestion that
-    sees the still-running jobs as ``Running`` observations, as the tuner passes them.
+    ``method@q`` keeps ``q`` jobs running: whenever a job finishes (the oldest first, as with
+    equal durations) the free slot is filled by a suggestion that sees the still-running jobs
+    (as ``Running`` observations, as the tuner passes them; Optuna's as RUNNING trials).
 
     On a noisy problem the methods are told noisy values (a seeded stream per seed and job,
     the same for every method), and ``best_so_far`` is the noiseless value of the
@@ -101,8 +102,6 @@ def run_one(problem: Problem, method: str, seed: int, budget: int) -> dict[str, 
             seconds.append(elapsed)
             finish(hp)
     else:
-        if not isinstance(opt, SagetuneMethod):
-            raise ValueError(f"{method}: parallel runs are for sagetune strategies")
         running: list[dict[str, Any]] = []
         started = 0
         while len(values) < budget:
@@ -368,6 +367,22 @@ def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
             lines.append(f"| {name} | {m} | {_fmt(float(a.mean()), 5)} | "
                          f"{_fmt(float(b.mean()), 5)} | {_fmt(float(diff.mean()), 3)} | "
                          f"{_fmt(se, 3)} |")
+    # Side by side with the peer at the same number of running jobs.
+    peers = [(m, f"optuna-gp@{_parallel(m)[1]}") for m, _ in pairs
+             if not m.startswith("optuna-gp@") and f"optuna-gp@{_parallel(m)[1]}" in methods]
+    if peers:
+        lines += ["", ("**Parallel runs against GPSampler with as many jobs running (paired by "
+                       "seed; negative: sagetune better)**"), "",
+                  "| problem | method | mean best | GPSampler, same jobs running | difference "
+                  "| SE of difference |", "|---|---|---:|---:|---:|---:|"]
+        for name, pr in problems.items():
+            for m, peer in peers:
+                a = np.array([r["best_so_far"][-1] for r in pr["runs"][m]])
+                b = np.array([r["best_so_far"][-1] for r in pr["runs"][peer]])
+                diff = a - b
+                lines.append(f"| {name} | {m} | {_fmt(float(a.mean()), 5)} | "
+                             f"{_fmt(float(b.mean()), 5)} | {_fmt(float(diff.mean()), 3)} | "
+                             f"{_fmt(standard_error(diff), 3)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -434,7 +449,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--reuse", type=Path, default=None, metavar="JSON",
                     help="take the runs of --reuse-methods from this earlier results file "
                          "(same problem, seed and budget) instead of running them again")
-    ap.add_argument("--reuse-methods", default="optuna-tpe,optuna-gp,optuna-random",
+    ap.add_argument("--reuse-methods",
+                    default="optuna-tpe,optuna-gp,optuna-random,optuna-gp@4,optuna-gp@8",
                     help="methods whose runs --reuse takes (default: the Optuna samplers, "
                          "whose seeded runs do not depend on sagetune's code)")
     ap.add_argument("--workers", type=int, default=1,
@@ -449,7 +465,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             ap.error(f"unknown problem {p!r}")
     for m in args.methods:
         name, q = _parallel(m)
-        if name not in METHODS or q < 1 or (q > 1 and not name.startswith("sagetune-")):
+        if name not in METHODS or q < 1:
             ap.error(f"unknown method {m!r}")
     return args
 
