@@ -243,21 +243,33 @@ def plot(results: dict[str, Any], path: Path) -> None:
     from matplotlib.ticker import MaxNLocator
 
     names = list(results["problems"])
-    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    # A grid of at most four panels a row; one colour per method, its parallel variants in
+    # the same colour with their own dash pattern, so sixteen curves stay readable.
+    ncols = min(4, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.2 * nrows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    bases = list(dict.fromkeys(_parallel(m)[0] for pr in results["problems"].values()
+                               for m in pr["runs"]))
+    colours = {b: f"C{i % 10}" for i, b in enumerate(bases)}
+    dashes = {1: "-", 4: "--", 8: ":"}
+    for ax, name in zip(axes.flat, names):
         pr = results["problems"][name]
         optimum = pr["optimum"]
         early_means = []
         for method, runs in pr["runs"].items():
+            base, q = _parallel(method)
             curves = np.array([r["best_so_far"] for r in runs])
             mean = curves.mean(axis=0)
             se = curves.std(axis=0, ddof=1) / math.sqrt(len(curves)) if len(curves) > 1 else 0
             jobs = np.arange(1, curves.shape[1] + 1)
             shift = optimum if optimum is not None else 0.0
-            ax.plot(jobs, mean - shift, label=method)
+            ax.plot(jobs, mean - shift, label=method, color=colours[base],
+                    linestyle=dashes.get(q, "-."))
             early_means.append(mean[min(4, len(mean) - 1)])
             lo = np.maximum(mean - se - shift, 1e-12) if optimum is not None else mean - se
-            ax.fill_between(jobs, lo, mean + se - shift, alpha=0.15)
+            ax.fill_between(jobs, lo, mean + se - shift, alpha=0.1, color=colours[base])
         if optimum is not None:
             ax.set_yscale("log")
             ax.set_ylabel(f"mean best-so-far - optimum ({optimum})")
@@ -272,7 +284,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
