@@ -298,6 +298,11 @@ def _report(name: str, method: str, seed: int, run: dict[str, Any]) -> dict[str,
     return run
 
 
+def _finals(pr: dict[str, Any], method: str, at: int = -1) -> np.ndarray:
+    """Each seed's best value of ``method`` after job ``at`` (default: the last)."""
+    return np.array([r["best_so_far"][at] for r in pr["runs"][method]])
+
+
 def overall_summary(problems: dict[str, Any], methods: list[str]) -> list[dict[str, Any]]:
     """Per method, across problems: mean of the per-problem mean ranks, and per problem the
     gap to ``optuna-gp`` in mean best and its standard error (paired by seed)."""
@@ -311,9 +316,7 @@ def overall_summary(problems: dict[str, Any], methods: list[str]) -> list[dict[s
             cell: dict[str, Any] = {"mean_best": summ[m]["mean_best"],
                                     "se_best": summ[m]["se_best"]}
             if "optuna-gp" in pr["runs"] and m != "optuna-gp":
-                a = np.array([r["best_so_far"][-1] for r in pr["runs"][m]])
-                b = np.array([r["best_so_far"][-1] for r in pr["runs"]["optuna-gp"]])
-                diff = a - b
+                diff = _finals(pr, m) - _finals(pr, "optuna-gp")
                 cell["minus_gp"] = float(diff.mean())
                 cell["minus_gp_se"] = standard_error(diff)
             row["problems"][name] = cell
@@ -340,6 +343,15 @@ def overall_markdown(rows: list[dict[str, Any]], budget: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _paired_row(name: str, method: str, a: np.ndarray, b: np.ndarray) -> tuple[str, float, float]:
+    """The table row start shared by the parallel tables (means of ``a`` and ``b``, their
+    paired difference and its SE), with the difference's mean and SE for further cells."""
+    diff = a - b
+    mean, se = float(diff.mean()), standard_error(diff)
+    return (f"| {name} | {method} | {_fmt(float(a.mean()), 5)} | {_fmt(float(b.mean()), 5)} | "
+            f"{_fmt(mean, 3)} | {_fmt(se, 3)} |", mean, se)
+
+
 def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
     """Parallel variants against their one-at-a-time base: mean best, the paired difference
     (parallel - sequential, by seed) and its standard error; "within noise" when the
@@ -355,18 +367,14 @@ def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
              "|---|---|---:|---:|---:|---:|---|---:|"]
     for name, pr in problems.items():
         for m, base in pairs:
-            a = np.array([r["best_so_far"][-1] for r in pr["runs"][m]])
-            b = np.array([r["best_so_far"][-1] for r in pr["runs"][base]])
-            diff = a - b
-            se = standard_error(diff)
-            ok = "yes" if diff.mean() <= 2 * se else "no"
+            a = _finals(pr, m)
+            row, mean, se = _paired_row(name, m, a, _finals(pr, base))
+            ok = "yes" if mean <= 2 * se else "no"
             # What the parallel run's wall time bought, in one-at-a-time jobs.
             curve = np.mean([r["best_so_far"] for r in pr["runs"][base]], axis=0)
             reached = np.flatnonzero(curve <= a.mean())
             jobs = str(reached[0] + 1) if reached.size else f"> {len(curve)}"
-            lines.append(f"| {name} | {m} | {_fmt(float(a.mean()), 5)} | "
-                         f"{_fmt(float(b.mean()), 5)} | {_fmt(float(diff.mean()), 3)} | "
-                         f"{_fmt(se, 3)} | {ok} | {jobs} |")
+            lines.append(f"{row} {ok} | {jobs} |")
     # The lag alone: with q running, the last job is chosen knowing all but q results, so the
     # one-at-a-time run after budget - q + 1 jobs had as much information and one decision
     # more. A parallel run behind that is losing to its batches, not only to the lag.
@@ -377,17 +385,13 @@ def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
     for name, pr in problems.items():
         for m, base in pairs:
             q = _parallel(m)[1]
-            a = np.array([r["best_so_far"][-1] for r in pr["runs"][m]])
             b = np.array([r["best_so_far"][max(0, len(r["best_so_far"]) - q)]
                           for r in pr["runs"][base]])
-            diff = a - b
-            se = standard_error(diff)
-            lines.append(f"| {name} | {m} | {_fmt(float(a.mean()), 5)} | "
-                         f"{_fmt(float(b.mean()), 5)} | {_fmt(float(diff.mean()), 3)} | "
-                         f"{_fmt(se, 3)} |")
+            lines.append(_paired_row(name, m, _finals(pr, m), b)[0])
     # Side by side with the peer at the same number of running jobs.
-    peers = [(m, f"optuna-gp@{_parallel(m)[1]}") for m, _ in pairs
-             if not m.startswith("optuna-gp@") and f"optuna-gp@{_parallel(m)[1]}" in methods]
+    peers = [(m, peer) for m, _ in pairs
+             if not m.startswith("optuna-gp@")
+             and (peer := f"optuna-gp@{_parallel(m)[1]}") in methods]
     if peers:
         lines += ["", ("**Parallel runs against GPSampler with as many jobs running (paired by "
                        "seed; negative: sagetune better)**"), "",
@@ -395,12 +399,7 @@ def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
                   "| SE of difference |", "|---|---|---:|---:|---:|---:|"]
         for name, pr in problems.items():
             for m, peer in peers:
-                a = np.array([r["best_so_far"][-1] for r in pr["runs"][m]])
-                b = np.array([r["best_so_far"][-1] for r in pr["runs"][peer]])
-                diff = a - b
-                lines.append(f"| {name} | {m} | {_fmt(float(a.mean()), 5)} | "
-                             f"{_fmt(float(b.mean()), 5)} | {_fmt(float(diff.mean()), 3)} | "
-                             f"{_fmt(standard_error(diff), 3)} |")
+                lines.append(_paired_row(name, m, _finals(pr, m), _finals(pr, peer))[0])
     return "\n".join(lines) + "\n"
 
 
