@@ -10,7 +10,6 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sagetune import parse_request
 from sagetune.executors.base import (
     Event,
     Executor,
@@ -21,6 +20,7 @@ from sagetune.executors.base import (
 )
 from sagetune.runner import TuningJobRunner
 from sagetune.service import create_tuning_job
+from sagetune.spec import load_spec
 from sagetune.store import open_store
 from sagetune.store.sql import SQLStore
 from sagetune.strategies import make_strategy
@@ -100,7 +100,7 @@ def run_replayed(store_url: str, request: dict[str, Any], curve: Curve
     """Create and run a tuning job whose training jobs replay ``curve``."""
     store = open_store(store_url)
     create_tuning_job(store, request, train_payload=b"unused")
-    spec = parse_request(store.get_tuning_job(request["HyperParameterTuningJobName"]).request)
+    spec = load_spec(store.get_tuning_job(request["HyperParameterTuningJobName"]))
     executor = ReplayExecutor(curve)
     strategy = make_strategy(spec.strategy, spec.space, spec.random_seed or 0,
                              hyperband=spec.hyperband)

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from sagetune import TuningJobAnalytics
 from sagetune.cost import Pricing, cost_summary, job_costs
 from sagetune.service import describe
+from sagetune.spec import load_spec
 from sagetune.store import open_store
 from sagetune.store.records import TrainingJobRecord, TuningJobRecord
 
@@ -53,8 +54,8 @@ def stored(store_url: str) -> Any:
 
 def test_cost_of_jobs_with_known_durations(store_url: str) -> None:
     store = stored(store_url)
-    record, jobs = store.get_tuning_job("priced"), store.list_training_jobs("priced")
-    first, second, third = job_costs(record, jobs)
+    spec, jobs = load_spec(store.get_tuning_job("priced")), store.list_training_jobs("priced")
+    first, second, third = job_costs(spec, jobs)
     rate = 1.8 * 2 * 0.5 / 3600  # price x InstanceCount x (1 - spot discount), per second
     assert first.cost == pytest.approx(3600 * rate) == pytest.approx(1.8)
     assert second.cost == pytest.approx(360 * rate)
@@ -62,16 +63,17 @@ def test_cost_of_jobs_with_known_durations(store_url: str) -> None:
     assert (second.epochs_not_run, second.saved_seconds) == (8, pytest.approx(1440.0))
     assert second.saved_cost == pytest.approx(1440 * rate)
     assert third.billable_seconds == 720.0 and third.epochs_not_run == 0  # no stored seconds
-    summary = cost_summary(record, jobs)
+    summary = cost_summary(spec, jobs)
     assert summary["TotalCost"] == pytest.approx((3600 + 360 + 720) * rate)
     assert summary["CostPerTrainingJob"] == pytest.approx(summary["TotalCost"] / 3)
     assert summary["EpochsNotRun"] == 8 and summary["PlannedEpochsPerTrainingJob"] == 10
     assert summary["EstimatedSavedSeconds"] == pytest.approx(1440.0)
     # a prices file wins over the request; without any price there is no money figure
-    other = cost_summary(record, jobs, Pricing({"ml.g5.xlarge": 3.6}))
+    other = cost_summary(spec, jobs, Pricing({"ml.g5.xlarge": 3.6}))
     assert other["TotalCost"] == pytest.approx(2 * summary["TotalCost"])
     unpriced = {**REQUEST, "LocalPricing": None}
-    bare = cost_summary(TuningJobRecord("priced", "Completed", unpriced, 1, 0.0, 1.0), jobs)
+    bare = cost_summary(load_spec(TuningJobRecord("priced", "Completed", unpriced, 1, 0.0, 1.0)),
+                        jobs)
     assert bare["TotalCost"] is None and bare["InstanceTypesWithoutPrice"] == ["ml.g5.xlarge"]
     assert bare["EstimatedSavedSeconds"] == pytest.approx(1440.0)
 

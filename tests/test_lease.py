@@ -6,9 +6,9 @@ import math
 
 from replay import ReplayExecutor, replay_request
 
-from sagetune import parse_request
 from sagetune.runner import TuningJobRunner
 from sagetune.service import create_tuning_job
+from sagetune.spec import load_spec
 from sagetune.store import open_store
 from sagetune.strategies import make_strategy
 
@@ -31,7 +31,7 @@ def test_a_superseded_tuner_does_not_end_the_tuning_job(store_url: str) -> None:
     store = open_store(store_url)
     request = replay_request("asleep", max_jobs=6, parallel=2)
     create_tuning_job(store, request, train_payload=b"unused")
-    spec = parse_request(store.get_tuning_job("asleep").request)
+    spec = load_spec(store.get_tuning_job("asleep"))
     executor = TakenOverWhileAsleep(store, "asleep")
     runner = TuningJobRunner(spec, store, executor, make_strategy("Random", spec.space, 3),
                              clock=executor.now)

@@ -50,7 +50,7 @@ def test_good_request_parses_and_keeps_cloud_fields() -> None:
     spec = parse_request(good_request())
     assert spec.max_jobs == 10 and spec.max_parallel_jobs == 2 and spec.maximize
     assert list(spec.space.ranges) == ["eta", "max_depth", "booster"]
-    assert spec.request["TrainingJobDefinition"]["RoleArn"].startswith("arn:aws:iam")
+    assert spec.to_request()["TrainingJobDefinition"]["RoleArn"].startswith("arn:aws:iam")
 
 
 def _edit(path: str, value: Any) -> dict[str, Any]:

@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sagetune.answers import best_training_job
-from sagetune.cost import job_costs
+from sagetune.cost import cost_summary, job_costs
 from sagetune.space import CategoricalParameter, SearchSpace
-from sagetune.spec import parse_request
+from sagetune.spec import TuningJobSpec, load_spec
 from sagetune.store.records import TRAINING_JOB_STATUSES, MetricPoint, TrainingJobRecord
 from sagetune.store.sql import SQLStore, open_store
 
@@ -55,10 +54,10 @@ class TuningJobAnalytics:
         self.name = hyperparameter_tuning_job_name
         self.store = open_store(store)
         self.record = self.store.get_tuning_job(self.name)  # fail early on an unknown name
-        spec = parse_request(self.record.request)
-        self.space: SearchSpace = spec.space
-        self.objective_metric_name: str = spec.objective_metric_name
-        self.objective_type: str = spec.objective_type
+        self.spec: TuningJobSpec = load_spec(self.record)
+        self.space: SearchSpace = self.spec.space
+        self.objective_metric_name: str = self.spec.objective.metric_name
+        self.objective_type: str = self.spec.objective_type
 
     def dataframe(self, include_parents: bool = False) -> pd.DataFrame:
         """One row per training job, in creation order: a column per tuned hyperparameter,
@@ -71,27 +70,20 @@ class TuningJobAnalytics:
                 with a ``TuningJobName`` column telling whose each row is.
         """
         if include_parents:
-            record = self.store.get_tuning_job(self.name)
-            parents = [p["HyperParameterTuningJobName"] for p in (record.request.get(
-                "WarmStartConfig") or {}).get("ParentHyperParameterTuningJobs") or []]
+            parents = list(self.spec.warm_start.parents if self.spec.warm_start else ())
             frames = []
             for name in [*parents, self.name]:
                 df = TuningJobAnalytics(name, store=self.store).dataframe()
                 df.insert(len(df.columns), "TuningJobName", name)
                 frames.append(df)
             return pd.concat(frames, ignore_index=True)
-        record = self.store.get_tuning_job(self.name)
-        definitions = record.request.get("TrainingJobDefinitions") or []
-        all_ranges = ([d.get("HyperParameterRanges") or {} for d in definitions] or
-                      [record.request["HyperParameterTuningJobConfig"]["ParameterRanges"]])
-        names = list(dict.fromkeys(
-            r["Name"] for ranges in all_ranges
-            for kind in ("ContinuousParameterRanges", "IntegerParameterRanges",
-                         "CategoricalParameterRanges") for r in ranges.get(kind) or []))
+        definitions = self.spec.named_definitions
+        names = self.spec.hyperparameter_names
         if definitions:  # as the SageMaker SDK does for several algorithms
             names.append("TrainingJobDefinitionName")
+        jobs = self.store.list_training_jobs(self.name)
         rows = []
-        for job in self.store.list_training_jobs(self.name):
+        for job in jobs:
             row = {n: job.hyperparameters.get(n) for n in names}
             if definitions:
                 row["TrainingJobDefinitionName"] = job.definition_name
@@ -111,7 +103,7 @@ class TuningJobAnalytics:
         df["FinalObjectiveValue"] = df["FinalObjectiveValue"].astype(float)
         df["TrainingElapsedTimeSeconds"] = df["TrainingElapsedTimeSeconds"].astype(float)
         # Cost figures (see sagetune.cost), after the SDK's columns.
-        costs = [c.as_dict() for c in job_costs(record, self.store.list_training_jobs(self.name))]
+        costs = [c.as_dict() for c in job_costs(self.spec, jobs)]
         for column in COST_COLUMNS:
             df[column] = pd.Series([c[column] for c in costs], dtype=(
                 bool if column == "EarlyStopped" else float))
@@ -169,7 +161,8 @@ class TuningJobAnalytics:
             ``TuningJobName``, ``Status``, ``Objective`` (metric name and type),
             ``BestTrainingJob`` (name, objective, hyperparameters; None before any result),
             ``TrainingJobCounts`` (one count per status), ``TimeSpent`` (sum of training
-            seconds and wall-clock seconds), ``Cost`` (None: not tracked yet, see ``Notes``),
+            seconds and wall-clock seconds), ``Cost`` (the totals of
+            :func:`sagetune.cost.cost_summary`),
             ``Hyperparameters`` (rank correlation and importance per tuned hyperparameter) and
             the ``Methods`` behind those figures.
         """
@@ -179,14 +172,14 @@ class TuningJobAnalytics:
         counts = {s: 0 for s in TRAINING_JOB_STATUSES}
         for j in jobs:
             counts[j.status] = counts.get(j.status, 0) + 1
-        best = best_training_job(record, jobs)
+        best = self.spec.best_training_job(jobs)
         training_seconds = sum(((j.ended_at or now) - j.started_at) for j in jobs
                                if j.started_at is not None)
         effects = self.importance(jobs)
         return {
             "TuningJobName": record.name,
             "Status": record.status,
-            "Strategy": record.request["HyperParameterTuningJobConfig"].get("Strategy"),
+            "Strategy": self.spec.strategy,
             "Objective": {"MetricName": self.objective_metric_name,
                           "Type": self.objective_type},
             "BestTrainingJob": None if best is None else {
@@ -198,7 +191,7 @@ class TuningJobAnalytics:
             "TimeSpent": {"TrainingSeconds": round(training_seconds, 3),
                           "WallClockSeconds": round((record.ended_at or now)
                                                     - record.created_at, 3)},
-            "Cost": None,
+            "Cost": cost_summary(self.spec, jobs, now=now),
             "Hyperparameters": [
                 {k: (None if isinstance(v, float) and math.isnan(v) else v)
                  for k, v in row.items()} for row in effects.to_dict("records")],

@@ -10,39 +10,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from sagetune.naming import to_datetime, training_job_arn, tuning_job_arn
+from sagetune.spec import TuningJobSpec
 from sagetune.store.records import TrainingJobRecord, TuningJobRecord
 
-
-def _objective(record: TuningJobRecord, definition: str | None = None) -> tuple[str, str]:
-    """(metric name, Type) of the tuning job, or of one of its training job definitions."""
-    default = record.request["HyperParameterTuningJobConfig"].get(
-        "HyperParameterTuningJobObjective")
-    for d in record.request.get("TrainingJobDefinitions") or []:
-        if definition is None or d.get("DefinitionName") == definition:
-            obj = d.get("TuningObjective") or default
-            return obj["MetricName"], obj["Type"]
-    return default["MetricName"], default["Type"]
+# A parent of a warm-started job: its spec and its training jobs.
+Parent = tuple[TuningJobSpec, Sequence[TrainingJobRecord]]
 
 
-def best_training_job(record: TuningJobRecord,
-                      jobs: Sequence[TrainingJobRecord]) -> TrainingJobRecord | None:
-    """The job with the best final objective (ties go to the earlier job)."""
-    _, kind = _objective(record)
-    scored = [j for j in jobs if j.objective is not None]
-    if not scored:
-        return None
-    sign = -1.0 if kind == "Maximize" else 1.0
-    return min(scored, key=lambda j: (sign * j.objective, j.seq))  # type: ignore[operator]
-
-
-def training_job_summary(record: TuningJobRecord, job: TrainingJobRecord) -> dict[str, Any]:
+def training_job_summary(spec: TuningJobSpec, job: TrainingJobRecord) -> dict[str, Any]:
     """One element of ListTrainingJobsForHyperParameterTuningJob's TrainingJobSummaries."""
-    metric, kind = _objective(record, job.definition_name)
+    objective = spec.objective_of(job.definition_name)
     out: dict[str, Any] = {
         "TrainingJobDefinitionName": job.definition_name,
         "TrainingJobName": job.name,
         "TrainingJobArn": training_job_arn(job.name),
-        "TuningJobName": record.name,
+        "TuningJobName": spec.name,
         "CreationTime": to_datetime(job.created_at),
         "TrainingStartTime": to_datetime(job.started_at),
         "TrainingEndTime": to_datetime(job.ended_at),
@@ -54,14 +36,13 @@ def training_job_summary(record: TuningJobRecord, job: TrainingJobRecord) -> dic
         out["FailureReason"] = job.failure_reason[:1024]
     if job.objective is not None:
         out["FinalHyperParameterTuningJobObjectiveMetric"] = {
-            "Type": kind, "MetricName": metric, "Value": job.objective}
+            "Type": objective.type, "MetricName": objective.metric_name, "Value": job.objective}
     return {k: v for k, v in out.items() if v is not None}
 
 
-def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord],
-                        now: float,
-                        parents: Sequence[tuple[TuningJobRecord, Sequence[TrainingJobRecord]]]
-                        = ()) -> dict[str, Any]:
+def describe_tuning_job(spec: TuningJobSpec, record: TuningJobRecord,
+                        jobs: Sequence[TrainingJobRecord], now: float,
+                        parents: Sequence[Parent] = ()) -> dict[str, Any]:
     """The DescribeHyperParameterTuningJob answer for a stored tuning job.
 
     ``parents`` (warm start) adds ``OverallBestTrainingJob``: the best across the job and its
@@ -78,12 +59,13 @@ def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecor
     objective = [j.objective_status for j in jobs]
     end = record.ended_at
     runtime = sum(((j.ended_at or now) - j.started_at) for j in jobs if j.started_at is not None)
+    request = spec.to_request()
     out: dict[str, Any] = {
         "HyperParameterTuningJobName": record.name,
         "HyperParameterTuningJobArn": tuning_job_arn(record.name),
-        "HyperParameterTuningJobConfig": record.request.get("HyperParameterTuningJobConfig"),
-        "TrainingJobDefinition": record.request.get("TrainingJobDefinition"),
-        "TrainingJobDefinitions": record.request.get("TrainingJobDefinitions"),
+        "HyperParameterTuningJobConfig": request.get("HyperParameterTuningJobConfig"),
+        "TrainingJobDefinition": request.get("TrainingJobDefinition"),
+        "TrainingJobDefinitions": request.get("TrainingJobDefinitions"),
         "HyperParameterTuningJobStatus": record.status,
         "CreationTime": to_datetime(record.created_at),
         "HyperParameterTuningEndTime": to_datetime(end),
@@ -94,18 +76,18 @@ def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecor
                                     "Failed": objective.count("Failed")},
         "ConsumedResources": {"RuntimeInSeconds": int(round(runtime))},
     }
-    best = best_training_job(record, jobs)
+    best = spec.best_training_job(jobs)
     if best is not None:
-        out["BestTrainingJob"] = training_job_summary(record, best)
-    if record.request.get("WarmStartConfig"):
-        out["WarmStartConfig"] = record.request["WarmStartConfig"]
-        candidates = [(record, best)] if best is not None else []
-        for parent_record, parent_jobs in parents:
-            pbest = best_training_job(parent_record, parent_jobs)
+        out["BestTrainingJob"] = training_job_summary(spec, best)
+    if spec.warm_start is not None:
+        out["WarmStartConfig"] = request.get("WarmStartConfig")
+        candidates = [(spec, best)] if best is not None else []
+        for parent_spec, parent_jobs in parents:
+            pbest = parent_spec.best_training_job(parent_jobs)
             if pbest is not None:
-                candidates.append((parent_record, pbest))
+                candidates.append((parent_spec, pbest))
         if candidates:
-            sign = -1.0 if _objective(record)[1] == "Maximize" else 1.0
+            sign = -1.0 if spec.maximize else 1.0
             owner, overall = min(candidates, key=lambda c: sign * c[1].objective)  # type: ignore
             out["OverallBestTrainingJob"] = training_job_summary(owner, overall)
     if record.failure_reason:
@@ -123,27 +105,26 @@ def describe_tuning_job(record: TuningJobRecord, jobs: Sequence[TrainingJobRecor
     return {k: v for k, v in out.items() if v is not None}
 
 
-def tuning_job_summary(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord]
-                       ) -> dict[str, Any]:
+def tuning_job_summary(spec: TuningJobSpec, record: TuningJobRecord,
+                       jobs: Sequence[TrainingJobRecord]) -> dict[str, Any]:
     """One element of ListHyperParameterTuningJobs' HyperParameterTuningJobSummaries."""
-    full = describe_tuning_job(record, jobs, record.last_modified_at)
-    config = record.request.get("HyperParameterTuningJobConfig", {})
+    full = describe_tuning_job(spec, record, jobs, record.last_modified_at)
+    config = spec.to_request()["HyperParameterTuningJobConfig"]
     out = {k: full.get(k) for k in (
         "HyperParameterTuningJobName", "HyperParameterTuningJobArn",
         "HyperParameterTuningJobStatus", "CreationTime", "HyperParameterTuningEndTime",
         "LastModifiedTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters")}
-    out["Strategy"] = config.get("Strategy", "Bayesian")
+    out["Strategy"] = spec.strategy
     out["ResourceLimits"] = config.get("ResourceLimits")
     return {k: v for k, v in out.items() if v is not None}
 
 
-def describe_training_job(record: TuningJobRecord, job: TrainingJobRecord, now: float,
+def describe_training_job(spec: TuningJobSpec, job: TrainingJobRecord, now: float,
                           job_dir: str | None = None) -> dict[str, Any]:
     """The DescribeTrainingJob answer for one of a tuning job's training jobs."""
-    definition = record.request.get("TrainingJobDefinition") or next(
-        (d for d in record.request.get("TrainingJobDefinitions") or []
-         if d.get("DefinitionName") == job.definition_name), {})
-    static = definition.get("StaticHyperParameters") or {}
+    d = spec.definition(job.definition_name)
+    definition = d.body
+    static = d.static_hyperparameters
     hyperparameters = {k: (v if isinstance(v, str) else str(v))
                        for k, v in {**static, **job.hyperparameters}.items()}
     secondary = {"InProgress": "Training", "Stopping": "Stopping"}.get(job.status, job.status)
@@ -155,7 +136,7 @@ def describe_training_job(record: TuningJobRecord, job: TrainingJobRecord, now: 
     out: dict[str, Any] = {
         "TrainingJobName": job.name,
         "TrainingJobArn": training_job_arn(job.name),
-        "TuningJobArn": tuning_job_arn(record.name),
+        "TuningJobArn": tuning_job_arn(spec.name),
         "HyperParameters": hyperparameters,
         "AlgorithmSpecification": definition.get("AlgorithmSpecification"),
         "RoleArn": definition.get("RoleArn"),

@@ -25,75 +25,15 @@ the tuning job completed.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sagetune.errors import ValidationError
-from sagetune.store.records import TrainingJobRecord, TuningJobRecord
-
-PRICING_FIELD = "LocalPricing"
-_EPOCH_KEYS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
-
-
-@dataclass(frozen=True)
-class Pricing:
-    """Prices per instance-hour by instance type, and the spot discount (0 to 1)."""
-
-    prices: Mapping[str, float] = field(default_factory=dict)
-    spot_discount: float = 0.0
-
-    def merged(self, other: Pricing | None) -> Pricing:
-        """These prices overridden by ``other``'s (a ``--prices`` file wins over the request)."""
-        if other is None:
-            return self
-        discount = other.spot_discount if other.spot_discount else self.spot_discount
-        return Pricing({**self.prices, **other.prices}, discount)
-
-
-def validate_pricing(raw: Any, errors: list[str], path: str = PRICING_FIELD) -> Pricing | None:
-    """Check a pricing object (errors appended); returns it, or None when absent or bad."""
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        errors.append(f"{path}: must be an object with InstancePricesPerHour and SpotDiscount")
-        return None
-    n_before = len(errors)
-    for key in raw:
-        if key not in ("InstancePricesPerHour", "SpotDiscount"):
-            errors.append(f"{path}.{key}: unknown field (expected InstancePricesPerHour, "
-                          f"SpotDiscount)")
-    prices_raw = raw.get("InstancePricesPerHour") or {}
-    prices: dict[str, float] = {}
-    if not isinstance(prices_raw, Mapping):
-        errors.append(f"{path}.InstancePricesPerHour: must map instance types to prices")
-    else:
-        for kind, price in prices_raw.items():
-            value = _non_negative(price)
-            if value is None:
-                errors.append(f"{path}.InstancePricesPerHour[{kind}]: must be a number >= 0, "
-                              f"got {price!r}")
-            else:
-                prices[str(kind)] = value
-    discount = raw.get("SpotDiscount", 0.0)
-    value = _non_negative(discount)
-    if value is None or value >= 1:
-        errors.append(f"{path}.SpotDiscount: must be a number from 0 to below 1 (the fraction "
-                      f"of the price saved), got {discount!r}")
-        value = 0.0
-    return Pricing(prices, value) if len(errors) == n_before else None
-
-
-def _non_negative(raw: Any) -> float | None:
-    if isinstance(raw, bool):
-        return None
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
+from sagetune.spec import TuningJobSpec
+from sagetune.spec.pricing import Pricing, validate_pricing
+from sagetune.store.records import TrainingJobRecord
 
 
 def load_prices(path: str | Path) -> Pricing:
@@ -134,34 +74,6 @@ def billable_seconds(job: TrainingJobRecord, now: float | None = None) -> float:
     return max(0.0, end - job.started_at)
 
 
-def _definition(request: Mapping[str, Any], name: str | None) -> Mapping[str, Any]:
-    for d in request.get("TrainingJobDefinitions") or []:
-        if d.get("DefinitionName") == name:
-            return d
-    return request.get("TrainingJobDefinition") or {}
-
-
-def planned_epochs(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord]) -> int | None:
-    """The epochs a job runs when nothing stops it (see the module's docstring)."""
-    config = record.request.get("HyperParameterTuningJobConfig") or {}
-    hb = ((config.get("StrategyConfig") or {}).get("HyperbandStrategyConfig") or {})
-    candidates: list[Any] = [hb.get("MaxResource")] if config.get("Strategy") == "Hyperband" \
-        else []
-    static = (record.request.get("TrainingJobDefinition") or {}).get(
-        "StaticHyperParameters") or {}
-    candidates += [static.get(k) for k in _EPOCH_KEYS]
-    for raw in candidates:
-        try:
-            value = int(str(raw).strip())
-        except (TypeError, ValueError):
-            continue
-        if value >= 1:
-            return value
-    done = [j.epochs_completed for j in jobs if j.epochs_completed and not j.early_stopped
-            and j.status == "Completed"]
-    return max(done) if done else None
-
-
 @dataclass(frozen=True)
 class JobCost:
     """The cost figures of one training job (money is None without a price)."""
@@ -195,20 +107,17 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def job_costs(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord],
+def job_costs(spec: TuningJobSpec, jobs: Sequence[TrainingJobRecord],
               pricing: Pricing | None = None, now: float | None = None) -> list[JobCost]:
     """Each training job's cost figures; prices from ``pricing`` over the request's."""
-    errors: list[str] = []
-    base = validate_pricing(record.request.get(PRICING_FIELD), errors) or Pricing()
-    prices = base.merged(pricing)
-    planned = planned_epochs(record, jobs)
+    prices = (spec.pricing or Pricing()).merged(pricing)
+    planned = spec.planned_epochs(jobs)
     out = []
     for job in jobs:
-        definition = _definition(record.request, job.definition_name)
-        resource = definition.get("ResourceConfig") or {}
-        kind = resource.get("InstanceType")
-        count = int(resource.get("InstanceCount") or 1)
-        spot = bool(definition.get("EnableManagedSpotTraining"))
+        definition = _definition_of(spec, job)
+        kind = definition.instance_type if definition is not None else None
+        count = definition.instance_count if definition is not None else 1
+        spot = definition.managed_spot if definition is not None else False
         seconds = billable_seconds(job, now)
         epochs = int(job.epochs_completed or 0)
         not_run = max(0, planned - epochs) if job.early_stopped and planned and epochs else 0
@@ -224,14 +133,21 @@ def job_costs(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord],
     return out
 
 
-def cost_summary(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord],
+def _definition_of(spec: TuningJobSpec, job: TrainingJobRecord) -> Any:
+    try:
+        return spec.definition(job.definition_name)
+    except KeyError:  # a job of a definition name the spec does not know: no price
+        return None
+
+
+def cost_summary(spec: TuningJobSpec, jobs: Sequence[TrainingJobRecord],
                  pricing: Pricing | None = None, now: float | None = None) -> dict[str, Any]:
     """Totals for a tuning job (the ``Cost`` part of describe, and ``sagetune cost``).
 
     ``TotalCost`` and ``CostPerTrainingJob`` are None unless every job with billable time has
     a price for its instance type.
     """
-    rows = job_costs(record, jobs, pricing, now)
+    rows = job_costs(spec, jobs, pricing, now)
     priced = [r for r in rows if r.billable_seconds > 0]
     total = (sum(r.cost for r in priced) if priced and all(r.cost is not None for r in priced)
              else None)
@@ -245,7 +161,7 @@ def cost_summary(record: TuningJobRecord, jobs: Sequence[TrainingJobRecord],
         "CostPerTrainingJob": _round(total / len(rows) if total is not None and rows else None),
         "EpochsCompleted": sum(r.epochs for r in rows),
         "EarlyStoppedTrainingJobs": sum(r.early_stopped for r in rows),
-        "PlannedEpochsPerTrainingJob": planned_epochs(record, jobs),
+        "PlannedEpochsPerTrainingJob": spec.planned_epochs(jobs),
         "EpochsNotRun": sum(r.epochs_not_run for r in rows),
         "EstimatedSavedSeconds": round(sum(r.saved_seconds for r in rows), 3),
         "EstimatedSavedCost": _round(saved_cost),

@@ -11,24 +11,14 @@ each definition's own grid, not their product.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagetune.space import CategoricalParameter, Parameter, SearchSpace
-from sagetune.training import ScriptDefinition
+
+if TYPE_CHECKING:
+    from sagetune.spec.model import DefinitionSpec
 
 DEFINITION_KEY = "TrainingJobDefinitionName"
-
-
-@dataclass(frozen=True)
-class DefinitionSpec:
-    """One validated training job definition (``name`` is None for a lone definition)."""
-
-    name: str | None
-    space: SearchSpace
-    static_hyperparameters: Mapping[str, Any]
-    script: ScriptDefinition | None
-    objective_metric_name: str
 
 
 def _neutral(p: Parameter) -> Any:

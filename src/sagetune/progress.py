@@ -9,8 +9,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from sagetune.answers import _objective as objective_of
-from sagetune.answers import best_training_job
+from sagetune.spec import TuningJobSpec
 from sagetune.store.records import TrainingJobRecord, TuningJobRecord
 
 _STYLE = {"Completed": "green", "Failed": "red", "Stopped": "yellow", "InProgress": "cyan"}
@@ -24,9 +23,15 @@ def _fmt(v: Any) -> str:
 
 
 class LiveProgress:
-    """Shows the counters, the best job so far and the latest training jobs, live."""
+    """Shows the counters, the best job so far and the latest training jobs, live.
 
-    def __init__(self, console: Console | None = None):
+    Args:
+        spec: the tuning job shown.
+        console: where to draw (default: stderr).
+    """
+
+    def __init__(self, spec: TuningJobSpec, console: Console | None = None):
+        self.spec = spec
         if console is None:
             console = Console(stderr=True)
             if not console.is_terminal:  # a log file or CI: no need to squeeze into 80 columns
@@ -49,11 +54,10 @@ class LiveProgress:
             self.live.update(self.render(tuning_job, jobs))
 
     def render(self, tuning_job: TuningJobRecord, jobs: list[TrainingJobRecord]) -> Group:
-        config = tuning_job.request["HyperParameterTuningJobConfig"]
-        metric = objective_of(tuning_job)[0]
-        total = config["ResourceLimits"].get("MaxNumberOfTrainingJobs") or len(jobs)
+        metric = self.spec.objective.metric_name
+        total = self.spec.max_jobs
         counts = {s: sum(j.status == s for j in jobs) for s in _STYLE}
-        best = best_training_job(tuning_job, jobs)
+        best = self.spec.best_training_job(jobs)
         head = Text.assemble(
             (f"{tuning_job.name} ", "bold"), (f"{tuning_job.status}  ", "bold cyan"),
             f"{len(jobs)}/{total} jobs  ",

@@ -116,8 +116,7 @@ class TuningJobRunner:
     def _observations(self) -> list[Observation]:
         out = []
         for j in sorted(self.jobs.values(), key=lambda j: j.seq):
-            hp = (self.spec.space.join(j.definition_name, j.hyperparameters)  # type: ignore
-                  if self.spec.multi else j.hyperparameters)
+            hp = self.spec.to_strategy_point(j.definition_name, j.hyperparameters)
             curve = tuple(self._curves.get(j.name, ()))
             if j.status in ("InProgress", "Stopping"):
                 out.append(Observation(hp, "Running", curve=curve))
@@ -237,8 +236,7 @@ class TuningJobRunner:
             return 0
         suggestions = self.strategy.suggest(self._observations(), n)[:n]
         for joint in suggestions:
-            definition, hp = (self.spec.space.split(joint) if self.spec.multi  # type: ignore
-                              else (None, dict(joint)))
+            definition, hp = self.spec.from_strategy_point(joint)
             seq = len(self.jobs) + 1
             name = training_job_name(self.spec.name, seq)
             now = self.clock()
@@ -250,8 +248,7 @@ class TuningJobRunner:
             self.store.create_training_job(record)
             self.jobs[name] = record
             self._running.add(name)
-            static = (self.spec.definition(definition).static_hyperparameters
-                      if self.spec.definitions else self.spec.static_hyperparameters)
+            static = self.spec.definition(definition).static_hyperparameters
             self.executor.start(JobRequest(name, {**static, **hp}, job_dir, definition))
         if suggestions:
             self._touch()
@@ -281,8 +278,7 @@ class TuningJobRunner:
         self._notify()
 
     def _objective_metric(self, job: TrainingJobRecord) -> str:
-        return (self.spec.definition(job.definition_name).objective_metric_name
-                if self.spec.definitions else self.spec.objective_metric_name)
+        return self.spec.objective_of(job.definition_name).metric_name
 
     def _on_point(self, ev: MetricReported) -> None:
         """Record an objective point and ask the stopping rule whether the job goes on."""

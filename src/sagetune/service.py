@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sagetune.answers import _objective, describe_tuning_job
+from sagetune.answers import Parent, describe_tuning_job
 from sagetune.cost import cost_summary
 from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.executors.base import Executor
@@ -22,7 +22,7 @@ from sagetune.executors.process import ProcessExecutor
 from sagetune.executors.routing import RoutingExecutor
 from sagetune.executors.subprocess import SubprocessExecutor
 from sagetune.runner import TuningJobRunner
-from sagetune.spec import TuningJobSpec, parse_request
+from sagetune.spec import TuningJobSpec, load_spec, parse_request
 from sagetune.store.records import TuningJobRecord
 from sagetune.store.sql import SQLStore
 from sagetune.strategies import make_strategy
@@ -42,7 +42,7 @@ def create_tuning_job(store: SQLStore, request: Mapping[str, Any],
     if spec.warm_start is not None:
         warm = WarmStart(spec, load_parents(spec, store))
         spec = replace(spec, notices=spec.notices + tuple(warm.notices))
-    if spec.script is None and train_payload is None and not spec.multi:
+    if spec.definitions[0].script is None and train_payload is None:
         raise ValidationError("TrainingJobDefinition: say how to start the training job: "
                               "StaticHyperParameters.sagemaker_program (script mode) or "
                               "LocalCommand")
@@ -56,17 +56,18 @@ def create_tuning_job(store: SQLStore, request: Mapping[str, Any],
     seed = spec.random_seed if spec.random_seed is not None else secrets.randbelow(2**31)
     now = time.time()
     store.create_tuning_job(TuningJobRecord(
-        name=spec.name, status="InProgress", request=spec.request, seed=seed, created_at=now,
+        name=spec.name, status="InProgress", request=spec.to_request(), seed=seed, created_at=now,
         last_modified_at=now, train_payload=train_payload))
     return spec
 
 
 def _executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
-    if spec.multi:
+    if spec.named_definitions:
         return RoutingExecutor({d.name: SubprocessExecutor(d.script, d.objective_metric_name)
                                 for d in spec.definitions})  # type: ignore[arg-type,misc]
-    if spec.script is not None:
-        return SubprocessExecutor(spec.script, spec.objective_metric_name)
+    script = spec.definitions[0].script
+    if script is not None:
+        return SubprocessExecutor(script, spec.objective.metric_name)
     if record.train_payload is None:
         raise ValidationError(f"tuning job {spec.name!r} has no training script or function")
     return ProcessExecutor(record.train_payload, spec.max_parallel_jobs)
@@ -84,14 +85,15 @@ def run_tuning_job(store: SQLStore, name: str, show_progress: bool = False) -> T
         raise ValidationError(f"HyperParameterTuningJobName: tuning job {name!r} is "
                               f"{record.status}; only an InProgress tuning job can be run or "
                               f"resumed")
-    spec = parse_request(record.request)
+    # The training code must be where the request said: checked now, not when results are read.
+    spec = load_spec(record, check_paths=True)
     executor = _executor(spec, record)
     strategy = make_strategy(spec.strategy, spec.space, record.seed, spec.max_parallel_jobs,
                              hyperband=spec.hyperband)
     if show_progress:
         from sagetune.progress import LiveProgress
 
-        display: Any = LiveProgress()
+        display: Any = LiveProgress(spec)
     else:
         display = nullcontext()
     warm = WarmStart(spec, load_parents(spec, store)) if spec.warm_start else None
@@ -104,18 +106,18 @@ def describe(store: SQLStore, name: str) -> dict[str, Any]:
     """DescribeHyperParameterTuningJob, with OverallBestTrainingJob across the parents of a
     warm-started job (those with the same objective metric)."""
     record = store.get_tuning_job(name)
+    spec = load_spec(record)
     jobs = store.list_training_jobs(name)
-    parent_jobs = []
-    for parent in (record.request.get("WarmStartConfig") or {}).get(
-            "ParentHyperParameterTuningJobs") or []:
+    parent_jobs: list[Parent] = []
+    for parent in spec.warm_start.parents if spec.warm_start is not None else ():
         try:
-            parent_record = store.get_tuning_job(parent["HyperParameterTuningJobName"])
+            parent_spec = load_spec(store.get_tuning_job(parent))
         except LookupError:
             continue
-        if _objective(parent_record) == _objective(record):
-            parent_jobs.append((parent_record, store.list_training_jobs(parent_record.name)))
+        if parent_spec.objective == spec.objective:
+            parent_jobs.append((parent_spec, store.list_training_jobs(parent)))
     now = time.time()
-    out = describe_tuning_job(record, jobs, now, parents=parent_jobs)
+    out = describe_tuning_job(spec, record, jobs, now, parents=parent_jobs)
     # Not in SageMaker's answer: billable time, cost and early-stopping savings (sagetune.cost).
-    out["Cost"] = cost_summary(record, jobs, now=now)
+    out["Cost"] = cost_summary(spec, jobs, now=now)
     return out

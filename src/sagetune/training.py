@@ -54,7 +54,8 @@ class ScriptDefinition:
     instance_type: str | None = None
 
 
-def _local_path(raw: Any, base_dir: Path, path: str, errors: list[str]) -> Path | None:
+def _local_path(raw: Any, base_dir: Path, path: str, errors: list[str],
+                check_paths: bool = True) -> Path | None:
     if not isinstance(raw, str) or not raw:
         errors.append(f"{path}: must be a local path or file:// URL, got {raw!r}")
         return None
@@ -66,6 +67,8 @@ def _local_path(raw: Any, base_dir: Path, path: str, errors: list[str]) -> Path 
     local = Path(parsed.path if parsed.scheme == "file" else raw).expanduser()
     if not local.is_absolute():
         local = base_dir / local
+    if not check_paths:  # reading back a stored job: same spelling, no look at the disk
+        return Path(os.path.normpath(local))
     if not local.exists():
         errors.append(f"{path}: {str(local)!r} does not exist")
         return None
@@ -74,8 +77,13 @@ def _local_path(raw: Any, base_dir: Path, path: str, errors: list[str]) -> Path 
 
 def parse_script_definition(definition: Mapping[str, Any], objective_metric: str | None,
                             base_dir: Path, errors: list[str],
-                            path: str = _DEF) -> ScriptDefinition | None:
-    """Validate the script part of a training job definition (None for a Python callable)."""
+                            path: str = _DEF, *, check_paths: bool = True
+                            ) -> ScriptDefinition | None:
+    """Validate the script part of a training job definition (None for a Python callable).
+
+    With ``check_paths`` off, the submit directory, entry point and channels are not looked
+    for on disk (a stored tuning job read back after its code was moved).
+    """
     static = definition.get("StaticHyperParameters") or {}
     static = static if isinstance(static, Mapping) else {}
     program = static.get("sagemaker_program")
@@ -132,21 +140,22 @@ def parse_script_definition(definition: Mapping[str, Any], objective_metric: str
                       f"definition (a Name and a Regex that finds it in the log)")
 
     submit = static.get("sagemaker_submit_directory")
-    source = (base_dir.resolve() if submit is None else
+    source = ((base_dir.resolve() if check_paths else base_dir) if submit is None else
               _local_path(submit, base_dir, f"{path}.StaticHyperParameters."
-                                            f"sagemaker_submit_directory", errors))
+                                            f"sagemaker_submit_directory", errors, check_paths))
     command: tuple[str, ...] = ()
     if program is not None:
         if not isinstance(program, str) or not program:
             errors.append(f"{path}.StaticHyperParameters.sagemaker_program: must be the entry "
                           f"script's file name, got {program!r}")
-        elif source is not None:
+        elif source is not None and check_paths:
             if source.is_dir() and not (source / program).is_file():
                 errors.append(f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
                               f"not a file in {str(source)!r}")
             elif source.is_file() and not _tar_has(source, program):
                 errors.append(f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
                               f"not in the archive {str(source)!r}")
+        if isinstance(program, str) and program and source is not None:
             if program.endswith(".py"):
                 command = (sys.executable, program)
             elif program.endswith(".sh"):
@@ -189,7 +198,7 @@ def parse_script_definition(definition: Mapping[str, Any], objective_metric: str
         source_cfg = (ch.get("DataSource") or {})
         uri = ((source_cfg.get("S3DataSource") or {}).get("S3Uri")
                or (source_cfg.get("FileSystemDataSource") or {}).get("DirectoryPath"))
-        local = _local_path(uri, base_dir, f"{where}.DataSource", errors)
+        local = _local_path(uri, base_dir, f"{where}.DataSource", errors, check_paths)
         if local is not None:
             channels[name] = local
 

@@ -10,12 +10,11 @@ from typing import Any
 
 from sagetune import service
 from sagetune.analytics import TuningJobAnalytics
-from sagetune.answers import best_training_job
 from sagetune.errors import ValidationError
 from sagetune.executors.process import serialize_callable
 from sagetune.naming import name_from_base
 from sagetune.space import Parameter
-from sagetune.spec import parse_request
+from sagetune.spec import load_spec, parse_request
 from sagetune.store.sql import SQLStore, open_store
 from sagetune.strategy_config import StrategyConfig
 
@@ -138,6 +137,25 @@ class HyperparameterTuner:
                  warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None,
                  strategy_config: StrategyConfig | Mapping[str, Any] | None = None,
                  pricing: Mapping[str, Any] | None = None, instance_type: str | None = None):
+        self._configure(objective_metric_name, hyperparameter_ranges, objective_type, strategy,
+                        max_jobs, max_parallel_jobs, early_stopping_type, random_seed,
+                        base_tuning_job_name, completion_criteria, max_runtime_in_seconds, store,
+                        static_hyperparameters, show_progress, warm_start_config,
+                        strategy_config, pricing, instance_type)
+        # Validate now, so a mistake shows before any training starts.
+        parse_request(self.request("validation-only"))
+
+    def _configure(self, objective_metric_name: str,
+                   hyperparameter_ranges: Mapping[str, Parameter], objective_type: str,
+                   strategy: str, max_jobs: int | None, max_parallel_jobs: int,
+                   early_stopping_type: str, random_seed: int | None,
+                   base_tuning_job_name: str | None,
+                   completion_criteria: TuningJobCompletionCriteriaConfig | Mapping[str, Any]
+                   | None, max_runtime_in_seconds: int | None, store: SQLStore | str | None,
+                   static_hyperparameters: Mapping[str, Any] | None, show_progress: bool | None,
+                   warm_start_config: WarmStartConfig | Mapping[str, Any] | None,
+                   strategy_config: StrategyConfig | Mapping[str, Any] | None,
+                   pricing: Mapping[str, Any] | None, instance_type: str | None) -> None:
         if not isinstance(hyperparameter_ranges, Mapping):
             raise ValidationError("hyperparameter_ranges: must be a dict of name -> "
                                   "ContinuousParameter / IntegerParameter / CategoricalParameter")
@@ -174,8 +192,6 @@ class HyperparameterTuner:
         self._store_arg = store
         self._store: SQLStore | None = None
         self.latest_tuning_job: str | None = None
-        # Validate now, so a mistake shows before any training starts.
-        parse_request(self.request("validation-only"))
 
     @property
     def store(self) -> SQLStore:
@@ -270,24 +286,26 @@ class HyperparameterTuner:
     @classmethod
     def attach(cls, tuning_job_name: str, store: SQLStore | str | None = None
                ) -> HyperparameterTuner:
-        """A tuner for an existing tuning job (to read its results)."""
-        from sagetune.spec import parse_request as _parse
+        """A tuner for an existing tuning job, to read its results.
 
+        Works for every kind of tuning job, also after its training code has moved: the tuner
+        is rebuilt from the stored spec, which is not validated against the disk again.
+        """
         st = open_store(store)
-        record = st.get_tuning_job(tuning_job_name)
-        spec = _parse(record.request)
-        config = record.request["HyperParameterTuningJobConfig"]
-        limits = config.get("ResourceLimits") or {}
-        tuner = cls(spec.objective_metric_name, dict(spec.space.ranges),
-                    objective_type=spec.objective_type, strategy=spec.strategy,
-                    max_jobs=spec.max_jobs, max_parallel_jobs=spec.max_parallel_jobs,
-                    early_stopping_type=spec.early_stopping_type,
-                    random_seed=spec.random_seed, store=st,
-                    completion_criteria=config.get("TuningJobCompletionCriteria"),
-                    max_runtime_in_seconds=limits.get("MaxRuntimeInSeconds"),
-                    static_hyperparameters=spec.static_hyperparameters,
-                    warm_start_config=record.request.get("WarmStartConfig"),
-                    strategy_config=config.get("StrategyConfig"))
+        spec = load_spec(st.get_tuning_job(tuning_job_name))
+        request = spec.to_request()
+        config = request["HyperParameterTuningJobConfig"]
+        definition = spec.definitions[0]
+        resource = definition.body.get("ResourceConfig") or {}
+        tuner = cls.__new__(cls)
+        tuner._configure(
+            spec.objective.metric_name, dict(spec.space.ranges), spec.objective_type,
+            spec.strategy, spec.max_jobs, spec.max_parallel_jobs, spec.early_stopping_type,
+            spec.random_seed, None, config.get("TuningJobCompletionCriteria"),
+            config["ResourceLimits"].get("MaxRuntimeInSeconds"), st,
+            definition.static_hyperparameters, None, request.get("WarmStartConfig"),
+            config.get("StrategyConfig"), request.get("LocalPricing"),
+            resource.get("InstanceType") if isinstance(resource, Mapping) else None)
         tuner.latest_tuning_job = tuning_job_name
         return tuner
 
@@ -302,8 +320,8 @@ class HyperparameterTuner:
             RuntimeError: when no training job has an objective value yet.
         """
         name = self._require_job()
-        best = best_training_job(self.store.get_tuning_job(name),
-                                 self.store.list_training_jobs(name))
+        spec = load_spec(self.store.get_tuning_job(name))
+        best = spec.best_training_job(self.store.list_training_jobs(name))
         if best is None:
             raise RuntimeError(f"tuning job {name!r} has no training job with an objective value")
         return best.name

@@ -31,7 +31,7 @@ import numpy as np
 
 from sagetune.errors import ResourceNotFound, ValidationError
 from sagetune.space import CategoricalParameter, IntegerParameter, Parameter, SearchSpace
-from sagetune.spec import TuningJobSpec, parse_request
+from sagetune.spec import TuningJobSpec, load_spec
 from sagetune.store.records import TrainingJobRecord
 from sagetune.store.sql import SQLStore
 from sagetune.strategies import Observation
@@ -58,7 +58,7 @@ def load_parents(spec: TuningJobSpec, store: SQLStore) -> list[Parent]:
         return []
     errors: list[str] = []
     parents: list[Parent] = []
-    if spec.multi:
+    if spec.named_definitions:
         errors.append("WarmStartConfig: warm start is not supported with TrainingJobDefinitions")
     for name in ws.parents:
         path = f"{_PATH}[{name}]"
@@ -73,8 +73,8 @@ def load_parents(spec: TuningJobSpec, store: SQLStore) -> list[Parent]:
         if record.status not in ("Completed", "Stopped"):
             errors.append(f"{path}: a parent must be Completed or Stopped, it is {record.status}")
             continue
-        pspec = parse_request(record.request)
-        if pspec.multi:
+        pspec = load_spec(record)
+        if pspec.named_definitions:
             errors.append(f"{path}: a parent with TrainingJobDefinitions cannot be used")
             continue
         errors += _compatibility(spec, pspec, path)
@@ -99,13 +99,16 @@ def _compatibility(child: TuningJobSpec, parent: TuningJobSpec, path: str) -> li
         errors.append(f"{path}: the parent's objective Type is {parent.objective_type}, this "
                       f"job's is {child.objective_type}; they must match")
     if child.warm_start and child.warm_start.warm_start_type == "IdenticalDataAndAlgorithm":
-        if parent.objective_metric_name != child.objective_metric_name:
+        mine_metric = child.objective.metric_name
+        their_metric = parent.objective.metric_name
+        if their_metric != mine_metric:
             errors.append(f"{path}: IdenticalDataAndAlgorithm needs the same objective metric; "
-                          f"the parent's is {parent.objective_metric_name!r}, this job's "
-                          f"{child.objective_metric_name!r}")
+                          f"the parent's is {their_metric!r}, this job's {mine_metric!r}")
         tuned = set(child.space.ranges) | set(parent.space.ranges)
-        mine = {k: str(v) for k, v in child.static_hyperparameters.items() if k not in tuned}
-        theirs = {k: str(v) for k, v in parent.static_hyperparameters.items() if k not in tuned}
+        mine = {k: str(v) for k, v in child.definitions[0].static_hyperparameters.items()
+                if k not in tuned}
+        theirs = {k: str(v) for k, v in parent.definitions[0].static_hyperparameters.items()
+                  if k not in tuned}
         if mine != theirs:
             diff = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
             errors.append(f"{path}: IdenticalDataAndAlgorithm needs the same static "
@@ -119,9 +122,10 @@ def _compatibility(child: TuningJobSpec, parent: TuningJobSpec, path: str) -> li
 
 
 def _entry_point(spec: TuningJobSpec) -> str:
-    if spec.script is None:
+    script = spec.definitions[0].script
+    if script is None:
         return "a Python function"
-    return " ".join(spec.script.command) + f" in {spec.script.source}"
+    return " ".join(script.command) + f" in {script.source}"
 
 
 def _value_in_child(p: Parameter, raw: Any) -> tuple[bool, Any]:
@@ -180,7 +184,7 @@ class WarmStart:
                 if job.objective is None or job.status not in ("Completed", "Stopped"):
                     continue
                 point = map_point(spec.space, job.hyperparameters,
-                                  parent.spec.static_hyperparameters)
+                                  parent.spec.definitions[0].static_hyperparameters)
                 if point is None:
                     self.left_out[parent.name] = self.left_out.get(parent.name, 0) + 1
                     continue

@@ -80,7 +80,10 @@ def test_summary_best_counts_time_and_methods(finished: TuningJobAnalytics) -> N
     assert s["TimeSpent"]["TrainingSeconds"] == pytest.approx(
         df["TrainingElapsedTimeSeconds"].sum(), abs=1e-2)
     assert s["TimeSpent"]["WallClockSeconds"] >= s["TimeSpent"]["TrainingSeconds"] / 2
-    assert s["Cost"] is None and any("cost" in n for n in s["Notes"])
+    assert s["Cost"]["NumberOfTrainingJobs"] == len(df)
+    assert s["Cost"]["BillableTimeInSeconds"] == pytest.approx(
+        df["BillableTimeInSeconds"].sum(), abs=1e-2)
+    assert any("cost" in n for n in s["Notes"])
     assert s["Methods"]["Importance"] == IMPORTANCE_METHOD
     assert "fANOVA" in s["Methods"]["Importance"] and "Spearman" in s["Methods"][
         "RankCorrelation"]

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from sagetune.cli import echo_json, get_store, main, store_option
 from sagetune.cost import cost_summary, job_costs, load_prices
+from sagetune.spec import load_spec
 
 
 def _money(x: float | None) -> str:
@@ -28,12 +29,12 @@ def cost(ctx: click.Context, name: str, prices_path: str | None, as_json: bool) 
     """A tuning job's cost: total, per training job, and the estimated saving of early
     stopping or Hyperband (epochs not run x the job's measured seconds per epoch)."""
     store = get_store(ctx)
-    record = store.get_tuning_job(name)
+    spec = load_spec(store.get_tuning_job(name))
     jobs = store.list_training_jobs(name)
     pricing = load_prices(prices_path) if prices_path else None
     now = time.time()
-    summary = cost_summary(record, jobs, pricing, now)
-    rows = job_costs(record, jobs, pricing, now)
+    summary = cost_summary(spec, jobs, pricing, now)
+    rows = job_costs(spec, jobs, pricing, now)
     if as_json:
         echo_json({"HyperParameterTuningJobName": name, **summary,
                    "TrainingJobs": [r.as_dict() for r in rows]})

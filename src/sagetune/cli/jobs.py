@@ -16,16 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sagetune import service
-from sagetune.answers import (
-    best_training_job,
-    describe_training_job,
-    training_job_summary,
-    tuning_job_summary,
-)
+from sagetune.answers import describe_training_job, training_job_summary, tuning_job_summary
 from sagetune.cli import echo_json, get_store, main, store_option
 from sagetune.control import stop_tuning_job
 from sagetune.errors import ValidationError
 from sagetune.naming import tuning_job_arn
+from sagetune.spec import load_spec
 from sagetune.store.records import FINISHED
 
 JOB_NAME = click.option("--hyper-parameter-tuning-job-name", "name", required=True,
@@ -135,7 +131,8 @@ def list_tuning_jobs(ctx: click.Context, sort_by: str, sort_order: str, name_con
     records.sort(key=key, reverse=sort_order == "Descending")
     records = records[:max_results] if max_results else records
     echo_json({"HyperParameterTuningJobSummaries": [
-        tuning_job_summary(r, store.list_training_jobs(r.name)) for r in records]})
+        tuning_job_summary(load_spec(r), r, store.list_training_jobs(r.name))
+        for r in records]})
 
 
 @main.command("list-training-jobs-for-hyper-parameter-tuning-job")
@@ -155,7 +152,7 @@ def list_training_jobs(ctx: click.Context, name: str, sort_by: str, sort_order: 
                        status_equals: str | None, max_results: int | None) -> None:
     """ListTrainingJobsForHyperParameterTuningJob, as JSON."""
     store = get_store(ctx)
-    record = store.get_tuning_job(name)
+    spec = load_spec(store.get_tuning_job(name))
     jobs = [j for j in store.list_training_jobs(name)
             if not status_equals or j.status == status_equals]
     if sort_by == "FinalObjectiveMetricValue":
@@ -165,7 +162,7 @@ def list_training_jobs(ctx: click.Context, name: str, sort_by: str, sort_order: 
            "FinalObjectiveMetricValue": lambda j: j.objective}[sort_by]
     jobs.sort(key=key, reverse=sort_order == "Descending")
     jobs = jobs[:max_results] if max_results else jobs
-    echo_json({"TrainingJobSummaries": [training_job_summary(record, j) for j in jobs]})
+    echo_json({"TrainingJobSummaries": [training_job_summary(spec, j) for j in jobs]})
 
 
 @main.command("describe-training-job")
@@ -176,9 +173,9 @@ def describe_training(ctx: click.Context, name: str) -> None:
     """The DescribeTrainingJob answer, as JSON."""
     store = get_store(ctx)
     job = store.get_training_job(name)
-    record = store.get_tuning_job(job.tuning_job_name)
+    spec = load_spec(store.get_tuning_job(job.tuning_job_name))
     job_dir = str(Path(job.log_path).parent) if job.log_path else None
-    echo_json(describe_training_job(record, job, time.time(), job_dir))
+    echo_json(describe_training_job(spec, job, time.time(), job_dir))
 
 
 @main.command("stop-hyper-parameter-tuning-job")
@@ -224,7 +221,7 @@ def _run(store: Any, name: str, progress: bool | None) -> None:
     show = sys.stderr.isatty() if progress is None else progress
     record = service.run_tuning_job(store, name, show_progress=show)
     jobs = store.list_training_jobs(name)
-    best = best_training_job(record, jobs)
+    best = load_spec(record).best_training_job(jobs)
     click.echo(f"{name}: {record.status} ({len(jobs)} training jobs)")
     if best is not None:
         click.echo(f"best training job: {best.name}  objective = {best.objective}")
@@ -277,10 +274,10 @@ def ls(ctx: click.Context) -> None:
         table.add_column(col)
     for r in store.list_tuning_jobs():
         jobs = store.list_training_jobs(r.name)
-        best = best_training_job(r, jobs)
-        config = r.request.get("HyperParameterTuningJobConfig", {})
-        total = config.get("ResourceLimits", {}).get("MaxNumberOfTrainingJobs", "?")
-        table.add_row(r.name, r.status, config.get("Strategy", "Bayesian"),
+        spec = load_spec(r)
+        best = spec.best_training_job(jobs)
+        total = spec.max_jobs
+        table.add_row(r.name, r.status, spec.strategy,
                       f"{sum(j.finished for j in jobs)}/{total}",
                       "" if best is None else f"{best.objective:.6g}",
                       time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)))

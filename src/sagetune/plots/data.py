@@ -18,7 +18,8 @@ import numpy as np
 from sagetune.analytics import TuningJobAnalytics, hyperparameter_effects, load_metric_points
 from sagetune.errors import ValidationError
 from sagetune.space import CategoricalParameter, IntegerParameter, Parameter, SearchSpace
-from sagetune.spec import parse_request
+from sagetune.spec import load_spec
+from sagetune.spec.model import best_training_job
 from sagetune.store.records import MetricPoint, TrainingJobRecord
 from sagetune.store.sql import SQLStore
 
@@ -67,14 +68,16 @@ class TuningData:
             ResourceNotFound: when there is no such tuning job.
         """
         record = store.get_tuning_job(name)
-        spec = parse_request(record.request)
+        spec = load_spec(record)
         jobs = list(store.list_training_jobs(name) if jobs is None else jobs)
         points = None
         if curves:
+            # Each job's own objective: definitions of one tuning job may name it differently.
+            metric_of = {j.name: spec.objective_of(j.definition_name).metric_name for j in jobs}
             points = [p for p in load_metric_points(store, [j.name for j in jobs])
-                      if p.metric_name == spec.objective_metric_name]
+                      if p.metric_name == metric_of.get(p.training_job_name)]
         return cls(name=name, status=record.status,
-                   objective_metric_name=spec.objective_metric_name,
+                   objective_metric_name=spec.objective.metric_name,
                    maximize=spec.maximize, space=spec.space, jobs=jobs, points=points)
 
     @classmethod
@@ -85,11 +88,7 @@ class TuningData:
     @property
     def best(self) -> TrainingJobRecord | None:
         """The best job so far (ties to the earlier job)."""
-        scored = [j for j in self.jobs if j.objective is not None]
-        if not scored:
-            return None
-        sign = -1.0 if self.maximize else 1.0
-        return min(scored, key=lambda j: (sign * j.objective, j.seq))  # type: ignore[operator]
+        return best_training_job(self.jobs, self.maximize)
 
 
 def check_kind(kind: str) -> str:

@@ -3,6 +3,10 @@
 Validation follows SageMaker's rules (with its wording where it has one) and reports every
 problem at once, each prefixed with its field path. The SDK builds the same request, so both
 entry points share these rules.
+
+The validated request is also normalised (every default filled in, range bounds as the API's
+strings, relative paths anchored at ``LocalBaseDirectory``): that is the form the store keeps,
+and :func:`load_spec` reads it back without looking at the filesystem.
 """
 
 from __future__ import annotations
@@ -11,12 +15,11 @@ import copy
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sagetune.cost import PRICING_FIELD, validate_pricing
-from sagetune.definitions import DefinitionSpec, JointSearchSpace
+from sagetune.definitions import JointSearchSpace
 from sagetune.errors import ValidationError
 from sagetune.space import (
     SCALING_TYPES,
@@ -26,11 +29,13 @@ from sagetune.space import (
     Parameter,
     SearchSpace,
 )
+from sagetune.spec.model import DefinitionSpec, Objective, TuningJobSpec, WarmStartSpec
+from sagetune.spec.pricing import PRICING_FIELD, validate_pricing
+from sagetune.store.records import TuningJobRecord
 from sagetune.strategies.hyperband import EPOCH_KEYS, MAX_RESOURCE_LIMIT, HyperbandConfig
 from sagetune.training import ScriptDefinition, parse_script_definition
 
 STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
-IMPLEMENTED_STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
 OBJECTIVE_TYPES = ("Maximize", "Minimize")
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 MAX_RANGES = 30
@@ -46,52 +51,6 @@ _CRITERIA = f"{_CONFIG}.TuningJobCompletionCriteria"
 _RANGE_KINDS = (("ContinuousParameterRanges", ContinuousParameter),
                 ("IntegerParameterRanges", IntegerParameter),
                 ("CategoricalParameterRanges", CategoricalParameter))
-
-
-@dataclass(frozen=True)
-class TuningJobSpec:
-    """A validated tuning job. ``request`` keeps the whole request, cloud-only fields too."""
-
-    name: str
-    strategy: str
-    objective_metric_name: str
-    objective_type: str
-    space: SearchSpace
-    max_jobs: int
-    max_parallel_jobs: int
-    max_runtime_in_seconds: float | None
-    early_stopping_type: str
-    target_objective_value: float | None
-    max_jobs_not_improving: int | None
-    complete_on_convergence: bool
-    random_seed: int | None
-    static_hyperparameters: dict[str, Any]
-    request: dict[str, Any] = field(repr=False)
-    script: ScriptDefinition | None = None
-    notices: tuple[str, ...] = ()
-    definitions: tuple[DefinitionSpec, ...] = ()
-    warm_start: WarmStartSpec | None = None
-    hyperband: HyperbandConfig | None = None
-
-    @property
-    def multi(self) -> bool:
-        """Whether the job has several training job definitions (a JointSearchSpace)."""
-        return isinstance(self.space, JointSearchSpace)
-
-    def definition(self, name: str | None) -> DefinitionSpec:
-        """The definition a training job belongs to (None for a lone definition)."""
-        for d in self.definitions:
-            if d.name == name:
-                return d
-        raise KeyError(name)
-
-    @property
-    def maximize(self) -> bool:
-        return self.objective_type == "Maximize"
-
-    def to_minimize(self, value: float) -> float:
-        """The objective as strategies see it (always minimised)."""
-        return -value if self.maximize else value
 
 
 def _number(raw: Any, path: str, errors: list[str], integer: bool = False) -> float | None:
@@ -262,8 +221,8 @@ def parse_space(ranges: Any, errors: list[str], strategy: str | None,
     return SearchSpace(parsed)
 
 
-def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
-                  ) -> TuningJobSpec:
+def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None, *,
+                  check_paths: bool = True) -> TuningJobSpec:
     """Validate a CreateHyperParameterTuningJob request.
 
     Args:
@@ -271,9 +230,13 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
         base_dir: the folder relative paths in the request are relative to (the request
             file's folder); default: ``LocalBaseDirectory`` stored in the request, else the
             current directory.
+        check_paths: check that the scripts, submit directories and channels the request
+            names exist. Off only for reading back a stored tuning job (:func:`load_spec`):
+            results can be read after the training code is gone.
 
     Returns:
-        The immutable spec.
+        The immutable spec; :meth:`~sagetune.spec.TuningJobSpec.to_request` gives the
+        normalised request.
 
     Raises:
         ValidationError: listing every problem found, each with its field path.
@@ -293,9 +256,6 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
         errors.append(f"{_CONFIG}: is required")
     config = _mapping(request.get("HyperParameterTuningJobConfig"), _CONFIG, errors)
     strategy = _enum(config, "Strategy", _CONFIG, STRATEGIES, errors, default="Bayesian")
-    if strategy is not None and strategy not in IMPLEMENTED_STRATEGIES:
-        errors.append(f"{_CONFIG}.Strategy: {strategy} is not available in this version of "
-                      f"sagetune (use one of {', '.join(IMPLEMENTED_STRATEGIES)})")
     if config.get("StrategyConfig") and strategy != "Hyperband":
         errors.append(f"{_CONFIG}.StrategyConfig: is only allowed with the Hyperband strategy")
 
@@ -331,16 +291,16 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
                       f"HyperParameterRanges instead")
     if base_dir is None:
         base_dir = request.get(LOCAL_BASE_DIRECTORY) or Path.cwd()
-    base = Path(base_dir).resolve()
+    base = Path(base_dir).resolve() if check_paths else Path(base_dir)
     request[LOCAL_BASE_DIRECTORY] = str(base)
     notices: list[str] = []
     definitions: tuple[DefinitionSpec, ...] = ()
     if multi:
-        definitions = _parse_definitions(request, objective, strategy, base, errors, notices)
+        definitions = _parse_definitions(request, objective, strategy, base, errors, notices,
+                                         check_paths)
         if definitions:
             space = JointSearchSpace(definitions)
             objective_type = _shared_type(request, objective, errors)
-            metric_name = definitions[0].objective_metric_name
     if strategy == "Grid" and space is not None:
         size = space.grid_size()
         if max_jobs is not None and max_jobs != size:
@@ -385,7 +345,6 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
     seed = _int_field(config, "RandomSeed", _CONFIG, errors, minimum=0)
 
     static: Mapping[str, Any] = {}
-    script: ScriptDefinition | None = None
     if multi and "TrainingJobDefinition" in request:
         errors.append("TrainingJobDefinition: give TrainingJobDefinition or "
                       "TrainingJobDefinitions, not both")
@@ -393,26 +352,80 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
         path = "TrainingJobDefinition"
         definition = _mapping(request.get(path), path, errors)
         static, script = _parse_definition_body(definition, path, space, metric_name, base,
-                                                errors, notices)
-        if space is not None and isinstance(metric_name, str):
-            definitions = (DefinitionSpec(None, space, dict(static), script, metric_name),)
+                                                errors, notices, check_paths)
+        if space is not None and isinstance(metric_name, str) and objective_type is not None:
+            definitions = (DefinitionSpec(None, space, dict(static), script,
+                                          Objective(metric_name, objective_type)),)  # type: ignore[arg-type]
     warm_start = _parse_warm_start(request.get("WarmStartConfig"), errors)
     hyperband = (_parse_hyperband(config.get("StrategyConfig"), static, errors)
                  if strategy == "Hyperband" else None)
-    validate_pricing(request.get(PRICING_FIELD), errors)
+    pricing = validate_pricing(request.get(PRICING_FIELD), errors)
 
     if errors:
         raise ValidationError(errors)
     assert space is not None and max_jobs is not None and max_parallel is not None
+    assert strategy is not None and definitions
+    _normalise(request, strategy, early or "Off", max_jobs, definitions)
+    definitions = tuple(replace(d, body=_definition_body(request, d.name))
+                        for d in definitions)
     return TuningJobSpec(
-        name=name, strategy=strategy, objective_metric_name=metric_name,  # type: ignore[arg-type]
-        objective_type=objective_type, space=space, max_jobs=max_jobs,  # type: ignore[arg-type]
+        name=name, strategy=strategy, objective_type=objective_type,  # type: ignore[arg-type]
+        space=space, definitions=definitions, max_jobs=max_jobs,
         max_parallel_jobs=max_parallel, max_runtime_in_seconds=max_runtime,
         early_stopping_type=early or "Off", target_objective_value=target,
         max_jobs_not_improving=not_improving, complete_on_convergence=convergence,
-        random_seed=seed, static_hyperparameters=dict(static), request=request, script=script,
-        notices=tuple(notices), definitions=definitions, warm_start=warm_start,
-        hyperband=hyperband)
+        random_seed=seed, warm_start=warm_start, hyperband=hyperband, pricing=pricing,
+        notices=tuple(notices), normalised=request)
+
+
+def load_spec(record: TuningJobRecord, *, check_paths: bool = False) -> TuningJobSpec:
+    """The spec of a stored tuning job, read without touching the filesystem.
+
+    Args:
+        record: the stored tuning job.
+        check_paths: check that its training code and channels are still there (before
+            running it; reading results never needs them).
+
+    Raises:
+        ValidationError: the stored request no longer passes validation (a store written by
+            a sagetune with other rules).
+    """
+    return parse_request(record.request, check_paths=check_paths)
+
+
+def ranges_request(space: SearchSpace) -> dict[str, list[dict[str, Any]]]:
+    """``ParameterRanges`` as the API writes them: every kind's list, bounds as strings,
+    ScalingType filled in."""
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k, _ in _RANGE_KINDS}
+    for name, p in space.ranges.items():
+        out[f"{p.kind}ParameterRanges"].append(p.as_tuning_range(name))
+    return out
+
+
+def _normalise(request: dict[str, Any], strategy: str, early: str, max_jobs: int,
+               definitions: tuple[DefinitionSpec, ...]) -> None:
+    """Fill in the defaults the service fills in, in place (the request is validated)."""
+    config = request["HyperParameterTuningJobConfig"]
+    config["Strategy"] = strategy
+    config["TrainingJobEarlyStoppingType"] = early
+    config["ResourceLimits"]["MaxNumberOfTrainingJobs"] = max_jobs
+    if definitions[0].name is None:
+        config["ParameterRanges"] = ranges_request(definitions[0].space)
+        request.setdefault("TrainingJobDefinition", {}).setdefault("StaticHyperParameters", {})
+        return
+    by_name = {d.name: d for d in definitions}
+    for item in request["TrainingJobDefinitions"]:
+        d = by_name[item["DefinitionName"]]
+        item["HyperParameterRanges"] = ranges_request(d.space)
+        item["TuningObjective"] = {"Type": d.objective.type, "MetricName": d.objective.metric_name}
+        item.setdefault("StaticHyperParameters", {})
+
+
+def _definition_body(request: Mapping[str, Any], name: str | None) -> dict[str, Any]:
+    if name is None:
+        return copy.deepcopy(request["TrainingJobDefinition"])
+    return copy.deepcopy(next(d for d in request["TrainingJobDefinitions"]
+                              if d["DefinitionName"] == name))
 
 
 MAX_DEFINITIONS = 10
@@ -420,8 +433,8 @@ DEFINITION_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$")
 
 
 def _parse_definition_body(definition: Mapping[str, Any], path: str, space: SearchSpace | None,
-                           metric_name: Any, base: Path, errors: list[str], notices: list[str]
-                           ) -> tuple[Mapping[str, Any], ScriptDefinition | None]:
+                           metric_name: Any, base: Path, errors: list[str], notices: list[str],
+                           check_paths: bool) -> tuple[Mapping[str, Any], ScriptDefinition | None]:
     """Static hyperparameters and the script of one training job definition."""
     static = _mapping(definition.get("StaticHyperParameters"), f"{path}.StaticHyperParameters",
                       errors)
@@ -431,7 +444,7 @@ def _parse_definition_body(definition: Mapping[str, Any], path: str, space: Sear
                 errors.append(f"{path}.StaticHyperParameters[{key}]: a hyperparameter cannot be "
                               f"both static and tuned")
     script = parse_script_definition(definition, metric_name if isinstance(metric_name, str)
-                                     else None, base, errors, path)
+                                     else None, base, errors, path, check_paths=check_paths)
     resource = definition.get("ResourceConfig")
     if (isinstance(resource, Mapping) and ({"InstanceCount", "VolumeSizeInGB"} & resource.keys())
             and not any("mean nothing locally" in n for n in notices)):
@@ -442,7 +455,7 @@ def _parse_definition_body(definition: Mapping[str, Any], path: str, space: Sear
 
 def _parse_definitions(request: Mapping[str, Any], default_objective: Mapping[str, Any],
                        strategy: str | None, base: Path, errors: list[str],
-                       notices: list[str]) -> tuple[DefinitionSpec, ...]:
+                       notices: list[str], check_paths: bool) -> tuple[DefinitionSpec, ...]:
     """Validate ``TrainingJobDefinitions`` (each with DefinitionName, TuningObjective,
     HyperParameterRanges and a way to start the job)."""
     items = request.get("TrainingJobDefinitions")
@@ -470,18 +483,20 @@ def _parse_definitions(request: Mapping[str, Any], default_objective: Mapping[st
         objective = item.get("TuningObjective") or default_objective
         objective = _mapping(objective, f"{path}.TuningObjective", errors)
         metric = objective.get("MetricName")
-        _enum(objective, "Type", f"{path}.TuningObjective", OBJECTIVE_TYPES, errors)
+        kind = _enum(objective, "Type", f"{path}.TuningObjective", OBJECTIVE_TYPES, errors)
         if not isinstance(metric, str) or not 1 <= len(metric) <= 255:
             errors.append(f"{path}.TuningObjective.MetricName: is required (a string of 1 to "
                           f"255 characters), got {metric!r}")
         space = parse_space(item.get("HyperParameterRanges"), errors, strategy,
                             f"{path}.HyperParameterRanges")
-        static, script = _parse_definition_body(item, path, space, metric, base, errors, notices)
+        static, script = _parse_definition_body(item, path, space, metric, base, errors, notices,
+                                                check_paths)
         if script is None:
             errors.append(f"{path}: say how to start the training job: "
                           f"StaticHyperParameters.sagemaker_program or LocalCommand")
-        if space is not None and script is not None and isinstance(metric, str):
-            out.append(DefinitionSpec(name, space, dict(static), script, metric))
+        if space is not None and script is not None and isinstance(metric, str) and kind:
+            out.append(DefinitionSpec(name, space, dict(static), script,
+                                      Objective(metric, kind)))  # type: ignore[arg-type]
     return tuple(out) if len(errors) == n_before else ()
 
 
@@ -500,14 +515,6 @@ def _shared_type(request: Mapping[str, Any], default_objective: Mapping[str, Any
 
 WARM_START_TYPES = ("IdenticalDataAndAlgorithm", "TransferLearning")
 MAX_PARENTS = 5
-
-
-@dataclass(frozen=True)
-class WarmStartSpec:
-    """Which finished tuning jobs a new one starts from, and how much to trust them."""
-
-    warm_start_type: str
-    parents: tuple[str, ...]
 
 
 def _parse_warm_start(raw: Any, errors: list[str]) -> WarmStartSpec | None:
