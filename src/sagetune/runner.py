@@ -18,7 +18,13 @@ from sagetune import completion, control
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
-from sagetune.stopping import JobSnapshot, MedianStoppingRule, StoppingRule, min_jobs_for
+from sagetune.stopping import (
+    JobSnapshot,
+    MedianStoppingRule,
+    StopDecision,
+    StoppingRule,
+    min_jobs_for,
+)
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
 from sagetune.store.sql import SQLStore
 from sagetune.strategies import Observation, Strategy
@@ -101,12 +107,13 @@ class TuningJobRunner:
         self._lease_lost = False
         self.owner = control.new_owner()
         self.stopping = default_stopping_rule(spec, strategy)
-        # Each job's objective curve (epoch, value to minimise), and the rule's decisions.
+        # Each job's objective curve (epoch, value to minimise), and the rule's decision for
+        # each job it ended (at most one: a job being stopped is not asked again).
         self._curves: dict[str, list[tuple[int, float]]] = {name: [] for name in self.jobs}
         for p in store.metric_points(self.jobs):
             if p.metric_name == self._objective_metric(self.jobs[p.training_job_name]):
                 self._curves[p.training_job_name].append((p.step, spec.to_minimize(p.value)))
-        self._decisions: dict[str, str] = {}
+        self._decisions: dict[str, StopDecision] = {}
 
     # bookkeeping ------------------------------------------------------------------------------
     def _set(self, name: str, **fields: Any) -> None:
@@ -298,12 +305,12 @@ class TuningJobRunner:
                      for j in self.jobs.values()]
         me = next(s for s in snapshots if s.name == ev.name)
         decision = self.stopping.on_metric(me, ev.step, value, snapshots)
-        if decision == "continue":
+        if decision.action == "continue":
             return
-        reason = self.stopping.reason(me, ev.step)
         self._decisions[ev.name] = decision
         self._set(ev.name, status="Stopping")
-        self.executor.stop(ev.name, reason)
+        # StopDecision requires a reason for stop and complete; "or" only satisfies the type.
+        self.executor.stop(ev.name, decision.reason or decision.action)
 
     def _finish_job(self, ev: JobFinished) -> None:
         self._running.discard(ev.name)
@@ -320,7 +327,7 @@ class TuningJobRunner:
         fields["epochs_completed"] = max((e for e, _ in curve), default=0)
         if ev.status == "Stopped" and decision is not None:
             # Stopped by the rule: the last reported value is the job's final objective.
-            if decision == "complete":  # Hyperband's MaxResource reached: trained enough
+            if decision.action == "complete":  # Hyperband's MaxResource: trained enough
                 fields.update(status="Completed", failure_reason=None)
             else:
                 fields["early_stopped"] = True
