@@ -18,6 +18,7 @@ from sagetune import completion, control
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
+from sagetune.status import TrainingJobStatus
 from sagetune.stopping import (
     JobSnapshot,
     MedianStoppingRule,
@@ -126,13 +127,13 @@ class TuningJobRunner:
             hp = (self.spec.space.join(j.definition_name, j.hyperparameters)  # type: ignore
                   if self.spec.multi else j.hyperparameters)
             curve = tuple(self._curves.get(j.name, ()))
-            if j.status in ("InProgress", "Stopping"):
-                out.append(Observation(hp, "Running", curve=curve))
+            if j.status in (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping):
+                out.append(Observation(hp, TrainingJobStatus.InProgress, curve=curve))
             elif j.objective is not None:
                 out.append(Observation(hp, j.status,  # type: ignore[arg-type]
                                        self.spec.to_minimize(j.objective), curve=curve))
             else:
-                out.append(Observation(hp, "Failed"))
+                out.append(Observation(hp, TrainingJobStatus.Failed))
         if self.warm_start is not None:
             return self.warm_start.combine(out)
         return out
