@@ -18,7 +18,7 @@ from sagetune import completion, control
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
-from sagetune.status import TrainingJobStatus
+from sagetune.status import TrainingJobStatus, TuningJobStatus
 from sagetune.stopping import (
     JobSnapshot,
     MedianStoppingRule,
@@ -154,7 +154,7 @@ class TuningJobRunner:
         self._last_heartbeat = self.clock()
         self._recover_interrupted()
         reason: str | None = None
-        final_status = "Completed"
+        final_status = TuningJobStatus.Completed
         interrupted = False
         try:
             while True:
@@ -171,7 +171,8 @@ class TuningJobRunner:
                 self._handle(self.executor.poll(_POLL_SECONDS))
         except KeyboardInterrupt:
             # Ctrl-C is a stop request: record it, so the store never shows a live job.
-            final_status, reason, interrupted = "Stopped", "interrupted (KeyboardInterrupt)", True
+            final_status, reason = TuningJobStatus.Stopped, "interrupted (KeyboardInterrupt)"
+            interrupted = True
         finally:
             why = f"the tuning job ended: {reason or 'interrupted'}"
             known = self.executor.running
@@ -179,7 +180,7 @@ class TuningJobRunner:
                 if name in known:
                     self.executor.stop(name, why)
                 else:  # interrupted before its executor took it: nothing runs to wait for
-                    self._handle([JobFinished(name, self.clock(), "Stopped",
+                    self._handle([JobFinished(name, self.clock(), TrainingJobStatus.Stopped,
                                               failure_reason=why)])
             deadline = time.time() + _SHUTDOWN_SECONDS
             while self._running and time.time() < deadline:
@@ -204,7 +205,7 @@ class TuningJobRunner:
                 continue
             if job.process_id:
                 control.kill_process_group(job.process_id, job.name)
-            self._set(job.name, status="Stopped", ended_at=now, interrupted=True,
+            self._set(job.name, status=TrainingJobStatus.Stopped, ended_at=now, interrupted=True,
                       failure_reason="interrupted: the tuner process ended while this training "
                                      "job ran; a new training job replaces it")
 
@@ -219,22 +220,22 @@ class TuningJobRunner:
                 # This process was suspended (a laptop asleep) past the lease and a new tuner
                 # resumed the job: leave the tuning job to it.
                 self._lease_lost = True
-                return "Stopped", "another tuner took this tuning job over"
+                return TuningJobStatus.Stopped, "another tuner took this tuning job over"
         if now - self._last_stop_check >= _STOP_CHECK_SECONDS:
             self._last_stop_check = now
             self.record = self.store.get_tuning_job(self.spec.name)
-            if self.record.status in ("Stopping", "Stopped"):
-                return "Stopped", "stopped by request"
+            if self.record.status in (TuningJobStatus.Stopping, TuningJobStatus.Stopped):
+                return TuningJobStatus.Stopped, "stopped by request"
         limit = self.spec.max_runtime_in_seconds
         if limit is not None and now - self.record.created_at >= limit:
-            return "Completed", "MaxRuntimeInSeconds reached"
+            return TuningJobStatus.Completed, "MaxRuntimeInSeconds reached"
         target = self.spec.target_objective_value
         result = completion.check(
             self._finished_values(),
             None if target is None else self.spec.to_minimize(target),
             self.spec.max_jobs_not_improving, self.spec.complete_on_convergence)
         if result.reason is not None:
-            return "Completed", result.reason
+            return TuningJobStatus.Completed, result.reason
         return None
 
     def _launch(self) -> int:
@@ -252,7 +253,7 @@ class TuningJobRunner:
             now = self.clock()
             job_dir = self.store.jobs_dir / self.spec.name / name
             record = TrainingJobRecord(name=name, tuning_job_name=self.spec.name, seq=seq,
-                                       status="InProgress", hyperparameters=hp,
+                                       status=TrainingJobStatus.InProgress, hyperparameters=hp,
                                        created_at=now, log_path=str(job_dir / "log.txt"),
                                        definition_name=definition)
             self.store.create_training_job(record)
@@ -300,7 +301,7 @@ class TuningJobRunner:
         value = self.spec.to_minimize(ev.value)
         self._curves.setdefault(ev.name, []).append((ev.step, value))
         if (self.stopping is None or ev.name not in self._running
-                or ev.name in self._decisions or job.status != "InProgress"):
+                or ev.name in self._decisions or job.status != TrainingJobStatus.InProgress):
             return
         snapshots = [JobSnapshot(j.name, j.seq, j.status, tuple(self._curves.get(j.name, ())))
                      for j in self.jobs.values()]
@@ -309,7 +310,7 @@ class TuningJobRunner:
         if decision.action == "continue":
             return
         self._decisions[ev.name] = decision
-        self._set(ev.name, status="Stopping")
+        self._set(ev.name, status=TrainingJobStatus.Stopping)
         # StopDecision requires a reason for stop and complete; "or" only satisfies the type.
         self.executor.stop(ev.name, decision.reason or decision.action)
 
@@ -326,20 +327,21 @@ class TuningJobRunner:
         started = fields.get("started_at", job.started_at)
         fields["billable_seconds"] = max(0.0, ev.time - started) if started else 0.0
         fields["epochs_completed"] = max((e for e, _ in curve), default=0)
-        if ev.status == "Stopped" and decision is not None:
+        if ev.status == TrainingJobStatus.Stopped and decision is not None:
             # Stopped by the rule: the last reported value is the job's final objective.
             if decision.action == "complete":  # Hyperband's MaxResource: trained enough
-                fields.update(status="Completed", failure_reason=None)
+                fields.update(status=TrainingJobStatus.Completed, failure_reason=None)
             else:
                 fields["early_stopped"] = True
             if curve and objective not in ev.metrics:
                 ev = replace(ev, metrics={**ev.metrics, objective: self.spec.to_minimize(
                     curve[-1][1])})
-        if ev.status == "Completed" and ev.result is not None:  # a Python callable's return
+        # A Python callable's job: its return value holds the metrics.
+        if ev.status == TrainingJobStatus.Completed and ev.result is not None:
             metrics, failure = metrics_from_result(ev.result, objective)
             fields["final_metrics"] = metrics
             if failure is not None:
-                fields.update(status="Failed", failure_reason=failure)
+                fields.update(status=TrainingJobStatus.Failed, failure_reason=failure)
             else:
                 fields["objective"] = metrics[objective]
             reported = {p.metric_name for p in self.store.metric_points([ev.name])}
@@ -348,7 +350,8 @@ class TuningJobRunner:
                 if math.isfinite(v) and k not in reported])
         else:  # streamed metrics: the last point of each series is its final value
             fields["final_metrics"] = dict(ev.metrics)
-            if fields["status"] in ("Completed", "Stopped") and objective in ev.metrics:
+            if (fields["status"] in (TrainingJobStatus.Completed, TrainingJobStatus.Stopped)
+                    and objective in ev.metrics):
                 fields["objective"] = ev.metrics[objective]
         self._set(ev.name, **fields)
 
@@ -358,8 +361,10 @@ class TuningJobRunner:
     def _finish(self, status: str, reason: str | None) -> TuningJobRecord:
         jobs = list(self.jobs.values())
         failure = None
-        if status == "Completed" and jobs and all(j.status == "Failed" for j in jobs):
-            status, failure = "Failed", "All training jobs failed; see their FailureReason"
+        if status == TuningJobStatus.Completed and jobs and all(
+                j.status == TrainingJobStatus.Failed for j in jobs):
+            status = TuningJobStatus.Failed
+            failure = "All training jobs failed; see their FailureReason"
         values = self._finished_values()
         details = {"CompletionReason": reason,
                    "NumberOfTrainingJobsObjectiveNotImproving":
