@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
 from sagetune import completion, control
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
+from sagetune.executors.process import metrics_from_result
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
 from sagetune.status import TrainingJobStatus, TuningJobStatus
@@ -47,34 +48,6 @@ def default_stopping_rule(spec: TuningJobSpec, strategy: Strategy) -> StoppingRu
     if spec.early_stopping_type == "Auto":
         return MedianStoppingRule(min_jobs=min_jobs_for(spec.max_jobs))
     return None
-
-
-def metrics_from_result(result: Any, objective_metric_name: str
-                        ) -> tuple[dict[str, float], str | None]:
-    """Normalise what a training callable returned; returns (metrics, failure reason)."""
-    if isinstance(result, Mapping):
-        metrics: dict[str, float] = {}
-        for k, v in result.items():
-            try:
-                metrics[str(k)] = float(v)
-            except (TypeError, ValueError):
-                return {}, (f"train returned a non-numeric value for metric {k!r}: {v!r}")
-    elif isinstance(result, bool) or result is None:
-        return {}, (f"train returned {result!r}; return a float or a dict of floats with "
-                    f"the objective metric {objective_metric_name!r}")
-    else:
-        try:
-            metrics = {objective_metric_name: float(result)}
-        except (TypeError, ValueError):
-            return {}, (f"train returned {type(result).__name__}; return a float or a dict of "
-                        f"floats with the objective metric {objective_metric_name!r}")
-    if objective_metric_name not in metrics:
-        return metrics, (f"objective metric {objective_metric_name!r} not found in what train "
-                         f"returned (metrics: {sorted(metrics)})")
-    value = metrics[objective_metric_name]
-    if not math.isfinite(value):
-        return metrics, f"objective metric {objective_metric_name!r} is {value}"
-    return metrics, None
 
 
 class TuningJobRunner:
