@@ -185,7 +185,7 @@ class TuningJobRunner:
     def _budget_used(self) -> int:
         return sum(not j.interrupted for j in self.jobs.values())
 
-    def _stop_reason(self) -> tuple[str, str] | None:
+    def _stop_reason(self) -> tuple[TuningJobStatus, str] | None:
         now = self.clock()
         if now - self._last_heartbeat >= control.HEARTBEAT_SECONDS:
             self._last_heartbeat = now
