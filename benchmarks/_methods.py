@@ -62,7 +62,7 @@ class SagetuneMethod:
     def ask_batch(self, running: list[dict[str, Any]], n: int
                   ) -> tuple[list[dict[str, Any]], float]:
         """``n`` suggestions while ``running`` jobs have no value yet, and the seconds taken."""
-        pending = [Observation(dict(hp), "Running") for hp in running]
+        pending = [Observation(dict(hp), "InProgress") for hp in running]
         t0 = time.perf_counter()
         suggestions = self.strategy.suggest(self.observations + pending, n)
         elapsed = time.perf_counter() - t0

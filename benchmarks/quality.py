@@ -67,7 +67,7 @@ def run_one(problem: Problem, method: str, seed: int, budget: int) -> dict[str, 
 
     ``method@q`` keeps ``q`` jobs running: whenever a job finishes (the oldest first, as with
     equal durations) the free slot is filled by a suggestion that sees the still-running jobs
-    (as ``Running`` observations, as the tuner passes them; Optuna's as RUNNING trials).
+    (as ``InProgress`` observations, as the tuner passes them; Optuna's as RUNNING trials).
 
     On a noisy problem the methods are told noisy values (a seeded stream per seed and job,
     the same for every method), and ``best_so_far`` is the noiseless value of the

@@ -9,6 +9,7 @@ from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
 from sagetune.reporting import TrainingStopped
 from sagetune.space import CategoricalParameter, ContinuousParameter, IntegerParameter
 from sagetune.spec import TuningJobSpec, parse_request
+from sagetune.status import TrainingJobStatus, TuningJobStatus
 from sagetune.strategy_config import HyperbandStrategyConfig, StrategyConfig
 from sagetune.tuner import (
                             HyperparameterTuner,
@@ -22,7 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CategoricalParameter", "ContinuousParameter", "HyperbandStrategyConfig",
     "HyperparameterTuner", "IntegerParameter", "ResourceInUse", "ResourceNotFound",
-    "StrategyConfig", "TrainingStopped", "TuningJobAnalytics", "TuningJobCompletionCriteriaConfig",
-    "TuningJobSpec", "ValidationError", "WarmStartConfig", "WarmStartTypes", "__version__",
-    "parse_request",
+    "StrategyConfig", "TrainingJobStatus", "TrainingStopped", "TuningJobAnalytics",
+    "TuningJobCompletionCriteriaConfig", "TuningJobSpec", "TuningJobStatus", "ValidationError",
+    "WarmStartConfig", "WarmStartTypes", "__version__", "parse_request",
 ]

@@ -16,6 +16,7 @@ import socket
 import time
 
 from sagetune.errors import ResourceInUse
+from sagetune.status import TrainingJobStatus, TuningJobStatus
 from sagetune.store.records import TuningJobRecord
 from sagetune.store.sql import SQLStore
 
@@ -77,17 +78,18 @@ def stop_tuning_job(store: SQLStore, name: str) -> TuningJobRecord:
     training jobs with it. Finished jobs are left as they are.
     """
     record = store.get_tuning_job(name)
-    if record.status not in ("InProgress", "Stopping"):
+    if record.status not in (TuningJobStatus.InProgress, TuningJobStatus.Stopping):
         return record
     now = time.time()
     if lease_alive(record, now):
-        store.update_tuning_job(name, status="Stopping", last_modified_at=now)
+        store.update_tuning_job(name, status=TuningJobStatus.Stopping, last_modified_at=now)
     else:
         for job in store.list_training_jobs(name):
             if not job.finished:
-                store.update_training_job(job.name, status="Stopped", ended_at=now,
+                store.update_training_job(job.name, status=TrainingJobStatus.Stopped, ended_at=now,
                                           failure_reason="the tuning job was stopped")
-        store.update_tuning_job(name, status="Stopped", ended_at=now, last_modified_at=now,
+        store.update_tuning_job(name, status=TuningJobStatus.Stopped, ended_at=now,
+                                last_modified_at=now,
                                 details={**record.details,
                                          "CompletionReason": "stopped by request"})
     return store.get_tuning_job(name)

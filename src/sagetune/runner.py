@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
 from sagetune import completion, control
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
+from sagetune.executors.process import metrics_from_result
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
-from sagetune.stopping import JobSnapshot, MedianStoppingRule, StoppingRule, min_jobs_for
+from sagetune.status import TrainingJobStatus, TuningJobStatus
+from sagetune.stopping import (
+    JobSnapshot,
+    MedianStoppingRule,
+    StopDecision,
+    StoppingRule,
+    min_jobs_for,
+)
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
 from sagetune.store.sql import SQLStore
 from sagetune.strategies import Observation, Strategy
@@ -40,34 +48,6 @@ def default_stopping_rule(spec: TuningJobSpec, strategy: Strategy) -> StoppingRu
     if spec.early_stopping_type == "Auto":
         return MedianStoppingRule(min_jobs=min_jobs_for(spec.max_jobs))
     return None
-
-
-def metrics_from_result(result: Any, objective_metric_name: str
-                        ) -> tuple[dict[str, float], str | None]:
-    """Normalise what a training callable returned; returns (metrics, failure reason)."""
-    if isinstance(result, Mapping):
-        metrics: dict[str, float] = {}
-        for k, v in result.items():
-            try:
-                metrics[str(k)] = float(v)
-            except (TypeError, ValueError):
-                return {}, (f"train returned a non-numeric value for metric {k!r}: {v!r}")
-    elif isinstance(result, bool) or result is None:
-        return {}, (f"train returned {result!r}; return a float or a dict of floats with "
-                    f"the objective metric {objective_metric_name!r}")
-    else:
-        try:
-            metrics = {objective_metric_name: float(result)}
-        except (TypeError, ValueError):
-            return {}, (f"train returned {type(result).__name__}; return a float or a dict of "
-                        f"floats with the objective metric {objective_metric_name!r}")
-    if objective_metric_name not in metrics:
-        return metrics, (f"objective metric {objective_metric_name!r} not found in what train "
-                         f"returned (metrics: {sorted(metrics)})")
-    value = metrics[objective_metric_name]
-    if not math.isfinite(value):
-        return metrics, f"objective metric {objective_metric_name!r} is {value}"
-    return metrics, None
 
 
 class TuningJobRunner:
@@ -101,12 +81,13 @@ class TuningJobRunner:
         self._lease_lost = False
         self.owner = control.new_owner()
         self.stopping = default_stopping_rule(spec, strategy)
-        # Each job's objective curve (epoch, value to minimise), and the rule's decisions.
+        # Each job's objective curve (epoch, value to minimise), and the rule's decision for
+        # each job it ended (at most one: a job being stopped is not asked again).
         self._curves: dict[str, list[tuple[int, float]]] = {name: [] for name in self.jobs}
         for p in store.metric_points(self.jobs):
             if p.metric_name == self._objective_metric(self.jobs[p.training_job_name]):
                 self._curves[p.training_job_name].append((p.step, spec.to_minimize(p.value)))
-        self._decisions: dict[str, str] = {}
+        self._decisions: dict[str, StopDecision] = {}
 
     # bookkeeping ------------------------------------------------------------------------------
     def _set(self, name: str, **fields: Any) -> None:
@@ -118,13 +99,13 @@ class TuningJobRunner:
         for j in sorted(self.jobs.values(), key=lambda j: j.seq):
             hp = self.spec.to_strategy_point(j.definition_name, j.hyperparameters)
             curve = tuple(self._curves.get(j.name, ()))
-            if j.status in ("InProgress", "Stopping"):
-                out.append(Observation(hp, "Running", curve=curve))
+            if j.status in (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping):
+                out.append(Observation(hp, TrainingJobStatus.InProgress, curve=curve))
             elif j.objective is not None:
                 out.append(Observation(hp, j.status,  # type: ignore[arg-type]
                                        self.spec.to_minimize(j.objective), curve=curve))
             else:
-                out.append(Observation(hp, "Failed"))
+                out.append(Observation(hp, TrainingJobStatus.Failed))
         if self.warm_start is not None:
             return self.warm_start.combine(out)
         return out
@@ -145,7 +126,7 @@ class TuningJobRunner:
         self._last_heartbeat = self.clock()
         self._recover_interrupted()
         reason: str | None = None
-        final_status = "Completed"
+        final_status = TuningJobStatus.Completed
         interrupted = False
         try:
             while True:
@@ -162,7 +143,8 @@ class TuningJobRunner:
                 self._handle(self.executor.poll(_POLL_SECONDS))
         except KeyboardInterrupt:
             # Ctrl-C is a stop request: record it, so the store never shows a live job.
-            final_status, reason, interrupted = "Stopped", "interrupted (KeyboardInterrupt)", True
+            final_status, reason = TuningJobStatus.Stopped, "interrupted (KeyboardInterrupt)"
+            interrupted = True
         finally:
             why = f"the tuning job ended: {reason or 'interrupted'}"
             known = self.executor.running
@@ -170,7 +152,7 @@ class TuningJobRunner:
                 if name in known:
                     self.executor.stop(name, why)
                 else:  # interrupted before its executor took it: nothing runs to wait for
-                    self._handle([JobFinished(name, self.clock(), "Stopped",
+                    self._handle([JobFinished(name, self.clock(), TrainingJobStatus.Stopped,
                                               failure_reason=why)])
             deadline = time.time() + _SHUTDOWN_SECONDS
             while self._running and time.time() < deadline:
@@ -195,14 +177,14 @@ class TuningJobRunner:
                 continue
             if job.process_id:
                 control.kill_process_group(job.process_id, job.name)
-            self._set(job.name, status="Stopped", ended_at=now, interrupted=True,
+            self._set(job.name, status=TrainingJobStatus.Stopped, ended_at=now, interrupted=True,
                       failure_reason="interrupted: the tuner process ended while this training "
                                      "job ran; a new training job replaces it")
 
     def _budget_used(self) -> int:
         return sum(not j.interrupted for j in self.jobs.values())
 
-    def _stop_reason(self) -> tuple[str, str] | None:
+    def _stop_reason(self) -> tuple[TuningJobStatus, str] | None:
         now = self.clock()
         if now - self._last_heartbeat >= control.HEARTBEAT_SECONDS:
             self._last_heartbeat = now
@@ -210,22 +192,22 @@ class TuningJobRunner:
                 # This process was suspended (a laptop asleep) past the lease and a new tuner
                 # resumed the job: leave the tuning job to it.
                 self._lease_lost = True
-                return "Stopped", "another tuner took this tuning job over"
+                return TuningJobStatus.Stopped, "another tuner took this tuning job over"
         if now - self._last_stop_check >= _STOP_CHECK_SECONDS:
             self._last_stop_check = now
             self.record = self.store.get_tuning_job(self.spec.name)
-            if self.record.status in ("Stopping", "Stopped"):
-                return "Stopped", "stopped by request"
+            if self.record.status in (TuningJobStatus.Stopping, TuningJobStatus.Stopped):
+                return TuningJobStatus.Stopped, "stopped by request"
         limit = self.spec.max_runtime_in_seconds
         if limit is not None and now - self.record.created_at >= limit:
-            return "Completed", "MaxRuntimeInSeconds reached"
+            return TuningJobStatus.Completed, "MaxRuntimeInSeconds reached"
         target = self.spec.target_objective_value
         result = completion.check(
             self._finished_values(),
             None if target is None else self.spec.to_minimize(target),
             self.spec.max_jobs_not_improving, self.spec.complete_on_convergence)
         if result.reason is not None:
-            return "Completed", result.reason
+            return TuningJobStatus.Completed, result.reason
         return None
 
     def _launch(self) -> int:
@@ -242,7 +224,7 @@ class TuningJobRunner:
             now = self.clock()
             job_dir = self.store.jobs_dir / self.spec.name / name
             record = TrainingJobRecord(name=name, tuning_job_name=self.spec.name, seq=seq,
-                                       status="InProgress", hyperparameters=hp,
+                                       status=TrainingJobStatus.InProgress, hyperparameters=hp,
                                        created_at=now, log_path=str(job_dir / "log.txt"),
                                        definition_name=definition)
             self.store.create_training_job(record)
@@ -288,18 +270,18 @@ class TuningJobRunner:
         value = self.spec.to_minimize(ev.value)
         self._curves.setdefault(ev.name, []).append((ev.step, value))
         if (self.stopping is None or ev.name not in self._running
-                or ev.name in self._decisions or job.status != "InProgress"):
+                or ev.name in self._decisions or job.status != TrainingJobStatus.InProgress):
             return
         snapshots = [JobSnapshot(j.name, j.seq, j.status, tuple(self._curves.get(j.name, ())))
                      for j in self.jobs.values()]
         me = next(s for s in snapshots if s.name == ev.name)
         decision = self.stopping.on_metric(me, ev.step, value, snapshots)
-        if decision == "continue":
+        if decision.action == "continue":
             return
-        reason = self.stopping.reason(me, ev.step)
         self._decisions[ev.name] = decision
-        self._set(ev.name, status="Stopping")
-        self.executor.stop(ev.name, reason)
+        self._set(ev.name, status=TrainingJobStatus.Stopping)
+        # StopDecision requires a reason for stop and complete; "or" only satisfies the type.
+        self.executor.stop(ev.name, decision.reason or decision.action)
 
     def _finish_job(self, ev: JobFinished) -> None:
         self._running.discard(ev.name)
@@ -314,20 +296,21 @@ class TuningJobRunner:
         started = fields.get("started_at", job.started_at)
         fields["billable_seconds"] = max(0.0, ev.time - started) if started else 0.0
         fields["epochs_completed"] = max((e for e, _ in curve), default=0)
-        if ev.status == "Stopped" and decision is not None:
+        if ev.status == TrainingJobStatus.Stopped and decision is not None:
             # Stopped by the rule: the last reported value is the job's final objective.
-            if decision == "complete":  # Hyperband's MaxResource reached: trained enough
-                fields.update(status="Completed", failure_reason=None)
+            if decision.action == "complete":  # Hyperband's MaxResource: trained enough
+                fields.update(status=TrainingJobStatus.Completed, failure_reason=None)
             else:
                 fields["early_stopped"] = True
             if curve and objective not in ev.metrics:
                 ev = replace(ev, metrics={**ev.metrics, objective: self.spec.to_minimize(
                     curve[-1][1])})
-        if ev.status == "Completed" and ev.result is not None:  # a Python callable's return
+        # A Python callable's job: its return value holds the metrics.
+        if ev.status == TrainingJobStatus.Completed and ev.result is not None:
             metrics, failure = metrics_from_result(ev.result, objective)
             fields["final_metrics"] = metrics
             if failure is not None:
-                fields.update(status="Failed", failure_reason=failure)
+                fields.update(status=TrainingJobStatus.Failed, failure_reason=failure)
             else:
                 fields["objective"] = metrics[objective]
             reported = {p.metric_name for p in self.store.metric_points([ev.name])}
@@ -336,7 +319,8 @@ class TuningJobRunner:
                 if math.isfinite(v) and k not in reported])
         else:  # streamed metrics: the last point of each series is its final value
             fields["final_metrics"] = dict(ev.metrics)
-            if fields["status"] in ("Completed", "Stopped") and objective in ev.metrics:
+            if (fields["status"] in (TrainingJobStatus.Completed, TrainingJobStatus.Stopped)
+                    and objective in ev.metrics):
                 fields["objective"] = ev.metrics[objective]
         self._set(ev.name, **fields)
 
@@ -346,8 +330,10 @@ class TuningJobRunner:
     def _finish(self, status: str, reason: str | None) -> TuningJobRecord:
         jobs = list(self.jobs.values())
         failure = None
-        if status == "Completed" and jobs and all(j.status == "Failed" for j in jobs):
-            status, failure = "Failed", "All training jobs failed; see their FailureReason"
+        if status == TuningJobStatus.Completed and jobs and all(
+                j.status == TrainingJobStatus.Failed for j in jobs):
+            status = TuningJobStatus.Failed
+            failure = "All training jobs failed; see their FailureReason"
         values = self._finished_values()
         details = {"CompletionReason": reason,
                    "NumberOfTrainingJobsObjectiveNotImproving":

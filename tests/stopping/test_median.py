@@ -8,7 +8,14 @@ import statistics
 import pytest
 from replay import replay_request, run_replayed
 
-from sagetune.stopping import JobSnapshot, MedianStoppingRule, min_jobs_for
+from sagetune.status import TrainingJobStatus
+from sagetune.stopping import (
+    CONTINUE,
+    JobSnapshot,
+    MedianStoppingRule,
+    StopDecision,
+    min_jobs_for,
+)
 
 
 def done(seq: int, *values: float) -> JobSnapshot:
@@ -28,22 +35,25 @@ def test_the_median_is_of_running_averages_up_to_the_same_epoch() -> None:
     assert rule.median_at(new, 1, PREVIOUS) == pytest.approx(1.0)
     # 0.65 is worse than every previous job's value at epoch 2 (0.2 ... 0.6, 2.0 aside), yet
     # better than the median of their running averages: it goes on.
-    assert rule.on_metric(new, 2, 0.65, [*PREVIOUS, new]) == "continue"
+    assert rule.on_metric(new, 2, 0.65, [*PREVIOUS, new]) == CONTINUE
     worse = JobSnapshot("worse", 6, "InProgress", ((1, 0.9), (2, 0.71)))
-    assert rule.on_metric(worse, 2, 0.71, [*PREVIOUS, worse]) == "stop"
-    assert "epoch 2" in rule.reason(worse, 2) and "median" in rule.reason(worse, 2)
-    assert rule.on_metric(worse, 1, 0.9, [*PREVIOUS, worse]) == "continue"  # 0.9 < 1.0
-    assert rule.on_metric(worse, 1, 1.0, [*PREVIOUS, worse]) == "continue"  # equal is not worse
+    decision = rule.on_metric(worse, 2, 0.71, [*PREVIOUS, worse])
+    assert decision == StopDecision("stop", (
+        "stopped by early stopping (Auto) at epoch 2: the objective was worse than the median of "
+        "the running averages of previous training jobs up to the same epoch (median 0.7, as "
+        "minimised)"))
+    assert rule.on_metric(worse, 1, 0.9, [*PREVIOUS, worse]) == CONTINUE  # 0.9 < 1.0
+    assert rule.on_metric(worse, 1, 1.0, [*PREVIOUS, worse]) == CONTINUE  # equal is not worse
 
 
 def test_the_rule_waits_for_enough_previous_jobs_and_epochs() -> None:
     new = JobSnapshot("new", 6, "InProgress", ((1, 9.0), (2, 9.0), (3, 9.0)))
     jobs = [*PREVIOUS, new]
-    assert MedianStoppingRule(min_jobs=6).on_metric(new, 2, 9.0, jobs) == "continue"
-    assert MedianStoppingRule(min_jobs=5).on_metric(new, 2, 9.0, jobs) == "stop"
-    assert MedianStoppingRule(min_jobs=5, min_epoch=3).on_metric(new, 2, 9.0, jobs) == "continue"
+    assert MedianStoppingRule(min_jobs=6).on_metric(new, 2, 9.0, jobs) == CONTINUE
+    assert MedianStoppingRule(min_jobs=5).on_metric(new, 2, 9.0, jobs).action == "stop"
+    assert MedianStoppingRule(min_jobs=5, min_epoch=3).on_metric(new, 2, 9.0, jobs) == CONTINUE
     # Nobody before it reached epoch 3: nothing to compare with.
-    assert MedianStoppingRule(min_jobs=1).on_metric(new, 3, 9.0, jobs) == "continue"
+    assert MedianStoppingRule(min_jobs=1).on_metric(new, 3, 9.0, jobs) == CONTINUE
 
 
 def test_only_earlier_jobs_count_and_they_may_still_run() -> None:
@@ -53,8 +63,39 @@ def test_only_earlier_jobs_count_and_they_may_still_run() -> None:
     later = JobSnapshot("l", 9, "Completed", ((1, 0.0), (2, 0.0)))
     new = JobSnapshot("n", 3, "InProgress", ((1, 0.5), (2, 0.5)))
     jobs = [running, stopped, later, new]
-    assert rule.on_metric(new, 1, 0.5, jobs) == "stop"  # median of 0.1 and 0.2
+    assert rule.on_metric(new, 1, 0.5, jobs).action == "stop"  # median of 0.1 and 0.2
     assert rule.median_at(new, 2, jobs) is None  # only one earlier job reached epoch 2
+
+
+def test_the_rule_keeps_no_state_between_calls() -> None:
+    rule = MedianStoppingRule(min_jobs=5)
+    state = dict(vars(rule))
+    worse = JobSnapshot("worse", 6, "InProgress", ((1, 0.9), (2, 0.71)))
+    first = rule.on_metric(worse, 2, 0.71, [*PREVIOUS, worse])
+    # Deciding for other jobs in between changes nothing: the reason came with the decision.
+    other = JobSnapshot("other", 7, "InProgress", ((1, 5.0),))
+    assert rule.on_metric(other, 1, 5.0, [*PREVIOUS, other]).action == "stop"
+    assert rule.on_metric(worse, 2, 0.71, [*PREVIOUS, worse]) == first
+    assert vars(rule) == state
+    with pytest.raises(AttributeError):
+        first.action = "continue"  # type: ignore[misc]
+
+
+def test_a_decision_to_end_a_job_says_why() -> None:
+    assert CONTINUE == StopDecision("continue") and CONTINUE.reason is None
+    with pytest.raises(ValueError, match="needs a reason"):
+        StopDecision("stop")
+    with pytest.raises(ValueError, match="needs a reason"):
+        StopDecision("complete", "")
+    with pytest.raises(ValueError, match="no reason"):
+        StopDecision("continue", "why")
+    with pytest.raises(ValueError, match="continue, stop or complete"):
+        StopDecision("pause", "why")  # type: ignore[arg-type]
+
+
+def test_snapshots_carry_the_status_enum() -> None:
+    snapshot = JobSnapshot("a", 1, "Stopping")
+    assert snapshot.status is TrainingJobStatus.Stopping and snapshot.status == "Stopping"
 
 
 def test_the_rule_waits_for_a_quarter_of_the_jobs_between_5_and_10() -> None:

@@ -200,7 +200,7 @@ def test_initial_design_depends_only_on_seed_and_position() -> None:
     s = BayesianStrategy(PLANE, 11)
     one_by_one: list[Observation] = []
     for _ in range(4):
-        one_by_one += [Observation(hp, "Running") for hp in s.suggest(one_by_one, 1)]
+        one_by_one += [Observation(hp, "InProgress") for hp in s.suggest(one_by_one, 1)]
     at_once = s.suggest([], 4)
     assert [o.hyperparameters for o in one_by_one] == at_once
     assert s.n_initial == 5
@@ -262,7 +262,7 @@ def test_pending_jobs_make_parallel_suggestions_spread() -> None:
 
     def spread(exclusion: float) -> float:
         s = BayesianStrategy(PLANE, 2, exclusion=exclusion)
-        pending = [Observation(hp, "Running") for hp in s.suggest(done, 3)]
+        pending = [Observation(hp, "InProgress") for hp in s.suggest(done, 3)]
         nxt = s.suggest(done + pending, 4)
         assert len(nxt) == 4
         # Without the pending jobs the best next point is where the first pending job is.
@@ -279,7 +279,7 @@ def test_pending_jobs_make_parallel_suggestions_spread() -> None:
 def test_with_pending_jobs_every_other_suggestion_stays_near_the_incumbent() -> None:
     done = run(PLANE, bowl, 2, 12)
     best = unit_rows(PLANE, [min(done, key=lambda o: o.value).hyperparameters])[0]
-    pending = [Observation(hp, "Running")
+    pending = [Observation(hp, "InProgress")
                for hp in PLANE.sample(np.random.default_rng(0), 3)]
     local = BayesianStrategy(PLANE, 2, local_radius=0.03, local_every=1)
     far = BayesianStrategy(PLANE, 2, local_radius=0.0)

@@ -9,7 +9,7 @@ import pytest
 from replay import replay_request, run_replayed
 
 from sagetune.space import ContinuousParameter, SearchSpace
-from sagetune.stopping import JobSnapshot
+from sagetune.stopping import CONTINUE, JobSnapshot, StopDecision
 from sagetune.strategies import Observation, make_strategy
 from sagetune.strategies.hyperband import HyperbandConfig, HyperbandRule
 
@@ -41,19 +41,22 @@ def test_a_job_goes_on_only_in_the_top_third_at_its_rung() -> None:
     rule = rule_in_bracket(0, config, seq=7)
     others = [job(i, v, status="Completed") for i, v in enumerate([0.1, 0.2, 0.3, 0.4, 0.5], 1)]
     # 6 jobs at epoch 1 -> the top ceil(6 / 3) = 2 go on
-    assert rule.on_metric(job(7, 0.15), 1, 0.15, [*others, job(7, 0.15)]) == "continue"
-    assert rule.on_metric(job(7, 0.25), 1, 0.25, [*others, job(7, 0.25)]) == "stop"
-    assert "rung of epoch 1" in rule.reason(job(7, 0.25), 1) and "ranked 3 of 6" in rule.reason(
-        job(7, 0.25), 1)
+    assert rule.on_metric(job(7, 0.15), 1, 0.15, [*others, job(7, 0.15)]) == CONTINUE
+    state = dict(vars(rule))
+    assert rule.on_metric(job(7, 0.25), 1, 0.25, [*others, job(7, 0.25)]) == StopDecision(
+        "stop", "stopped by Hyperband at the rung of epoch 1 (bracket 0): ranked 3 of 6 jobs at "
+                "that epoch, only the top 2 go on")
+    assert vars(rule) == state  # the reason came with the decision: nothing kept for later
     # The first job at a rung never waits and is never stopped: asynchronous.
-    assert rule.on_metric(job(7, 9.0), 1, 9.0, [job(7, 9.0)]) == "continue"
+    assert rule.on_metric(job(7, 9.0), 1, 9.0, [job(7, 9.0)]) == CONTINUE
     # Between rungs nothing is decided; bracket 1 skips the rung at epoch 1.
-    assert rule.on_metric(job(7, 0.1, 9.0), 2, 9.0, [*others, job(7, 0.1, 9.0)]) == "continue"
+    assert rule.on_metric(job(7, 0.1, 9.0), 2, 9.0, [*others, job(7, 0.1, 9.0)]) == CONTINUE
     late = rule_in_bracket(1, config, seq=7)
-    assert late.on_metric(job(7, 0.25), 1, 0.25, [*others, job(7, 0.25)]) == "continue"
+    assert late.on_metric(job(7, 0.25), 1, 0.25, [*others, job(7, 0.25)]) == CONTINUE
     # MaxResource reached: the job has trained enough.
     full = job(7, *[0.1] * 9)
-    assert rule.on_metric(full, 9, 0.1, [full]) == "complete"
+    assert rule.on_metric(full, 9, 0.1, [full]) == StopDecision(
+        "complete", "reached MaxResource (9 epochs)")
 
 
 def test_a_report_that_jumps_over_a_rung_is_judged_at_it() -> None:
@@ -63,7 +66,8 @@ def test_a_report_that_jumps_over_a_rung_is_judged_at_it() -> None:
               for i, v in enumerate([0.1, 0.2, 0.3, 0.4], 1)]
     me = JobSnapshot("j5", 5, "InProgress", ((5, 0.35),))
     # epoch 5 crosses rungs 1 and 3: 5 jobs, top 2 go on, 0.35 ranks 4th
-    assert rule.on_metric(me, 5, 0.35, [*every5, me]) == "stop"
+    decision = rule.on_metric(me, 5, 0.35, [*every5, me])
+    assert decision.action == "stop" and "ranked 4 of 5" in decision.reason
 
 
 def curve(hp: dict) -> list[float]:

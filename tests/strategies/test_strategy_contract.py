@@ -7,6 +7,7 @@ import pytest
 
 from sagetune import CategoricalParameter, ContinuousParameter, IntegerParameter
 from sagetune.space import SearchSpace
+from sagetune.status import TrainingJobStatus
 from sagetune.strategies import Observation, make_strategy
 
 STRATEGIES = ["Random", "Bayesian"]
@@ -51,7 +52,7 @@ def test_seeded_and_pure(strategy: str) -> None:
 def test_handles_running_and_failed_jobs(strategy: str) -> None:
     s = make_strategy(strategy, MIXED, 1)
     done = run(strategy, 1, 6)
-    running = [Observation(hp, "Running") for hp in s.suggest(done, 2)]
+    running = [Observation(hp, "InProgress") for hp in s.suggest(done, 2)]
     failed = [Observation(MIXED.sample(np.random.default_rng(9), 1)[0], "Failed")]
     nxt = s.suggest(done + running + failed, 3)
     assert len(nxt) == 3
@@ -70,10 +71,25 @@ def test_grid_never_repeats_and_stops_when_exhausted() -> None:
     s = make_strategy("Grid", space, 0)
     obs: list[Observation] = []
     first = s.suggest(obs, 4)
-    obs += [Observation(hp, "Running") for hp in first]
+    obs += [Observation(hp, "InProgress") for hp in first]
     second = s.suggest(obs, 4)
     assert len(first) == 4 and len(second) == 2
     assert {space.key(h) for h in first}.isdisjoint({space.key(h) for h in second})
     obs += [Observation(hp, "Failed") for hp in second]
     assert s.suggest(obs, 4) == []
     assert first[0] == {"a": "x", "b": 1} and second[-1] == {"a": "y", "b": 3}
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_running_job_is_in_progress_by_string_or_enum(strategy: str) -> None:
+    s = make_strategy(strategy, MIXED, 4)
+    done = run(strategy, 4, 6)
+    pending = s.suggest(done, 2)
+    as_strings = [Observation(hp, "InProgress") for hp in pending]
+    as_members = [Observation(hp, TrainingJobStatus.InProgress) for hp in pending]
+    assert s.suggest(done + as_strings, 3) == s.suggest(done + as_members, 3)
+
+
+def test_an_unknown_observation_status_is_refused() -> None:
+    with pytest.raises(ValueError, match="got 'Running'"):
+        Observation({"lr": 0.01}, "Running")  # type: ignore[arg-type]

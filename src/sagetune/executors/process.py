@@ -10,17 +10,21 @@ A callable that takes a reporter streams metric points (see :mod:`sagetune.repor
 job is stopped cooperatively: its next report raises ``TrainingStopped``; if it does not report
 (or return) within ``stop_grace_seconds``, its worker's process group is ended. A job that has
 never reported is ended at once.
+
+A finished callable's ``JobFinished`` carries its raw return value; :func:`metrics_from_result`
+says what it may be and turns it into metrics (or a failure reason).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -57,6 +61,53 @@ def serialize_callable(fn: Callable[..., Any]) -> bytes:
             f"open file, a database connection, a live model) cannot be pickled: create such "
             f"objects inside the function, or define the function in an importable module"
         ) from None
+
+
+def metrics_from_result(result: Any, objective_metric_name: str
+                        ) -> tuple[dict[str, float], str | None]:
+    """Normalise what a training callable returned into metrics.
+
+    A callable's ``JobFinished`` carries its raw return value (``result``); the tuner turns it
+    into final metrics here, where what a callable may return is defined.
+
+    Args:
+        result: the return value: a number (the objective) or a mapping of metric names to
+            numbers that includes the objective.
+        objective_metric_name: the objective metric's name.
+
+    Returns:
+        ``(metrics, failure_reason)``: the metrics as floats, and None when the objective is
+        among them and finite, else why the job failed.
+
+    Example:
+        >>> metrics_from_result(0.25, "loss")
+        ({'loss': 0.25}, None)
+        >>> metrics_from_result({"acc": 0.9}, "loss")[1]
+        "objective metric 'loss' not found in what train returned (metrics: ['acc'])"
+    """
+    if isinstance(result, Mapping):
+        metrics: dict[str, float] = {}
+        for k, v in result.items():
+            try:
+                metrics[str(k)] = float(v)
+            except (TypeError, ValueError):
+                return {}, (f"train returned a non-numeric value for metric {k!r}: {v!r}")
+    elif isinstance(result, bool) or result is None:
+        return {}, (f"train returned {result!r}; return a float or a dict of floats with "
+                    f"the objective metric {objective_metric_name!r}")
+    else:
+        try:
+            metrics = {objective_metric_name: float(result)}
+        except (TypeError, ValueError):
+            return {}, (f"train returned {type(result).__name__}; return a float or a dict of "
+                        f"floats with the objective metric {objective_metric_name!r}")
+    if objective_metric_name not in metrics:
+        return metrics, (f"objective metric {objective_metric_name!r} not found in what train "
+                         f"returned (metrics: {sorted(metrics)})")
+    value = metrics[objective_metric_name]
+    if not math.isfinite(value):
+        return metrics, f"objective metric {objective_metric_name!r} is {value}"
+    return metrics, None
 
 
 class _Worker:

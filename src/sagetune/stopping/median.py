@@ -20,7 +20,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from sagetune.stopping.base import Decision, JobSnapshot, StoppingRule
+from sagetune.stopping.base import CONTINUE, JobSnapshot, StopDecision, StoppingRule
 
 MIN_JOBS = 5
 MAX_MIN_JOBS = 10
@@ -44,8 +44,11 @@ class MedianStoppingRule(StoppingRule):
         >>> done = [JobSnapshot("a", 1, "Completed", ((1, 0.5), (2, 0.3))),
         ...         JobSnapshot("b", 2, "Completed", ((1, 0.7), (2, 0.5)))]
         >>> new = JobSnapshot("c", 3, "InProgress", ((1, 0.9),))
-        >>> rule.on_metric(new, 1, 0.9, [*done, new])
+        >>> decision = rule.on_metric(new, 1, 0.9, [*done, new])
+        >>> decision.action
         'stop'
+        >>> decision.reason.split(":")[0]
+        'stopped by early stopping (Auto) at epoch 1'
     """
 
     def __init__(self, min_jobs: int = MIN_JOBS, min_epoch: int = MIN_EPOCH):
@@ -53,7 +56,6 @@ class MedianStoppingRule(StoppingRule):
             raise ValueError("min_jobs and min_epoch must be >= 1")
         self.min_jobs = int(min_jobs)
         self.min_epoch = int(min_epoch)
-        self._last_median: dict[str, float] = {}
 
     def median_at(self, job: JobSnapshot, epoch: int,
                   jobs: Sequence[JobSnapshot]) -> float | None:
@@ -66,18 +68,13 @@ class MedianStoppingRule(StoppingRule):
         return statistics.median(averages)
 
     def on_metric(self, job: JobSnapshot, epoch: int, value: float,
-                  jobs: Sequence[JobSnapshot]) -> Decision:
+                  jobs: Sequence[JobSnapshot]) -> StopDecision:
         if epoch < self.min_epoch:
-            return "continue"
+            return CONTINUE
         median = self.median_at(job, epoch, jobs)
         if median is None or value <= median:
-            return "continue"
-        self._last_median[job.name] = median
-        return "stop"
-
-    def reason(self, job: JobSnapshot, epoch: int) -> str:
-        median = self._last_median.get(job.name)
-        detail = f" (median {median:.6g}, as minimised)" if median is not None else ""
-        return (f"stopped by early stopping (Auto) at epoch {epoch}: the objective was worse "
-                f"than the median of the running averages of previous training jobs up to the "
-                f"same epoch{detail}")
+            return CONTINUE
+        return StopDecision("stop", (
+            f"stopped by early stopping (Auto) at epoch {epoch}: the objective was worse than "
+            f"the median of the running averages of previous training jobs up to the same "
+            f"epoch (median {median:.6g}, as minimised)"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-TUNING_JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
-TRAINING_JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
-FINISHED = frozenset({"Completed", "Failed", "Stopped"})
+from sagetune.status import TrainingJobStatus, TuningJobStatus
+
+TUNING_JOB_STATUSES = tuple(TuningJobStatus)
+TRAINING_JOB_STATUSES = tuple(TrainingJobStatus)
+FINISHED = frozenset(s for s in TrainingJobStatus if s.finished)
 
 
 @dataclass(frozen=True)
@@ -16,11 +18,12 @@ class TuningJobRecord:
 
     Attributes:
         request: the validated CreateHyperParameterTuningJob request, cloud-only fields included.
+        status: a :class:`~sagetune.status.TuningJobStatus` (a plain string is converted).
         details: completion details (reason, counters) written when the job ends.
     """
 
     name: str
-    status: str
+    status: TuningJobStatus
     request: dict[str, Any]
     seed: int
     created_at: float
@@ -32,15 +35,22 @@ class TuningJobRecord:
     heartbeat_at: float | None = None
     train_payload: bytes | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        # The store hands back the column's plain string; the record carries the enum.
+        object.__setattr__(self, "status", TuningJobStatus(self.status))
+
 
 @dataclass(frozen=True)
 class TrainingJobRecord:
-    """One training job as stored; ``objective`` is in the user's direction (not negated)."""
+    """One training job as stored; ``objective`` is in the user's direction (not negated).
+
+    ``status`` is a :class:`~sagetune.status.TrainingJobStatus` (a plain string is converted).
+    """
 
     name: str
     tuning_job_name: str
     seq: int
-    status: str
+    status: TrainingJobStatus
     hyperparameters: dict[str, Any]
     created_at: float
     started_at: float | None = None
@@ -55,6 +65,9 @@ class TrainingJobRecord:
     billable_seconds: float | None = None
     epochs_completed: int | None = None
     early_stopped: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", TrainingJobStatus(self.status))
 
     @property
     def finished(self) -> bool:

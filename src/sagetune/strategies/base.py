@@ -16,8 +16,17 @@ from typing import Any, Literal
 import numpy as np
 
 from sagetune.space import SearchSpace
+from sagetune.status import TrainingJobStatus
 
-ObservationStatus = Literal["Completed", "Failed", "Running", "Stopped"]
+# A running job is InProgress, SageMaker's word, as in the store (Stopping, which a strategy
+# need not tell apart, is passed as InProgress too). TrainingJobStatus members are equal to
+# these strings, so either may be given.
+ObservationStatus = Literal[
+    "Completed", "Failed", "InProgress", "Stopped",
+    TrainingJobStatus.Completed, TrainingJobStatus.Failed, TrainingJobStatus.InProgress,
+    TrainingJobStatus.Stopped]
+_STATUSES = frozenset({"Completed", "Failed", "InProgress", "Stopped"})
+_WITH_VALUE = (TrainingJobStatus.Completed, TrainingJobStatus.Stopped)
 
 
 @dataclass(frozen=True)
@@ -26,7 +35,7 @@ class Observation:
 
     Attributes:
         hyperparameters: the tuned values the job was started with.
-        status: ``Completed`` or ``Stopped`` with a value, ``Failed`` without, ``Running``
+        status: ``Completed`` or ``Stopped`` with a value, ``Failed`` without, ``InProgress``
             (started or about to start, no value yet).
         value: the objective to minimise, when known.
         curve: ``(epoch, value)`` points of the objective reported during training (values
@@ -38,9 +47,17 @@ class Observation:
     value: float | None = None
     curve: tuple[tuple[int, float], ...] = ()
 
+    def __post_init__(self) -> None:
+        # A misspelt status (the older "Running", say) would make a strategy ignore the job
+        # silently: neither a value nor a pending point.
+        if self.status not in _STATUSES:
+            raise ValueError(f"Observation status must be one of {', '.join(sorted(_STATUSES))}, "
+                             f"got {self.status!r}")
+
     @property
     def has_value(self) -> bool:
-        return self.value is not None and self.status in ("Completed", "Stopped")
+        """True for a Completed or Stopped job with a value."""
+        return self.value is not None and self.status in _WITH_VALUE
 
 
 class Strategy(ABC):

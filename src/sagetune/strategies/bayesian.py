@@ -17,6 +17,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from sagetune.space import CategoricalParameter, IntegerParameter, SearchSpace
+from sagetune.status import TrainingJobStatus
 from sagetune.strategies.base import Observation, Strategy
 from sagetune.strategies.gp import (
     GaussianProcess,
@@ -152,7 +153,7 @@ class BayesianStrategy(Strategy):
             if o.has_value:
                 done.append(o.hyperparameters)
                 y_raw.append(float(o.value))  # type: ignore[arg-type]
-            elif o.status == "Running":
+            elif o.status == TrainingJobStatus.InProgress:
                 running.append(o.hyperparameters)
         # One encoding call for all rows (contains() above guarantees every value encodes).
         x_data = list(space.encode(done))

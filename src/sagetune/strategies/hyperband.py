@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from sagetune.space import SearchSpace
-from sagetune.stopping.base import Decision, JobSnapshot, StoppingRule
+from sagetune.stopping.base import CONTINUE, JobSnapshot, StopDecision, StoppingRule
 from sagetune.strategies.base import Observation, Strategy
 from sagetune.strategies.random import RandomStrategy
 
@@ -94,23 +94,21 @@ class HyperbandRule(StoppingRule):
     Args:
         config: the rungs and brackets.
         seed: the tuning job's seed (fixes each job's bracket).
-
     """
 
     def __init__(self, config: HyperbandConfig, seed: int):
         self.config = config
         self.seed = int(seed)
-        self._why: dict[str, str] = {}
 
     def rungs_of(self, job: JobSnapshot) -> tuple[int, ...]:
         """The rung epochs of the job's bracket."""
         return self.config.brackets[self.config.bracket_of(self.seed, job.seq)]
 
     def on_metric(self, job: JobSnapshot, epoch: int, value: float,
-                  jobs: Sequence[JobSnapshot]) -> Decision:
+                  jobs: Sequence[JobSnapshot]) -> StopDecision:
         if epoch >= self.config.max_resource:
-            self._why[job.name] = (f"reached MaxResource ({self.config.max_resource} epochs)")
-            return "complete"
+            return StopDecision("complete",
+                                f"reached MaxResource ({self.config.max_resource} epochs)")
         before = max((e for e, _ in job.curve[:-1]), default=0)
         for rung in self.rungs_of(job):
             if not before < rung <= epoch:
@@ -122,14 +120,10 @@ class HyperbandRule(StoppingRule):
             keep = math.ceil(n / self.config.eta)
             if rank > keep:
                 bracket = self.config.bracket_of(self.seed, job.seq)
-                self._why[job.name] = (
+                return StopDecision("stop", (
                     f"stopped by Hyperband at the rung of epoch {rung} (bracket {bracket}): "
-                    f"ranked {rank} of {n} jobs at that epoch, only the top {keep} go on")
-                return "stop"
-        return "continue"
-
-    def reason(self, job: JobSnapshot, epoch: int) -> str:
-        return self._why.get(job.name, f"stopped by Hyperband at epoch {epoch}")
+                    f"ranked {rank} of {n} jobs at that epoch, only the top {keep} go on"))
+        return CONTINUE
 
 
 class HyperbandStrategy(Strategy):
