@@ -31,12 +31,6 @@ class DefinitionSpec:
     objective_metric_name: str
 
 
-def _neutral(p: Parameter) -> Any:
-    if isinstance(p, CategoricalParameter):
-        return p.values[0]
-    return p.from_unit(0.5)  # type: ignore[attr-defined]
-
-
 class JointSearchSpace(SearchSpace):
     """The strategy's view of several definitions (see the module docstring)."""
 
@@ -61,7 +55,7 @@ class JointSearchSpace(SearchSpace):
         for d in self.definitions.values():
             for hp, p in d.space.ranges.items():
                 out[f"{d.name}.{hp}"] = (hyperparameters[hp] if d.name == name
-                                         else _neutral(p))
+                                         else p.neutral())
         return out
 
     def grid_size(self) -> int:
