@@ -84,13 +84,19 @@ def test_samples_are_inside_the_range_with_the_right_type(p: Parameter) -> None:
 
 @all_kinds
 def test_encode_decode_round_trip(p: Parameter) -> None:
-    for v in _samples(p, 50) + ([p.neutral()] if p.n_values is None else p.grid_values()):
-        row = np.full(p.width, 0.7)  # stale content is overwritten
-        p.encode_into(row, v)
-        assert ((row >= 0) & (row <= 1)).all()
-        if p.is_categorical:
-            assert row.sum() == 1.0 and set(row.tolist()) <= {0.0, 1.0}
-        assert _same(p, p.decode(row), v), (v, row, p.decode(row))
+    values = _samples(p, 50) + ([p.neutral()] if p.n_values is None else p.grid_values())
+    rows = np.full((len(values), p.width), 0.7)  # stale content is overwritten
+    p.encode_into(rows, values)
+    assert ((rows >= 0) & (rows <= 1)).all()
+    if p.is_categorical:
+        assert (rows.sum(axis=1) == 1.0).all() and set(rows.ravel().tolist()) <= {0.0, 1.0}
+    decoded = p.decode(rows)
+    assert len(decoded) == len(values)
+    assert all(_same(p, d, v) for d, v in zip(decoded, values)), (values, decoded)
+    # A block of no rows is fine too (a strategy with no observations yet).
+    empty = np.zeros((0, p.width))
+    p.encode_into(empty, [])
+    assert p.decode(empty) == []
 
 
 @all_kinds
@@ -103,15 +109,15 @@ def test_snap_moves_encoded_rows_onto_valid_values(p: Parameter) -> None:
     rows = np.random.default_rng(1).random((64, p.width))
     snapped = rows.copy()
     p.snap(snapped)
-    for raw, row in zip(rows, snapped):
-        value = p.decode(row)
-        assert p.contains(value) and _same(p, value, p.decode(raw))
-        again = np.zeros(p.width)
-        p.encode_into(again, value)
-        if p.n_values is None:
-            assert np.array_equal(row, raw), "continuous positions are valid as they are"
-        else:
-            assert np.allclose(row, again), "discrete rows sit on a value's encoding"
+    values = p.decode(snapped)
+    assert all(p.contains(v) for v in values)
+    assert all(_same(p, a, b) for a, b in zip(values, p.decode(rows)))
+    if p.n_values is None:
+        assert np.array_equal(snapped, rows), "continuous positions are valid as they are"
+    else:
+        again = np.zeros_like(rows)
+        p.encode_into(again, values)
+        assert np.allclose(snapped, again), "discrete rows sit on a value's encoding"
 
 
 @all_kinds

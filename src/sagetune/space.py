@@ -69,8 +69,10 @@ class Parameter(ABC):
     instead of asking which kind a range is:
 
     - ``width``: columns of the unit-cube encoding (1; one per value for a categorical
-      range, one-hot). ``encode_into(row, value)`` / ``decode(row)`` fill and read them,
-      ``snap(rows)`` moves encoded rows onto valid values.
+      range, one-hot). ``encode_into(rows, values)`` / ``decode(rows)`` fill and read them,
+      ``snap(rows)`` moves encoded rows onto valid values; all three take this range's
+      block of ``n`` rows at once (one call per range, not per value: strategies encode
+      every observation on every suggestion).
     - ``from_unit(u)``: the value at position ``u`` of one unit coordinate (a numeric range
       through its scaling, a categorical range by equal shares); numeric ranges also have
       ``to_unit``.
@@ -112,17 +114,18 @@ class Parameter(ABC):
         """A hashable identity of ``value`` (one of the range's), for de-duplication."""
 
     @abstractmethod
-    def encode_into(self, row: np.ndarray, value: Any) -> None:
-        """Write ``value`` into ``row``, this range's ``width`` columns of an encoded row.
+    def encode_into(self, rows: np.ndarray, values: Sequence[Any]) -> None:
+        """Write ``values[i]`` into ``rows[i]``, ``rows`` being this range's block (shape
+        ``(len(values), width)``) of the encoded rows.
 
         Raises:
-            ValueError: ``value`` is not a choice of a categorical range.
+            ValueError: a value is not a choice of a categorical range.
         """
 
     @abstractmethod
-    def decode(self, row: np.ndarray) -> Any:
-        """The value encoded in ``row`` (this range's columns; a categorical range takes its
-        largest column)."""
+    def decode(self, rows: np.ndarray) -> list[Any]:
+        """The value encoded in each row of ``rows`` (this range's block, shape
+        ``(n, width)``; a categorical range takes a row's largest column)."""
 
     @abstractmethod
     def snap(self, rows: np.ndarray) -> None:
@@ -213,11 +216,11 @@ class _NumericParameter(Parameter):
     def key(self, value: Any) -> float:
         return float(value)
 
-    def encode_into(self, row: np.ndarray, value: Any) -> None:
-        row[0] = self.to_unit(value)
+    def encode_into(self, rows: np.ndarray, values: Sequence[Any]) -> None:
+        rows[:, 0] = [self.to_unit(v) for v in values]
 
-    def decode(self, row: np.ndarray) -> Any:
-        return self.from_unit(float(row[0]))
+    def decode(self, rows: np.ndarray) -> list[Any]:
+        return [self.from_unit(float(u)) for u in rows[:, 0]]
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.from_unit(float(rng.random()))
@@ -376,13 +379,13 @@ class CategoricalParameter(Parameter):
     def key(self, value: Any) -> int:
         return self.index(value)
 
-    def encode_into(self, row: np.ndarray, value: Any) -> None:
-        i = self.index(value)
-        row[:] = 0.0
-        row[i] = 1.0
+    def encode_into(self, rows: np.ndarray, values: Sequence[Any]) -> None:
+        hot = np.array([self.index(v) for v in values], dtype=int)
+        rows[:] = 0.0
+        rows[np.arange(len(hot)), hot] = 1.0
 
-    def decode(self, row: np.ndarray) -> Any:
-        return self.values[int(np.argmax(row))]
+    def decode(self, rows: np.ndarray) -> list[Any]:
+        return [self.values[int(i)] for i in np.argmax(rows, axis=1)]
 
     def snap(self, rows: np.ndarray) -> None:
         rows[:] = np.eye(len(self.values))[np.argmax(rows, axis=1)]
@@ -453,19 +456,16 @@ class SearchSpace:
     def encode(self, hyperparameters: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Rows of the unit-cube encoding, one per hyperparameter dict."""
         out = np.zeros((len(hyperparameters), self.n_columns))
-        for i, hp in enumerate(hyperparameters):
-            for name, p in self.ranges.items():
-                p.encode_into(out[i, self.slices[name]], hp[name])
+        for name, p in self.ranges.items():
+            p.encode_into(out[:, self.slices[name]], [hp[name] for hp in hyperparameters])
         return out
 
     def decode(self, rows: np.ndarray) -> list[dict[str, Any]]:
         """Hyperparameter dicts from encoded rows (categoricals by their largest column)."""
         rows = np.atleast_2d(rows)
-        result = []
-        for row in rows:
-            result.append({name: p.decode(row[self.slices[name]])
-                           for name, p in self.ranges.items()})
-        return result
+        columns = [p.decode(rows[:, self.slices[name]]) for name, p in self.ranges.items()]
+        return [{name: col[i] for name, col in zip(self.names, columns)}
+                for i in range(len(rows))]
 
     def sample(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
         """``n`` points drawn uniformly on the unit cube (so by each range's scaling)."""
