@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sagetune.cost import cost_summary, job_costs
-from sagetune.space import CategoricalParameter, SearchSpace
+from sagetune.space import SearchSpace
 from sagetune.spec import TuningJobSpec, load_spec
 from sagetune.store.records import TRAINING_JOB_STATUSES, MetricPoint, TrainingJobRecord
 from sagetune.store.sql import SQLStore, open_store
@@ -235,25 +235,9 @@ def scaled_axis(space: SearchSpace, name: str, values: Sequence[Any]) -> np.ndar
     """Values of one hyperparameter on the axis its range is searched on.
 
     Numeric values map through the range's scaling (so a log range is compared in decades);
-    categorical values become their index among the choices.
+    categorical values become their index among the choices (see ``Parameter.scaled``).
     """
-    p = space.ranges[name]
-    if isinstance(p, CategoricalParameter):
-        out = []
-        for v in values:
-            try:
-                out.append(float(p.index(v)))
-            except ValueError:
-                out.append(math.nan)
-        return np.array(out, dtype=float)
-    x = np.array([float(v) if v is not None else math.nan for v in values], dtype=float)
-    scaling = p.scaling  # type: ignore[attr-defined]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if scaling == "Logarithmic":
-            return np.log(x)
-        if scaling == "ReverseLogarithmic":
-            return -np.log1p(-x)
-    return x
+    return space.ranges[name].scaled(values)
 
 
 def variance_importance(x: np.ndarray, y: np.ndarray, categorical: bool,
@@ -321,12 +305,10 @@ def hyperparameter_effects(space: SearchSpace,
     raw: dict[str, float] = {}
     rows: list[dict[str, Any]] = []
     for name, p in space.ranges.items():
-        categorical = isinstance(p, CategoricalParameter)
         x = scaled_axis(space, name, [j.hyperparameters.get(name) for j in scored])
-        raw[name] = variance_importance(x, y, categorical)
-        rows.append({"hyperparameter": name, "kind": p.kind,
-                     "scaling": None if categorical else p.scaling,  # type: ignore[attr-defined]
-                     "rank_correlation": None if categorical else _spearman(x, y)})
+        raw[name] = variance_importance(x, y, p.is_categorical)
+        rows.append({"hyperparameter": name, "kind": p.kind, "scaling": p.scaling,
+                     "rank_correlation": None if p.is_categorical else _spearman(x, y)})
     total = sum(raw.values())
     for row in rows:
         if len(scored) < 4:

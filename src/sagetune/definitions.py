@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 DEFINITION_KEY = "TrainingJobDefinitionName"
 
 
-def _neutral(p: Parameter) -> Any:
-    if isinstance(p, CategoricalParameter):
-        return p.values[0]
-    return p.from_unit(0.5)  # type: ignore[attr-defined]
-
-
 class JointSearchSpace(SearchSpace):
     """The strategy's view of several definitions (see the module docstring)."""
 
@@ -51,7 +45,7 @@ class JointSearchSpace(SearchSpace):
         for d in self.definitions.values():
             for hp, p in d.space.ranges.items():
                 out[f"{d.name}.{hp}"] = (hyperparameters[hp] if d.name == name
-                                         else _neutral(p))
+                                         else p.neutral())
         return out
 
     def grid_size(self) -> int:

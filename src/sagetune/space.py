@@ -13,13 +13,19 @@ the unit cube and never see the user's units:
 
 Integer ranges map each integer ``k`` to the cell ``[k - 0.5, k + 0.5]`` of the scaled axis,
 so both ends are reached and every value is a whole number.
+
+Each range carries its own encoding and the rest of what callers need (see :class:`Parameter`),
+so the search space, the strategies, warm start, analytics and plots never ask which kind a
+range is. The scaling transform lives here only (``_forward`` / ``_inverse``).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import json
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -40,6 +46,7 @@ def resolve_scaling(scaling_type: str, min_value: float, max_value: float) -> st
 
 
 def _forward(x: float | np.ndarray, scaling: str) -> Any:
+    """The scaled axis of a numeric range (the one home of the scaling transform)."""
     if scaling == "Logarithmic":
         return np.log(x)
     if scaling == "ReverseLogarithmic":
@@ -55,14 +62,113 @@ def _inverse(y: float | np.ndarray, scaling: str) -> Any:
     return y
 
 
-class Parameter:
-    """Base of the three range kinds (the SDK's names)."""
+class Parameter(ABC):
+    """One tuned range (the SDK's three kinds derive from it), carrying its own encoding.
+
+    Callers (the search space, strategies, warm start, analytics, plots) use these members
+    instead of asking which kind a range is:
+
+    - ``width``: columns of the unit-cube encoding (1; one per value for a categorical
+      range, one-hot). ``encode_into(rows, values)`` / ``decode(rows)`` fill and read them,
+      ``snap(rows)`` moves encoded rows onto valid values; all three take this range's
+      block of ``n`` rows at once (one call per range, not per value: strategies encode
+      every observation on every suggestion).
+    - ``from_unit(u)``: the value at position ``u`` of one unit coordinate (a numeric range
+      through its scaling, a categorical range by equal shares); numeric ranges also have
+      ``to_unit``.
+    - ``sample(rng)``, ``grid_values()``, ``n_values``, ``contains(value)``, ``key(value)``
+      (a hashable identity for de-duplication), ``neutral()`` (a fixed stand-in value).
+    - ``scaled(values)``: values on the axis the range is searched on (for analytics and
+      plots), ``coerce(raw)``: a value stored as text or another type, on this range.
+    - ``is_categorical`` and ``scaling`` (None for a categorical range).
+    """
 
     kind: ClassVar[str]
+    is_categorical: ClassVar[bool] = False
 
+    @abstractmethod
     def as_tuning_range(self, name: str) -> dict[str, Any]:
         """This range as an element of the request's ``<Kind>ParameterRanges`` list."""
-        raise NotImplementedError
+
+    @property
+    @abstractmethod
+    def scaling(self) -> str | None:
+        """The concrete scaling in effect (``Auto`` resolved); None for a categorical range."""
+
+    @property
+    @abstractmethod
+    def width(self) -> int:
+        """How many columns of the unit-cube encoding this range takes."""
+
+    @property
+    @abstractmethod
+    def n_values(self) -> int | None:
+        """How many distinct values the range holds; None for a continuous range."""
+
+    @abstractmethod
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one of the range's values."""
+
+    @abstractmethod
+    def key(self, value: Any) -> float | int:
+        """A hashable identity of ``value`` (one of the range's), for de-duplication."""
+
+    @abstractmethod
+    def encode_into(self, rows: np.ndarray, values: Sequence[Any]) -> None:
+        """Write ``values[i]`` into ``rows[i]``, ``rows`` being this range's block (shape
+        ``(len(values), width)``) of the encoded rows.
+
+        Raises:
+            ValueError: a value is not a choice of a categorical range.
+        """
+
+    @abstractmethod
+    def decode(self, rows: np.ndarray) -> list[Any]:
+        """The value encoded in each row of ``rows`` (this range's block, shape
+        ``(n, width)``; a categorical range takes a row's largest column)."""
+
+    @abstractmethod
+    def snap(self, rows: np.ndarray) -> None:
+        """Move each encoded row of ``rows`` (shape ``(n, width)``, in ``[0, 1]``) in place to
+        the encoding of a valid value: integer ranges to the centre of the value's cell,
+        categorical ranges to one-hot; continuous positions are valid as they are."""
+
+    @abstractmethod
+    def from_unit(self, u: float) -> Any:
+        """The value at position ``u`` of one unit coordinate (clipped into ``[0, 1]``)."""
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator) -> Any:
+        """One value drawn uniformly on the unit interval (so by the range's scaling)."""
+
+    @abstractmethod
+    def grid_values(self) -> list[Any]:
+        """The values Grid walks, in order.
+
+        Raises:
+            ValueError: for a continuous range, which has no grid.
+        """
+
+    @abstractmethod
+    def neutral(self) -> Any:
+        """A fixed stand-in value: the middle of a numeric range, the first choice."""
+
+    @abstractmethod
+    def scaled(self, values: Iterable[Any]) -> np.ndarray:
+        """Values on the axis the range is searched on (NaN where a value is missing).
+
+        Numeric values map through the scaling (so a log range is compared in decades);
+        categorical values become their index among the choices.
+        """
+
+    @abstractmethod
+    def coerce(self, raw: Any) -> Any:
+        """``raw`` as a value of this range, ``raw`` being the value itself or its text
+        (JSON) form, as parent tuning jobs store it.
+
+        Raises:
+            ValueError: ``raw`` is not (the text of) one of the range's values.
+        """
 
 
 @dataclass(frozen=True)
@@ -79,6 +185,10 @@ class _NumericParameter(Parameter):
     def scaling(self) -> str:
         """The concrete scaling in effect (``Auto`` resolved)."""
         return resolve_scaling(self.scaling_type, float(self.min_value), float(self.max_value))
+
+    @property
+    def width(self) -> int:
+        return 1
 
     def _edges(self) -> tuple[float, float]:
         return float(self.min_value), float(self.max_value)
@@ -103,6 +213,37 @@ class _NumericParameter(Parameter):
         u = min(max(float(u), 0.0), 1.0)
         return float(_inverse(a + u * (b - a), s))
 
+    def key(self, value: Any) -> float:
+        return float(value)
+
+    def encode_into(self, rows: np.ndarray, values: Sequence[Any]) -> None:
+        rows[:, 0] = [self.to_unit(v) for v in values]
+
+    def decode(self, rows: np.ndarray) -> list[Any]:
+        return [self.from_unit(float(u)) for u in rows[:, 0]]
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.from_unit(float(rng.random()))
+
+    def neutral(self) -> Any:
+        return self.from_unit(0.5)
+
+    def scaled(self, values: Iterable[Any]) -> np.ndarray:
+        x = np.array([float(v) if v is not None else math.nan for v in values], dtype=float)
+        # Values outside the scaling's domain (a non-positive value on a log range) become
+        # NaN or infinite rather than warnings: analytics drops non-finite positions.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(_forward(x, self.scaling), dtype=float)
+
+    def _parse(self, raw: Any) -> float:
+        try:
+            value = float(json.loads(raw)) if isinstance(raw, str) else float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"{raw!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{raw!r} is not a finite number")
+        return value
+
 
 @dataclass(frozen=True)
 class ContinuousParameter(_NumericParameter):
@@ -115,6 +256,10 @@ class ContinuousParameter(_NumericParameter):
 
     kind: ClassVar[str] = "Continuous"
 
+    @property
+    def n_values(self) -> None:
+        return None
+
     def from_unit(self, u: float) -> float:
         """The value at position ``u`` of the unit interval, clipped into the range."""
         lo, hi = self._edges()
@@ -122,6 +267,18 @@ class ContinuousParameter(_NumericParameter):
 
     def contains(self, value: Any) -> bool:
         return _is_number(value) and float(self.min_value) <= float(value) <= float(self.max_value)
+
+    def snap(self, rows: np.ndarray) -> None:
+        return None
+
+    def grid_values(self) -> list[Any]:
+        raise ValueError("a continuous range has no grid")
+
+    def coerce(self, raw: Any) -> float:
+        value = self._parse(raw)
+        if not self.contains(value):
+            raise ValueError(f"{value!r} is outside [{self.min_value}, {self.max_value}]")
+        return value
 
 
 @dataclass(frozen=True)
@@ -142,6 +299,10 @@ class IntegerParameter(_NumericParameter):
     def scaling(self) -> str:
         return resolve_scaling(self.scaling_type, float(self.min_value), float(self.max_value))
 
+    @property
+    def n_values(self) -> int:
+        return int(self.max_value) - int(self.min_value) + 1
+
     def from_unit(self, u: float) -> int:
         """The integer whose cell holds position ``u``."""
         v = int(math.floor(self._from_unit_float(u) + 0.5))
@@ -155,6 +316,20 @@ class IntegerParameter(_NumericParameter):
         """Every integer of the range, in order (used by Grid)."""
         return list(range(int(self.min_value), int(self.max_value) + 1))
 
+    def snap(self, rows: np.ndarray) -> None:
+        rows[:, 0] = [self.to_unit(self.from_unit(u)) for u in rows[:, 0]]
+
+    def grid_values(self) -> list[Any]:
+        return self.values()
+
+    def coerce(self, raw: Any) -> int:
+        value = self._parse(raw)
+        if value != int(value):
+            raise ValueError(f"{raw!r} is not a whole number")
+        if not self.contains(int(value)):
+            raise ValueError(f"{int(value)} is outside [{self.min_value}, {self.max_value}]")
+        return int(value)
+
 
 @dataclass(frozen=True)
 class CategoricalParameter(Parameter):
@@ -162,6 +337,7 @@ class CategoricalParameter(Parameter):
 
     values: tuple[Any, ...] = field(default=())
     kind: ClassVar[str] = "Categorical"
+    is_categorical: ClassVar[bool] = True
 
     def __init__(self, values: Iterable[Any]):
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
@@ -170,6 +346,18 @@ class CategoricalParameter(Parameter):
 
     def as_tuning_range(self, name: str) -> dict[str, Any]:
         return {"Name": name, "Values": list(self.values)}
+
+    @property
+    def scaling(self) -> None:
+        return None
+
+    @property
+    def width(self) -> int:
+        return len(self.values)
+
+    @property
+    def n_values(self) -> int:
+        return len(self.values)
 
     def index(self, value: Any) -> int:
         """Position of ``value`` among the choices (string forms match too, as in requests)."""
@@ -187,6 +375,46 @@ class CategoricalParameter(Parameter):
         except ValueError:
             return False
         return True
+
+    def key(self, value: Any) -> int:
+        return self.index(value)
+
+    def encode_into(self, rows: np.ndarray, values: Sequence[Any]) -> None:
+        hot = np.array([self.index(v) for v in values], dtype=int)
+        rows[:] = 0.0
+        rows[np.arange(len(hot)), hot] = 1.0
+
+    def decode(self, rows: np.ndarray) -> list[Any]:
+        return [self.values[int(i)] for i in np.argmax(rows, axis=1)]
+
+    def snap(self, rows: np.ndarray) -> None:
+        rows[:] = np.eye(len(self.values))[np.argmax(rows, axis=1)]
+
+    def from_unit(self, u: float) -> Any:
+        """The choice whose equal share of the unit interval holds ``u``."""
+        u = min(max(float(u), 0.0), 1.0)
+        return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.values[int(rng.integers(len(self.values)))]
+
+    def grid_values(self) -> list[Any]:
+        return list(self.values)
+
+    def neutral(self) -> Any:
+        return self.values[0]
+
+    def scaled(self, values: Iterable[Any]) -> np.ndarray:
+        out = []
+        for v in values:
+            try:
+                out.append(float(self.index(v)))
+            except ValueError:
+                out.append(math.nan)
+        return np.array(out, dtype=float)
+
+    def coerce(self, raw: Any) -> Any:
+        return self.values[self.index(raw)]
 
 
 def _is_number(value: Any) -> bool:
@@ -207,9 +435,8 @@ class SearchSpace:
         self.slices: dict[str, slice] = {}
         col = 0
         for name, p in self.ranges.items():
-            width = len(p.values) if isinstance(p, CategoricalParameter) else 1
-            self.slices[name] = slice(col, col + width)
-            col += width
+            self.slices[name] = slice(col, col + p.width)
+            col += p.width
         self.n_columns = col
 
     def __len__(self) -> int:
@@ -220,73 +447,47 @@ class SearchSpace:
 
     @property
     def categorical_names(self) -> list[str]:
-        return [n for n, p in self.ranges.items() if isinstance(p, CategoricalParameter)]
+        return [n for n, p in self.ranges.items() if p.is_categorical]
 
     @property
     def numeric_names(self) -> list[str]:
-        return [n for n, p in self.ranges.items() if not isinstance(p, CategoricalParameter)]
+        return [n for n, p in self.ranges.items() if not p.is_categorical]
 
     def encode(self, hyperparameters: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Rows of the unit-cube encoding, one per hyperparameter dict."""
         out = np.zeros((len(hyperparameters), self.n_columns))
-        for i, hp in enumerate(hyperparameters):
-            for name, p in self.ranges.items():
-                sl = self.slices[name]
-                if isinstance(p, CategoricalParameter):
-                    out[i, sl.start + p.index(hp[name])] = 1.0
-                else:
-                    out[i, sl.start] = p.to_unit(hp[name])  # type: ignore[attr-defined]
+        for name, p in self.ranges.items():
+            p.encode_into(out[:, self.slices[name]], [hp[name] for hp in hyperparameters])
         return out
 
     def decode(self, rows: np.ndarray) -> list[dict[str, Any]]:
         """Hyperparameter dicts from encoded rows (categoricals by their largest column)."""
         rows = np.atleast_2d(rows)
-        result = []
-        for row in rows:
-            hp: dict[str, Any] = {}
-            for name, p in self.ranges.items():
-                sl = self.slices[name]
-                if isinstance(p, CategoricalParameter):
-                    hp[name] = p.values[int(np.argmax(row[sl]))]
-                else:
-                    hp[name] = p.from_unit(float(row[sl.start]))  # type: ignore[attr-defined]
-            result.append(hp)
-        return result
+        columns = [p.decode(rows[:, self.slices[name]]) for name, p in self.ranges.items()]
+        return [{name: col[i] for name, col in zip(self.names, columns)}
+                for i in range(len(rows))]
 
     def sample(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
         """``n`` points drawn uniformly on the unit cube (so by each range's scaling)."""
-        out = []
-        for _ in range(n):
-            hp: dict[str, Any] = {}
-            for name, p in self.ranges.items():
-                if isinstance(p, CategoricalParameter):
-                    hp[name] = p.values[int(rng.integers(len(p.values)))]
-                else:
-                    hp[name] = p.from_unit(float(rng.random()))  # type: ignore[attr-defined]
-            out.append(hp)
-        return out
+        # Range by range within a point, point by point: the order of the draws is part of
+        # what a seed means (a changed order would move every seeded suggestion).
+        return [{name: p.sample(rng) for name, p in self.ranges.items()} for _ in range(n)]
 
     def contains(self, hyperparameters: Mapping[str, Any]) -> bool:
         """Whether every tuned name is present and inside its range."""
-        return all(name in hyperparameters and p.contains(hyperparameters[name])  # type: ignore
+        return all(name in hyperparameters and p.contains(hyperparameters[name])
                    for name, p in self.ranges.items())
 
     def key(self, hyperparameters: Mapping[str, Any]) -> tuple:
         """A hashable identity of a configuration, for de-duplication."""
-        parts = []
-        for name, p in self.ranges.items():
-            v = hyperparameters[name]
-            parts.append(p.index(v) if isinstance(p, CategoricalParameter) else float(v))
-        return tuple(parts)
+        return tuple(p.key(hyperparameters[name]) for name, p in self.ranges.items())
 
     def grid_values(self, name: str) -> list[Any]:
         """The values Grid walks for one range (categorical values, or every integer)."""
-        p = self.ranges[name]
-        if isinstance(p, CategoricalParameter):
-            return list(p.values)
-        if isinstance(p, IntegerParameter):
-            return p.values()
-        raise ValueError(f"{name}: a continuous range has no grid")
+        try:
+            return self.ranges[name].grid_values()
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
 
     def grid_size(self) -> int:
         return math.prod(len(self.grid_values(n)) for n in self.names)

@@ -21,7 +21,6 @@ left out rather than clipped into a wrong value; the count left out is reported.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from sagetune.errors import ResourceNotFound, ValidationError
-from sagetune.space import CategoricalParameter, IntegerParameter, Parameter, SearchSpace
+from sagetune.space import Parameter, SearchSpace
 from sagetune.spec import TuningJobSpec, load_spec
 from sagetune.store.records import TrainingJobRecord
 from sagetune.store.sql import SQLStore
@@ -130,26 +129,10 @@ def _entry_point(spec: TuningJobSpec) -> str:
 
 def _value_in_child(p: Parameter, raw: Any) -> tuple[bool, Any]:
     """(usable, value) of a parent's value on a child's range."""
-    if isinstance(p, CategoricalParameter):
-        try:
-            return True, p.values[p.index(raw)]
-        except ValueError:
-            return False, None
     try:
-        value = float(json.loads(raw)) if isinstance(raw, str) else float(raw)
-    except (TypeError, ValueError):
+        return True, p.coerce(raw)
+    except ValueError:
         return False, None
-    if isinstance(p, IntegerParameter):
-        if value != int(value):
-            return False, None
-        value = int(value)
-    return p.contains(value), value  # type: ignore[attr-defined]
-
-
-def _neutral(p: Parameter) -> Any:
-    if isinstance(p, CategoricalParameter):
-        return p.values[0]
-    return p.from_unit(0.5)  # type: ignore[attr-defined]
 
 
 def map_point(child: SearchSpace, job_hps: Mapping[str, Any], parent_static: Mapping[str, Any]
@@ -162,7 +145,7 @@ def map_point(child: SearchSpace, job_hps: Mapping[str, Any], parent_static: Map
         elif name in parent_static:
             ok, value = _value_in_child(p, parent_static[name])
         else:
-            ok, value = True, _neutral(p)
+            ok, value = True, p.neutral()
         if not ok:
             return None
         out[name] = value

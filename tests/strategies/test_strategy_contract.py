@@ -1,6 +1,13 @@
-"""The contract every strategy keeps (one suite, parametrised over strategies)."""
+"""The contract every strategy keeps (one suite, parametrised over all four strategies).
+
+Grid only walks categorical and integer ranges, so each strategy gets a space it can search:
+the mixed space (log, reverse-log and linear ranges, integers, categorical strings, numbers
+and booleans) for Random, Bayesian and Hyperband, an all-discrete one for Grid.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pytest
@@ -8,56 +15,123 @@ import pytest
 from sagetune import CategoricalParameter, ContinuousParameter, IntegerParameter
 from sagetune.space import SearchSpace
 from sagetune.status import TrainingJobStatus
-from sagetune.strategies import Observation, make_strategy
+from sagetune.strategies import Observation, Strategy, make_strategy
+from sagetune.strategies.hyperband import HyperbandConfig
 
-STRATEGIES = ["Random", "Bayesian"]
+STRATEGIES = ["Random", "Grid", "Bayesian", "Hyperband"]
 MIXED = SearchSpace({"lr": ContinuousParameter(1e-5, 1e-1, "Logarithmic"),
                      "depth": IntegerParameter(1, 8),
+                     "units": IntegerParameter(4, 512, "Logarithmic"),
                      "mom": ContinuousParameter(0.9, 0.999, "ReverseLogarithmic"),
-                     "opt": CategoricalParameter(["sgd", "adam"])})
+                     "opt": CategoricalParameter(["sgd", "adam"]),
+                     "flag": CategoricalParameter([True, False]),
+                     "width": CategoricalParameter([1, 2.5])})
+DISCRETE = SearchSpace({"opt": CategoricalParameter(["sgd", "adam", "rmsprop"]),
+                        "depth": IntegerParameter(1, 4),
+                        "units": IntegerParameter(8, 64, "Logarithmic"),
+                        "flag": CategoricalParameter([True, False]),
+                        "width": CategoricalParameter([1, 2.5])})
+SPACES = {"Random": MIXED, "Grid": DISCRETE, "Bayesian": MIXED, "Hyperband": MIXED}
 
 
+@pytest.fixture(params=STRATEGIES)
+def strategy(request: pytest.FixtureRequest) -> str:
+    return request.param
 
-def objective(hp: dict) -> float:
-    return (np.log10(hp["lr"]) + 3) ** 2 + (hp["depth"] - 4) ** 2 + (hp["opt"] == "sgd")
+
+def make(strategy: str, seed: int) -> Strategy:
+    hyperband = HyperbandConfig(1, 9) if strategy == "Hyperband" else None
+    return make_strategy(strategy, SPACES[strategy], seed, hyperband=hyperband)
+
+
+def objective(space: SearchSpace, hp: dict[str, Any]) -> float:
+    u = space.encode([hp])[0]
+    return float(np.sum((u - 0.3) ** 2 * np.arange(1, len(u) + 1)))
 
 
 def run(strategy: str, seed: int, jobs: int, batch: int = 1) -> list[Observation]:
-    s = make_strategy(strategy, MIXED, seed)
+    s, space = make(strategy, seed), SPACES[strategy]
     obs: list[Observation] = []
     while len(obs) < jobs:
         for hp in s.suggest(obs, batch):
-            obs.append(Observation(hp, "Completed", objective(hp)))
+            obs.append(Observation(hp, "Completed", objective(space, hp)))
     return obs
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_suggestions_are_inside_the_space(strategy: str) -> None:
+def same_value_and_type(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def test_suggestions_are_inside_the_space_with_the_right_types(strategy: str) -> None:
+    space = SPACES[strategy]
     for o in run(strategy, 0, 12, batch=3):
-        assert MIXED.contains(o.hyperparameters), o.hyperparameters
-        assert isinstance(o.hyperparameters["depth"], int)
+        hp = o.hyperparameters
+        assert set(hp) == set(space.names) and space.contains(hp), hp
+        for name, p in space.ranges.items():
+            if p.is_categorical:
+                assert any(same_value_and_type(hp[name], c) for c in p.grid_values()), name
+            else:
+                assert type(hp[name]) is (float if p.n_values is None else int), name
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_seeded_and_pure(strategy: str) -> None:
     a, b = run(strategy, 5, 10), run(strategy, 5, 10)
     assert [o.hyperparameters for o in a] == [o.hyperparameters for o in b]
-    assert [o.hyperparameters for o in a] != [o.hyperparameters for o in run(strategy, 6, 10)]
-    # Asking twice with the same observations gives the same answer (no hidden state).
-    s = make_strategy(strategy, MIXED, 5)
-    assert s.suggest(a, 2) == s.suggest(a, 2)
+    if strategy != "Grid":  # Grid's walk does not depend on the seed
+        assert [o.hyperparameters for o in a] != [o.hyperparameters for o in run(strategy, 6, 10)]
+    # Same observations, same answer: asking twice, or after other questions, changes nothing.
+    s = make(strategy, 5)
+    first = s.suggest(a, 2)
+    assert s.suggest(a, 2) == first
+    s.suggest(b[:3], 4)
+    s.suggest(a + [Observation(first[0], "InProgress")], 1)
+    assert s.suggest(a, 2) == first == make(strategy, 5).suggest(a, 2)
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_handles_running_and_failed_jobs(strategy: str) -> None:
-    s = make_strategy(strategy, MIXED, 1)
+def test_handles_running_and_failed_jobs_without_duplicating_them(strategy: str) -> None:
+    space = SPACES[strategy]
+    s = make(strategy, 1)
     done = run(strategy, 1, 6)
     running = [Observation(hp, "InProgress") for hp in s.suggest(done, 2)]
-    failed = [Observation(MIXED.sample(np.random.default_rng(9), 1)[0], "Failed")]
+    failed = [Observation(space.sample(np.random.default_rng(9), 1)[0], "Failed"),
+              Observation(done[0].hyperparameters, "Failed")]
     nxt = s.suggest(done + running + failed, 3)
     assert len(nxt) == 3
-    keys = {MIXED.key(o.hyperparameters) for o in done + running + failed}
-    assert not keys & {MIXED.key(hp) for hp in nxt}
+    known = {space.key(o.hyperparameters) for o in done + running + failed}
+    fresh = [space.key(hp) for hp in nxt]
+    assert not known & set(fresh)
+    assert len(set(fresh)) == len(fresh)
+
+
+def test_returns_at_most_n(strategy: str) -> None:
+    s = make(strategy, 2)
+    done = run(strategy, 2, 5)
+    for n in (0, 1, 4):
+        got = s.suggest(done, n)
+        assert len(got) == n  # the spaces are far from exhausted
+        assert s.suggest([], n) == s.suggest([], n) and len(s.suggest([], n)) == n
+
+
+def test_a_finite_space_is_walked_without_repeats_until_exhausted(strategy: str) -> None:
+    space = SearchSpace({"a": CategoricalParameter(["x", "y"]), "b": IntegerParameter(1, 3)})
+    hyperband = HyperbandConfig(1, 9) if strategy == "Hyperband" else None
+    s = make_strategy(strategy, space, 0, hyperband=hyperband)
+    obs: list[Observation] = []
+    statuses = ["Completed", "InProgress", "Failed"]
+    for step in range(4):
+        got = s.suggest(obs, 2)
+        assert len(got) <= 2
+        if strategy in ("Grid", "Bayesian") or step < 3:
+            # Grid never repeats; Bayesian enumerates small discrete spaces exactly.
+            keys = {space.key(o.hyperparameters) for o in obs}
+            assert all(space.key(hp) not in keys for hp in got), (step, got)
+            assert len({space.key(hp) for hp in got}) == len(got)
+        for i, hp in enumerate(got):
+            status = statuses[(step + i) % 3]
+            value = objective(space, hp) if status == "Completed" else None
+            obs.append(Observation(hp, status, value))  # type: ignore[arg-type]
+    if strategy in ("Grid", "Bayesian"):
+        assert len(obs) == 6 and s.suggest(obs, 3) == []
 
 
 def test_random_gives_each_job_the_same_point_however_jobs_are_batched() -> None:
@@ -80,9 +154,8 @@ def test_grid_never_repeats_and_stops_when_exhausted() -> None:
     assert first[0] == {"a": "x", "b": 1} and second[-1] == {"a": "y", "b": 3}
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_running_job_is_in_progress_by_string_or_enum(strategy: str) -> None:
-    s = make_strategy(strategy, MIXED, 4)
+    s = make(strategy, 4)
     done = run(strategy, 4, 6)
     pending = s.suggest(done, 2)
     as_strings = [Observation(hp, "InProgress") for hp in pending]

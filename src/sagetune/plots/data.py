@@ -17,7 +17,7 @@ import numpy as np
 
 from sagetune.analytics import TuningJobAnalytics, hyperparameter_effects, load_metric_points
 from sagetune.errors import ValidationError
-from sagetune.space import CategoricalParameter, IntegerParameter, Parameter, SearchSpace
+from sagetune.space import Parameter, SearchSpace
 from sagetune.spec import load_spec
 from sagetune.spec.model import best_training_job
 from sagetune.store.records import MetricPoint, TrainingJobRecord
@@ -156,14 +156,17 @@ class Axis:
         return np.array([math.nan if v is None else float(v) for v in values], dtype=float)
 
 
+_AXIS_KINDS: dict[str | None, str] = {"Logarithmic": "log", "ReverseLogarithmic": "reverse_log"}
+
+
 def axis_for(name: str, p: Parameter) -> Axis:
     """The axis of a tuned range: log axes for log-scaled ranges, categories for categorical."""
-    if isinstance(p, CategoricalParameter):
-        return Axis(name, "category", categories=tuple(str(v) for v in p.values))
-    scaling = p.scaling  # type: ignore[attr-defined]
-    kind = {"Logarithmic": "log", "ReverseLogarithmic": "reverse_log"}.get(scaling, "linear")
+    if p.is_categorical:
+        return Axis(name, "category", categories=tuple(str(v) for v in p.grid_values()))
+    kind = _AXIS_KINDS.get(p.scaling, "linear")
+    # A numeric range with finitely many values is an integer range.
     return Axis(name, kind, float(p.min_value), float(p.max_value),  # type: ignore[attr-defined]
-                integer=isinstance(p, IntegerParameter))
+                integer=p.n_values is not None)
 
 
 def reverse_log(x: np.ndarray | float) -> Any:
@@ -357,28 +360,23 @@ def nice_ticks(lo: float, hi: float, target: int = 4) -> list[float]:
     return [t for t in ticks if min(t - lo, hi - t) > 0.3 * step or t in (lo, hi)]
 
 
-def _numeric_parallel_axis(a: Axis, values: np.ndarray) -> ParallelAxis:
+def _numeric_parallel_axis(a: Axis, p: Parameter, values: np.ndarray) -> ParallelAxis:
     lo, hi = a.low, a.high
-    if a.kind == "log":
-        f = np.log10
-    elif a.kind == "reverse_log":
-        f = reverse_log
-    else:
-        def f(v: Any) -> Any:
-            return np.asarray(v, dtype=float)
-    flo, fhi = float(f(lo)), float(f(hi))
+    # Positions on the axis the range is searched on, rescaled to [0, 1].
+    flo, fhi = (float(t) for t in p.scaled([lo, hi]))
     span = fhi - flo if fhi > flo else 1.0
-    pos = (f(values) - flo) / span
+    pos = (p.scaled(values) - flo) / span
     if a.kind == "reverse_log":
         ticks = reverse_log_ticks(lo, hi)[0]
     elif a.kind == "log":
-        ticks = [10.0 ** e for e in range(math.ceil(flo - 1e-9), math.floor(fhi + 1e-9) + 1)]
+        ticks = [10.0 ** e for e in range(math.ceil(math.log10(lo) - 1e-9),
+                                          math.floor(math.log10(hi) + 1e-9) + 1)]
         ticks = sorted({lo, *ticks, hi})
     elif a.integer and hi - lo <= 10:
         ticks = [float(v) for v in range(int(lo), int(hi) + 1)]
     else:
         ticks = sorted({lo, *nice_ticks(lo, hi), hi})
-    tick_pos = [float((f(t) - flo) / span) for t in ticks]
+    tick_pos = [float((t - flo) / span) for t in p.scaled(ticks)]
     return ParallelAxis(a.name, a.label, np.asarray(pos, dtype=float), values, tick_pos,
                         [_fmt(t) for t in ticks])
 
@@ -405,7 +403,7 @@ def parallel_data(data: TuningData, max_lines: int = 1000) -> ParallelData:
                                      [i / k for i in range(len(a.categories))],
                                      list(a.categories)))
         else:
-            axes.append(_numeric_parallel_axis(a, values))
+            axes.append(_numeric_parallel_axis(a, p, values))
     if len(y):
         lo, hi = float(y.min()), float(y.max())
         span = hi - lo if hi > lo else 1.0

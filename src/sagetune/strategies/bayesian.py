@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from sagetune.space import CategoricalParameter, IntegerParameter, SearchSpace
+from sagetune.space import SearchSpace
 from sagetune.status import TrainingJobStatus
 from sagetune.strategies.base import Observation, Strategy
 from sagetune.strategies.gp import (
@@ -122,8 +122,6 @@ class BayesianStrategy(Strategy):
         self.n_candidates = int(n_candidates)
         self.n_starts = int(n_starts)
         self._cat_groups = [space.slices[n] for n in space.categorical_names]
-        self._int_cols = [(space.slices[n].start, p) for n, p in space.ranges.items()
-                          if isinstance(p, IntegerParameter)]
         self._num_cols = np.array([space.slices[n].start for n in space.numeric_names], dtype=int)
         free = np.zeros(space.n_columns, dtype=bool)
         free[self._num_cols] = True
@@ -229,13 +227,8 @@ class BayesianStrategy(Strategy):
         return None
 
     def _from_design(self, u: np.ndarray) -> dict[str, Any]:
-        hp: dict[str, Any] = {}
-        for j, (name, p) in enumerate(self.space.ranges.items()):
-            if isinstance(p, CategoricalParameter):
-                hp[name] = p.values[min(int(u[j] * len(p.values)), len(p.values) - 1)]
-            else:
-                hp[name] = p.from_unit(float(u[j]))  # type: ignore[attr-defined]
-        return hp
+        return {name: p.from_unit(float(u[j]))
+                for j, (name, p) in enumerate(self.space.ranges.items())}
 
     # ------------------------------------------------------------------ model-based
 
@@ -396,12 +389,8 @@ class BayesianStrategy(Strategy):
     def _snap(self, rows: np.ndarray) -> np.ndarray:
         """Integer columns moved to the centre of their value's cell; categoricals to one-hot."""
         rows = np.clip(np.array(rows, dtype=float), 0.0, 1.0)
-        for col, p in self._int_cols:
-            rows[:, col] = [p.to_unit(p.from_unit(u)) for u in rows[:, col]]
-        for s in self._cat_groups:
-            width = s.stop - s.start
-            hot = np.argmax(rows[:, s], axis=1)
-            rows[:, s] = np.eye(width)[hot]
+        for name, p in self.space.ranges.items():
+            p.snap(rows[:, self.space.slices[name]])
         return rows
 
     def _onehot_combos(self) -> np.ndarray:
@@ -413,14 +402,10 @@ class BayesianStrategy(Strategy):
     def _discrete_size(self) -> int | None:
         """Number of configurations when every range is discrete and they are few, else None."""
         size = 1
-        for name in self.space.names:
-            p = self.space.ranges[name]
-            if isinstance(p, CategoricalParameter):
-                size *= len(p.values)
-            elif isinstance(p, IntegerParameter):
-                size *= int(p.max_value) - int(p.min_value) + 1
-            else:
+        for p in self.space.ranges.values():
+            if p.n_values is None:
                 return None
+            size *= p.n_values
             if size > _MAX_ENUMERATED:
                 return None
         return size
