@@ -3,6 +3,9 @@
 Every state change is one transaction. SQLite runs in WAL mode with a busy timeout, so readers
 in other processes (describe, list, a dashboard) never see "database is locked" while a tuner
 writes. Finished training jobs never change: updates only apply to jobs still running.
+
+The tables below are the schema at ``migrations.HEAD``; opening a store migrates it there
+(``store/migrations``), so they never create anything themselves.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -28,15 +31,14 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 
 from sagetune.errors import ResourceInUse, ResourceNotFound
+from sagetune.store.migrations import upgrade_to_head
 from sagetune.store.records import FINISHED, MetricPoint, TrainingJobRecord, TuningJobRecord
 
 metadata = MetaData()
@@ -62,7 +64,7 @@ tuning_jobs = Table(
 training_jobs = Table(
     "training_jobs", metadata,
     Column("name", String(128), primary_key=True),
-    Column("tuning_job_name", String(64), nullable=False, index=True),
+    Column("tuning_job_name", String(64), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("status", String(16), nullable=False),
     Column("hyperparameters", Text, nullable=False),
@@ -82,16 +84,18 @@ training_jobs = Table(
     Column("billable_seconds", Float),
     Column("epochs_completed", Integer),
     Column("early_stopped", Boolean, nullable=False, default=False),
+    Index("ix_training_jobs_tuning_job_name_seq", "tuning_job_name", "seq"),
 )
 
 metric_points = Table(
     "metric_points", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("training_job_name", String(128), nullable=False, index=True),
+    Column("training_job_name", String(128), nullable=False),
     Column("metric_name", String(255), nullable=False),
     Column("value", Float, nullable=False),
     Column("step", Integer, nullable=False),
     Column("timestamp", Float, nullable=False),
+    Index("ix_metric_points_training_job_name_metric_name", "training_job_name", "metric_name"),
 )
 
 _JSON_COLUMNS = {"request", "details", "hyperparameters", "final_metrics"}
@@ -121,10 +125,14 @@ def _from_row(row: Any) -> dict[str, Any]:
 class SQLStore:
     """Tuning jobs, training jobs and metric points in one SQL database.
 
-    Thread-safe; every method is one transaction and returns immutable snapshots.
+    Thread-safe; every method is one transaction and returns immutable snapshots. Opening a
+    store brings its schema up to date in place (see ``sagetune.store.migrations``).
 
     Args:
         url: a SQLAlchemy URL, e.g. ``sqlite:///tuning.db`` or ``postgresql://host/db``.
+
+    Raises:
+        StoreVersionError: the store was written by a newer sagetune (left unchanged).
     """
 
     def __init__(self, url: str | None = None):
@@ -142,43 +150,14 @@ class SQLStore:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
-        self._create_schema()
+        try:
+            upgrade_to_head(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def __repr__(self) -> str:
         return f"SQLStore({self.url!r})"
-
-    def _create_schema(self) -> None:
-        # Two processes opening a new store at once race between "does the table exist?" and
-        # "create it"; the loser sees "already exists" and simply checks again.
-        for attempt in range(5):
-            try:
-                metadata.create_all(self.engine)
-                self._add_missing_columns()
-                return
-            except (OperationalError, ProgrammingError, IntegrityError) as exc:
-                if "exist" not in str(exc).lower() and "unique" not in str(exc).lower():
-                    raise
-                if attempt == 4:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-
-    def _add_missing_columns(self) -> None:
-        """Stores made by an earlier version lack newer nullable columns: add them."""
-        inspector = inspect(self.engine)
-        for table in metadata.sorted_tables:
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                kind = column.type.compile(dialect=self.engine.dialect)
-                default = " NOT NULL DEFAULT 0" if isinstance(column.type, Boolean) else ""
-                try:
-                    with self._lock, self.engine.begin() as conn:
-                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN '
-                                          f'"{column.name}" {kind}{default}'))
-                except (OperationalError, ProgrammingError) as exc:
-                    if "duplicate" not in str(exc).lower():  # another process added it first
-                        raise
 
     @property
     def jobs_dir(self) -> Path:
