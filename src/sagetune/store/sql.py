@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from sagetune.errors import ResourceInUse, ResourceNotFound
+from sagetune.store.base import UNCHANGED, Store, Unchanged
 from sagetune.store.migrations import upgrade_to_head
 from sagetune.store.records import FINISHED, MetricPoint, TrainingJobRecord, TuningJobRecord
 
@@ -111,8 +112,12 @@ def default_store_url() -> str:
     return os.environ.get("SAGETUNE_STORE") or f"sqlite:///{sagetune_home() / 'sagetune.db'}"
 
 
-def _to_row(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: json.dumps(v) if k in _JSON_COLUMNS else v for k, v in fields.items()}
+def _to_row(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: json.dumps(dict(v)) if k in _JSON_COLUMNS else v for k, v in fields.items()}
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not UNCHANGED}
 
 
 def _from_row(row: Any) -> dict[str, Any]:
@@ -123,7 +128,7 @@ def _from_row(row: Any) -> dict[str, Any]:
 
 
 class SQLStore:
-    """Tuning jobs, training jobs and metric points in one SQL database.
+    """Tuning jobs, training jobs and metric points in one SQL database (a ``Store``).
 
     Thread-safe; every method is one transaction and returns immutable snapshots. Opening a
     store brings its schema up to date in place (see ``sagetune.store.migrations``).
@@ -167,6 +172,7 @@ class SQLStore:
         return sagetune_home() / "jobs"
 
     def close(self) -> None:
+        """Close the store's connections."""
         self.engine.dispose()
 
     # tuning jobs -------------------------------------------------------------------------
@@ -180,6 +186,7 @@ class SQLStore:
                                 f"{self.url}") from None
 
     def get_tuning_job(self, name: str) -> TuningJobRecord:
+        """The tuning job as stored; raises ResourceNotFound if there is none of that name."""
         with self.engine.connect() as conn:
             row = conn.execute(select(tuning_jobs).where(tuning_jobs.c.name == name)).first()
         if row is None:
@@ -193,7 +200,22 @@ class SQLStore:
                                                              tuning_jobs.c.name)).all()
         return [TuningJobRecord(**_from_row(r)) for r in rows]
 
-    def update_tuning_job(self, name: str, **fields: Any) -> None:
+    def update_tuning_job(self, name: str, *,
+                          status: str | Unchanged = UNCHANGED,
+                          last_modified_at: float | Unchanged = UNCHANGED,
+                          ended_at: float | None | Unchanged = UNCHANGED,
+                          failure_reason: str | None | Unchanged = UNCHANGED,
+                          details: Mapping[str, Any] | Unchanged = UNCHANGED) -> None:
+        """Change the given fields of a tuning job (see ``Store.update_tuning_job``).
+
+        Raises:
+            ResourceNotFound: there is no tuning job of that name.
+        """
+        fields = _given(status=status, last_modified_at=last_modified_at, ended_at=ended_at,
+                        failure_reason=failure_reason, details=details)
+        if not fields:
+            self.get_tuning_job(name)  # nothing to change, but an unknown name is still wrong
+            return
         with self._lock, self.engine.begin() as conn:
             res = conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name)
                                .values(**_to_row(fields)))
@@ -223,6 +245,7 @@ class SQLStore:
         return res.rowcount > 0
 
     def release_lease(self, name: str, owner: str) -> None:
+        """Free the tuning job if ``owner`` holds it."""
         with self._lock, self.engine.begin() as conn:
             conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name,
                                                    tuning_jobs.c.owner == owner)
@@ -230,19 +253,47 @@ class SQLStore:
 
     # training jobs ------------------------------------------------------------------------
     def create_training_job(self, record: TrainingJobRecord) -> None:
-        with self._lock, self.engine.begin() as conn:
-            conn.execute(insert(training_jobs).values(**_to_row(record.__dict__)))
+        """Insert a new training job; raises ResourceInUse if the name is taken."""
+        try:
+            with self._lock, self.engine.begin() as conn:
+                conn.execute(insert(training_jobs).values(**_to_row(record.__dict__)))
+        except IntegrityError:
+            raise ResourceInUse(f"a training job named {record.name!r} already exists in "
+                                f"{self.url}") from None
 
-    def update_training_job(self, name: str, **fields: Any) -> bool:
-        """Change a training job that has not finished; returns False if it had finished."""
+    def update_training_job(self, name: str, *,
+                            status: str | Unchanged = UNCHANGED,
+                            started_at: float | None | Unchanged = UNCHANGED,
+                            ended_at: float | None | Unchanged = UNCHANGED,
+                            objective: float | None | Unchanged = UNCHANGED,
+                            final_metrics: Mapping[str, float] | Unchanged = UNCHANGED,
+                            failure_reason: str | None | Unchanged = UNCHANGED,
+                            log_path: str | None | Unchanged = UNCHANGED,
+                            process_id: int | None | Unchanged = UNCHANGED,
+                            interrupted: bool | Unchanged = UNCHANGED,
+                            billable_seconds: float | None | Unchanged = UNCHANGED,
+                            epochs_completed: int | None | Unchanged = UNCHANGED,
+                            early_stopped: bool | Unchanged = UNCHANGED) -> bool:
+        """Change a training job that has not finished; returns False if it had finished.
+
+        See ``Store.update_training_job``.
+        """
+        fields = _given(status=status, started_at=started_at, ended_at=ended_at,
+                        objective=objective, final_metrics=final_metrics,
+                        failure_reason=failure_reason, log_path=log_path,
+                        process_id=process_id, interrupted=interrupted,
+                        billable_seconds=billable_seconds, epochs_completed=epochs_completed,
+                        early_stopped=early_stopped)
+        c = training_jobs.c
+        running = (c.name == name, c.status.not_in(sorted(FINISHED)))
         with self._lock, self.engine.begin() as conn:
-            res = conn.execute(update(training_jobs)
-                               .where(training_jobs.c.name == name,
-                                      training_jobs.c.status.not_in(sorted(FINISHED)))
-                               .values(**_to_row(fields)))
+            if not fields:
+                return conn.execute(select(c.name).where(*running)).first() is not None
+            res = conn.execute(update(training_jobs).where(*running).values(**_to_row(fields)))
         return res.rowcount > 0
 
     def get_training_job(self, name: str) -> TrainingJobRecord:
+        """The training job as stored; raises ResourceNotFound if there is none of that name."""
         with self.engine.connect() as conn:
             row = conn.execute(select(training_jobs).where(training_jobs.c.name == name)).first()
         if row is None:
@@ -259,6 +310,7 @@ class SQLStore:
 
     # metric points ------------------------------------------------------------------------
     def add_metric_points(self, points: Sequence[MetricPoint]) -> None:
+        """Record points in one transaction, in the given order."""
         if not points:
             return
         with self._lock, self.engine.begin() as conn:
@@ -291,3 +343,8 @@ def open_store(store: str | SQLStore | None) -> SQLStore:
     if store is not None and "://" not in str(store):
         store = f"sqlite:///{Path(str(store)).expanduser().resolve()}"
     return SQLStore(store)
+
+
+if TYPE_CHECKING:
+    def _implements_store(store: SQLStore) -> Store:
+        return store  # mypy fails here if SQLStore drifts from the Store protocol
