@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sagetune.store import TuningJobRecord, open_store
+from sagetune.store import SQLStore, TuningJobRecord, open_store
 
 
 def tuning(name: str = "t1") -> TuningJobRecord:
@@ -19,3 +19,13 @@ def test_sqlite_file_uses_wal_and_jobs_folder_sits_beside_it(tmp_path: Path) -> 
     with sqlite3.connect(tmp_path / "deep" / "x.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.jobs_dir == tmp_path / "deep" / "x-jobs"
+
+
+def test_each_in_memory_store_is_a_database_of_its_own(tmp_path: Path) -> None:
+    a, b = SQLStore("sqlite://"), SQLStore("sqlite:///:memory:")
+    a.create_tuning_job(tuning())
+    assert [r.name for r in a.list_tuning_jobs()] == ["t1"] and b.list_tuning_jobs() == []
+    assert a.jobs_dir == tmp_path / "home" / "jobs"
+    a.close()
+    b.close()
+

@@ -17,6 +17,7 @@ from sagetune.errors import ResourceInUse, ResourceNotFound
 from sagetune.store import (
     UNCHANGED,
     MetricPoint,
+    SQLStore,
     Store,
     TrainingJobRecord,
     TuningJobRecord,
@@ -25,6 +26,7 @@ from sagetune.store import (
 
 STORES: dict[str, Callable[[Path], Store]] = {
     "sqlite-file": lambda tmp: open_store(str(tmp / "s.db")),
+    "sqlite-memory": lambda tmp: SQLStore("sqlite://"),
 }
 
 

@@ -10,6 +10,7 @@ The tables below are the schema at ``migrations.HEAD``; opening a store migrates
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -36,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
 
 from sagetune.errors import ResourceInUse, ResourceNotFound
 from sagetune.store.base import UNCHANGED, Store, Unchanged
@@ -134,7 +136,8 @@ class SQLStore:
     store brings its schema up to date in place (see ``sagetune.store.migrations``).
 
     Args:
-        url: a SQLAlchemy URL, e.g. ``sqlite:///tuning.db`` or ``postgresql://host/db``.
+        url: a SQLAlchemy URL, e.g. ``sqlite:///tuning.db``, ``sqlite://`` (in memory, gone
+            when closed) or ``postgresql://host/db``; default ``default_store_url()``.
 
     Raises:
         StoreVersionError: the store was written by a newer sagetune (left unchanged).
@@ -146,15 +149,25 @@ class SQLStore:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.path: Path | None = None
         kwargs: dict[str, Any] = {}
+        in_memory = False
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 self.path = Path(parsed.database).expanduser().resolve()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+            else:
+                # Each connection to ":memory:" is a database of its own: every thread must
+                # share the one connection, so the store is one database.
+                in_memory = True
+                kwargs["poolclass"] = StaticPool
             kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
+        # Writes take the lock; reads too when they share the writers' single connection, lest
+        # one thread's read end another's transaction.
+        self._read_lock: contextlib.AbstractContextManager[Any] = (
+            self._lock if in_memory else contextlib.nullcontext())
         try:
             upgrade_to_head(self.engine)
         except BaseException:
@@ -172,7 +185,7 @@ class SQLStore:
         return sagetune_home() / "jobs"
 
     def close(self) -> None:
-        """Close the store's connections."""
+        """Close the store's connections (an in-memory store's data goes with them)."""
         self.engine.dispose()
 
     # tuning jobs -------------------------------------------------------------------------
@@ -187,7 +200,7 @@ class SQLStore:
 
     def get_tuning_job(self, name: str) -> TuningJobRecord:
         """The tuning job as stored; raises ResourceNotFound if there is none of that name."""
-        with self.engine.connect() as conn:
+        with self._read_lock, self.engine.connect() as conn:
             row = conn.execute(select(tuning_jobs).where(tuning_jobs.c.name == name)).first()
         if row is None:
             raise ResourceNotFound(f"no tuning job named {name!r} in {self.url}")
@@ -195,7 +208,7 @@ class SQLStore:
 
     def list_tuning_jobs(self) -> list[TuningJobRecord]:
         """All tuning jobs, newest first."""
-        with self.engine.connect() as conn:
+        with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(select(tuning_jobs).order_by(tuning_jobs.c.created_at.desc(),
                                                              tuning_jobs.c.name)).all()
         return [TuningJobRecord(**_from_row(r)) for r in rows]
@@ -294,7 +307,7 @@ class SQLStore:
 
     def get_training_job(self, name: str) -> TrainingJobRecord:
         """The training job as stored; raises ResourceNotFound if there is none of that name."""
-        with self.engine.connect() as conn:
+        with self._read_lock, self.engine.connect() as conn:
             row = conn.execute(select(training_jobs).where(training_jobs.c.name == name)).first()
         if row is None:
             raise ResourceNotFound(f"no training job named {name!r} in {self.url}")
@@ -302,7 +315,7 @@ class SQLStore:
 
     def list_training_jobs(self, tuning_job_name: str) -> list[TrainingJobRecord]:
         """A tuning job's training jobs in creation order."""
-        with self.engine.connect() as conn:
+        with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(select(training_jobs)
                                 .where(training_jobs.c.tuning_job_name == tuning_job_name)
                                 .order_by(training_jobs.c.seq)).all()
@@ -321,7 +334,7 @@ class SQLStore:
         names = list(training_job_names)
         if not names:
             return []
-        with self.engine.connect() as conn:
+        with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(select(metric_points)
                                 .where(metric_points.c.training_job_name.in_(names))
                                 .order_by(metric_points.c.id)).all()
