@@ -21,6 +21,13 @@ def test_sqlite_file_uses_wal_and_jobs_folder_sits_beside_it(tmp_path: Path) -> 
     assert store.jobs_dir == tmp_path / "deep" / "x-jobs"
 
 
+def test_open_store_takes_paths_urls_and_stores(tmp_path: Path) -> None:
+    by_path = open_store(tmp_path / "p.db")
+    assert by_path.url == f"sqlite:///{tmp_path / 'p.db'}"
+    assert open_store(by_path) is by_path
+    assert open_store(None).url == f"sqlite:///{tmp_path / 'home' / 'sagetune.db'}"
+
+
 def test_each_in_memory_store_is_a_database_of_its_own(tmp_path: Path) -> None:
     a, b = SQLStore("sqlite://"), SQLStore("sqlite:///:memory:")
     a.create_tuning_job(tuning())

@@ -25,7 +25,7 @@ from sagetune.store import (
 )
 
 STORES: dict[str, Callable[[Path], Store]] = {
-    "sqlite-file": lambda tmp: open_store(str(tmp / "s.db")),
+    "sqlite-file": lambda tmp: open_store(tmp / "s.db"),
     "sqlite-memory": lambda tmp: SQLStore("sqlite://"),
 }
 

@@ -349,13 +349,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def open_store(store: str | SQLStore | None) -> SQLStore:
+def open_store(store: str | os.PathLike[str] | SQLStore | None) -> SQLStore:
     """A store from a URL, a plain file path, an existing store, or the default."""
     if isinstance(store, SQLStore):
         return store
-    if store is not None and "://" not in str(store):
-        store = f"sqlite:///{Path(str(store)).expanduser().resolve()}"
-    return SQLStore(store)
+    if store is None:
+        return SQLStore()
+    url = os.fspath(store)
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    return SQLStore(url)
 
 
 if TYPE_CHECKING:
