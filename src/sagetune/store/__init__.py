@@ -1,7 +1,13 @@
-"""The store: the single source of truth for tuning jobs, training jobs and metric points."""
+"""The store: the single source of truth for tuning jobs, training jobs and metric points.
 
+``Store`` is the interface (``store/base.py``); ``SQLStore`` implements it on SQLite or any
+SQLAlchemy database, migrating the schema in place when it opens (``store/migrations``).
+"""
+
+from sagetune.store.base import UNCHANGED, Store
+from sagetune.store.migrations import StoreVersionError
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
 from sagetune.store.sql import SQLStore, default_store_url, open_store
 
-__all__ = ["MetricPoint", "SQLStore", "TrainingJobRecord", "TuningJobRecord", "default_store_url",
-           "open_store"]
+__all__ = ["UNCHANGED", "MetricPoint", "SQLStore", "Store", "StoreVersionError",
+           "TrainingJobRecord", "TuningJobRecord", "default_store_url", "open_store"]

@@ -3,22 +3,26 @@
 Every state change is one transaction. SQLite runs in WAL mode with a busy timeout, so readers
 in other processes (describe, list, a dashboard) never see "database is locked" while a tuner
 writes. Finished training jobs never change: updates only apply to jobs still running.
+
+The tables below are the schema at ``migrations.HEAD``; opening a store migrates it there
+(``store/migrations``), so they never create anything themselves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -28,15 +32,16 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
 
 from sagetune.errors import ResourceInUse, ResourceNotFound
+from sagetune.store.base import UNCHANGED, Store, Unchanged
+from sagetune.store.migrations import upgrade_to_head
 from sagetune.store.records import FINISHED, MetricPoint, TrainingJobRecord, TuningJobRecord
 
 metadata = MetaData()
@@ -62,7 +67,7 @@ tuning_jobs = Table(
 training_jobs = Table(
     "training_jobs", metadata,
     Column("name", String(128), primary_key=True),
-    Column("tuning_job_name", String(64), nullable=False, index=True),
+    Column("tuning_job_name", String(64), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("status", String(16), nullable=False),
     Column("hyperparameters", Text, nullable=False),
@@ -82,16 +87,18 @@ training_jobs = Table(
     Column("billable_seconds", Float),
     Column("epochs_completed", Integer),
     Column("early_stopped", Boolean, nullable=False, default=False),
+    Index("ix_training_jobs_tuning_job_name_seq", "tuning_job_name", "seq"),
 )
 
 metric_points = Table(
     "metric_points", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("training_job_name", String(128), nullable=False, index=True),
+    Column("training_job_name", String(128), nullable=False),
     Column("metric_name", String(255), nullable=False),
     Column("value", Float, nullable=False),
     Column("step", Integer, nullable=False),
     Column("timestamp", Float, nullable=False),
+    Index("ix_metric_points_training_job_name_metric_name", "training_job_name", "metric_name"),
 )
 
 _JSON_COLUMNS = {"request", "details", "hyperparameters", "final_metrics"}
@@ -107,8 +114,12 @@ def default_store_url() -> str:
     return os.environ.get("SAGETUNE_STORE") or f"sqlite:///{sagetune_home() / 'sagetune.db'}"
 
 
-def _to_row(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: json.dumps(v) if k in _JSON_COLUMNS else v for k, v in fields.items()}
+def _to_row(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: json.dumps(dict(v)) if k in _JSON_COLUMNS else v for k, v in fields.items()}
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not UNCHANGED}
 
 
 def _from_row(row: Any) -> dict[str, Any]:
@@ -119,12 +130,17 @@ def _from_row(row: Any) -> dict[str, Any]:
 
 
 class SQLStore:
-    """Tuning jobs, training jobs and metric points in one SQL database.
+    """Tuning jobs, training jobs and metric points in one SQL database (a ``Store``).
 
-    Thread-safe; every method is one transaction and returns immutable snapshots.
+    Thread-safe; every method is one transaction and returns immutable snapshots. Opening a
+    store brings its schema up to date in place (see ``sagetune.store.migrations``).
 
     Args:
-        url: a SQLAlchemy URL, e.g. ``sqlite:///tuning.db`` or ``postgresql://host/db``.
+        url: a SQLAlchemy URL, e.g. ``sqlite:///tuning.db``, ``sqlite://`` (in memory, gone
+            when closed) or ``postgresql://host/db``; default ``default_store_url()``.
+
+    Raises:
+        StoreVersionError: the store was written by a newer sagetune (left unchanged).
     """
 
     def __init__(self, url: str | None = None):
@@ -133,52 +149,33 @@ class SQLStore:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.path: Path | None = None
         kwargs: dict[str, Any] = {}
+        in_memory = False
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 self.path = Path(parsed.database).expanduser().resolve()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+            else:
+                # Each connection to ":memory:" is a database of its own: every thread must
+                # share the one connection, so the store is one database.
+                in_memory = True
+                kwargs["poolclass"] = StaticPool
             kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
-        self._create_schema()
+        # Writes take the lock; reads too when they share the writers' single connection, lest
+        # one thread's read end another's transaction.
+        self._read_lock: contextlib.AbstractContextManager[Any] = (
+            self._lock if in_memory else contextlib.nullcontext())
+        try:
+            upgrade_to_head(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def __repr__(self) -> str:
         return f"SQLStore({self.url!r})"
-
-    def _create_schema(self) -> None:
-        # Two processes opening a new store at once race between "does the table exist?" and
-        # "create it"; the loser sees "already exists" and simply checks again.
-        for attempt in range(5):
-            try:
-                metadata.create_all(self.engine)
-                self._add_missing_columns()
-                return
-            except (OperationalError, ProgrammingError, IntegrityError) as exc:
-                if "exist" not in str(exc).lower() and "unique" not in str(exc).lower():
-                    raise
-                if attempt == 4:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-
-    def _add_missing_columns(self) -> None:
-        """Stores made by an earlier version lack newer nullable columns: add them."""
-        inspector = inspect(self.engine)
-        for table in metadata.sorted_tables:
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                kind = column.type.compile(dialect=self.engine.dialect)
-                default = " NOT NULL DEFAULT 0" if isinstance(column.type, Boolean) else ""
-                try:
-                    with self._lock, self.engine.begin() as conn:
-                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN '
-                                          f'"{column.name}" {kind}{default}'))
-                except (OperationalError, ProgrammingError) as exc:
-                    if "duplicate" not in str(exc).lower():  # another process added it first
-                        raise
 
     @property
     def jobs_dir(self) -> Path:
@@ -188,6 +185,7 @@ class SQLStore:
         return sagetune_home() / "jobs"
 
     def close(self) -> None:
+        """Close the store's connections (an in-memory store's data goes with them)."""
         self.engine.dispose()
 
     # tuning jobs -------------------------------------------------------------------------
@@ -201,7 +199,8 @@ class SQLStore:
                                 f"{self.url}") from None
 
     def get_tuning_job(self, name: str) -> TuningJobRecord:
-        with self.engine.connect() as conn:
+        """The tuning job as stored; raises ResourceNotFound if there is none of that name."""
+        with self._read_lock, self.engine.connect() as conn:
             row = conn.execute(select(tuning_jobs).where(tuning_jobs.c.name == name)).first()
         if row is None:
             raise ResourceNotFound(f"no tuning job named {name!r} in {self.url}")
@@ -209,12 +208,27 @@ class SQLStore:
 
     def list_tuning_jobs(self) -> list[TuningJobRecord]:
         """All tuning jobs, newest first."""
-        with self.engine.connect() as conn:
+        with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(select(tuning_jobs).order_by(tuning_jobs.c.created_at.desc(),
                                                              tuning_jobs.c.name)).all()
         return [TuningJobRecord(**_from_row(r)) for r in rows]
 
-    def update_tuning_job(self, name: str, **fields: Any) -> None:
+    def update_tuning_job(self, name: str, *,
+                          status: str | Unchanged = UNCHANGED,
+                          last_modified_at: float | Unchanged = UNCHANGED,
+                          ended_at: float | None | Unchanged = UNCHANGED,
+                          failure_reason: str | None | Unchanged = UNCHANGED,
+                          details: Mapping[str, Any] | Unchanged = UNCHANGED) -> None:
+        """Change the given fields of a tuning job (see ``Store.update_tuning_job``).
+
+        Raises:
+            ResourceNotFound: there is no tuning job of that name.
+        """
+        fields = _given(status=status, last_modified_at=last_modified_at, ended_at=ended_at,
+                        failure_reason=failure_reason, details=details)
+        if not fields:
+            self.get_tuning_job(name)  # nothing to change, but an unknown name is still wrong
+            return
         with self._lock, self.engine.begin() as conn:
             res = conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name)
                                .values(**_to_row(fields)))
@@ -244,6 +258,7 @@ class SQLStore:
         return res.rowcount > 0
 
     def release_lease(self, name: str, owner: str) -> None:
+        """Free the tuning job if ``owner`` holds it."""
         with self._lock, self.engine.begin() as conn:
             conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name,
                                                    tuning_jobs.c.owner == owner)
@@ -251,20 +266,48 @@ class SQLStore:
 
     # training jobs ------------------------------------------------------------------------
     def create_training_job(self, record: TrainingJobRecord) -> None:
-        with self._lock, self.engine.begin() as conn:
-            conn.execute(insert(training_jobs).values(**_to_row(record.__dict__)))
+        """Insert a new training job; raises ResourceInUse if the name is taken."""
+        try:
+            with self._lock, self.engine.begin() as conn:
+                conn.execute(insert(training_jobs).values(**_to_row(record.__dict__)))
+        except IntegrityError:
+            raise ResourceInUse(f"a training job named {record.name!r} already exists in "
+                                f"{self.url}") from None
 
-    def update_training_job(self, name: str, **fields: Any) -> bool:
-        """Change a training job that has not finished; returns False if it had finished."""
+    def update_training_job(self, name: str, *,
+                            status: str | Unchanged = UNCHANGED,
+                            started_at: float | None | Unchanged = UNCHANGED,
+                            ended_at: float | None | Unchanged = UNCHANGED,
+                            objective: float | None | Unchanged = UNCHANGED,
+                            final_metrics: Mapping[str, float] | Unchanged = UNCHANGED,
+                            failure_reason: str | None | Unchanged = UNCHANGED,
+                            log_path: str | None | Unchanged = UNCHANGED,
+                            process_id: int | None | Unchanged = UNCHANGED,
+                            interrupted: bool | Unchanged = UNCHANGED,
+                            billable_seconds: float | None | Unchanged = UNCHANGED,
+                            epochs_completed: int | None | Unchanged = UNCHANGED,
+                            early_stopped: bool | Unchanged = UNCHANGED) -> bool:
+        """Change a training job that has not finished; returns False if it had finished.
+
+        See ``Store.update_training_job``.
+        """
+        fields = _given(status=status, started_at=started_at, ended_at=ended_at,
+                        objective=objective, final_metrics=final_metrics,
+                        failure_reason=failure_reason, log_path=log_path,
+                        process_id=process_id, interrupted=interrupted,
+                        billable_seconds=billable_seconds, epochs_completed=epochs_completed,
+                        early_stopped=early_stopped)
+        c = training_jobs.c
+        running = (c.name == name, c.status.not_in(sorted(FINISHED)))
         with self._lock, self.engine.begin() as conn:
-            res = conn.execute(update(training_jobs)
-                               .where(training_jobs.c.name == name,
-                                      training_jobs.c.status.not_in(sorted(FINISHED)))
-                               .values(**_to_row(fields)))
+            if not fields:
+                return conn.execute(select(c.name).where(*running)).first() is not None
+            res = conn.execute(update(training_jobs).where(*running).values(**_to_row(fields)))
         return res.rowcount > 0
 
     def get_training_job(self, name: str) -> TrainingJobRecord:
-        with self.engine.connect() as conn:
+        """The training job as stored; raises ResourceNotFound if there is none of that name."""
+        with self._read_lock, self.engine.connect() as conn:
             row = conn.execute(select(training_jobs).where(training_jobs.c.name == name)).first()
         if row is None:
             raise ResourceNotFound(f"no training job named {name!r} in {self.url}")
@@ -272,7 +315,7 @@ class SQLStore:
 
     def list_training_jobs(self, tuning_job_name: str) -> list[TrainingJobRecord]:
         """A tuning job's training jobs in creation order."""
-        with self.engine.connect() as conn:
+        with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(select(training_jobs)
                                 .where(training_jobs.c.tuning_job_name == tuning_job_name)
                                 .order_by(training_jobs.c.seq)).all()
@@ -280,6 +323,7 @@ class SQLStore:
 
     # metric points ------------------------------------------------------------------------
     def add_metric_points(self, points: Sequence[MetricPoint]) -> None:
+        """Record points in one transaction, in the given order."""
         if not points:
             return
         with self._lock, self.engine.begin() as conn:
@@ -290,7 +334,7 @@ class SQLStore:
         names = list(training_job_names)
         if not names:
             return []
-        with self.engine.connect() as conn:
+        with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(select(metric_points)
                                 .where(metric_points.c.training_job_name.in_(names))
                                 .order_by(metric_points.c.id)).all()
@@ -305,10 +349,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def open_store(store: str | SQLStore | None) -> SQLStore:
+def open_store(store: str | os.PathLike[str] | SQLStore | None) -> SQLStore:
     """A store from a URL, a plain file path, an existing store, or the default."""
     if isinstance(store, SQLStore):
         return store
-    if store is not None and "://" not in str(store):
-        store = f"sqlite:///{Path(str(store)).expanduser().resolve()}"
-    return SQLStore(store)
+    if store is None:
+        return SQLStore()
+    url = os.fspath(store)
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    return SQLStore(url)
+
+
+if TYPE_CHECKING:
+    def _implements_store(store: SQLStore) -> Store:
+        return store  # mypy fails here if SQLStore drifts from the Store protocol

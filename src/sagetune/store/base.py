@@ -1,0 +1,186 @@
+"""The store interface the rest of sagetune relies on, whatever database holds the data.
+
+A store is the single source of truth for tuning jobs, training jobs and metric points; the
+tuner, the CLI, the dashboard and reports in other processes all read it. Every implementation
+keeps these promises (``tests/store/test_store_contract.py`` checks them on each one):
+
+- Thread-safe: one store object may be shared by the tuner loop and its helpers.
+- Every change is one transaction; readers never see half of it.
+- Reads return snapshots (frozen dataclasses from ``store/records.py``) that later changes and
+  the caller's edits never alter.
+- Names are unique: creating a tuning job or training job under a taken name raises
+  ``ResourceInUse``; reading or updating a tuning job that does not exist raises
+  ``ResourceNotFound``.
+- A finished training job (Completed, Failed, Stopped) never changes again.
+- Metric points come back in the order they were recorded.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
+
+from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
+
+
+class _Unchanged(enum.Enum):
+    UNCHANGED = "UNCHANGED"
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Final = _Unchanged.UNCHANGED
+"""The default of every field of the update methods: leave the stored value as it is.
+
+A sentinel rather than None because None is a value some fields are set to (a training job's
+``failure_reason`` cleared when Hyperband completes it, a tuning job's ``failure_reason``).
+"""
+
+Unchanged: TypeAlias = Literal[_Unchanged.UNCHANGED]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Tuning jobs, their training jobs and metric points, and the lease on a tuning job.
+
+    Attributes:
+        url: where the store is (a SQLAlchemy URL for the SQL store), as shown in messages and
+            handed to processes that open the same store.
+    """
+
+    url: str
+
+    @property
+    def jobs_dir(self) -> Path:
+        """The folder where training jobs' folders (logs, model outputs) are made."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the object must not be used afterwards."""
+        ...
+
+    # tuning jobs -------------------------------------------------------------------------
+    def create_tuning_job(self, record: TuningJobRecord) -> None:
+        """Store a new tuning job.
+
+        Raises:
+            ResourceInUse: a tuning job of that name exists already (nothing is changed).
+        """
+        ...
+
+    def get_tuning_job(self, name: str) -> TuningJobRecord:
+        """The tuning job as stored now.
+
+        Raises:
+            ResourceNotFound: there is no tuning job of that name.
+        """
+        ...
+
+    def list_tuning_jobs(self) -> list[TuningJobRecord]:
+        """Every tuning job, newest (``created_at``) first, ties by name."""
+        ...
+
+    def update_tuning_job(self, name: str, *,
+                          status: str | Unchanged = UNCHANGED,
+                          last_modified_at: float | Unchanged = UNCHANGED,
+                          ended_at: float | None | Unchanged = UNCHANGED,
+                          failure_reason: str | None | Unchanged = UNCHANGED,
+                          details: Mapping[str, Any] | Unchanged = UNCHANGED) -> None:
+        """Change the given fields of a tuning job in one transaction; the rest stay.
+
+        The lease fields change only through the lease methods; the request, seed, creation
+        time and stored callable never change.
+
+        Raises:
+            ResourceNotFound: there is no tuning job of that name.
+        """
+        ...
+
+    # the lease ---------------------------------------------------------------------------
+    def acquire_lease(self, name: str, owner: str, now: float, stale_before: float,
+                      dead_owner: str | None = None) -> bool:
+        """Make ``owner`` the tuner of a tuning job, with a heartbeat at ``now``.
+
+        Args:
+            name: the tuning job.
+            owner: the taker's identity (``host:pid:token``).
+            now: the heartbeat to record.
+            stale_before: a heartbeat older than this is a dead tuner's; its lease is taken.
+            dead_owner: an owner known to be gone (its process no longer exists), whose lease
+                is taken however fresh its heartbeat.
+
+        Returns:
+            Whether ``owner`` holds the lease now: True if it was free, already ``owner``'s,
+            stale or ``dead_owner``'s; False if another live tuner holds it (or the tuning job
+            does not exist).
+        """
+        ...
+
+    def renew_lease(self, name: str, owner: str, now: float) -> bool:
+        """Record a heartbeat at ``now``.
+
+        Returns:
+            False if ``owner`` no longer holds the lease (another tuner took it over).
+        """
+        ...
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up; nothing happens if ``owner`` does not hold it."""
+        ...
+
+    # training jobs -----------------------------------------------------------------------
+    def create_training_job(self, record: TrainingJobRecord) -> None:
+        """Store a new training job of an existing tuning job.
+
+        Raises:
+            ResourceInUse: a training job of that name exists already (nothing is changed).
+        """
+        ...
+
+    def get_training_job(self, name: str) -> TrainingJobRecord:
+        """The training job as stored now.
+
+        Raises:
+            ResourceNotFound: there is no training job of that name.
+        """
+        ...
+
+    def list_training_jobs(self, tuning_job_name: str) -> list[TrainingJobRecord]:
+        """A tuning job's training jobs by ``seq`` (creation order); empty if it has none."""
+        ...
+
+    def update_training_job(self, name: str, *,
+                            status: str | Unchanged = UNCHANGED,
+                            started_at: float | None | Unchanged = UNCHANGED,
+                            ended_at: float | None | Unchanged = UNCHANGED,
+                            objective: float | None | Unchanged = UNCHANGED,
+                            final_metrics: Mapping[str, float] | Unchanged = UNCHANGED,
+                            failure_reason: str | None | Unchanged = UNCHANGED,
+                            log_path: str | None | Unchanged = UNCHANGED,
+                            process_id: int | None | Unchanged = UNCHANGED,
+                            interrupted: bool | Unchanged = UNCHANGED,
+                            billable_seconds: float | None | Unchanged = UNCHANGED,
+                            epochs_completed: int | None | Unchanged = UNCHANGED,
+                            early_stopped: bool | Unchanged = UNCHANGED) -> bool:
+        """Change the given fields of a training job that has not finished.
+
+        The check and the change are one transaction, so a job finished by one process (the
+        tuner) is never overwritten by another (``stop-hyper-parameter-tuning-job``). Its
+        name, tuning job, ``seq``, hyperparameters, definition and creation time never change.
+
+        Returns:
+            True if the job was changed; False if it had finished (or does not exist).
+        """
+        ...
+
+    # metric points -----------------------------------------------------------------------
+    def add_metric_points(self, points: Sequence[MetricPoint]) -> None:
+        """Record points, in the given order, in one transaction."""
+        ...
+
+    def metric_points(self, training_job_names: Iterable[str]) -> list[MetricPoint]:
+        """Every point of the given training jobs, in the order they were recorded."""
+        ...
