@@ -19,8 +19,8 @@ import pandas as pd
 from sagetune.cost import cost_summary, job_costs
 from sagetune.space import SearchSpace
 from sagetune.spec import TuningJobSpec, load_spec
+from sagetune.store import Store, open_store
 from sagetune.store.records import TRAINING_JOB_STATUSES, MetricPoint, TrainingJobRecord
-from sagetune.store.sql import SQLStore, open_store
 
 BASE_COLUMNS = ["TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue",
                 "TrainingStartTime", "TrainingEndTime", "TrainingElapsedTimeSeconds"]
@@ -50,7 +50,7 @@ class TuningJobAnalytics:
         >>> df.sort_values("FinalObjectiveValue").tail(1)  # doctest: +SKIP
     """
 
-    def __init__(self, hyperparameter_tuning_job_name: str, store: SQLStore | str | None = None):
+    def __init__(self, hyperparameter_tuning_job_name: str, store: Store | str | None = None):
         self.name = hyperparameter_tuning_job_name
         self.store = open_store(store)
         self.record = self.store.get_tuning_job(self.name)  # fail early on an unknown name
@@ -205,7 +205,7 @@ class TuningJobAnalytics:
         }
 
 
-def load_metric_points(store: SQLStore, names: Iterable[str]) -> list[MetricPoint]:
+def load_metric_points(store: Store, names: Iterable[str]) -> list[MetricPoint]:
     """Every metric point of the named training jobs, a bounded number of names per query."""
     names = list(names)
     out: list[MetricPoint] = []

@@ -14,11 +14,12 @@ import secrets
 import signal
 import socket
 import time
+from collections.abc import Callable
 
 from sagetune.errors import ResourceInUse
 from sagetune.status import TrainingJobStatus, TuningJobStatus
+from sagetune.store import Store
 from sagetune.store.records import TuningJobRecord
-from sagetune.store.sql import SQLStore
 
 LEASE_TTL_SECONDS = 20.0
 HEARTBEAT_SECONDS = 2.0
@@ -59,7 +60,7 @@ def lease_alive(record: TuningJobRecord, now: float | None = None) -> bool:
     return not owner_is_dead(record.owner)
 
 
-def acquire(store: SQLStore, name: str, owner: str) -> None:
+def acquire(store: Store, name: str, owner: str) -> None:
     """Take the lease or raise ResourceInUse naming the live holder."""
     record = store.get_tuning_job(name)
     now = time.time()
@@ -70,7 +71,47 @@ def acquire(store: SQLStore, name: str, owner: str) -> None:
                             f"stop it first, or wait until it ends")
 
 
-def stop_tuning_job(store: SQLStore, name: str) -> TuningJobRecord:
+class Lease:
+    """The lease one tuner holds on one tuning job, from ``acquire`` to ``release``.
+
+    Args:
+        store: where the lease is kept.
+        name: the tuning job.
+        clock: the time source of the heartbeat (injectable for tests).
+    """
+
+    def __init__(self, store: Store, name: str, clock: Callable[[], float] = time.time):
+        self.store = store
+        self.name = name
+        self.owner = new_owner()
+        self.lost = False
+        self._clock = clock
+        self._last_heartbeat = 0.0
+
+    def acquire(self) -> None:
+        """Take the lease.
+
+        Raises:
+            ResourceInUse: a live tuner holds it.
+        """
+        acquire(self.store, self.name, self.owner)
+        self._last_heartbeat = self._clock()
+
+    def keep_alive(self) -> bool:
+        """Renew the heartbeat when it is due; False once another tuner has taken the job over
+        (this process was suspended, a laptop asleep, past the lease and the job resumed)."""
+        now = self._clock()
+        if not self.lost and now - self._last_heartbeat >= HEARTBEAT_SECONDS:
+            self._last_heartbeat = now
+            self.lost = not self.store.renew_lease(self.name, self.owner, now)
+        return not self.lost
+
+    def release(self) -> None:
+        """Give the tuning job up (a no-op when another tuner has taken it over)."""
+        self.store.release_lease(self.name, self.owner)
+
+
+def stop_tuning_job(store: Store, name: str) -> TuningJobRecord:
     """StopHyperParameterTuningJob.
 
     A job driven by a live tuner becomes ``Stopping``; the tuner stops its training jobs and

@@ -22,8 +22,8 @@ from typing import Any
 from sagetune.analytics import TuningJobAnalytics
 from sagetune.errors import ValidationError
 from sagetune.plots.data import KINDS, TuningData
+from sagetune.store import Store, open_store
 from sagetune.store.records import TRAINING_JOB_STATUSES, TrainingJobRecord
-from sagetune.store.sql import SQLStore, open_store
 
 CSS = """
 :root { --fg:#1d2330; --muted:#5b6475; --line:#e3e6ec; --accent:#2f6fde; --bg:#f6f7f9; }
@@ -210,7 +210,7 @@ def jobs_table_html(jobs: Sequence[TrainingJobRecord], hp_names: Sequence[str],
     return "".join(parts)
 
 
-def render_report(name: str, store: SQLStore | str | None = None) -> str:
+def render_report(name: str, store: Store | str | None = None) -> str:
     """The report of a tuning job as one HTML document.
 
     Raises:
@@ -265,7 +265,7 @@ def render_report(name: str, store: SQLStore | str | None = None) -> str:
 """
 
 
-def write_report(name: str, path: str | Path, store: SQLStore | str | None = None) -> Path:
+def write_report(name: str, path: str | Path, store: Store | str | None = None) -> Path:
     """Write the report of a tuning job to ``path`` (an ``.html`` file).
 
     Args:

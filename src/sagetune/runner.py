@@ -27,8 +27,8 @@ from sagetune.stopping import (
     StoppingRule,
     min_jobs_for,
 )
+from sagetune.store import Store
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
-from sagetune.store.sql import SQLStore
 from sagetune.strategies import Observation, Strategy
 from sagetune.strategies.hyperband import HyperbandStrategy
 
@@ -62,7 +62,7 @@ class TuningJobRunner:
         clock: the time source (injectable for tests).
     """
 
-    def __init__(self, spec: TuningJobSpec, store: SQLStore, executor: Executor,
+    def __init__(self, spec: TuningJobSpec, store: Store, executor: Executor,
                  strategy: Strategy, progress: Progress | None = None,
                  clock: Callable[[], float] = time.time, warm_start: Any = None):
         self.spec = spec
@@ -77,9 +77,7 @@ class TuningJobRunner:
         self.record = store.get_tuning_job(spec.name)
         self._running: set[str] = set()
         self._last_stop_check = 0.0
-        self._last_heartbeat = 0.0
-        self._lease_lost = False
-        self.owner = control.new_owner()
+        self.lease = control.Lease(store, spec.name, clock)
         self.stopping = default_stopping_rule(spec, strategy)
         # Each job's objective curve (epoch, value to minimise), and the rule's decision for
         # each job it ended (at most one: a job being stopped is not asked again).
@@ -122,8 +120,7 @@ class TuningJobRunner:
     # the loop ---------------------------------------------------------------------------------
     def run(self) -> TuningJobRecord:
         """Run until the tuning job ends; returns its final record."""
-        control.acquire(self.store, self.spec.name, self.owner)
-        self._last_heartbeat = self.clock()
+        self.lease.acquire()
         self._recover_interrupted()
         reason: str | None = None
         final_status = TuningJobStatus.Completed
@@ -158,10 +155,10 @@ class TuningJobRunner:
             while self._running and time.time() < deadline:
                 self._handle(self.executor.poll(0.1))
             self.executor.shutdown()
-        if self._lease_lost:  # the tuning job is the new tuner's to finish
+        if self.lease.lost:  # the tuning job is the new tuner's to finish
             return self.store.get_tuning_job(self.spec.name)
         record = self._finish(final_status, reason)
-        self.store.release_lease(self.spec.name, self.owner)
+        self.lease.release()
         if interrupted:
             raise KeyboardInterrupt
         return record
@@ -186,13 +183,8 @@ class TuningJobRunner:
 
     def _stop_reason(self) -> tuple[TuningJobStatus, str] | None:
         now = self.clock()
-        if now - self._last_heartbeat >= control.HEARTBEAT_SECONDS:
-            self._last_heartbeat = now
-            if not self.store.renew_lease(self.spec.name, self.owner, now):
-                # This process was suspended (a laptop asleep) past the lease and a new tuner
-                # resumed the job: leave the tuning job to it.
-                self._lease_lost = True
-                return TuningJobStatus.Stopped, "another tuner took this tuning job over"
+        if not self.lease.keep_alive():  # a new tuner resumed the job: leave it to that one
+            return TuningJobStatus.Stopped, "another tuner took this tuning job over"
         if now - self._last_stop_check >= _STOP_CHECK_SECONDS:
             self._last_stop_check = now
             self.record = self.store.get_tuning_job(self.spec.name)
@@ -222,7 +214,7 @@ class TuningJobRunner:
             seq = len(self.jobs) + 1
             name = training_job_name(self.spec.name, seq)
             now = self.clock()
-            job_dir = self.store.jobs_dir / self.spec.name / name
+            job_dir = self.store.training_job_dir(self.spec.name, name)
             record = TrainingJobRecord(name=name, tuning_job_name=self.spec.name, seq=seq,
                                        status=TrainingJobStatus.InProgress, hyperparameters=hp,
                                        created_at=now, log_path=str(job_dir / "log.txt"),

@@ -23,13 +23,13 @@ from sagetune.executors.routing import RoutingExecutor
 from sagetune.executors.subprocess import SubprocessExecutor
 from sagetune.runner import TuningJobRunner
 from sagetune.spec import TuningJobSpec, load_spec, parse_request
+from sagetune.store import Store
 from sagetune.store.records import TuningJobRecord
-from sagetune.store.sql import SQLStore
 from sagetune.strategies import make_strategy
 from sagetune.warmstart import WarmStart, load_parents
 
 
-def create_tuning_job(store: SQLStore, request: Mapping[str, Any],
+def create_tuning_job(store: Store, request: Mapping[str, Any],
                       base_dir: str | Path | None = None,
                       train_payload: bytes | None = None) -> TuningJobSpec:
     """Validate a request and store it as an InProgress tuning job (nothing runs yet).
@@ -73,7 +73,7 @@ def _executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
     return ProcessExecutor(record.train_payload, spec.max_parallel_jobs)
 
 
-def run_tuning_job(store: SQLStore, name: str, show_progress: bool = False) -> TuningJobRecord:
+def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> TuningJobRecord:
     """Drive a stored InProgress tuning job to its end; returns its final record.
 
     Raises:
@@ -102,7 +102,7 @@ def run_tuning_job(store: SQLStore, name: str, show_progress: bool = False) -> T
                                warm_start=warm).run()
 
 
-def describe(store: SQLStore, name: str) -> dict[str, Any]:
+def describe(store: Store, name: str) -> dict[str, Any]:
     """DescribeHyperParameterTuningJob, with OverallBestTrainingJob across the parents of a
     warm-started job (those with the same objective metric)."""
     record = store.get_tuning_job(name)

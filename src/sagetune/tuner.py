@@ -15,7 +15,7 @@ from sagetune.executors.process import serialize_callable
 from sagetune.naming import name_from_base
 from sagetune.space import Parameter
 from sagetune.spec import load_spec, parse_request
-from sagetune.store.sql import SQLStore, open_store
+from sagetune.store import Store, open_store
 from sagetune.strategy_config import StrategyConfig
 
 
@@ -131,7 +131,7 @@ class HyperparameterTuner:
                  base_tuning_job_name: str | None = None,
                  completion_criteria: TuningJobCompletionCriteriaConfig | Mapping[str, Any]
                  | None = None,
-                 max_runtime_in_seconds: int | None = None, store: SQLStore | str | None = None,
+                 max_runtime_in_seconds: int | None = None, store: Store | str | None = None,
                  static_hyperparameters: Mapping[str, Any] | None = None,
                  show_progress: bool | None = None,
                  warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None,
@@ -151,7 +151,7 @@ class HyperparameterTuner:
                    early_stopping_type: str, random_seed: int | None,
                    base_tuning_job_name: str | None,
                    completion_criteria: TuningJobCompletionCriteriaConfig | Mapping[str, Any]
-                   | None, max_runtime_in_seconds: int | None, store: SQLStore | str | None,
+                   | None, max_runtime_in_seconds: int | None, store: Store | str | None,
                    static_hyperparameters: Mapping[str, Any] | None, show_progress: bool | None,
                    warm_start_config: WarmStartConfig | Mapping[str, Any] | None,
                    strategy_config: StrategyConfig | Mapping[str, Any] | None,
@@ -190,11 +190,11 @@ class HyperparameterTuner:
                                   if isinstance(warm_start_config, WarmStartConfig)
                                   else warm_start_config)
         self._store_arg = store
-        self._store: SQLStore | None = None
+        self._store: Store | None = None
         self.latest_tuning_job: str | None = None
 
     @property
-    def store(self) -> SQLStore:
+    def store(self) -> Store:
         """The store this tuner writes to (opened on first use)."""
         if self._store is None:
             self._store = open_store(self._store_arg)
@@ -284,7 +284,7 @@ class HyperparameterTuner:
         return self.latest_tuning_job
 
     @classmethod
-    def attach(cls, tuning_job_name: str, store: SQLStore | str | None = None
+    def attach(cls, tuning_job_name: str, store: Store | str | None = None
                ) -> HyperparameterTuner:
         """A tuner for an existing tuning job, to read its results.
 

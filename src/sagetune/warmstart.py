@@ -31,8 +31,8 @@ import numpy as np
 from sagetune.errors import ResourceNotFound, ValidationError
 from sagetune.space import Parameter, SearchSpace
 from sagetune.spec import TuningJobSpec, load_spec
+from sagetune.store import Store
 from sagetune.store.records import TrainingJobRecord
-from sagetune.store.sql import SQLStore
 from sagetune.strategies import Observation
 
 MAX_PARENT_TRAINING_JOBS = 500
@@ -46,7 +46,7 @@ class Parent:
     jobs: tuple[TrainingJobRecord, ...]
 
 
-def load_parents(spec: TuningJobSpec, store: SQLStore) -> list[Parent]:
+def load_parents(spec: TuningJobSpec, store: Store) -> list[Parent]:
     """Load and check the parents against SageMaker's warm start rules.
 
     Raises:

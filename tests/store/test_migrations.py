@@ -198,6 +198,11 @@ def test_a_store_from_a_newer_sagetune_is_refused_and_left_alone(tmp_path: Path)
                               f"sagetune knows (head {HEAD}): upgrade sagetune to open it")
     assert isinstance(err.value, RuntimeError)
     assert dump(path) == before
+    cli = subprocess.run([sys.executable, "-m", "sagetune", "ls", "--store", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr
+    assert cli.stderr.strip() == f"StoreVersionError: {err.value}"
+    assert dump(path) == before
 
 
 def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path: Path,

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
-from sagetune.store.sql import SQLStore, open_store
+from sagetune.store import Store, StoreVersionError, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +34,9 @@ class _Group(click.Group):
             sys.exit(2)
         except ResourceInUse as exc:
             click.echo(f"ResourceInUse: {exc}", err=True)
+            sys.exit(2)
+        except StoreVersionError as exc:
+            click.echo(f"StoreVersionError: {exc}", err=True)
             sys.exit(2)
 
 
@@ -62,7 +65,7 @@ def store_option(fn: F) -> F:
                         help="SQLAlchemy URL or SQLite file of the store.")(fn)
 
 
-def get_store(ctx: click.Context) -> SQLStore:
+def get_store(ctx: click.Context) -> Store:
     root = ctx.find_root()
     url = (ctx.obj or {}).get("store") or (root.obj or {}).get("store")
     return open_store(url)

@@ -91,7 +91,7 @@ def create(ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str |
     store = get_store(ctx)
     spec = service.create_tuning_job(store, request, base_dir=base)
     _print_notices(spec)
-    log_dir = store.jobs_dir / spec.name
+    log_dir = store.tuning_job_dir(spec.name)
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / "tuner.log", "ab") as log:
         subprocess.Popen([sys.executable, "-m", "sagetune.cli.background", spec.name, store.url],
@@ -244,7 +244,7 @@ def logs(ctx: click.Context, training_job_name: str, follow: bool) -> None:
         done = lambda: store.get_training_job(training_job_name).status in FINISHED  # noqa: E731
     except LookupError:
         record = store.get_tuning_job(training_job_name)
-        path = store.jobs_dir / record.name / "tuner.log"
+        path = store.tuning_job_dir(record.name) / "tuner.log"
         done = lambda: store.get_tuning_job(training_job_name).status in FINISHED  # noqa: E731
     out = sys.stdout.buffer
     pos = 0

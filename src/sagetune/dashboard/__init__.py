@@ -21,7 +21,7 @@ from sagetune.errors import ValidationError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from sagetune.store.sql import SQLStore
+    from sagetune.store import Store
 
 TOKEN_ENV = "SAGETUNE_DASHBOARD_TOKEN"
 
@@ -48,7 +48,7 @@ def check_binding(host: str, token: str | None) -> None:
             f"--token or set {TOKEN_ENV} (or bind to 127.0.0.1)")
 
 
-def serve(store: SQLStore | str | None = None, host: str = "127.0.0.1", port: int = 8080,
+def serve(store: Store | str | None = None, host: str = "127.0.0.1", port: int = 8080,
           token: str | None = None, log_level: str = "warning") -> None:
     """Run the dashboard until interrupted.
 
@@ -71,7 +71,7 @@ def serve(store: SQLStore | str | None = None, host: str = "127.0.0.1", port: in
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
-def create_app(store: SQLStore | str | None = None, token: str | None = None,
+def create_app(store: Store | str | None = None, token: str | None = None,
                loopback_hosts_only: bool = False) -> FastAPI:
     """The dashboard's FastAPI app (see :func:`sagetune.dashboard.app.create_app`)."""
     from sagetune.dashboard.app import create_app as _create

@@ -25,8 +25,8 @@ from sagetune.analytics import TuningJobAnalytics, load_metric_points
 from sagetune.dashboard import is_loopback, pages
 from sagetune.errors import ResourceNotFound
 from sagetune.plots.data import KINDS, TuningData
+from sagetune.store import Store, open_store
 from sagetune.store.records import FINISHED, TRAINING_JOB_STATUSES, TrainingJobRecord
-from sagetune.store.sql import SQLStore, open_store
 
 TOKEN_COOKIE = "sagetune_token"
 TOKEN_HEADER = "x-sagetune-token"
@@ -55,7 +55,7 @@ class Snapshots:
     polls during a busy job does not reread the store each time.
     """
 
-    def __init__(self, store: SQLStore):
+    def __init__(self, store: Store):
         self.store = store
         self._cache: dict[str, _Snapshot] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -157,7 +157,7 @@ def _authorised(request: Request, token: str) -> tuple[bool, bool]:
     return False, False
 
 
-def create_app(store: SQLStore | str | None = None, token: str | None = None,
+def create_app(store: Store | str | None = None, token: str | None = None,
                loopback_hosts_only: bool = False) -> FastAPI:
     """The dashboard application.
 

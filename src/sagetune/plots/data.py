@@ -20,8 +20,8 @@ from sagetune.errors import ValidationError
 from sagetune.space import Parameter, SearchSpace
 from sagetune.spec import load_spec
 from sagetune.spec.model import best_training_job
+from sagetune.store import Store
 from sagetune.store.records import MetricPoint, TrainingJobRecord
-from sagetune.store.sql import SQLStore
 
 KINDS = ("scatter", "convergence", "parallel", "curves", "importance")
 
@@ -54,7 +54,7 @@ class TuningData:
     points: list[MetricPoint] | None = None
 
     @classmethod
-    def load(cls, store: SQLStore, name: str, curves: bool = True,
+    def load(cls, store: Store, name: str, curves: bool = True,
              jobs: Sequence[TrainingJobRecord] | None = None) -> TuningData:
         """Read a snapshot from the store.
 

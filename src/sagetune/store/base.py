@@ -58,6 +58,14 @@ class Store(Protocol):
         """The folder where training jobs' folders (logs, model outputs) are made."""
         ...
 
+    def tuning_job_dir(self, tuning_job_name: str) -> Path:
+        """A tuning job's folder under ``jobs_dir`` (its tuner log, its training jobs)."""
+        ...
+
+    def training_job_dir(self, tuning_job_name: str, training_job_name: str) -> Path:
+        """A training job's folder (its ``/opt/ml`` mirror and ``log.txt``)."""
+        ...
+
     def close(self) -> None:
         """Release connections; the object must not be used afterwards."""
         ...

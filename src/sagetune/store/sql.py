@@ -184,6 +184,12 @@ class SQLStore:
             return self.path.parent / f"{self.path.stem}-jobs"
         return sagetune_home() / "jobs"
 
+    def tuning_job_dir(self, tuning_job_name: str) -> Path:
+        return self.jobs_dir / tuning_job_name
+
+    def training_job_dir(self, tuning_job_name: str, training_job_name: str) -> Path:
+        return self.tuning_job_dir(tuning_job_name) / training_job_name
+
     def close(self) -> None:
         """Close the store's connections (an in-memory store's data goes with them)."""
         self.engine.dispose()
@@ -349,9 +355,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def open_store(store: str | os.PathLike[str] | SQLStore | None) -> SQLStore:
+def open_store(store: str | os.PathLike[str] | Store | None) -> Store:
     """A store from a URL, a plain file path, an existing store, or the default."""
-    if isinstance(store, SQLStore):
+    if store is not None and not isinstance(store, (str, os.PathLike)):
         return store
     if store is None:
         return SQLStore()
