@@ -10,16 +10,26 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-_PACKAGES = ("numpy", "scipy", "optuna", "torch", "xgboost", "xgboost-cpu", "scikit-learn",
-             "greenlet", "threadpoolctl")
+_PACKAGES = (
+    "numpy",
+    "scipy",
+    "optuna",
+    "torch",
+    "xgboost",
+    "xgboost-cpu",
+    "scikit-learn",
+    "greenlet",
+    "threadpoolctl",
+)
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _cpu_model() -> str:
     try:
-        out = subprocess.run(["lscpu"], check=False, capture_output=True, text=True,
-                             timeout=5).stdout
+        out = subprocess.run(
+            ["lscpu"], check=False, capture_output=True, text=True, timeout=5
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return platform.processor() or "unknown"
     for line in out.splitlines():
@@ -41,8 +51,9 @@ def strategy_sources() -> dict[str, str]:
     import sagetune.strategies
 
     folder = Path(sagetune.strategies.__file__).parent
-    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:12]
-            for f in sorted(folder.glob("*.py"))}
+    return {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:12] for f in sorted(folder.glob("*.py"))
+    }
 
 
 def environment() -> dict[str, Any]:

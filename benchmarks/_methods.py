@@ -23,8 +23,16 @@ from sagetune.space import (
 )
 from sagetune.strategies import Observation, make_strategy
 
-DEFAULT_METHODS = ("sagetune-bayesian", "sagetune-random", "optuna-tpe", "optuna-gp",
-                   "sagetune-bayesian@4", "sagetune-bayesian@8", "optuna-gp@4", "optuna-gp@8")
+DEFAULT_METHODS = (
+    "sagetune-bayesian",
+    "sagetune-random",
+    "optuna-tpe",
+    "optuna-gp",
+    "sagetune-bayesian@4",
+    "sagetune-bayesian@8",
+    "optuna-gp@4",
+    "optuna-gp@8",
+)
 
 
 class Method(Protocol):
@@ -34,8 +42,9 @@ class Method(Protocol):
         """The next hyperparameters and the seconds spent choosing them."""
         ...
 
-    def ask_batch(self, running: list[dict[str, Any]], n: int
-                  ) -> tuple[list[dict[str, Any]], float]:
+    def ask_batch(
+        self, running: list[dict[str, Any]], n: int
+    ) -> tuple[list[dict[str, Any]], float]:
         """``n`` more hyperparameters while ``running`` (asked, not told) have no value."""
         ...
 
@@ -59,8 +68,9 @@ class SagetuneMethod:
             raise RuntimeError(f"{self.strategy.name} returned no suggestion")
         return dict(suggestions[0]), elapsed
 
-    def ask_batch(self, running: list[dict[str, Any]], n: int
-                  ) -> tuple[list[dict[str, Any]], float]:
+    def ask_batch(
+        self, running: list[dict[str, Any]], n: int
+    ) -> tuple[list[dict[str, Any]], float]:
         """``n`` suggestions while ``running`` jobs have no value yet, and the seconds taken."""
         pending = [Observation(dict(hp), "InProgress") for hp in running]
         t0 = time.perf_counter()
@@ -127,8 +137,9 @@ class OptunaMethod:
         self._open.append((params, trial))
         return params, elapsed
 
-    def ask_batch(self, running: list[dict[str, Any]], n: int
-                  ) -> tuple[list[dict[str, Any]], float]:
+    def ask_batch(
+        self, running: list[dict[str, Any]], n: int
+    ) -> tuple[list[dict[str, Any]], float]:
         """``n`` more trials while the asked ones not told yet (``running``) stay RUNNING."""
         if len(running) != len(self._open):
             raise RuntimeError("running jobs must be the trials asked and not told yet")

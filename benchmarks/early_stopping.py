@@ -67,11 +67,17 @@ from sagetune.strategies import Observation, make_strategy
 EPOCHS = 27
 PARALLEL = 4
 DEFAULT_OUT = Path("benchmarks/results/early_stopping.json")
-METHODS = ("sagetune-off", "sagetune-auto", "sagetune-hyperband", "optuna-median",
-           "optuna-hyperband")
+METHODS = (
+    "sagetune-off",
+    "sagetune-auto",
+    "sagetune-hyperband",
+    "optuna-median",
+    "optuna-hyperband",
+)
 
 
 # -- problems ------------------------------------------------------------------------------
+
 
 def _noise(hp: dict[str, Any], seed: int) -> np.ndarray:
     x1, x2, lr = float(hp["x1"]), float(hp["x2"]), float(hp["lr"])
@@ -84,12 +90,13 @@ def synthetic_curve(hp: dict[str, Any], seed: int) -> list[float]:
     learning rate, larger rates learn faster, so a slightly slow learner can overtake a fast
     one late (curves cross) but early epochs still say a good deal about the end."""
     x1, x2, lr = float(hp["x1"]), float(hp["x2"]), float(hp["lr"])
-    final = (0.2 + 0.8 * (x1 - 0.35) ** 2 + 0.6 * (x2 - 0.6) ** 2
-             + 0.08 * math.log10(lr / 0.03) ** 2)
+    final = 0.2 + 0.8 * (x1 - 0.35) ** 2 + 0.6 * (x2 - 0.6) ** 2 + 0.08 * math.log10(lr / 0.03) ** 2
     rate = 0.08 + 1.5 * math.sqrt(lr)
     noise = _noise(hp, seed)
-    return [final + (1.5 - final) * math.exp(-k * rate) + float(noise[k - 1])
-            for k in range(1, EPOCHS + 1)]
+    return [
+        final + (1.5 - final) * math.exp(-k * rate) + float(noise[k - 1])
+        for k in range(1, EPOCHS + 1)
+    ]
 
 
 def inverted_curve(hp: dict[str, Any], seed: int) -> list[float]:
@@ -99,26 +106,39 @@ def inverted_curve(hp: dict[str, Any], seed: int) -> list[float]:
     final = 0.2 + 0.8 * (x1 - 0.35) ** 2 + 0.6 * (x2 - 0.6) ** 2 + 0.15 * math.log10(lr / 1e-3)
     rate = 0.05 + 2.0 * lr
     noise = _noise(hp, seed)
-    return [final + (1.5 - final) * math.exp(-k * rate) + float(noise[k - 1])
-            for k in range(1, EPOCHS + 1)]
+    return [
+        final + (1.5 - final) * math.exp(-k * rate) + float(noise[k - 1])
+        for k in range(1, EPOCHS + 1)
+    ]
 
 
 CURVES: dict[str, Callable[[dict[str, Any], int], list[float]]] = {
-    "synthetic": synthetic_curve, "synthetic_inverted": inverted_curve}
+    "synthetic": synthetic_curve,
+    "synthetic_inverted": inverted_curve,
+}
 
 
-SYNTHETIC_RANGES = {"ContinuousParameterRanges": [
-    {"Name": "x1", "MinValue": "0", "MaxValue": "1"},
-    {"Name": "x2", "MinValue": "0", "MaxValue": "1"},
-    {"Name": "lr", "MinValue": "0.001", "MaxValue": "0.5", "ScalingType": "Logarithmic"}]}
+SYNTHETIC_RANGES = {
+    "ContinuousParameterRanges": [
+        {"Name": "x1", "MinValue": "0", "MaxValue": "1"},
+        {"Name": "x2", "MinValue": "0", "MaxValue": "1"},
+        {"Name": "lr", "MinValue": "0.001", "MaxValue": "0.5", "ScalingType": "Logarithmic"},
+    ]
+}
 
 XGB_RANGES = {
     "ContinuousParameterRanges": [
         {"Name": "eta", "MinValue": "0.01", "MaxValue": "0.5", "ScalingType": "Logarithmic"},
-        {"Name": "min_child_weight", "MinValue": "0.5", "MaxValue": "20",
-         "ScalingType": "Logarithmic"},
-        {"Name": "subsample", "MinValue": "0.5", "MaxValue": "1"}],
-    "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1", "MaxValue": "8"}]}
+        {
+            "Name": "min_child_weight",
+            "MinValue": "0.5",
+            "MaxValue": "20",
+            "ScalingType": "Logarithmic",
+        },
+        {"Name": "subsample", "MinValue": "0.5", "MaxValue": "1"},
+    ],
+    "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1", "MaxValue": "8"}],
+}
 
 
 def xgb_digits_train(hp: dict[str, Any], report: Callable[..., None]) -> dict[str, float]:
@@ -131,9 +151,17 @@ def xgb_digits_train(hp: dict[str, Any], report: Callable[..., None]) -> dict[st
     x, y = load_digits(return_X_y=True)
     x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.3, random_state=0, stratify=y)
     dtrain, dvalid = xgb.DMatrix(x_tr, label=y_tr), xgb.DMatrix(x_va)
-    params = {"objective": "multi:softprob", "num_class": 10, "eta": float(hp["eta"]),
-              "max_depth": int(hp["max_depth"]), "min_child_weight": float(hp["min_child_weight"]),
-              "subsample": float(hp["subsample"]), "nthread": 1, "seed": 0, "verbosity": 0}
+    params = {
+        "objective": "multi:softprob",
+        "num_class": 10,
+        "eta": float(hp["eta"]),
+        "max_depth": int(hp["max_depth"]),
+        "min_child_weight": float(hp["min_child_weight"]),
+        "subsample": float(hp["subsample"]),
+        "nthread": 1,
+        "seed": 0,
+        "verbosity": 0,
+    }
     booster = None
     loss = float("nan")
     for epoch in range(1, EPOCHS + 1):
@@ -146,9 +174,15 @@ def xgb_digits_train(hp: dict[str, Any], report: Callable[..., None]) -> dict[st
 def random_configs(problem: str, seed: int, jobs: int) -> list[dict[str, Any]]:
     """The configurations sagetune's seeded Random draws for jobs 1..jobs (Off, Auto and
     Hyperband run exactly these; Optuna gets them through ``enqueue_trial``)."""
-    spec = parse_request(request("configs", "sagetune-off",
-                                 SYNTHETIC_RANGES if problem in CURVES else XGB_RANGES,
-                                 max(jobs, PARALLEL), seed))
+    spec = parse_request(
+        request(
+            "configs",
+            "sagetune-off",
+            SYNTHETIC_RANGES if problem in CURVES else XGB_RANGES,
+            max(jobs, PARALLEL),
+            seed,
+        )
+    )
     strategy = make_strategy("Random", spec.space, seed)
     out: list[dict[str, Any]] = []
     while len(out) < jobs:
@@ -157,6 +191,7 @@ def random_configs(problem: str, seed: int, jobs: int) -> list[dict[str, Any]]:
 
 
 # -- sagetune ------------------------------------------------------------------------------
+
 
 class ReplayExecutor(Executor):
     """Replays curves one epoch per poll for every running job (the simulated clock counts
@@ -195,36 +230,40 @@ class ReplayExecutor(Executor):
     def stop(self, name: str, reason: str) -> None:
         values, done = self.jobs.pop(name, ([], 0))
         metrics = {"loss": values[done - 1]} if done else {}
-        self.pending.append(JobFinished(name, self.t, "Stopped", metrics=metrics,
-                                        failure_reason=reason))
+        self.pending.append(
+            JobFinished(name, self.t, "Stopped", metrics=metrics, failure_reason=reason)
+        )
 
     def shutdown(self) -> None:
         for name in list(self.jobs):
             self.stop(name, "end")
 
 
-def request(name: str, method: str, ranges: dict[str, Any], jobs: int, seed: int
-            ) -> dict[str, Any]:
+def request(name: str, method: str, ranges: dict[str, Any], jobs: int, seed: int) -> dict[str, Any]:
     strategy = "Hyperband" if method == "sagetune-hyperband" else "Random"
     config: dict[str, Any] = {
         "Strategy": strategy,
         "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
         "ResourceLimits": {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": PARALLEL},
-        "ParameterRanges": ranges, "RandomSeed": seed,
-        "TrainingJobEarlyStoppingType": "Auto" if method == "sagetune-auto" else "Off"}
+        "ParameterRanges": ranges,
+        "RandomSeed": seed,
+        "TrainingJobEarlyStoppingType": "Auto" if method == "sagetune-auto" else "Off",
+    }
     if strategy == "Hyperband":
-        config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 1,
-                                                                "MaxResource": EPOCHS}}
-    return {"HyperParameterTuningJobName": name, "HyperParameterTuningJobConfig": config,
-            "TrainingJobDefinition": {"StaticHyperParameters": {}}}
+        config["StrategyConfig"] = {
+            "HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": EPOCHS}
+        }
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": config,
+        "TrainingJobDefinition": {"StaticHyperParameters": {}},
+    }
 
 
-def sagetune_run(method: str, problem: str, seed: int, jobs: int, folder: Path
-                 ) -> dict[str, Any]:
+def sagetune_run(method: str, problem: str, seed: int, jobs: int, folder: Path) -> dict[str, Any]:
     store = open_store(folder / f"{problem}-{method}-{seed}.db")
     name = f"{problem.replace('_', '-')}-{seed}"
-    req = request(name, method, SYNTHETIC_RANGES if problem in CURVES else XGB_RANGES,
-                  jobs, seed)
+    req = request(name, method, SYNTHETIC_RANGES if problem in CURVES else XGB_RANGES, jobs, seed)
     t0 = time.perf_counter()
     if problem in CURVES:
         create_tuning_job(store, req, train_payload=b"replayed")
@@ -247,11 +286,18 @@ def sagetune_run(method: str, problem: str, seed: int, jobs: int, folder: Path
         if j.objective is not None:
             best = min(best, j.objective)
         trace.append((spent, best))
-    return {"epochs": spent, "wall": wall, "best": best, "trace": trace,
-            "stopped": sum(j.early_stopped for j in records), "jobs": len(records)}
+    return {
+        "epochs": spent,
+        "wall": wall,
+        "best": best,
+        "trace": trace,
+        "stopped": sum(j.early_stopped for j in records),
+        "jobs": len(records),
+    }
 
 
 # -- optuna --------------------------------------------------------------------------------
+
 
 def optuna_run(method: str, problem: str, seed: int, jobs: int) -> dict[str, Any]:
     import threading
@@ -259,11 +305,14 @@ def optuna_run(method: str, problem: str, seed: int, jobs: int) -> dict[str, Any
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    pruner = (optuna.pruners.MedianPruner() if method == "optuna-median"
-              else optuna.pruners.HyperbandPruner(min_resource=1, max_resource=EPOCHS,
-                                                  reduction_factor=3))
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed),
-                                pruner=pruner, direction="minimize")
+    pruner = (
+        optuna.pruners.MedianPruner()
+        if method == "optuna-median"
+        else optuna.pruners.HyperbandPruner(min_resource=1, max_resource=EPOCHS, reduction_factor=3)
+    )
+    study = optuna.create_study(
+        sampler=optuna.samplers.RandomSampler(seed=seed), pruner=pruner, direction="minimize"
+    )
     for hp in random_configs(problem, seed, jobs):
         study.enqueue_trial(hp)
     lock = threading.Lock()
@@ -278,8 +327,11 @@ def optuna_run(method: str, problem: str, seed: int, jobs: int) -> dict[str, Any
 
     def objective(trial: Any) -> float:
         if problem in CURVES:
-            hp = {"x1": trial.suggest_float("x1", 0, 1), "x2": trial.suggest_float("x2", 0, 1),
-                  "lr": trial.suggest_float("lr", 1e-3, 0.5, log=True)}
+            hp = {
+                "x1": trial.suggest_float("x1", 0, 1),
+                "x2": trial.suggest_float("x2", 0, 1),
+                "lr": trial.suggest_float("lr", 1e-3, 0.5, log=True),
+            }
             values = CURVES[problem](hp, seed)
             for k, v in enumerate(values, start=1):
                 trial.report(v, k)
@@ -288,10 +340,12 @@ def optuna_run(method: str, problem: str, seed: int, jobs: int) -> dict[str, Any
                     raise optuna.TrialPruned()
             record(EPOCHS, values[-1])
             return values[-1]
-        hp = {"eta": trial.suggest_float("eta", 0.01, 0.5, log=True),
-              "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20, log=True),
-              "subsample": trial.suggest_float("subsample", 0.5, 1.0),
-              "max_depth": trial.suggest_int("max_depth", 1, 8)}
+        hp = {
+            "eta": trial.suggest_float("eta", 0.01, 0.5, log=True),
+            "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20, log=True),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "max_depth": trial.suggest_int("max_depth", 1, 8),
+        }
         last: dict[str, float] = {}
 
         def report(epoch: int, loss: float) -> None:
@@ -311,12 +365,18 @@ def optuna_run(method: str, problem: str, seed: int, jobs: int) -> dict[str, Any
     t0 = time.perf_counter()
     study.optimize(objective, n_trials=jobs, n_jobs=1 if problem in CURVES else PARALLEL)
     wall = time.perf_counter() - t0
-    return {"epochs": spent[0], "wall": wall if problem not in CURVES else None,
-            "best": trace[-1][1], "trace": trace, "jobs": len(study.trials),
-            "stopped": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)}
+    return {
+        "epochs": spent[0],
+        "wall": wall if problem not in CURVES else None,
+        "best": trace[-1][1],
+        "trace": trace,
+        "jobs": len(study.trials),
+        "stopped": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
+    }
 
 
 # -- report --------------------------------------------------------------------------------
+
 
 def epochs_to_reach(trace: Sequence[tuple[int, float]], target: float) -> int | None:
     for spent, best in trace:
@@ -329,17 +389,23 @@ def summarise(results: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
     lines = []
     for problem, by_method in results.items():
         off = by_method["sagetune-off"]
-        lines += [f"### {problem}", "",
-                  ("| method | jobs | epochs trained (mean) | vs Off | wall time (mean) | "
-                  "final best (mean) | best vs Off (mean rel.) | runs reaching Off's best | "
-                  "epochs to reach it / Off's epochs (median of all runs; mean when reached) | "
-                  "jobs stopped (mean) |"),
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [
+            f"### {problem}",
+            "",
+            (
+                "| method | jobs | epochs trained (mean) | vs Off | wall time (mean) | "
+                "final best (mean) | best vs Off (mean rel.) | runs reaching Off's best | "
+                "epochs to reach it / Off's epochs (median of all runs; mean when reached) | "
+                "jobs stopped (mean) |"
+            ),
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for method, runs in by_method.items():
             epochs = np.mean([r["epochs"] for r in runs])
             walls = [r["wall"] for r in runs if r["wall"] is not None]
-            wall = (f"{np.mean(walls):.1f} {'epochs' if problem in CURVES else 's'}"
-                    if walls else "–")
+            wall = (
+                f"{np.mean(walls):.1f} {'epochs' if problem in CURVES else 's'}" if walls else "–"
+            )
             rel = np.mean([(r["best"] - o["best"]) / abs(o["best"]) for r, o in zip(runs, off)])
             reach = [epochs_to_reach(r["trace"], o["best"]) for r, o in zip(runs, off)]
             ratios = [e / o["epochs"] for e, o in zip(reach, off) if e is not None]
@@ -353,21 +419,29 @@ def summarise(results: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
                 f"| {wall} | {np.mean([r['best'] for r in runs]):.4f} | {rel:+.2%} | "
                 f"{len(ratios)}/{len(runs)} | "
                 f"{median_text}; {(f'{np.mean(ratios):.2f}' if ratios else '–')} | "
-                f"{np.mean([r['stopped'] for r in runs]):.1f} |")
+                f"{np.mean([r['stopped'] for r in runs]):.1f} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--problems", default="synthetic,synthetic_inverted,xgb_digits",
-                        help="comma-separated: " + ", ".join([*CURVES, "xgb_digits"]))
+    parser.add_argument(
+        "--problems",
+        default="synthetic,synthetic_inverted,xgb_digits",
+        help="comma-separated: " + ", ".join([*CURVES, "xgb_digits"]),
+    )
     parser.add_argument("--seeds", type=int, default=10, help="synthetic repetitions")
     parser.add_argument("--real-seeds", type=int, default=2, help="XGBoost repetitions")
     parser.add_argument("--jobs", type=int, default=40, help="training jobs per synthetic run")
     parser.add_argument("--real-jobs", type=int, default=24, help="training jobs per XGBoost run")
-    parser.add_argument("--hyperband-jobs", type=int, default=None,
-                        help="training jobs per Hyperband run (default 2x the others)")
+    parser.add_argument(
+        "--hyperband-jobs",
+        type=int,
+        default=None,
+        help="training jobs per Hyperband run (default 2x the others)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -382,18 +456,32 @@ def main(argv: Sequence[str] | None = None) -> None:
                 for method in METHODS:
                     base = args.jobs if problem in CURVES else args.real_jobs
                     jobs = (args.hyperband_jobs or 2 * base) if "hyperband" in method else base
-                    run = (sagetune_run(method, problem, seed, jobs, Path(tmp))
-                           if method.startswith("sagetune")
-                           else optuna_run(method, problem, seed, jobs))
+                    run = (
+                        sagetune_run(method, problem, seed, jobs, Path(tmp))
+                        if method.startswith("sagetune")
+                        else optuna_run(method, problem, seed, jobs)
+                    )
                     results[problem][method].append(run)
-                    print(f"{problem} seed {seed} {method}: epochs {run['epochs']}, best "
-                          f"{run['best']:.4f}, wall {run['wall']}", flush=True)
+                    print(
+                        f"{problem} seed {seed} {method}: epochs {run['epochs']}, best "
+                        f"{run['best']:.4f}, wall {run['wall']}",
+                        flush=True,
+                    )
     table = summarise(results)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"environment": environment(), "args": vars(args) | {
-        "out": str(args.out)}, "seconds": time.time() - started, "results": results},
-        indent=1, default=str))
+    args.out.write_text(
+        json.dumps(
+            {
+                "environment": environment(),
+                "args": vars(args) | {"out": str(args.out)},
+                "seconds": time.time() - started,
+                "results": results,
+            },
+            indent=1,
+            default=str,
+        )
+    )
     args.out.with_suffix(".md").write_text(table + "\n")
 
 

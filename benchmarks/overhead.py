@@ -80,8 +80,11 @@ def _optuna(data: list[tuple[dict[str, Any], float]], seed: int, sampler: str) -
         study.tell(study.ask(fixed_distributions=dists), state=TrialState.FAIL)
 
     def prepare() -> Call:
-        s = (optuna.samplers.TPESampler(seed=seed) if sampler == "tpe"
-             else optuna.samplers.GPSampler(seed=seed))
+        s = (
+            optuna.samplers.TPESampler(seed=seed)
+            if sampler == "tpe"
+            else optuna.samplers.GPSampler(seed=seed)
+        )
         study = optuna.create_study(direction="minimize", sampler=s)
         if sampler == "gp":
             # As in a running study: the sampler last fitted its kernel on n - 1 observations
@@ -145,13 +148,18 @@ def print_table(rows: list[dict[str, Any]], methods: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure every method at every size, print the table and write JSON and Markdown."""
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.overhead", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="50,200,500,1000",
-                    help="observation counts (default 50,200,500,1000)")
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.overhead",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--sizes", default="50,200,500,1000", help="observation counts (default 50,200,500,1000)"
+    )
     ap.add_argument("--repeats", type=int, default=9, help="timed suggestions per size")
-    ap.add_argument("--methods", default=",".join(METHODS),
-                    help=f"comma-separated, from {', '.join(METHODS)}")
+    ap.add_argument(
+        "--methods", default=",".join(METHODS), help=f"comma-separated, from {', '.join(METHODS)}"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
@@ -183,9 +191,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"n={r['n']}: sagetune Bayesian / Optuna GPSampler median = {ratio:.2f}")
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"environment": env, "repeats": args.repeats,
-                               "problem": PROBLEM.name, "rows": rows,
-                               "load_average_at_end": load_average()}, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "environment": env,
+                "repeats": args.repeats,
+                "problem": PROBLEM.name,
+                "rows": rows,
+                "load_average_at_end": load_average(),
+            },
+            indent=1,
+        )
+    )
     out.with_suffix(".md").write_text(md)
     print(f"wrote {out}, {out.with_suffix('.md')}")
     return 0

@@ -96,18 +96,22 @@ def branin(p: Mapping[str, Any]) -> float:
 
 
 _H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-_H6_A = np.array([
-    [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
-    [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
-    [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
-    [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
-])
-_H6_P = 1e-4 * np.array([
-    [1312, 1696, 5569, 124, 8283, 5886],
-    [2329, 4135, 8307, 3736, 1004, 9991],
-    [2348, 1451, 3522, 2883, 3047, 6650],
-    [4047, 8828, 8732, 5743, 1091, 381],
-])
+_H6_A = np.array(
+    [
+        [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
+        [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
+        [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
+        [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
+    ]
+)
+_H6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
 
 
 def hartmann6(p: Mapping[str, Any]) -> float:
@@ -133,9 +137,14 @@ def xgb_breast_cancer_auc(p: Mapping[str, Any]) -> float:
 
     x, y = _breast_cancer()
     clf = xgb.XGBClassifier(
-        n_estimators=60, learning_rate=float(p["eta"]), reg_alpha=float(p["alpha"]),
-        max_depth=int(p["max_depth"]), min_child_weight=float(p["min_child_weight"]),
-        n_jobs=1, verbosity=0, tree_method="hist",
+        n_estimators=60,
+        learning_rate=float(p["eta"]),
+        reg_alpha=float(p["alpha"]),
+        max_depth=int(p["max_depth"]),
+        min_child_weight=float(p["min_child_weight"]),
+        n_jobs=1,
+        verbosity=0,
+        tree_method="hist",
     )
     cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
     return -float(np.mean(cross_val_score(clf, x, y, cv=cv, scoring="roc_auc")))
@@ -145,16 +154,21 @@ def ackley(p: Mapping[str, Any]) -> float:
     """Ackley function in as many dimensions as ranges (minimum 0 at the origin)."""
     x = np.array([float(v) for v in p.values()])
     a, b, c = 20.0, 0.2, 2.0 * math.pi
-    return float(-a * math.exp(-b * math.sqrt(np.mean(x * x))) - math.exp(np.mean(np.cos(c * x)))
-                 + a + math.e)
+    return float(
+        -a * math.exp(-b * math.sqrt(np.mean(x * x)))
+        - math.exp(np.mean(np.cos(c * x)))
+        + a
+        + math.e
+    )
 
 
 def levy(p: Mapping[str, Any]) -> float:
     """Levy function in as many dimensions as ranges (minimum 0 at (1, ..., 1))."""
     w = 1.0 + (np.array([float(v) for v in p.values()]) - 1.0) / 4.0
     core = np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(np.pi * w[:-1] + 1) ** 2))
-    return float(np.sin(np.pi * w[0]) ** 2 + core
-                 + (w[-1] - 1) ** 2 * (1 + np.sin(2 * np.pi * w[-1]) ** 2))
+    return float(
+        np.sin(np.pi * w[0]) ** 2 + core + (w[-1] - 1) ** 2 * (1 + np.sin(2 * np.pi * w[-1]) ** 2)
+    )
 
 
 def rosenbrock(p: Mapping[str, Any]) -> float:
@@ -179,14 +193,21 @@ def lr_sgd(p: Mapping[str, Any]) -> float:
     best_eff = -2.0 + 0.3 * (log_bs - 6.0)  # larger batches take larger steps
     if log_eff > best_eff + 1.5:
         return 5.0  # diverged
-    return (0.3 + 0.15 * (log_eff - best_eff) ** 2
-            + 0.04 * (math.log10(float(p["weight_decay"])) + 4.0) ** 2
-            + 0.01 * (log_bs - 7.0) ** 2
-            + 0.05 * (math.log10(float(p["warmup"])) - 2.0) ** 2 * (1.0 + max(log_eff + 2, 0)))
+    return (
+        0.3
+        + 0.15 * (log_eff - best_eff) ** 2
+        + 0.04 * (math.log10(float(p["weight_decay"])) + 4.0) ** 2
+        + 0.01 * (log_bs - 7.0) ** 2
+        + 0.05 * (math.log10(float(p["warmup"])) - 2.0) ** 2 * (1.0 + max(log_eff + 2, 0))
+    )
 
 
-_OPT_SHIFT = {"adam": (0.0, -3.0), "rmsprop": (0.1, -3.5), "sgd": (0.25, -1.0),
-              "adagrad": (0.45, -2.0)}  # optimiser -> (loss offset, best log10 lr)
+_OPT_SHIFT = {
+    "adam": (0.0, -3.0),
+    "rmsprop": (0.1, -3.5),
+    "sgd": (0.25, -1.0),
+    "adagrad": (0.45, -2.0),
+}  # optimiser -> (loss offset, best log10 lr)
 _ACT_SHIFT = {"relu": 0.0, "tanh": 0.15, "sigmoid": 0.4}
 
 
@@ -196,11 +217,14 @@ def mixed_net(p: Mapping[str, Any]) -> float:
     act = str(p["activation"])
     layers = int(p["layers"])
     deep_penalty = 2.0 if act == "sigmoid" else 1.0  # vanishing gradients
-    return (offset + _ACT_SHIFT[act]
-            + 0.3 * (math.log10(float(p["lr"])) - best_lr) ** 2
-            + 0.05 * deep_penalty * (layers - 3) ** 2
-            + 0.04 * (math.log2(int(p["units"])) - 8.0) ** 2
-            + 2.0 * (float(p["dropout"]) - 0.1 * (layers - 1)) ** 2)
+    return (
+        offset
+        + _ACT_SHIFT[act]
+        + 0.3 * (math.log10(float(p["lr"])) - best_lr) ** 2
+        + 0.05 * deep_penalty * (layers - 3) ** 2
+        + 0.04 * (math.log2(int(p["units"])) - 8.0) ** 2
+        + 2.0 * (float(p["dropout"]) - 0.1 * (layers - 1)) ** 2
+    )
 
 
 @cache
@@ -237,11 +261,15 @@ def hgb_diabetes(p: Mapping[str, Any]) -> float:
 
     x, y = _diabetes()
     reg = HistGradientBoostingRegressor(
-        learning_rate=float(p["learning_rate"]), max_leaf_nodes=int(p["max_leaf_nodes"]),
+        learning_rate=float(p["learning_rate"]),
+        max_leaf_nodes=int(p["max_leaf_nodes"]),
         min_samples_leaf=int(p["min_samples_leaf"]),
         l2_regularization=float(p["l2_regularization"]),
-        max_features=float(p["max_features"]), max_iter=100, early_stopping=False,
-        random_state=0)
+        max_features=float(p["max_features"]),
+        max_iter=100,
+        early_stopping=False,
+        random_state=0,
+    )
     cv = KFold(n_splits=3, shuffle=True, random_state=0)
     with threadpool_limits(1):  # deterministic and fair under parallel runs
         mse = -np.mean(cross_val_score(reg, x, y, cv=cv, scoring="neg_mean_squared_error"))
@@ -254,68 +282,107 @@ def _box(names: list[str], lo: float, hi: float) -> SearchSpace:
 
 PROBLEMS: dict[str, Problem] = {
     "branin": Problem(
-        "branin", branin,
-        SearchSpace({"x1": ContinuousParameter(-5.0, 10.0, "Linear"),
-                     "x2": ContinuousParameter(0.0, 15.0, "Linear")}),
+        "branin",
+        branin,
+        SearchSpace(
+            {
+                "x1": ContinuousParameter(-5.0, 10.0, "Linear"),
+                "x2": ContinuousParameter(0.0, 15.0, "Linear"),
+            }
+        ),
         optimum=0.397887,
     ),
     "hartmann6": Problem(
-        "hartmann6", hartmann6,
+        "hartmann6",
+        hartmann6,
         SearchSpace({f"x{i}": ContinuousParameter(0.0, 1.0, "Linear") for i in range(6)}),
         optimum=-3.32237,
     ),
     "xgb_breast_cancer_auc": Problem(
-        "xgb_breast_cancer_auc", xgb_breast_cancer_auc,
-        SearchSpace({"eta": ContinuousParameter(0.001, 1.0, "Logarithmic"),
-                     "alpha": ContinuousParameter(1e-4, 10.0, "Logarithmic"),
-                     "max_depth": IntegerParameter(1, 10, "Linear"),
-                     "min_child_weight": ContinuousParameter(0.1, 20.0, "Logarithmic")}),
+        "xgb_breast_cancer_auc",
+        xgb_breast_cancer_auc,
+        SearchSpace(
+            {
+                "eta": ContinuousParameter(0.001, 1.0, "Logarithmic"),
+                "alpha": ContinuousParameter(1e-4, 10.0, "Logarithmic"),
+                "max_depth": IntegerParameter(1, 10, "Linear"),
+                "min_child_weight": ContinuousParameter(0.1, 20.0, "Logarithmic"),
+            }
+        ),
         optimum=None,
     ),
-    "ackley5": Problem("ackley5", ackley, _box([f"x{i}" for i in range(5)], -32.768, 32.768),
-                       optimum=0.0),
+    "ackley5": Problem(
+        "ackley5", ackley, _box([f"x{i}" for i in range(5)], -32.768, 32.768), optimum=0.0
+    ),
     "levy4": Problem("levy4", levy, _box([f"x{i}" for i in range(4)], -10.0, 10.0), optimum=0.0),
-    "rosenbrock10": Problem("rosenbrock10", rosenbrock,
-                            _box([f"x{i}" for i in range(10)], -5.0, 10.0), optimum=0.0),
-    "hartmann6_in20": Problem("hartmann6_in20", hartmann6_in20,
-                              _box([f"x{i}" for i in range(20)], 0.0, 1.0), optimum=-3.32237),
+    "rosenbrock10": Problem(
+        "rosenbrock10", rosenbrock, _box([f"x{i}" for i in range(10)], -5.0, 10.0), optimum=0.0
+    ),
+    "hartmann6_in20": Problem(
+        "hartmann6_in20",
+        hartmann6_in20,
+        _box([f"x{i}" for i in range(20)], 0.0, 1.0),
+        optimum=-3.32237,
+    ),
     "lr_sgd": Problem(
-        "lr_sgd", lr_sgd,
-        SearchSpace({"lr": ContinuousParameter(1e-6, 1.0, "Logarithmic"),
-                     "momentum": ContinuousParameter(0.0, 0.99, "Linear"),
-                     "weight_decay": ContinuousParameter(1e-7, 1e-1, "Logarithmic"),
-                     "batch_size": IntegerParameter(8, 1024, "Logarithmic"),
-                     "warmup": ContinuousParameter(1.0, 1e4, "Logarithmic")}),
+        "lr_sgd",
+        lr_sgd,
+        SearchSpace(
+            {
+                "lr": ContinuousParameter(1e-6, 1.0, "Logarithmic"),
+                "momentum": ContinuousParameter(0.0, 0.99, "Linear"),
+                "weight_decay": ContinuousParameter(1e-7, 1e-1, "Logarithmic"),
+                "batch_size": IntegerParameter(8, 1024, "Logarithmic"),
+                "warmup": ContinuousParameter(1.0, 1e4, "Logarithmic"),
+            }
+        ),
         optimum=0.3,
     ),
     "mixed_net": Problem(
-        "mixed_net", mixed_net,
-        SearchSpace({"lr": ContinuousParameter(1e-5, 1.0, "Logarithmic"),
-                     "layers": IntegerParameter(1, 8, "Linear"),
-                     "units": IntegerParameter(16, 1024, "Logarithmic"),
-                     "dropout": ContinuousParameter(0.0, 0.8, "Linear"),
-                     "optimizer": CategoricalParameter(["sgd", "adam", "rmsprop", "adagrad"]),
-                     "activation": CategoricalParameter(["relu", "tanh", "sigmoid"])}),
+        "mixed_net",
+        mixed_net,
+        SearchSpace(
+            {
+                "lr": ContinuousParameter(1e-5, 1.0, "Logarithmic"),
+                "layers": IntegerParameter(1, 8, "Linear"),
+                "units": IntegerParameter(16, 1024, "Logarithmic"),
+                "dropout": ContinuousParameter(0.0, 0.8, "Linear"),
+                "optimizer": CategoricalParameter(["sgd", "adam", "rmsprop", "adagrad"]),
+                "activation": CategoricalParameter(["relu", "tanh", "sigmoid"]),
+            }
+        ),
         optimum=0.0,
     ),
     "noisy_hartmann6": Problem(
-        "noisy_hartmann6", hartmann6,
+        "noisy_hartmann6",
+        hartmann6,
         SearchSpace({f"x{i}": ContinuousParameter(0.0, 1.0, "Linear") for i in range(6)}),
-        optimum=-3.32237, noise_sd=0.1,
+        optimum=-3.32237,
+        noise_sd=0.1,
     ),
     "svm_digits": Problem(
-        "svm_digits", svm_digits,
-        SearchSpace({"C": ContinuousParameter(1e-3, 1e3, "Logarithmic"),
-                     "gamma": ContinuousParameter(1e-6, 1.0, "Logarithmic")}),
+        "svm_digits",
+        svm_digits,
+        SearchSpace(
+            {
+                "C": ContinuousParameter(1e-3, 1e3, "Logarithmic"),
+                "gamma": ContinuousParameter(1e-6, 1.0, "Logarithmic"),
+            }
+        ),
         optimum=None,
     ),
     "hgb_diabetes": Problem(
-        "hgb_diabetes", hgb_diabetes,
-        SearchSpace({"learning_rate": ContinuousParameter(1e-3, 1.0, "Logarithmic"),
-                     "max_leaf_nodes": IntegerParameter(2, 128, "Logarithmic"),
-                     "min_samples_leaf": IntegerParameter(1, 100, "Logarithmic"),
-                     "l2_regularization": ContinuousParameter(1e-4, 100.0, "Logarithmic"),
-                     "max_features": ContinuousParameter(0.1, 1.0, "Linear")}),
+        "hgb_diabetes",
+        hgb_diabetes,
+        SearchSpace(
+            {
+                "learning_rate": ContinuousParameter(1e-3, 1.0, "Logarithmic"),
+                "max_leaf_nodes": IntegerParameter(2, 128, "Logarithmic"),
+                "min_samples_leaf": IntegerParameter(1, 100, "Logarithmic"),
+                "l2_regularization": ContinuousParameter(1e-4, 100.0, "Logarithmic"),
+                "max_features": ContinuousParameter(0.1, 1.0, "Linear"),
+            }
+        ),
         optimum=None,
     ),
 }

@@ -112,8 +112,13 @@ def run_one(problem: Problem, method: str, seed: int, budget: int) -> dict[str, 
                 running += batch
                 started += len(batch)
             finish(running.pop(0))
-    return {"seed": seed, "hyperparameters": hps, "values": values, "best_so_far": best,
-            "suggest_seconds": seconds}
+    return {
+        "seed": seed,
+        "hyperparameters": hps,
+        "values": values,
+        "best_so_far": best,
+        "suggest_seconds": seconds,
+    }
 
 
 def summarise(problem: Problem, runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -132,8 +137,10 @@ def summarise(problem: Problem, runs: dict[str, list[dict[str, Any]]]) -> list[d
         base = _parallel(m)[0]
         if "@" in m and base in methods:
             others = [j for j in seq if methods[j] != base]
-            ranks[i] = [rankdata(np.append(finals[others, s], finals[i, s]))[-1]
-                        for s in range(finals.shape[1])]
+            ranks[i] = [
+                rankdata(np.append(finals[others, s], finals[i, s]))[-1]
+                for s in range(finals.shape[1])
+            ]
     rows = []
     for i, m in enumerate(methods):
         f = finals[i]
@@ -181,12 +188,20 @@ def table_rows(problem: Problem, rows: list[dict[str, Any]]) -> tuple[list[str],
     header += ["median ms", f"median ms, jobs {MODEL_PHASE + 1}+", "suggest s/run"]
     cells = []
     for r in rows:
-        c = [r["method"], str(r["seeds"]), _fmt(r["mean_best"], 5), _fmt(r["se_best"], 4),
-             "-" if math.isnan(r["mean_rank"]) else f"{r['mean_rank']:.2f}"]
+        c = [
+            r["method"],
+            str(r["seeds"]),
+            _fmt(r["mean_best"], 5),
+            _fmt(r["se_best"], 4),
+            "-" if math.isnan(r["mean_rank"]) else f"{r['mean_rank']:.2f}",
+        ]
         if problem.optimum is not None:
             c += [_fmt(r["mean_regret"], 4), _fmt(r["median_regret"], 4)]
-        c += [_ms(r["median_suggest_ms"]), _ms(r["median_model_suggest_ms"]),
-              f"{r['suggest_seconds_per_run']:.2f}"]
+        c += [
+            _ms(r["median_suggest_ms"]),
+            _ms(r["median_model_suggest_ms"]),
+            f"{r['suggest_seconds_per_run']:.2f}",
+        ]
         cells.append(c)
     return header, cells
 
@@ -223,9 +238,12 @@ def print_table(problem: Problem, budget: int, rows: list[dict[str, Any]]) -> No
 def markdown(problem: Problem, budget: int, rows: list[dict[str, Any]]) -> str:
     """One problem's table as Markdown."""
     header, cells = table_rows(problem, rows)
-    lines = [f"**{title(problem, budget)}**", "",
-             "| " + " | ".join(header) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines = [
+        f"**{title(problem, budget)}**",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+    ]
     lines += ["| " + " | ".join(c) + " |" for c in cells]
     return "\n".join(lines) + "\n"
 
@@ -248,10 +266,11 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ncols = min(4, len(names))
     nrows = math.ceil(len(names) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.2 * nrows), squeeze=False)
-    for ax in axes.flat[len(names):]:
+    for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
-    bases = list(dict.fromkeys(_parallel(m)[0] for pr in results["problems"].values()
-                               for m in pr["runs"]))
+    bases = list(
+        dict.fromkeys(_parallel(m)[0] for pr in results["problems"].values() for m in pr["runs"])
+    )
     colours = {b: f"C{i % 10}" for i, b in enumerate(bases)}
     dashes = {1: "-", 4: "--", 8: ":"}
     for ax, name in zip(axes.flat, names):
@@ -265,8 +284,9 @@ def plot(results: dict[str, Any], path: Path) -> None:
             se = curves.std(axis=0, ddof=1) / math.sqrt(len(curves)) if len(curves) > 1 else 0
             jobs = np.arange(1, curves.shape[1] + 1)
             shift = optimum if optimum is not None else 0.0
-            ax.plot(jobs, mean - shift, label=method, color=colours[base],
-                    linestyle=dashes.get(q, "-."))
+            ax.plot(
+                jobs, mean - shift, label=method, color=colours[base], linestyle=dashes.get(q, "-.")
+            )
             early_means.append(mean[min(4, len(mean) - 1)])
             lo = np.maximum(mean - se - shift, 1e-12) if optimum is not None else mean - se
             ax.fill_between(jobs, lo, mean + se - shift, alpha=0.1, color=colours[base])
@@ -293,8 +313,12 @@ def _task(name: str, method: str, seed: int, budget: int) -> dict[str, Any]:
 
 
 def _report(name: str, method: str, seed: int, run: dict[str, Any]) -> dict[str, Any]:
-    print(f"  {name} seed {seed} {method}: best {run['best_so_far'][-1]:.6g}, "
-          f"suggest {sum(run['suggest_seconds']):.2f} s", file=sys.stderr, flush=True)
+    print(
+        f"  {name} seed {seed} {method}: best {run['best_so_far'][-1]:.6g}, "
+        f"suggest {sum(run['suggest_seconds']):.2f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     return run
 
 
@@ -313,8 +337,10 @@ def overall_summary(problems: dict[str, Any], methods: list[str]) -> list[dict[s
         for name, pr in problems.items():
             summ = {r["method"]: r for r in pr["summary"]}
             ranks.append(summ[m]["mean_rank"])
-            cell: dict[str, Any] = {"mean_best": summ[m]["mean_best"],
-                                    "se_best": summ[m]["se_best"]}
+            cell: dict[str, Any] = {
+                "mean_best": summ[m]["mean_best"],
+                "se_best": summ[m]["se_best"],
+            }
             if "optuna-gp" in pr["runs"] and m != "optuna-gp":
                 diff = _finals(pr, m) - _finals(pr, "optuna-gp")
                 cell["minus_gp"] = float(diff.mean())
@@ -328,18 +354,27 @@ def overall_summary(problems: dict[str, Any], methods: list[str]) -> list[dict[s
 def overall_markdown(rows: list[dict[str, Any]], budget: int) -> str:
     """The across-problem table: mean best per problem and method, and the mean rank."""
     names = list(rows[0]["problems"]) if rows else []
-    caption = (f"**All problems ({budget} jobs): mean best (SE); last row, mean rank averaged "
-               "over problems**")
-    lines = [caption, "",
-             "| problem | " + " | ".join(r["method"] for r in rows) + " |",
-             "|---|" + "---:|" * len(rows)]
+    caption = (
+        f"**All problems ({budget} jobs): mean best (SE); last row, mean rank averaged "
+        "over problems**"
+    )
+    lines = [
+        caption,
+        "",
+        "| problem | " + " | ".join(r["method"] for r in rows) + " |",
+        "|---|" + "---:|" * len(rows),
+    ]
     for n in names:
-        cells = [f"{_fmt(r['problems'][n]['mean_best'], 5)} "
-                 f"({_fmt(r['problems'][n]['se_best'], 3)})"
-                 for r in rows]
+        cells = [
+            f"{_fmt(r['problems'][n]['mean_best'], 5)} ({_fmt(r['problems'][n]['se_best'], 3)})"
+            for r in rows
+        ]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
-    lines.append("| **mean rank** | " + " | ".join(
-        "-" if math.isnan(r["mean_rank"]) else f"{r['mean_rank']:.2f}" for r in rows) + " |")
+    lines.append(
+        "| **mean rank** | "
+        + " | ".join("-" if math.isnan(r["mean_rank"]) else f"{r['mean_rank']:.2f}" for r in rows)
+        + " |"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -348,8 +383,12 @@ def _paired_row(name: str, method: str, a: np.ndarray, b: np.ndarray) -> tuple[s
     paired difference and its SE), with the difference's mean and SE for further cells."""
     diff = a - b
     mean, se = float(diff.mean()), standard_error(diff)
-    return (f"| {name} | {method} | {_fmt(float(a.mean()), 5)} | {_fmt(float(b.mean()), 5)} | "
-            f"{_fmt(mean, 3)} | {_fmt(se, 3)} |", mean, se)
+    return (
+        f"| {name} | {method} | {_fmt(float(a.mean()), 5)} | {_fmt(float(b.mean()), 5)} | "
+        f"{_fmt(mean, 3)} | {_fmt(se, 3)} |",
+        mean,
+        se,
+    )
 
 
 def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
@@ -359,12 +398,19 @@ def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
     pairs = [(m, _parallel(m)[0]) for m in methods if "@" in m and _parallel(m)[0] in methods]
     if not pairs:
         return ""
-    lines = [("**Parallel runs: best after all jobs, against the same method one job at a "
-             "time (paired by seed); last column, the jobs one at a time needs to do as well "
-             "in mean**"), "",
-             ("| problem | method | mean best | sequential mean best | difference | SE of "
-             "difference | within noise | as good as one at a time after |"),
-             "|---|---|---:|---:|---:|---:|---|---:|"]
+    lines = [
+        (
+            "**Parallel runs: best after all jobs, against the same method one job at a "
+            "time (paired by seed); last column, the jobs one at a time needs to do as well "
+            "in mean**"
+        ),
+        "",
+        (
+            "| problem | method | mean best | sequential mean best | difference | SE of "
+            "difference | within noise | as good as one at a time after |"
+        ),
+        "|---|---|---:|---:|---:|---:|---|---:|",
+    ]
     for name, pr in problems.items():
         for m, base in pairs:
             a = _finals(pr, m)
@@ -378,25 +424,44 @@ def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
     # The lag alone: with q running, the last job is chosen knowing all but q results, so the
     # one-at-a-time run after budget - q + 1 jobs had as much information and one decision
     # more. A parallel run behind that is losing to its batches, not only to the lag.
-    lines += ["", ("**Parallel runs against the one-at-a-time run with the same information "
-                   "(its best after budget − q + 1 jobs, paired by seed)**"), "",
-              ("| problem | method | mean best | one at a time, same information | difference "
-               "| SE of difference |"), "|---|---|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        (
+            "**Parallel runs against the one-at-a-time run with the same information "
+            "(its best after budget − q + 1 jobs, paired by seed)**"
+        ),
+        "",
+        (
+            "| problem | method | mean best | one at a time, same information | difference "
+            "| SE of difference |"
+        ),
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for name, pr in problems.items():
         for m, base in pairs:
             q = _parallel(m)[1]
-            b = np.array([r["best_so_far"][max(0, len(r["best_so_far"]) - q)]
-                          for r in pr["runs"][base]])
+            b = np.array(
+                [r["best_so_far"][max(0, len(r["best_so_far"]) - q)] for r in pr["runs"][base]]
+            )
             lines.append(_paired_row(name, m, _finals(pr, m), b)[0])
     # Side by side with the peer at the same number of running jobs.
-    peers = [(m, peer) for m, _ in pairs
-             if not m.startswith("optuna-gp@")
-             and (peer := f"optuna-gp@{_parallel(m)[1]}") in methods]
+    peers = [
+        (m, peer)
+        for m, _ in pairs
+        if not m.startswith("optuna-gp@") and (peer := f"optuna-gp@{_parallel(m)[1]}") in methods
+    ]
     if peers:
-        lines += ["", ("**Parallel runs against GPSampler with as many jobs running (paired by "
-                       "seed; negative: sagetune better)**"), "",
-                  "| problem | method | mean best | GPSampler, same jobs running | difference "
-                  "| SE of difference |", "|---|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            (
+                "**Parallel runs against GPSampler with as many jobs running (paired by "
+                "seed; negative: sagetune better)**"
+            ),
+            "",
+            "| problem | method | mean best | GPSampler, same jobs running | difference "
+            "| SE of difference |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
         for name, pr in problems.items():
             for m, peer in peers:
                 lines.append(_paired_row(name, m, _finals(pr, m), _finals(pr, peer))[0])
@@ -426,9 +491,12 @@ def report(path: Path) -> int:
     return 0
 
 
-def _take_reused(path: Path, methods: list[str], tasks: list[tuple[str, str, int, int]],
-                 done: dict[tuple[str, str, int], dict[str, Any]]
-                 ) -> list[tuple[str, str, int, int]]:
+def _take_reused(
+    path: Path,
+    methods: list[str],
+    tasks: list[tuple[str, str, int, int]],
+    done: dict[tuple[str, str, int], dict[str, Any]],
+) -> list[tuple[str, str, int, int]]:
     """Fill ``done`` with the runs of ``methods`` found in an earlier results file (same
     problem, seed and budget) and return the tasks still to run."""
     old = json.loads(path.read_text())
@@ -450,29 +518,57 @@ def _split(arg: str) -> list[str]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options, with problem and method names checked."""
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--problems", default=",".join(PROBLEMS),
-                    help=f"comma-separated, from {', '.join(PROBLEMS)}")
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.quality",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--problems",
+        default=",".join(PROBLEMS),
+        help=f"comma-separated, from {', '.join(PROBLEMS)}",
+    )
     ap.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (default 20)")
-    ap.add_argument("--full-seeds", action="store_true",
-                    help="run --seeds on every problem, ignoring a problem's own cap")
+    ap.add_argument(
+        "--full-seeds",
+        action="store_true",
+        help="run --seeds on every problem, ignoring a problem's own cap",
+    )
     ap.add_argument("--budget", type=int, default=40, help="training jobs per run (default 40)")
-    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                    help=f"comma-separated, from {', '.join(METHODS)}")
+    ap.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help=f"comma-separated, from {', '.join(METHODS)}",
+    )
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="raw results (JSON)")
-    ap.add_argument("--report", type=Path, default=None, metavar="JSON",
-                    help="only re-render the tables and plot of an existing results file")
-    ap.add_argument("--reuse", type=Path, default=None, metavar="JSON",
-                    help="take the runs of --reuse-methods from this earlier results file "
-                         "(same problem, seed and budget) instead of running them again")
-    ap.add_argument("--reuse-methods",
-                    default="optuna-tpe,optuna-gp,optuna-random,optuna-gp@4,optuna-gp@8",
-                    help="methods whose runs --reuse takes (default: the Optuna samplers, "
-                         "whose seeded runs do not depend on sagetune's code)")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="processes running (problem, seed, method) runs side by side; more "
-                         "than 1 disturbs the suggestion timings (default 1)")
+    ap.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="only re-render the tables and plot of an existing results file",
+    )
+    ap.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="take the runs of --reuse-methods from this earlier results file "
+        "(same problem, seed and budget) instead of running them again",
+    )
+    ap.add_argument(
+        "--reuse-methods",
+        default="optuna-tpe,optuna-gp,optuna-random,optuna-gp@4,optuna-gp@8",
+        help="methods whose runs --reuse takes (default: the Optuna samplers, "
+        "whose seeded runs do not depend on sagetune's code)",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes running (problem, seed, method) runs side by side; more "
+        "than 1 disturbs the suggestion timings (default 1)",
+    )
     args = ap.parse_args(argv)
     args.problems = _split(args.problems)
     args.methods = _split(args.methods)
@@ -494,8 +590,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report(args.report)
     started = time.time()
     results: dict[str, Any] = {
-        "config": {"problems": args.problems, "methods": args.methods, "seeds": args.seeds,
-                   "full_seeds": args.full_seeds, "budget": args.budget},
+        "config": {
+            "problems": args.problems,
+            "methods": args.methods,
+            "seeds": args.seeds,
+            "full_seeds": args.full_seeds,
+            "budget": args.budget,
+        },
         "environment": environment(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "problems": {},
@@ -526,12 +627,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds = sorted({k[2] for k in keys})
         runs = {m: [done[name, m, s] for s in seeds] for m in args.methods}
         rows = summarise(problem, runs)
-        results["problems"][name] = {"optimum": problem.optimum, "seeds": len(seeds),
-                                     "noise_sd": problem.noise_sd,
-                                     "suggest_seconds_total": sum(
-                                         sum(r["suggest_seconds"]) for rr in runs.values()
-                                         for r in rr),
-                                     "summary": rows, "runs": runs}
+        results["problems"][name] = {
+            "optimum": problem.optimum,
+            "seeds": len(seeds),
+            "noise_sd": problem.noise_sd,
+            "suggest_seconds_total": sum(
+                sum(r["suggest_seconds"]) for rr in runs.values() for r in rr
+            ),
+            "summary": rows,
+            "runs": runs,
+        }
         print_table(problem, args.budget, rows)
         md_parts.append(markdown(problem, args.budget, rows))
     overall = overall_summary(results["problems"], args.methods)
@@ -550,8 +655,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(results, indent=1))
     out.with_suffix(".md").write_text("\n".join(md_parts))
     plot(results, out.with_suffix(".png"))
-    print(f"wrote {out}, {out.with_suffix('.md')}, {out.with_suffix('.png')} "
-          f"({results['wall_seconds']:.0f} s)")
+    print(
+        f"wrote {out}, {out.with_suffix('.md')}, {out.with_suffix('.png')} "
+        f"({results['wall_seconds']:.0f} s)"
+    )
     return 0
 
 

@@ -49,10 +49,16 @@ def run_sagetune(jobs: int, folder: str) -> float:
 
     t0 = time.perf_counter()
     tuner = sagetune.HyperparameterTuner(
-        objective_metric_name="loss", objective_type="Minimize",
-        hyperparameter_ranges={"x": ContinuousParameter(0.0, 1.0)}, strategy="Random",
-        max_jobs=jobs, max_parallel_jobs=1, random_seed=0, store=f"sqlite:///{folder}/st.db",
-        show_progress=False)
+        objective_metric_name="loss",
+        objective_type="Minimize",
+        hyperparameter_ranges={"x": ContinuousParameter(0.0, 1.0)},
+        strategy="Random",
+        max_jobs=jobs,
+        max_parallel_jobs=1,
+        random_seed=0,
+        store=f"sqlite:///{folder}/st.db",
+        show_progress=False,
+    )
     tuner.fit(train)
     return time.perf_counter() - t0
 
@@ -65,7 +71,9 @@ def run_optuna(jobs: int, folder: str, sqlite: bool) -> float:
     t0 = time.perf_counter()
     study = optuna.create_study(
         storage=f"sqlite:///{folder}/optuna.db" if sqlite else None,
-        sampler=optuna.samplers.RandomSampler(seed=0), direction="minimize")
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        direction="minimize",
+    )
     study.optimize(lambda t: (t.suggest_float("x", 0.0, 1.0) - 0.3) ** 2, n_trials=jobs)
     return time.perf_counter() - t0
 
@@ -81,8 +89,11 @@ def measure(fn: Callable[[str], float], repeats: int) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure, print the table and ratios, write JSON and Markdown."""
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.tuner_overhead", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.tuner_overhead",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--jobs", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -95,19 +106,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     st = rows["sagetune"]["median_s"]
     ratios = {k: st / v["median_s"] for k, v in rows.items() if k != "sagetune"}
-    header = (f"| set-up ({args.jobs} jobs, Random, one at a time) | median s | ms per job | "
-              "sagetune / this |")
+    header = (
+        f"| set-up ({args.jobs} jobs, Random, one at a time) | median s | ms per job | "
+        "sagetune / this |"
+    )
     lines = [header, "|---|---:|---:|---:|"]
     for k, v in rows.items():
         ratio = f"{ratios[k]:.2f}" if k in ratios else "-"
-        lines.append(f"| {k} | {v['median_s']:.2f} | {v['median_s'] / args.jobs * 1e3:.2f} | "
-                     f"{ratio} |")
+        lines.append(
+            f"| {k} | {v['median_s']:.2f} | {v['median_s'] / args.jobs * 1e3:.2f} | {ratio} |"
+        )
     md = "\n".join(lines) + "\n"
     print(md)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"environment": env, "jobs": args.jobs, "rows": rows,
-                                    "ratios": ratios, "load_average_at_end": load_average()},
-                                   indent=1))
+    args.out.write_text(
+        json.dumps(
+            {
+                "environment": env,
+                "jobs": args.jobs,
+                "rows": rows,
+                "ratios": ratios,
+                "load_average_at_end": load_average(),
+            },
+            indent=1,
+        )
+    )
     args.out.with_suffix(".md").write_text(md)
     print(f"wrote {args.out}, {args.out.with_suffix('.md')}")
     return 0

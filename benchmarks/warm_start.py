@@ -54,15 +54,22 @@ def xgb_30_trees(p: Mapping[str, Any]) -> float:
 
     x, y = _breast_cancer()
     clf = xgb.XGBClassifier(
-        n_estimators=30, learning_rate=float(p["eta"]), reg_alpha=float(p["alpha"]),
-        max_depth=int(p["max_depth"]), min_child_weight=float(p["min_child_weight"]),
-        n_jobs=1, verbosity=0, tree_method="hist")
+        n_estimators=30,
+        learning_rate=float(p["eta"]),
+        reg_alpha=float(p["alpha"]),
+        max_depth=int(p["max_depth"]),
+        min_child_weight=float(p["min_child_weight"]),
+        n_jobs=1,
+        verbosity=0,
+        tree_method="hist",
+    )
     cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=1)
     return -float(np.mean(cross_val_score(clf, x, y, cv=cv, scoring="roc_auc")))
 
 
-CASES: dict[str, tuple[str, Callable[[Mapping[str, Any]], float],
-                       Callable[[Mapping[str, Any]], float]]] = {
+CASES: dict[
+    str, tuple[str, Callable[[Mapping[str, Any]], float], Callable[[Mapping[str, Any]], float]]
+] = {
     # name: (problem with the space, parent objective, transfer child objective)
     "branin": ("branin", branin, shifted_branin),
     "hartmann6": ("hartmann6", hartmann6, shifted_hartmann6),
@@ -70,14 +77,29 @@ CASES: dict[str, tuple[str, Callable[[Mapping[str, Any]], float],
 }
 
 
-def _tune(store: str, name: str, problem: str, fn: Callable[..., float], seed: int,
-          parent: str | None = None, kind: str = "IdenticalDataAndAlgorithm",
-          budget: int = BUDGET) -> list[float]:
+def _tune(
+    store: str,
+    name: str,
+    problem: str,
+    fn: Callable[..., float],
+    seed: int,
+    parent: str | None = None,
+    kind: str = "IdenticalDataAndAlgorithm",
+    budget: int = BUDGET,
+) -> list[float]:
     space = PROBLEMS[problem].space
     warm = WarmStartConfig(kind, parents=[parent]) if parent else None
-    tuner = HyperparameterTuner("loss", dict(space.ranges), objective_type="Minimize",
-                                strategy="Bayesian", max_jobs=budget, random_seed=seed,
-                                store=store, show_progress=False, warm_start_config=warm)
+    tuner = HyperparameterTuner(
+        "loss",
+        dict(space.ranges),
+        objective_type="Minimize",
+        strategy="Bayesian",
+        max_jobs=budget,
+        random_seed=seed,
+        store=store,
+        show_progress=False,
+        warm_start_config=warm,
+    )
     tuner.fit(lambda hp: {"loss": fn(hp)}, job_name=name)
     return [j.objective for j in open_store(store).list_training_jobs(name)]
 
@@ -104,21 +126,27 @@ def run(cases: list[str], seeds: int, reach_budget: int = BUDGET) -> dict[str, A
                 store = f"sqlite:///{Path(tmp) / 'ws.db'}"
                 parent = _tune(store, "parent", problem, parent_fn, s)
                 target = min(parent)
-                warm = _tune(store, "warm", problem, parent_fn, 100 + s, "parent",
-                             budget=reach_budget)
+                warm = _tune(
+                    store, "warm", problem, parent_fn, 100 + s, "parent", budget=reach_budget
+                )
                 cold = _tune(store, "cold", problem, parent_fn, 100 + s, budget=reach_budget)
-                tl_warm = _tune(store, "tl-warm", problem, transfer_fn, 100 + s, "parent",
-                                "TransferLearning")
+                tl_warm = _tune(
+                    store, "tl-warm", problem, transfer_fn, 100 + s, "parent", "TransferLearning"
+                )
                 tl_cold = _tune(store, "tl-cold", problem, transfer_fn, 100 + s)
-            rows.append({
-                "seed": s, "parent_best": target,
-                "identical_warm_jobs": _jobs_to_reach(warm, target),
-                "identical_cold_jobs": _jobs_to_reach(cold, target),
-                "identical_warm_best": min(warm[:BUDGET]),
-                "identical_cold_best": min(cold[:BUDGET]),
-                "transfer_warm_best": min(tl_warm), "transfer_cold_best": min(tl_cold),
-                "transfer_warm_jobs_to_cold_best": _jobs_to_reach(tl_warm, min(tl_cold)),
-            })
+            rows.append(
+                {
+                    "seed": s,
+                    "parent_best": target,
+                    "identical_warm_jobs": _jobs_to_reach(warm, target),
+                    "identical_cold_jobs": _jobs_to_reach(cold, target),
+                    "identical_warm_best": min(warm[:BUDGET]),
+                    "identical_cold_best": min(cold[:BUDGET]),
+                    "transfer_warm_best": min(tl_warm),
+                    "transfer_cold_best": min(tl_cold),
+                    "transfer_warm_jobs_to_cold_best": _jobs_to_reach(tl_warm, min(tl_cold)),
+                }
+            )
             print(f"{case} seed {s}: {rows[-1]}", flush=True)
         results[case] = rows
     return results
@@ -143,7 +171,8 @@ def table(results: dict[str, Any]) -> str:
             f"{np.median(col['identical_cold_jobs']):.0f} (mean {col['identical_cold_jobs'].mean():.1f}) | "  # noqa: E501
             f"{ms('identical_warm_best')} | {ms('identical_cold_best')} | "
             f"{ms('transfer_warm_best')} | {ms('transfer_cold_best')} | "
-            f"{np.median(col['transfer_warm_jobs_to_cold_best']):.0f} |")
+            f"{np.median(col['transfer_warm_jobs_to_cold_best']):.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -151,9 +180,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", default="branin,hartmann6,xgb")
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--reach-budget", type=int, default=BUDGET,
-                    help="jobs the IdenticalDataAndAlgorithm children may take to reach the "
-                         "parent's best (default 20, the children's budget)")
+    ap.add_argument(
+        "--reach-budget",
+        type=int,
+        default=BUDGET,
+        help="jobs the IdenticalDataAndAlgorithm children may take to reach the "
+        "parent's best (default 20, the children's budget)",
+    )
     ap.add_argument("--out", default="benchmarks/results/warm_start.json")
     args = ap.parse_args()
     start = time.time()
@@ -164,8 +197,10 @@ def main() -> None:
     text = table(results)
     out.with_suffix(".md").write_text(text + "\n")
     print(text)
-    print(f"({time.time() - start:.0f} s; a jobs count of {args.reach_budget + 1} means "
-          f"'not within {args.reach_budget} jobs')")
+    print(
+        f"({time.time() - start:.0f} s; a jobs count of {args.reach_budget + 1} means "
+        f"'not within {args.reach_budget} jobs')"
+    )
 
 
 if __name__ == "__main__":

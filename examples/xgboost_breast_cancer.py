@@ -21,14 +21,21 @@ def train(hyperparameters: dict) -> dict:
     from sklearn.model_selection import train_test_split
 
     X, y = load_breast_cancer(return_X_y=True)
-    X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.25, stratify=y,
-                                                      random_state=0)
+    X_train, X_val, y_train, y_val = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
     model = xgb.XGBClassifier(
-        n_estimators=100, learning_rate=hyperparameters["eta"],
-        reg_alpha=hyperparameters["alpha"], max_depth=hyperparameters["max_depth"],
+        n_estimators=100,
+        learning_rate=hyperparameters["eta"],
+        reg_alpha=hyperparameters["alpha"],
+        max_depth=hyperparameters["max_depth"],
         min_child_weight=hyperparameters["min_child_weight"],
-        subsample=hyperparameters["subsample"], n_jobs=1, verbosity=0, tree_method="hist",
-        random_state=0)
+        subsample=hyperparameters["subsample"],
+        n_jobs=1,
+        verbosity=0,
+        tree_method="hist",
+        random_state=0,
+    )
     model.fit(X_train, y_train)
     auc = roc_auc_score(y_val, model.predict_proba(X_val)[:, 1])
     print(f"validation:auc={auc:.6f}")
@@ -55,9 +62,11 @@ def main() -> None:
     tuner.fit(train)
     description = tuner.describe()
     best = description["BestTrainingJob"]
-    print(f"\ntuning job : {description['HyperParameterTuningJobName']} "
-          f"({description['HyperParameterTuningJobStatus']}, "
-          f"{description['TrainingJobStatusCounters']['Completed']} training jobs completed)")
+    print(
+        f"\ntuning job : {description['HyperParameterTuningJobName']} "
+        f"({description['HyperParameterTuningJobStatus']}, "
+        f"{description['TrainingJobStatusCounters']['Completed']} training jobs completed)"
+    )
     print(f"best job   : {best['TrainingJobName']}")
     print(f"validation:auc = {best['FinalHyperParameterTuningJobObjectiveMetric']['Value']:.5f}")
     for name, value in best["TunedHyperParameters"].items():

@@ -55,8 +55,9 @@ class ReplayExecutor(Executor):
         for name, (values, done) in list(self._jobs.items()):
             if done == len(values):
                 del self._jobs[name]
-                events.append(JobFinished(name, self.now(), "Completed",
-                                          metrics={self.metric: values[-1]}))
+                events.append(
+                    JobFinished(name, self.now(), "Completed", metrics={self.metric: values[-1]})
+                )
                 continue
             events.append(MetricReported(name, self.metric, values[done], done + 1, self.now()))
             self._jobs[name] = (values, done + 1)
@@ -67,43 +68,63 @@ class ReplayExecutor(Executor):
         if not values:
             return
         self.stops.append((name, done))
-        self.pending.append(JobFinished(name, self.now(), "Stopped",
-                                        metrics={self.metric: values[done - 1]} if done else {},
-                                        failure_reason=reason))
+        self.pending.append(
+            JobFinished(
+                name,
+                self.now(),
+                "Stopped",
+                metrics={self.metric: values[done - 1]} if done else {},
+                failure_reason=reason,
+            )
+        )
 
     def shutdown(self) -> None:
         for name in list(self._jobs):
             self.stop(name, "the tuning job ended")
 
 
-def replay_request(name: str, max_jobs: int, parallel: int, strategy: str = "Random",
-                   early: str = "Off", hyperband: dict[str, Any] | None = None,
-                   seed: int = 3) -> dict[str, Any]:
+def replay_request(
+    name: str,
+    max_jobs: int,
+    parallel: int,
+    strategy: str = "Random",
+    early: str = "Off",
+    hyperband: dict[str, Any] | None = None,
+    seed: int = 3,
+) -> dict[str, Any]:
     config: dict[str, Any] = {
         "Strategy": strategy,
         "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
-        "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs,
-                           "MaxParallelTrainingJobs": parallel},
-        "ParameterRanges": {"ContinuousParameterRanges": [
-            {"Name": "x", "MinValue": "0", "MaxValue": "1"}]},
+        "ResourceLimits": {
+            "MaxNumberOfTrainingJobs": max_jobs,
+            "MaxParallelTrainingJobs": parallel,
+        },
+        "ParameterRanges": {
+            "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]
+        },
         "TrainingJobEarlyStoppingType": early,
         "RandomSeed": seed,
     }
     if hyperband is not None:
         config["StrategyConfig"] = {"HyperbandStrategyConfig": hyperband}
-    return {"HyperParameterTuningJobName": name, "HyperParameterTuningJobConfig": config,
-            "TrainingJobDefinition": {"StaticHyperParameters": {}}}
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": config,
+        "TrainingJobDefinition": {"StaticHyperParameters": {}},
+    }
 
 
-def run_replayed(store_url: str, request: dict[str, Any], curve: Curve
-                 ) -> tuple[SQLStore, ReplayExecutor, TuningJobRunner]:
+def run_replayed(
+    store_url: str, request: dict[str, Any], curve: Curve
+) -> tuple[SQLStore, ReplayExecutor, TuningJobRunner]:
     """Create and run a tuning job whose training jobs replay ``curve``."""
     store = open_store(store_url)
     create_tuning_job(store, request, train_payload=b"unused")
     spec = load_spec(store.get_tuning_job(request["HyperParameterTuningJobName"]))
     executor = ReplayExecutor(curve)
-    strategy = make_strategy(spec.strategy, spec.space, spec.random_seed or 0,
-                             hyperband=spec.hyperband)
+    strategy = make_strategy(
+        spec.strategy, spec.space, spec.random_seed or 0, hyperband=spec.hyperband
+    )
     runner = TuningJobRunner(spec, store, executor, strategy, clock=executor.now)
     runner.run()
     return store, executor, runner

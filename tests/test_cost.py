@@ -25,13 +25,16 @@ REQUEST: dict[str, Any] = {
         "Strategy": "Random",
         "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
         "ResourceLimits": {"MaxNumberOfTrainingJobs": 3, "MaxParallelTrainingJobs": 1},
-        "ParameterRanges": {"ContinuousParameterRanges": [
-            {"Name": "x", "MinValue": "0", "MaxValue": "1"}]},
-        "TrainingJobEarlyStoppingType": "Auto"},
-    "TrainingJobDefinition": {"StaticHyperParameters": {"epochs": "10"},
-                              "ResourceConfig": {"InstanceType": "ml.g5.xlarge",
-                                                 "InstanceCount": 2},
-                              "EnableManagedSpotTraining": True},
+        "ParameterRanges": {
+            "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]
+        },
+        "TrainingJobEarlyStoppingType": "Auto",
+    },
+    "TrainingJobDefinition": {
+        "StaticHyperParameters": {"epochs": "10"},
+        "ResourceConfig": {"InstanceType": "ml.g5.xlarge", "InstanceCount": 2},
+        "EnableManagedSpotTraining": True,
+    },
     "LocalPricing": {"InstancePricesPerHour": {"ml.g5.xlarge": 1.8}, "SpotDiscount": 0.5},
 }
 
@@ -40,11 +43,33 @@ def stored(store_url: str) -> Any:
     store = open_store(store_url)
     store.create_tuning_job(TuningJobRecord("priced", "Completed", REQUEST, 1, 0.0, 100.0))
     jobs = [  # 3600 s for 10 epochs; 360 s for 2 epochs, then stopped; 720 s, failed at once
-        TrainingJobRecord("priced-001", "priced", 1, "Completed", {"x": 0.1}, 0.0, 0.0,
-                          3600.0, 0.5, billable_seconds=3600.0, epochs_completed=10),
-        TrainingJobRecord("priced-002", "priced", 2, "Stopped", {"x": 0.9}, 0.0, 100.0,
-                          460.0, 2.0, billable_seconds=360.0, epochs_completed=2,
-                          early_stopped=True),
+        TrainingJobRecord(
+            "priced-001",
+            "priced",
+            1,
+            "Completed",
+            {"x": 0.1},
+            0.0,
+            0.0,
+            3600.0,
+            0.5,
+            billable_seconds=3600.0,
+            epochs_completed=10,
+        ),
+        TrainingJobRecord(
+            "priced-002",
+            "priced",
+            2,
+            "Stopped",
+            {"x": 0.9},
+            0.0,
+            100.0,
+            460.0,
+            2.0,
+            billable_seconds=360.0,
+            epochs_completed=2,
+            early_stopped=True,
+        ),
         TrainingJobRecord("priced-003", "priced", 3, "Failed", {"x": 0.5}, 0.0, 0.0, 720.0),
     ]
     for j in jobs:
@@ -72,8 +97,9 @@ def test_cost_of_jobs_with_known_durations(store_url: str) -> None:
     other = cost_summary(spec, jobs, Pricing({"ml.g5.xlarge": 3.6}))
     assert other["TotalCost"] == pytest.approx(2 * summary["TotalCost"])
     unpriced = {**REQUEST, "LocalPricing": None}
-    bare = cost_summary(load_spec(TuningJobRecord("priced", "Completed", unpriced, 1, 0.0, 1.0)),
-                        jobs)
+    bare = cost_summary(
+        load_spec(TuningJobRecord("priced", "Completed", unpriced, 1, 0.0, 1.0)), jobs
+    )
     assert bare["TotalCost"] is None and bare["InstanceTypesWithoutPrice"] == ["ml.g5.xlarge"]
     assert bare["EstimatedSavedSeconds"] == pytest.approx(1440.0)
 
@@ -90,8 +116,13 @@ def test_describe_and_the_dataframe_carry_the_same_figures(store_url: str) -> No
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sagetune", *args], capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "sagetune", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_the_cost_command(store_url: str, tmp_path: Path) -> None:
@@ -99,8 +130,10 @@ def test_the_cost_command(store_url: str, tmp_path: Path) -> None:
     res = run_cli("cost", "priced", "--store", store_url)
     assert res.returncode == 0, res.stderr
     assert "cost: 2.3400, per training job: 0.7800" in res.stdout
-    assert "1 jobs stopped, 8 epochs not run (of 10 planned per job), estimated saving " \
-           "1440.0 s, 0.7200 in cost" in res.stdout
+    assert (
+        "1 jobs stopped, 8 epochs not run (of 10 planned per job), estimated saving "
+        "1440.0 s, 0.7200 in cost" in res.stdout
+    )
     prices = tmp_path / "prices.yaml"
     prices.write_text("ml.g5.xlarge: 3.6\n")
     res = run_cli("cost", "priced", "--prices", str(prices), "--json", "--store", store_url)
@@ -116,15 +149,23 @@ def test_a_store_from_before_the_cost_columns_gets_them(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     engine = create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE training_jobs (name VARCHAR(128) PRIMARY KEY, "
-                          "tuning_job_name VARCHAR(64) NOT NULL, seq INTEGER NOT NULL, "
-                          "status VARCHAR(16) NOT NULL, hyperparameters TEXT NOT NULL, "
-                          "created_at FLOAT NOT NULL, started_at FLOAT, ended_at FLOAT, "
-                          "objective FLOAT, final_metrics TEXT NOT NULL, failure_reason TEXT, "
-                          "log_path TEXT, process_id INTEGER, interrupted BOOLEAN NOT NULL, "
-                          "definition_name VARCHAR(64))"))
-        conn.execute(text("INSERT INTO training_jobs VALUES ('a', 't', 1, 'Completed', '{}', 0, "
-                          "0, 5, 1.0, '{}', NULL, NULL, NULL, 0, NULL)"))
+        conn.execute(
+            text(
+                "CREATE TABLE training_jobs (name VARCHAR(128) PRIMARY KEY, "
+                "tuning_job_name VARCHAR(64) NOT NULL, seq INTEGER NOT NULL, "
+                "status VARCHAR(16) NOT NULL, hyperparameters TEXT NOT NULL, "
+                "created_at FLOAT NOT NULL, started_at FLOAT, ended_at FLOAT, "
+                "objective FLOAT, final_metrics TEXT NOT NULL, failure_reason TEXT, "
+                "log_path TEXT, process_id INTEGER, interrupted BOOLEAN NOT NULL, "
+                "definition_name VARCHAR(64))"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO training_jobs VALUES ('a', 't', 1, 'Completed', '{}', 0, "
+                "0, 5, 1.0, '{}', NULL, NULL, NULL, 0, NULL)"
+            )
+        )
     engine.dispose()
     (job,) = open_store(str(path)).list_training_jobs("t")
     assert job.billable_seconds is None and job.early_stopped is False

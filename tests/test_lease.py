@@ -33,8 +33,9 @@ def test_a_superseded_tuner_does_not_end_the_tuning_job(store_url: str) -> None:
     create_tuning_job(store, request, train_payload=b"unused")
     spec = load_spec(store.get_tuning_job("asleep"))
     executor = TakenOverWhileAsleep(store, "asleep")
-    runner = TuningJobRunner(spec, store, executor, make_strategy("Random", spec.space, 3),
-                             clock=executor.now)
+    runner = TuningJobRunner(
+        spec, store, executor, make_strategy("Random", spec.space, 3), clock=executor.now
+    )
     record = runner.run()
     # The old tuner stopped its own training jobs but left the tuning job to the new owner.
     assert record.status == "InProgress" and record.ended_at is None

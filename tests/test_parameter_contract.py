@@ -182,8 +182,11 @@ def test_scaled_is_monotone_and_missing_values_are_nan(p: Parameter) -> None:
         assert np.array_equal(p.scaled(grid), np.arange(len(grid), dtype=float))
     else:
         lo, hi = p.min_value, p.max_value  # type: ignore[attr-defined]
-        ordered = (p.grid_values() if p.n_values is not None
-                   else [p.from_unit(u) for u in np.linspace(0, 1, 101)])
+        ordered = (
+            p.grid_values()
+            if p.n_values is not None
+            else [p.from_unit(u) for u in np.linspace(0, 1, 101)]
+        )
         axis = p.scaled(ordered)
         assert np.isfinite(axis).all()
         assert (np.diff(axis) > 0).all()

@@ -25,7 +25,7 @@ def test_integer_ranges_stay_integers_and_reach_both_ends(scaling: str) -> None:
 def test_logarithmic_gives_each_decade_the_same_share() -> None:
     p = ContinuousParameter(1e-4, 1.0, "Logarithmic")
     draws = np.array([p.from_unit(u) for u in np.random.default_rng(0).random(20000)])
-    shares = [np.mean((draws >= 10.0 ** k) & (draws < 10.0 ** (k + 1))) for k in range(-4, 0)]
+    shares = [np.mean((draws >= 10.0**k) & (draws < 10.0 ** (k + 1))) for k in range(-4, 0)]
     assert np.allclose(shares, 0.25, atol=0.02)
     assert p.from_unit(0.0) == pytest.approx(1e-4) and p.from_unit(1.0) == pytest.approx(1.0)
 
@@ -53,10 +53,14 @@ def test_auto_means_log_only_for_wide_positive_ranges() -> None:
 
 
 def test_encoding_round_trips_with_one_hot_categoricals() -> None:
-    space = SearchSpace({"lr": ContinuousParameter(1e-4, 1e-1, "Logarithmic"),
-                         "depth": IntegerParameter(2, 9),
-                         "opt": CategoricalParameter(["sgd", "adam", "rmsprop"]),
-                         "mom": ContinuousParameter(0.8, 0.99, "ReverseLogarithmic")})
+    space = SearchSpace(
+        {
+            "lr": ContinuousParameter(1e-4, 1e-1, "Logarithmic"),
+            "depth": IntegerParameter(2, 9),
+            "opt": CategoricalParameter(["sgd", "adam", "rmsprop"]),
+            "mom": ContinuousParameter(0.8, 0.99, "ReverseLogarithmic"),
+        }
+    )
     assert space.n_columns == 6
     points = space.sample(np.random.default_rng(3), 50)
     encoded = space.encode(points)

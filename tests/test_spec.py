@@ -14,8 +14,10 @@ MINIMAL = {
         "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
         "ParameterRanges": {
             "ContinuousParameterRanges": [{"Name": "lr", "MinValue": 1e-4, "MaxValue": "0.1"}],
-            "IntegerParameterRanges": [{"Name": "depth", "MinValue": "2", "MaxValue": 8,
-                                        "ScalingType": "Linear"}]},
+            "IntegerParameterRanges": [
+                {"Name": "depth", "MinValue": "2", "MaxValue": 8, "ScalingType": "Linear"}
+            ],
+        },
     },
     "TrainingJobDefinition": {"VpcConfig": {"Subnets": ["subnet-1"]}},
 }
@@ -31,11 +33,14 @@ def test_the_stored_form_has_every_default_filled_in(tmp_path: Path) -> None:
     assert config["Strategy"] == "Bayesian"
     assert config["TrainingJobEarlyStoppingType"] == "Off"
     assert config["ParameterRanges"] == {
-        "ContinuousParameterRanges": [{"Name": "lr", "MinValue": "0.0001", "MaxValue": "0.1",
-                                       "ScalingType": "Auto"}],
-        "IntegerParameterRanges": [{"Name": "depth", "MinValue": "2", "MaxValue": "8",
-                                    "ScalingType": "Linear"}],
-        "CategoricalParameterRanges": []}
+        "ContinuousParameterRanges": [
+            {"Name": "lr", "MinValue": "0.0001", "MaxValue": "0.1", "ScalingType": "Auto"}
+        ],
+        "IntegerParameterRanges": [
+            {"Name": "depth", "MinValue": "2", "MaxValue": "8", "ScalingType": "Linear"}
+        ],
+        "CategoricalParameterRanges": [],
+    }
     assert stored["TrainingJobDefinition"]["StaticHyperParameters"] == {}
     assert stored["TrainingJobDefinition"]["VpcConfig"] == {"Subnets": ["subnet-1"]}  # kept
     assert stored["LocalBaseDirectory"] == str(tmp_path.resolve())
@@ -48,18 +53,28 @@ def test_loading_the_stored_form_gives_the_same_spec_again(tmp_path: Path) -> No
     assert again.to_request() == spec.to_request()
     assert again.space.ranges == spec.space.ranges
     assert (again.max_jobs, again.strategy, again.objective) == (
-        spec.max_jobs, spec.strategy, spec.objective)
+        spec.max_jobs,
+        spec.strategy,
+        spec.objective,
+    )
 
 
 def test_a_grid_job_stores_its_number_of_training_jobs(tmp_path: Path) -> None:
-    request = {**MINIMAL, "HyperParameterTuningJobConfig": {
-        **MINIMAL["HyperParameterTuningJobConfig"], "Strategy": "Grid",
-        "ResourceLimits": {"MaxParallelTrainingJobs": 2},
-        "ParameterRanges": {"CategoricalParameterRanges": [
-            {"Name": "booster", "Values": ["gbtree", "dart", "gblinear"]}]}}}
+    request = {
+        **MINIMAL,
+        "HyperParameterTuningJobConfig": {
+            **MINIMAL["HyperParameterTuningJobConfig"],
+            "Strategy": "Grid",
+            "ResourceLimits": {"MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {
+                "CategoricalParameterRanges": [
+                    {"Name": "booster", "Values": ["gbtree", "dart", "gblinear"]}
+                ]
+            },
+        },
+    }
     stored = parse_request(request, base_dir=tmp_path).to_request()
-    assert stored["HyperParameterTuningJobConfig"]["ResourceLimits"][
-        "MaxNumberOfTrainingJobs"] == 3
+    assert stored["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 3
 
 
 def test_the_spec_answers_what_readers_ask(tmp_path: Path) -> None:
@@ -68,18 +83,29 @@ def test_the_spec_answers_what_readers_ask(tmp_path: Path) -> None:
     assert spec.objective.metric_name == "loss" and not spec.maximize
     assert spec.definition(None).static_hyperparameters == {"epochs": "12"}
     assert spec.planned_epochs() == 12
-    jobs = [TrainingJobRecord(f"j-{i}", "minimal", i, "Completed", {"lr": 0.01, "depth": 3},
-                              0.0, objective=v) for i, v in enumerate([0.5, 0.2, 0.2, None], 1)]
+    jobs = [
+        TrainingJobRecord(
+            f"j-{i}", "minimal", i, "Completed", {"lr": 0.01, "depth": 3}, 0.0, objective=v
+        )
+        for i, v in enumerate([0.5, 0.2, 0.2, None], 1)
+    ]
     best = spec.best_training_job(jobs)
     assert best is not None and best.name == "j-2"  # ties go to the earlier job
 
 
 def test_a_missing_script_is_an_error_when_created_not_when_read(tmp_path: Path) -> None:
-    request = {**MINIMAL, "TrainingJobDefinition": {
-        "StaticHyperParameters": {"sagemaker_program": "train.py",
-                                  "sagemaker_submit_directory": "gone"},
-        "AlgorithmSpecification": {"MetricDefinitions": [{"Name": "loss",
-                                                          "Regex": "loss=([0-9.]+)"}]}}}
+    request = {
+        **MINIMAL,
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {
+                "sagemaker_program": "train.py",
+                "sagemaker_submit_directory": "gone",
+            },
+            "AlgorithmSpecification": {
+                "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([0-9.]+)"}]
+            },
+        },
+    }
     try:
         parse_request(request, base_dir=tmp_path)
     except ValueError as exc:

@@ -38,8 +38,9 @@ def test_both_are_exported_and_the_store_constants_are_made_of_them() -> None:
 def test_records_read_from_the_store_carry_the_enum(tmp_path: Path) -> None:
     store = open_store(tmp_path / "s.db")
     store.create_tuning_job(TuningJobRecord("t", "InProgress", {}, 1, 1.0, 1.0))
-    store.create_training_job(TrainingJobRecord("t-001", "t", 1, TrainingJobStatus.InProgress,
-                                                {}, 1.0))
+    store.create_training_job(
+        TrainingJobRecord("t-001", "t", 1, TrainingJobStatus.InProgress, {}, 1.0)
+    )
     assert store.update_training_job("t-001", status=TrainingJobStatus.Stopped, ended_at=2.0)
     tuning, (training,) = store.get_tuning_job("t"), store.list_training_jobs("t")
     assert tuning.status is TuningJobStatus.InProgress

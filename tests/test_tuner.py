@@ -24,21 +24,30 @@ from sagetune import (
 from sagetune.analytics import COST_COLUMNS
 from sagetune.store import open_store
 
-SPACE = {"x": ContinuousParameter(-5.0, 5.0), "n": IntegerParameter(0, 3),
-         "c": CategoricalParameter(["a", "b"])}
+SPACE = {
+    "x": ContinuousParameter(-5.0, 5.0),
+    "n": IntegerParameter(0, 3),
+    "c": CategoricalParameter(["a", "b"]),
+}
 
 
 def quadratic(hp: dict) -> dict:
-    return {"loss": (hp["x"] - 1.0) ** 2 + hp["n"] + (0.0 if hp["c"] == "a" else 0.5),
-            "other": 1.0}
+    return {"loss": (hp["x"] - 1.0) ** 2 + hp["n"] + (0.0 if hp["c"] == "a" else 0.5), "other": 1.0}
 
 
 def tuner(store_url: str, **kw) -> HyperparameterTuner:
-    args = dict(objective_type="Minimize", strategy="Random", max_jobs=6, random_seed=7,
-                store=store_url, show_progress=False)
+    args = dict(
+        objective_type="Minimize",
+        strategy="Random",
+        max_jobs=6,
+        random_seed=7,
+        store=store_url,
+        show_progress=False,
+    )
     args.update(kw)
-    return HyperparameterTuner("loss", kw.pop("ranges", SPACE), **{k: v for k, v in args.items()
-                                                                  if k != "ranges"})
+    return HyperparameterTuner(
+        "loss", kw.pop("ranges", SPACE), **{k: v for k, v in args.items() if k != "ranges"}
+    )
 
 
 def test_fit_runs_every_job_and_answers_like_sagemaker(store_url: str) -> None:
@@ -47,24 +56,41 @@ def test_fit_runs_every_job_and_answers_like_sagemaker(store_url: str) -> None:
     d = t.describe()
     assert d["HyperParameterTuningJobStatus"] == "Completed"
     assert d["HyperParameterTuningJobArn"] == (
-        "arn:aws:sagemaker:local:000000000000:hyper-parameter-tuning-job/quad")
-    assert d["TrainingJobStatusCounters"] == {"Completed": 8, "InProgress": 0,
-                                              "RetryableError": 0, "NonRetryableError": 0,
-                                              "Stopped": 0}
+        "arn:aws:sagemaker:local:000000000000:hyper-parameter-tuning-job/quad"
+    )
+    assert d["TrainingJobStatusCounters"] == {
+        "Completed": 8,
+        "InProgress": 0,
+        "RetryableError": 0,
+        "NonRetryableError": 0,
+        "Stopped": 0,
+    }
     assert d["ObjectiveStatusCounters"] == {"Succeeded": 8, "Pending": 0, "Failed": 0}
     best = d["BestTrainingJob"]
     df = t.analytics().dataframe()
     assert best["TrainingJobName"] == t.best_training_job()
     assert best["FinalHyperParameterTuningJobObjectiveMetric"] == {
-        "Type": "Minimize", "MetricName": "loss", "Value": df["FinalObjectiveValue"].min()}
+        "Type": "Minimize",
+        "MetricName": "loss",
+        "Value": df["FinalObjectiveValue"].min(),
+    }
     assert set(best["TunedHyperParameters"]) == {"x", "n", "c"}
     assert all(isinstance(v, str) for v in best["TunedHyperParameters"].values())
     assert d["CreationTime"] <= best["TrainingStartTime"] <= best["TrainingEndTime"]
     assert d["CreationTime"].tzinfo is not None
 
-    assert list(df.columns) == ["x", "n", "c", "TrainingJobName", "TrainingJobStatus",
-                                "FinalObjectiveValue", "TrainingStartTime", "TrainingEndTime",
-                                "TrainingElapsedTimeSeconds", *COST_COLUMNS]
+    assert list(df.columns) == [
+        "x",
+        "n",
+        "c",
+        "TrainingJobName",
+        "TrainingJobStatus",
+        "FinalObjectiveValue",
+        "TrainingStartTime",
+        "TrainingEndTime",
+        "TrainingElapsedTimeSeconds",
+        *COST_COLUMNS,
+    ]
     assert len(df) == 8 and (df["TrainingJobStatus"] == "Completed").all()
     assert df["TrainingJobName"].str.match(r"^quad-\d{3}-[0-9a-f]{8}$").all()
     expected = [quadratic(r)["loss"] for r in df[["x", "n", "c"]].to_dict("records")]
@@ -107,9 +133,16 @@ def both_alive(hp: dict) -> float:
 def test_cpu_bound_jobs_run_in_parallel_processes(store_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "alive"
     folder.mkdir()
-    t = HyperparameterTuner("loss", {"i": CategoricalParameter([1, 2, 3])}, strategy="Grid",
-                            objective_type="Minimize", max_parallel_jobs=3, store=store_url,
-                            static_hyperparameters={"folder": str(folder)}, show_progress=False)
+    t = HyperparameterTuner(
+        "loss",
+        {"i": CategoricalParameter([1, 2, 3])},
+        strategy="Grid",
+        objective_type="Minimize",
+        max_parallel_jobs=3,
+        store=store_url,
+        static_hyperparameters={"folder": str(folder)},
+        show_progress=False,
+    )
     t.fit(both_alive, job_name="parallel")
     d = t.describe()
     assert d["TrainingJobStatusCounters"]["Completed"] == 3, d
@@ -135,14 +168,25 @@ def flaky(hp: dict):
 
 def test_failing_jobs_are_recorded_and_the_tuning_job_goes_on(store_url: str) -> None:
     kinds = ["raises", "nan", "missing", "text", "exit", "ok"]
-    t = HyperparameterTuner("loss", {"kind": CategoricalParameter(kinds)}, strategy="Grid",
-                            objective_type="Minimize", max_parallel_jobs=2, store=store_url,
-                            show_progress=False)
+    t = HyperparameterTuner(
+        "loss",
+        {"kind": CategoricalParameter(kinds)},
+        strategy="Grid",
+        objective_type="Minimize",
+        max_parallel_jobs=2,
+        store=store_url,
+        show_progress=False,
+    )
     t.fit(flaky, job_name="flaky")
     jobs = {j.hyperparameters["kind"]: j for j in open_store(store_url).list_training_jobs("flaky")}
     assert {k: j.status for k, j in jobs.items()} == {
-        "raises": "Failed", "nan": "Failed", "missing": "Failed", "text": "Failed",
-        "exit": "Failed", "ok": "Completed"}
+        "raises": "Failed",
+        "nan": "Failed",
+        "missing": "Failed",
+        "text": "Failed",
+        "exit": "Failed",
+        "ok": "Completed",
+    }
     reasons = {k: j.failure_reason for k, j in jobs.items()}
     assert "ValueError: learning rate too high" in reasons["raises"]
     assert "about to fail" in reasons["raises"]  # the log's tail
@@ -175,19 +219,36 @@ def test_failed_jobs_count_toward_max_jobs(store_url: str) -> None:
 
 def test_grid_walks_each_combination_once_in_parallel(store_url: str) -> None:
     ranges = {"a": CategoricalParameter(["x", "y", "z"]), "b": IntegerParameter(1, 4)}
-    t = HyperparameterTuner("loss", ranges, strategy="Grid", objective_type="Minimize",
-                            max_parallel_jobs=4, store=store_url, show_progress=False)
+    t = HyperparameterTuner(
+        "loss",
+        ranges,
+        strategy="Grid",
+        objective_type="Minimize",
+        max_parallel_jobs=4,
+        store=store_url,
+        show_progress=False,
+    )
     t.fit(lambda hp: float(hp["b"]), job_name="grid")
-    combos = [(j.hyperparameters["a"], j.hyperparameters["b"])
-              for j in open_store(store_url).list_training_jobs("grid")]
+    combos = [
+        (j.hyperparameters["a"], j.hyperparameters["b"])
+        for j in open_store(store_url).list_training_jobs("grid")
+    ]
     assert sorted(combos) == sorted((a, b) for a in "xyz" for b in range(1, 5))
-    assert len(combos) == 12 == t.describe()["HyperParameterTuningJobConfig"][
-        "ResourceLimits"].get("MaxNumberOfTrainingJobs", 12)
+    assert (
+        len(combos)
+        == 12
+        == t.describe()["HyperParameterTuningJobConfig"]["ResourceLimits"].get(
+            "MaxNumberOfTrainingJobs", 12
+        )
+    )
 
 
 def test_target_objective_value_ends_the_job_early(store_url: str) -> None:
-    t = tuner(store_url, max_jobs=40, completion_criteria=TuningJobCompletionCriteriaConfig(
-        target_objective_metric_value=100.0))
+    t = tuner(
+        store_url,
+        max_jobs=40,
+        completion_criteria=TuningJobCompletionCriteriaConfig(target_objective_metric_value=100.0),
+    )
     t.fit(quadratic, job_name="target")
     d = t.describe()
     assert d["TrainingJobStatusCounters"]["Completed"] == 1  # any point beats 100
@@ -196,8 +257,13 @@ def test_target_objective_value_ends_the_job_early(store_url: str) -> None:
 
 
 def test_best_objective_not_improving_ends_the_job(store_url: str) -> None:
-    t = tuner(store_url, max_jobs=40, completion_criteria={
-        "BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 4}})
+    t = tuner(
+        store_url,
+        max_jobs=40,
+        completion_criteria={
+            "BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 4}
+        },
+    )
     t.fit(lambda hp: {"loss": 3.0}, job_name="flat")
     d = t.describe()
     assert d["TrainingJobStatusCounters"]["Completed"] == 5  # the first, then 4 not improving
@@ -205,8 +271,11 @@ def test_best_objective_not_improving_ends_the_job(store_url: str) -> None:
 
 
 def test_convergence_ends_the_job(store_url: str) -> None:
-    t = tuner(store_url, max_jobs=40, completion_criteria=TuningJobCompletionCriteriaConfig(
-        complete_on_convergence=True))
+    t = tuner(
+        store_url,
+        max_jobs=40,
+        completion_criteria=TuningJobCompletionCriteriaConfig(complete_on_convergence=True),
+    )
     t.fit(lambda hp: {"loss": 3.0}, job_name="conv")
     d = t.describe()
     assert d["TrainingJobStatusCounters"]["Completed"] == 10
@@ -233,7 +302,8 @@ def test_max_runtime_stops_running_jobs(store_url: str) -> None:
 
 def test_reader_process_never_sees_a_locked_database(store_url: str, tmp_path: Path) -> None:
     reader = tmp_path / "reader.py"
-    reader.write_text(textwrap.dedent(f"""
+    reader.write_text(
+        textwrap.dedent(f"""
         import time
         from sagetune import TuningJobAnalytics
         from sagetune.store import open_store
@@ -247,9 +317,11 @@ def test_reader_process_never_sees_a_locked_database(store_url: str, tmp_path: P
                 if store.get_tuning_job("busy").status != "InProgress":
                     break
         print(reads)
-    """))
-    proc = subprocess.Popen([sys.executable, str(reader)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    """)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(reader)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     t = tuner(store_url, max_jobs=60, max_parallel_jobs=2)
     t.fit(quadratic, job_name="busy")
     out, err = proc.communicate(timeout=90)
@@ -260,7 +332,8 @@ def test_reader_process_never_sees_a_locked_database(store_url: str, tmp_path: P
 
 def test_a_function_defined_in_a_script_without_main_guard(tmp_path: Path) -> None:
     script = tmp_path / "tune_me.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sagetune
         OFFSET = 2.0
         def train(hp):
@@ -269,12 +342,14 @@ def test_a_function_defined_in_a_script_without_main_guard(tmp_path: Path) -> No
         tuner = sagetune.HyperparameterTuner(
             "loss", {{"x": sagetune.ContinuousParameter(0, 4)}}, objective_type="Minimize",
             strategy="Random", max_jobs=4, max_parallel_jobs=2,
-            store="sqlite:///{tmp_path / 'script.db'}", show_progress=False)
+            store="sqlite:///{tmp_path / "script.db"}", show_progress=False)
         tuner.fit(train, job_name="script")
         print(tuner.describe()["TrainingJobStatusCounters"]["Completed"])
-    """))
-    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120, cwd=tmp_path)
+    """)
+    )
+    res = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
     # The body ran once (in the tuner process only) and every job completed.
     assert res.stdout.split() == ["script", "body", "ran", "4"]
@@ -293,8 +368,13 @@ def test_logs_of_callables_are_kept_per_job(store_url: str) -> None:
 
 
 def test_default_store_is_under_sagetune_home(tmp_path: Path) -> None:
-    t = HyperparameterTuner("loss", {"x": CategoricalParameter([1])}, strategy="Grid",
-                            objective_type="Minimize", show_progress=False)
+    t = HyperparameterTuner(
+        "loss",
+        {"x": CategoricalParameter([1])},
+        strategy="Grid",
+        objective_type="Minimize",
+        show_progress=False,
+    )
     t.fit(lambda hp: 1.0, job_name="home")
     assert t.store.url == f"sqlite:///{tmp_path / 'home' / 'sagetune.db'}"
     assert (tmp_path / "home" / "sagetune.db").exists()
@@ -303,7 +383,8 @@ def test_default_store_is_under_sagetune_home(tmp_path: Path) -> None:
 def test_ctrl_c_stops_the_tuning_job_and_records_it(tmp_path: Path) -> None:
     script = tmp_path / "interrupt.py"
     db = tmp_path / "int.db"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import time, sagetune
         def train(hp):
             time.sleep(30)
@@ -312,9 +393,11 @@ def test_ctrl_c_stops_the_tuning_job_and_records_it(tmp_path: Path) -> None:
             strategy="Random", max_jobs=4, max_parallel_jobs=2, store="sqlite:///{db}",
             show_progress=True)
         t.fit(train, job_name="interrupted")
-    """))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    """)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     store = None
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -337,15 +420,22 @@ def test_ctrl_c_stops_the_tuning_job_and_records_it(tmp_path: Path) -> None:
 
 def test_live_progress_shows_the_counters_and_the_best(tmp_path: Path) -> None:
     script = tmp_path / "progress.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sagetune
         t = sagetune.HyperparameterTuner("loss", {{"x": sagetune.IntegerParameter(1, 3)}},
-            objective_type="Minimize", strategy="Grid", store="sqlite:///{tmp_path / 'p.db'}",
+            objective_type="Minimize", strategy="Grid", store="sqlite:///{tmp_path / "p.db"}",
             show_progress=True)
         t.fit(lambda hp: float(hp["x"]), job_name="shown")
-    """))
-    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "COLUMNS": "200"})
+    """)
+    )
+    res = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert res.returncode == 0, res.stderr
     assert "shown Completed" in res.stderr
     assert "3/3 jobs" in res.stderr and "Completed 3" in res.stderr
@@ -360,15 +450,21 @@ def test_attach_reads_back_the_tuner_that_ran_the_job(store_url: str) -> None:
             report(epoch=k, loss=quadratic(hp)["loss"] + 1.0 / k)
         return {"loss": quadratic(hp)["loss"] + 1.0 / 3}
 
-    t = tuner(store_url, strategy="Hyperband", max_jobs=4, max_parallel_jobs=2,
-              max_runtime_in_seconds=600,
-              strategy_config=StrategyConfig(HyperbandStrategyConfig(max_resource=3)),
-              completion_criteria=TuningJobCompletionCriteriaConfig(
-                  target_objective_metric_value=-1.0))
+    t = tuner(
+        store_url,
+        strategy="Hyperband",
+        max_jobs=4,
+        max_parallel_jobs=2,
+        max_runtime_in_seconds=600,
+        strategy_config=StrategyConfig(HyperbandStrategyConfig(max_resource=3)),
+        completion_criteria=TuningJobCompletionCriteriaConfig(target_objective_metric_value=-1.0),
+    )
     t.fit(epochs, job_name="hb-attach")
     again = HyperparameterTuner.attach("hb-attach", store=store_url)
     stored = open_store(store_url).get_tuning_job("hb-attach").request
-    assert again.request("hb-attach")["HyperParameterTuningJobConfig"] == stored[
-        "HyperParameterTuningJobConfig"]
+    assert (
+        again.request("hb-attach")["HyperParameterTuningJobConfig"]
+        == stored["HyperParameterTuningJobConfig"]
+    )
     assert again.best_training_job() == t.best_training_job()
     assert len(again.analytics().dataframe()) == 4

@@ -12,18 +12,32 @@ from sagetune.spec import TuningJobSpec, parse_request
 from sagetune.status import TrainingJobStatus, TuningJobStatus
 from sagetune.strategy_config import HyperbandStrategyConfig, StrategyConfig
 from sagetune.tuner import (
-                            HyperparameterTuner,
-                            TuningJobCompletionCriteriaConfig,
-                            WarmStartConfig,
-                            WarmStartTypes,
+    HyperparameterTuner,
+    TuningJobCompletionCriteriaConfig,
+    WarmStartConfig,
+    WarmStartTypes,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CategoricalParameter", "ContinuousParameter", "HyperbandStrategyConfig",
-    "HyperparameterTuner", "IntegerParameter", "ResourceInUse", "ResourceNotFound",
-    "StrategyConfig", "TrainingJobStatus", "TrainingStopped", "TuningJobAnalytics",
-    "TuningJobCompletionCriteriaConfig", "TuningJobSpec", "TuningJobStatus", "ValidationError",
-    "WarmStartConfig", "WarmStartTypes", "__version__", "parse_request",
+    "CategoricalParameter",
+    "ContinuousParameter",
+    "HyperbandStrategyConfig",
+    "HyperparameterTuner",
+    "IntegerParameter",
+    "ResourceInUse",
+    "ResourceNotFound",
+    "StrategyConfig",
+    "TrainingJobStatus",
+    "TrainingStopped",
+    "TuningJobAnalytics",
+    "TuningJobCompletionCriteriaConfig",
+    "TuningJobSpec",
+    "TuningJobStatus",
+    "ValidationError",
+    "WarmStartConfig",
+    "WarmStartTypes",
+    "__version__",
+    "parse_request",
 ]

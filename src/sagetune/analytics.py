@@ -22,18 +22,34 @@ from sagetune.spec import TuningJobSpec, load_spec
 from sagetune.store import Store, open_store
 from sagetune.store.records import TRAINING_JOB_STATUSES, MetricPoint, TrainingJobRecord
 
-BASE_COLUMNS = ["TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue",
-                "TrainingStartTime", "TrainingEndTime", "TrainingElapsedTimeSeconds"]
+BASE_COLUMNS = [
+    "TrainingJobName",
+    "TrainingJobStatus",
+    "FinalObjectiveValue",
+    "TrainingStartTime",
+    "TrainingEndTime",
+    "TrainingElapsedTimeSeconds",
+]
 CURVE_COLUMNS = ["job", "metric", "epoch", "value", "time"]
-COST_COLUMNS = ["BillableTimeInSeconds", "EpochsCompleted", "EarlyStopped", "EpochsNotRun",
-                "EstimatedSavedSeconds", "Cost", "EstimatedSavedCost"]
+COST_COLUMNS = [
+    "BillableTimeInSeconds",
+    "EpochsCompleted",
+    "EarlyStopped",
+    "EpochsNotRun",
+    "EstimatedSavedSeconds",
+    "Cost",
+    "EstimatedSavedCost",
+]
 IMPORTANCE_METHOD = (
     "fANOVA-style first-order variance decomposition: the share of the objective's variance "
     "explained by each hyperparameter's binned marginal (bias-adjusted, on the range's scaled "
-    "axis), normalised to sum to 1 over the tuned hyperparameters")
+    "axis), normalised to sum to 1 over the tuned hyperparameters"
+)
 RANK_CORRELATION_METHOD = "Spearman rank correlation with the objective (numeric ranges only)"
-COST_NOTE = ("time spent is the sum of training seconds; cost per job and the savings of early "
-             "stopping are the cost columns of dataframe() and `sagetune cost`")
+COST_NOTE = (
+    "time spent is the sum of training seconds; cost per job and the savings of early "
+    "stopping are the cost columns of dataframe() and `sagetune cost`"
+)
 # SQLite allows a limited number of bound parameters per statement.
 _NAMES_PER_QUERY = 500
 
@@ -89,15 +105,18 @@ class TuningJobAnalytics:
                 row["TrainingJobDefinitionName"] = job.definition_name
             start = pd.Timestamp(job.started_at, unit="s", tz="UTC") if job.started_at else None
             end = pd.Timestamp(job.ended_at, unit="s", tz="UTC") if job.ended_at else None
-            row.update({
-                "TrainingJobName": job.name,
-                "TrainingJobStatus": job.status,
-                "FinalObjectiveValue": job.objective,
-                "TrainingStartTime": start,
-                "TrainingEndTime": end,
-                "TrainingElapsedTimeSeconds": (job.ended_at - job.started_at
-                                               if job.ended_at and job.started_at else None),
-            })
+            row.update(
+                {
+                    "TrainingJobName": job.name,
+                    "TrainingJobStatus": job.status,
+                    "FinalObjectiveValue": job.objective,
+                    "TrainingStartTime": start,
+                    "TrainingEndTime": end,
+                    "TrainingElapsedTimeSeconds": (
+                        job.ended_at - job.started_at if job.ended_at and job.started_at else None
+                    ),
+                }
+            )
             rows.append(row)
         df = pd.DataFrame(rows, columns=names + BASE_COLUMNS)
         df["FinalObjectiveValue"] = df["FinalObjectiveValue"].astype(float)
@@ -105,16 +124,18 @@ class TuningJobAnalytics:
         # Cost figures (see sagetune.cost), after the SDK's columns.
         costs = [c.as_dict() for c in job_costs(self.spec, jobs)]
         for column in COST_COLUMNS:
-            df[column] = pd.Series([c[column] for c in costs], dtype=(
-                bool if column == "EarlyStopped" else float))
+            df[column] = pd.Series(
+                [c[column] for c in costs], dtype=(bool if column == "EarlyStopped" else float)
+            )
         return df
 
     def training_jobs(self) -> list[TrainingJobRecord]:
         """The tuning job's training jobs as stored, in creation order."""
         return self.store.list_training_jobs(self.name)
 
-    def curves(self, metric: str | None = None,
-               jobs: Sequence[TrainingJobRecord] | None = None) -> pd.DataFrame:
+    def curves(
+        self, metric: str | None = None, jobs: Sequence[TrainingJobRecord] | None = None
+    ) -> pd.DataFrame:
         """Intermediate metric values in long form, one row per recorded point.
 
         Args:
@@ -144,13 +165,16 @@ class TuningJobAnalytics:
         """
         jobs = self.training_jobs() if jobs is None else jobs
         rows = hyperparameter_effects(self.space, jobs)
-        df = pd.DataFrame(rows, columns=["hyperparameter", "kind", "scaling", "rank_correlation",
-                                         "importance"])
-        return df.sort_values("importance", ascending=False, na_position="last",
-                              kind="stable").reset_index(drop=True)
+        df = pd.DataFrame(
+            rows, columns=["hyperparameter", "kind", "scaling", "rank_correlation", "importance"]
+        )
+        return df.sort_values(
+            "importance", ascending=False, na_position="last", kind="stable"
+        ).reset_index(drop=True)
 
-    def summary(self, jobs: Sequence[TrainingJobRecord] | None = None,
-                now: float | None = None) -> dict[str, Any]:
+    def summary(
+        self, jobs: Sequence[TrainingJobRecord] | None = None, now: float | None = None
+    ) -> dict[str, Any]:
         """What a user wants to know first, as plain JSON-able data.
 
         Args:
@@ -173,30 +197,38 @@ class TuningJobAnalytics:
         for j in jobs:
             counts[j.status] = counts.get(j.status, 0) + 1
         best = self.spec.best_training_job(jobs)
-        training_seconds = sum(((j.ended_at or now) - j.started_at) for j in jobs
-                               if j.started_at is not None)
+        training_seconds = sum(
+            ((j.ended_at or now) - j.started_at) for j in jobs if j.started_at is not None
+        )
         effects = self.importance(jobs)
         return {
             "TuningJobName": record.name,
             "Status": record.status,
             "Strategy": self.spec.strategy,
-            "Objective": {"MetricName": self.objective_metric_name,
-                          "Type": self.objective_type},
-            "BestTrainingJob": None if best is None else {
-                "TrainingJobName": best.name, "Sequence": best.seq,
+            "Objective": {"MetricName": self.objective_metric_name, "Type": self.objective_type},
+            "BestTrainingJob": None
+            if best is None
+            else {
+                "TrainingJobName": best.name,
+                "Sequence": best.seq,
                 "FinalObjectiveValue": best.objective,
-                "Hyperparameters": dict(best.hyperparameters)},
+                "Hyperparameters": dict(best.hyperparameters),
+            },
             "TrainingJobCount": len(jobs),
             "TrainingJobCounts": counts,
-            "TimeSpent": {"TrainingSeconds": round(training_seconds, 3),
-                          "WallClockSeconds": round((record.ended_at or now)
-                                                    - record.created_at, 3)},
+            "TimeSpent": {
+                "TrainingSeconds": round(training_seconds, 3),
+                "WallClockSeconds": round((record.ended_at or now) - record.created_at, 3),
+            },
             "Cost": cost_summary(self.spec, jobs, now=now),
             "Hyperparameters": [
-                {k: (None if isinstance(v, float) and math.isnan(v) else v)
-                 for k, v in row.items()} for row in effects.to_dict("records")],
-            "Methods": {"Importance": IMPORTANCE_METHOD,
-                        "RankCorrelation": RANK_CORRELATION_METHOD},
+                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                for row in effects.to_dict("records")
+            ],
+            "Methods": {
+                "Importance": IMPORTANCE_METHOD,
+                "RankCorrelation": RANK_CORRELATION_METHOD,
+            },
             "Notes": [COST_NOTE],
             "CreationTime": record.created_at,
             "EndTime": record.ended_at,
@@ -210,24 +242,29 @@ def load_metric_points(store: Store, names: Iterable[str]) -> list[MetricPoint]:
     names = list(names)
     out: list[MetricPoint] = []
     for i in range(0, len(names), _NAMES_PER_QUERY):
-        out.extend(store.metric_points(names[i:i + _NAMES_PER_QUERY]))
+        out.extend(store.metric_points(names[i : i + _NAMES_PER_QUERY]))
     return out
 
 
-def curves_frame(points: Sequence[MetricPoint], order: Sequence[str] | None = None,
-                 metric: str | None = None) -> pd.DataFrame:
+def curves_frame(
+    points: Sequence[MetricPoint], order: Sequence[str] | None = None, metric: str | None = None
+) -> pd.DataFrame:
     """Metric points as the long-form frame of :meth:`TuningJobAnalytics.curves`."""
     rank = {n: i for i, n in enumerate(order or [])}
     kept = [p for p in points if metric is None or p.metric_name == metric]
     kept.sort(key=lambda p: rank.get(p.training_job_name, len(rank)))  # stable: keeps rec. order
-    df = pd.DataFrame({
-        "job": [p.training_job_name for p in kept],
-        "metric": [p.metric_name for p in kept],
-        "epoch": np.array([p.step for p in kept], dtype=int),
-        "value": np.array([p.value for p in kept], dtype=float),
-        "time": pd.to_datetime(np.array([p.timestamp for p in kept], dtype=float), unit="s",
-                               utc=True),
-    }, columns=CURVE_COLUMNS)
+    df = pd.DataFrame(
+        {
+            "job": [p.training_job_name for p in kept],
+            "metric": [p.metric_name for p in kept],
+            "epoch": np.array([p.step for p in kept], dtype=int),
+            "value": np.array([p.value for p in kept], dtype=float),
+            "time": pd.to_datetime(
+                np.array([p.timestamp for p in kept], dtype=float), unit="s", utc=True
+            ),
+        },
+        columns=CURVE_COLUMNS,
+    )
     return df
 
 
@@ -240,8 +277,9 @@ def scaled_axis(space: SearchSpace, name: str, values: Sequence[Any]) -> np.ndar
     return space.ranges[name].scaled(values)
 
 
-def variance_importance(x: np.ndarray, y: np.ndarray, categorical: bool,
-                        max_bins: int = 10) -> float:
+def variance_importance(
+    x: np.ndarray, y: np.ndarray, categorical: bool, max_bins: int = 10
+) -> float:
     """Bias-adjusted share of ``y``'s variance explained by the bins of ``x`` (omega squared).
 
     Numeric ``x`` is cut into equal-count bins (about ``sqrt(n)``, at most ``max_bins``; every
@@ -272,8 +310,10 @@ def variance_importance(x: np.ndarray, y: np.ndarray, categorical: bool,
     k = len(groups)
     if k < 2:
         return 0.0
-    between = sum(float(np.sum(labels == g)) * (float(y[labels == g].mean()) - float(y.mean()))
-                  ** 2 for g in groups)
+    between = sum(
+        float(np.sum(labels == g)) * (float(y[labels == g].mean()) - float(y.mean())) ** 2
+        for g in groups
+    )
     within = total - between
     if n > k:
         adjusted = (between - (k - 1) * within / (n - k)) / (total + within / (n - k))
@@ -292,8 +332,9 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     return None if not np.isfinite(rho) else float(rho)
 
 
-def hyperparameter_effects(space: SearchSpace,
-                           jobs: Sequence[TrainingJobRecord]) -> list[dict[str, Any]]:
+def hyperparameter_effects(
+    space: SearchSpace, jobs: Sequence[TrainingJobRecord]
+) -> list[dict[str, Any]]:
     """Rank correlation and normalised importance per tuned hyperparameter.
 
     Only jobs with an objective value count. Importances are those of
@@ -307,8 +348,14 @@ def hyperparameter_effects(space: SearchSpace,
     for name, p in space.ranges.items():
         x = scaled_axis(space, name, [j.hyperparameters.get(name) for j in scored])
         raw[name] = variance_importance(x, y, p.is_categorical)
-        rows.append({"hyperparameter": name, "kind": p.kind, "scaling": p.scaling,
-                     "rank_correlation": None if p.is_categorical else _spearman(x, y)})
+        rows.append(
+            {
+                "hyperparameter": name,
+                "kind": p.kind,
+                "scaling": p.scaling,
+                "rank_correlation": None if p.is_categorical else _spearman(x, y),
+            }
+        )
     total = sum(raw.values())
     for row in rows:
         if len(scored) < 4:
@@ -316,4 +363,3 @@ def hyperparameter_effects(space: SearchSpace,
         else:
             row["importance"] = raw[row["hyperparameter"]] / total if total > 0 else 0.0
     return rows
-

@@ -36,13 +36,20 @@ def training_job_summary(spec: TuningJobSpec, job: TrainingJobRecord) -> dict[st
         out["FailureReason"] = job.failure_reason[:1024]
     if job.objective is not None:
         out["FinalHyperParameterTuningJobObjectiveMetric"] = {
-            "Type": objective.type, "MetricName": objective.metric_name, "Value": job.objective}
+            "Type": objective.type,
+            "MetricName": objective.metric_name,
+            "Value": job.objective,
+        }
     return {k: v for k, v in out.items() if v is not None}
 
 
-def describe_tuning_job(spec: TuningJobSpec, record: TuningJobRecord,
-                        jobs: Sequence[TrainingJobRecord], now: float,
-                        parents: Sequence[Parent] = ()) -> dict[str, Any]:
+def describe_tuning_job(
+    spec: TuningJobSpec,
+    record: TuningJobRecord,
+    jobs: Sequence[TrainingJobRecord],
+    now: float,
+    parents: Sequence[Parent] = (),
+) -> dict[str, Any]:
     """The DescribeHyperParameterTuningJob answer for a stored tuning job.
 
     ``parents`` (warm start) adds ``OverallBestTrainingJob``: the best across the job and its
@@ -71,9 +78,11 @@ def describe_tuning_job(spec: TuningJobSpec, record: TuningJobRecord,
         "HyperParameterTuningEndTime": to_datetime(end),
         "LastModifiedTime": to_datetime(record.last_modified_at),
         "TrainingJobStatusCounters": counters,
-        "ObjectiveStatusCounters": {"Succeeded": objective.count("Succeeded"),
-                                    "Pending": objective.count("Pending"),
-                                    "Failed": objective.count("Failed")},
+        "ObjectiveStatusCounters": {
+            "Succeeded": objective.count("Succeeded"),
+            "Pending": objective.count("Pending"),
+            "Failed": objective.count("Failed"),
+        },
         "ConsumedResources": {"RuntimeInSeconds": int(round(runtime))},
     }
     best = spec.best_training_job(jobs)
@@ -93,43 +102,62 @@ def describe_tuning_job(spec: TuningJobSpec, record: TuningJobRecord,
     if record.failure_reason:
         out["FailureReason"] = record.failure_reason
     details = record.details or {}
-    if ("NumberOfTrainingJobsObjectiveNotImproving" in details
-            or "ConvergenceDetectedTime" in details):
+    if (
+        "NumberOfTrainingJobsObjectiveNotImproving" in details
+        or "ConvergenceDetectedTime" in details
+    ):
         out["TuningJobCompletionDetails"] = {
             k: (to_datetime(v) if k == "ConvergenceDetectedTime" else v)
             for k, v in details.items()
-            if k in ("NumberOfTrainingJobsObjectiveNotImproving", "ConvergenceDetectedTime")}
+            if k in ("NumberOfTrainingJobsObjectiveNotImproving", "ConvergenceDetectedTime")
+        }
     if details.get("CompletionReason"):
         # Not in SageMaker's answer: why the job ended, for people reading it locally.
         out["CompletionReason"] = details["CompletionReason"]
     return {k: v for k, v in out.items() if v is not None}
 
 
-def tuning_job_summary(spec: TuningJobSpec, record: TuningJobRecord,
-                       jobs: Sequence[TrainingJobRecord]) -> dict[str, Any]:
+def tuning_job_summary(
+    spec: TuningJobSpec, record: TuningJobRecord, jobs: Sequence[TrainingJobRecord]
+) -> dict[str, Any]:
     """One element of ListHyperParameterTuningJobs' HyperParameterTuningJobSummaries."""
     full = describe_tuning_job(spec, record, jobs, record.last_modified_at)
     config = spec.to_request()["HyperParameterTuningJobConfig"]
-    out = {k: full.get(k) for k in (
-        "HyperParameterTuningJobName", "HyperParameterTuningJobArn",
-        "HyperParameterTuningJobStatus", "CreationTime", "HyperParameterTuningEndTime",
-        "LastModifiedTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters")}
+    out = {
+        k: full.get(k)
+        for k in (
+            "HyperParameterTuningJobName",
+            "HyperParameterTuningJobArn",
+            "HyperParameterTuningJobStatus",
+            "CreationTime",
+            "HyperParameterTuningEndTime",
+            "LastModifiedTime",
+            "TrainingJobStatusCounters",
+            "ObjectiveStatusCounters",
+        )
+    }
     out["Strategy"] = spec.strategy
     out["ResourceLimits"] = config.get("ResourceLimits")
     return {k: v for k, v in out.items() if v is not None}
 
 
-def describe_training_job(spec: TuningJobSpec, job: TrainingJobRecord, now: float,
-                          job_dir: str | None = None) -> dict[str, Any]:
+def describe_training_job(
+    spec: TuningJobSpec, job: TrainingJobRecord, now: float, job_dir: str | None = None
+) -> dict[str, Any]:
     """The DescribeTrainingJob answer for one of a tuning job's training jobs."""
     d = spec.definition(job.definition_name)
     definition = d.body
     static = d.static_hyperparameters
-    hyperparameters = {k: (v if isinstance(v, str) else str(v))
-                       for k, v in {**static, **job.hyperparameters}.items()}
+    hyperparameters = {
+        k: (v if isinstance(v, str) else str(v))
+        for k, v in {**static, **job.hyperparameters}.items()
+    }
     secondary = {"InProgress": "Training", "Stopping": "Stopping"}.get(job.status, job.status)
-    if job.status == "Stopped" and job.failure_reason and "MaxRuntimeInSeconds" in (
-            job.failure_reason):
+    if (
+        job.status == "Stopped"
+        and job.failure_reason
+        and "MaxRuntimeInSeconds" in (job.failure_reason)
+    ):
         secondary = "MaxRuntimeExceeded"
     end = job.ended_at if job.ended_at is not None else now
     seconds = int(round(end - job.started_at)) if job.started_at is not None else 0
@@ -154,8 +182,10 @@ def describe_training_job(spec: TuningJobSpec, job: TrainingJobRecord, now: floa
         "LastModifiedTime": to_datetime(job.ended_at or job.started_at or job.created_at),
         "TrainingTimeInSeconds": seconds,
         "BillableTimeInSeconds": seconds,
-        "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": to_datetime(end)}
-                                for k, v in job.final_metrics.items()],
+        "FinalMetricDataList": [
+            {"MetricName": k, "Value": v, "Timestamp": to_datetime(end)}
+            for k, v in job.final_metrics.items()
+        ],
     }
     if job_dir is not None:
         out["ModelArtifacts"] = {"S3ModelArtifacts": f"file://{job_dir}/model"}

@@ -49,8 +49,12 @@ def converged(values: Sequence[float]) -> bool:
     return spread == 0 or (before - after) < CONVERGENCE_TOLERANCE * spread
 
 
-def check(values: Sequence[float], target: float | None, max_not_improving: int | None,
-          on_convergence: bool) -> CompletionCheck:
+def check(
+    values: Sequence[float],
+    target: float | None,
+    max_not_improving: int | None,
+    on_convergence: bool,
+) -> CompletionCheck:
     """Which criterion, if any, says the tuning job is complete.
 
     Args:
@@ -63,8 +67,11 @@ def check(values: Sequence[float], target: float | None, max_not_improving: int 
     if values and target is not None and min(values) <= target:
         return CompletionCheck("TargetObjectiveMetricValue reached", stale)
     if max_not_improving is not None and stale >= max_not_improving:
-        return CompletionCheck(f"BestObjectiveNotImproving: {stale} training jobs in a row did "
-                               f"not improve the best objective", stale)
+        return CompletionCheck(
+            f"BestObjectiveNotImproving: {stale} training jobs in a row did "
+            f"not improve the best objective",
+            stale,
+        )
     if on_convergence and converged(values):
         return CompletionCheck("ConvergenceDetected", stale)
     return CompletionCheck(None, stale)

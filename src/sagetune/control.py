@@ -67,8 +67,10 @@ def acquire(store: Store, name: str, owner: str) -> None:
     dead = record.owner if record.owner and owner_is_dead(record.owner) else None
     if not store.acquire_lease(name, owner, now, now - LEASE_TTL_SECONDS, dead):
         holder = store.get_tuning_job(name).owner
-        raise ResourceInUse(f"tuning job {name!r} is being run by another tuner ({holder}); "
-                            f"stop it first, or wait until it ends")
+        raise ResourceInUse(
+            f"tuning job {name!r} is being run by another tuner ({holder}); "
+            f"stop it first, or wait until it ends"
+        )
 
 
 class Lease:
@@ -127,12 +129,19 @@ def stop_tuning_job(store: Store, name: str) -> TuningJobRecord:
     else:
         for job in store.list_training_jobs(name):
             if not job.finished:
-                store.update_training_job(job.name, status=TrainingJobStatus.Stopped, ended_at=now,
-                                          failure_reason="the tuning job was stopped")
-        store.update_tuning_job(name, status=TuningJobStatus.Stopped, ended_at=now,
-                                last_modified_at=now,
-                                details={**record.details,
-                                         "CompletionReason": "stopped by request"})
+                store.update_training_job(
+                    job.name,
+                    status=TrainingJobStatus.Stopped,
+                    ended_at=now,
+                    failure_reason="the tuning job was stopped",
+                )
+        store.update_tuning_job(
+            name,
+            status=TuningJobStatus.Stopped,
+            ended_at=now,
+            last_modified_at=now,
+            details={**record.details, "CompletionReason": "stopped by request"},
+        )
     return store.get_tuning_job(name)
 
 

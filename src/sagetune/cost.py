@@ -50,12 +50,10 @@ def load_prices(path: str | Path) -> Pricing:
     except OSError as exc:
         raise ValidationError(f"--prices: cannot read {str(p)!r}: {exc.strerror}") from None
     try:
-        data = (yaml.safe_load(text) if p.suffix.lower() in (".yaml", ".yml")
-                else json.loads(text))
+        data = yaml.safe_load(text) if p.suffix.lower() in (".yaml", ".yml") else json.loads(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise ValidationError(f"--prices: {str(p)!r} is not valid JSON or YAML: {exc}") from None
-    if isinstance(data, Mapping) and not ({"InstancePricesPerHour", "SpotDiscount"}
-                                          & data.keys()):
+    if isinstance(data, Mapping) and not ({"InstancePricesPerHour", "SpotDiscount"} & data.keys()):
         data = {"InstancePricesPerHour": data}
     errors: list[str] = []
     pricing = validate_pricing(data, errors, path="--prices")
@@ -93,22 +91,32 @@ class JobCost:
 
     def as_dict(self) -> dict[str, Any]:
         """SageMaker-style field names."""
-        return {"TrainingJobName": self.name, "TrainingJobStatus": self.status,
-                "InstanceType": self.instance_type, "InstanceCount": self.instance_count,
-                "ManagedSpotTraining": self.spot,
-                "BillableTimeInSeconds": round(self.billable_seconds, 3),
-                "EpochsCompleted": self.epochs, "EarlyStopped": self.early_stopped,
-                "EpochsNotRun": self.epochs_not_run,
-                "EstimatedSavedSeconds": round(self.saved_seconds, 3),
-                "Cost": _round(self.cost), "EstimatedSavedCost": _round(self.saved_cost)}
+        return {
+            "TrainingJobName": self.name,
+            "TrainingJobStatus": self.status,
+            "InstanceType": self.instance_type,
+            "InstanceCount": self.instance_count,
+            "ManagedSpotTraining": self.spot,
+            "BillableTimeInSeconds": round(self.billable_seconds, 3),
+            "EpochsCompleted": self.epochs,
+            "EarlyStopped": self.early_stopped,
+            "EpochsNotRun": self.epochs_not_run,
+            "EstimatedSavedSeconds": round(self.saved_seconds, 3),
+            "Cost": _round(self.cost),
+            "EstimatedSavedCost": _round(self.saved_cost),
+        }
 
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def job_costs(spec: TuningJobSpec, jobs: Sequence[TrainingJobRecord],
-              pricing: Pricing | None = None, now: float | None = None) -> list[JobCost]:
+def job_costs(
+    spec: TuningJobSpec,
+    jobs: Sequence[TrainingJobRecord],
+    pricing: Pricing | None = None,
+    now: float | None = None,
+) -> list[JobCost]:
     """Each training job's cost figures; prices from ``pricing`` over the request's."""
     prices = (spec.pricing or Pricing()).merged(pricing)
     planned = spec.planned_epochs(jobs)
@@ -126,10 +134,22 @@ def job_costs(spec: TuningJobSpec, jobs: Sequence[TrainingJobRecord],
         rate = None
         if price is not None:
             rate = price * count * (1 - (prices.spot_discount if spot else 0.0)) / 3600
-        out.append(JobCost(job.name, job.status, kind, count, spot, seconds, epochs,
-                           job.early_stopped, not_run, saved,
-                           None if rate is None else seconds * rate,
-                           None if rate is None else saved * rate))
+        out.append(
+            JobCost(
+                job.name,
+                job.status,
+                kind,
+                count,
+                spot,
+                seconds,
+                epochs,
+                job.early_stopped,
+                not_run,
+                saved,
+                None if rate is None else seconds * rate,
+                None if rate is None else saved * rate,
+            )
+        )
     return out
 
 
@@ -140,8 +160,12 @@ def _definition_of(spec: TuningJobSpec, job: TrainingJobRecord) -> Any:
         return None
 
 
-def cost_summary(spec: TuningJobSpec, jobs: Sequence[TrainingJobRecord],
-                 pricing: Pricing | None = None, now: float | None = None) -> dict[str, Any]:
+def cost_summary(
+    spec: TuningJobSpec,
+    jobs: Sequence[TrainingJobRecord],
+    pricing: Pricing | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
     """Totals for a tuning job (the ``Cost`` part of describe, and ``sagetune cost``).
 
     ``TotalCost`` and ``CostPerTrainingJob`` are None unless every job with billable time has
@@ -149,10 +173,10 @@ def cost_summary(spec: TuningJobSpec, jobs: Sequence[TrainingJobRecord],
     """
     rows = job_costs(spec, jobs, pricing, now)
     priced = [r for r in rows if r.billable_seconds > 0]
-    total = (sum(r.cost for r in priced) if priced and all(r.cost is not None for r in priced)
-             else None)
-    saved_cost = (sum(r.saved_cost or 0.0 for r in rows)
-                  if total is not None else None)
+    total = (
+        sum(r.cost for r in priced) if priced and all(r.cost is not None for r in priced) else None
+    )
+    saved_cost = sum(r.saved_cost or 0.0 for r in rows) if total is not None else None
     missing = sorted({str(r.instance_type) for r in priced if r.cost is None})
     return {
         "NumberOfTrainingJobs": len(rows),

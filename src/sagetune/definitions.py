@@ -27,7 +27,8 @@ class JointSearchSpace(SearchSpace):
     def __init__(self, definitions: Sequence[DefinitionSpec]):
         self.definitions = {d.name: d for d in definitions}
         ranges: dict[str, Parameter] = {
-            DEFINITION_KEY: CategoricalParameter([d.name for d in definitions])}
+            DEFINITION_KEY: CategoricalParameter([d.name for d in definitions])
+        }
         for d in definitions:
             for hp, p in d.space.ranges.items():
                 ranges[f"{d.name}.{hp}"] = p
@@ -44,8 +45,7 @@ class JointSearchSpace(SearchSpace):
         out: dict[str, Any] = {DEFINITION_KEY: name}
         for d in self.definitions.values():
             for hp, p in d.space.ranges.items():
-                out[f"{d.name}.{hp}"] = (hyperparameters[hp] if d.name == name
-                                         else p.neutral())
+                out[f"{d.name}.{hp}"] = hyperparameters[hp] if d.name == name else p.neutral()
         return out
 
     def grid_size(self) -> int:

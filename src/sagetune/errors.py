@@ -19,8 +19,11 @@ class ValidationError(ValueError):
     def __init__(self, errors: str | Iterable[str]):
         self.errors: list[str] = [errors] if isinstance(errors, str) else list(errors)
         n = len(self.errors)
-        super().__init__("; ".join(self.errors) if n <= 1
-                         else f"{n} validation errors:\n  " + "\n  ".join(self.errors))
+        super().__init__(
+            "; ".join(self.errors)
+            if n <= 1
+            else f"{n} validation errors:\n  " + "\n  ".join(self.errors)
+        )
 
 
 class ResourceNotFound(LookupError):

@@ -40,8 +40,9 @@ class LiveProgress:
         self.live: Live | None = None
 
     def __enter__(self) -> LiveProgress:
-        self.live = Live(Text("starting..."), console=self.console, refresh_per_second=4,
-                         transient=False)
+        self.live = Live(
+            Text("starting..."), console=self.console, refresh_per_second=4, transient=False
+        )
         self.live.__enter__()
         return self
 
@@ -59,17 +60,22 @@ class LiveProgress:
         counts = {s: sum(j.status == s for j in jobs) for s in _STYLE}
         best = self.spec.best_training_job(jobs)
         head = Text.assemble(
-            (f"{tuning_job.name} ", "bold"), (f"{tuning_job.status}  ", "bold cyan"),
+            (f"{tuning_job.name} ", "bold"),
+            (f"{tuning_job.status}  ", "bold cyan"),
             f"{len(jobs)}/{total} jobs  ",
             *[(f"{s} {n}  ", _STYLE[s]) for s, n in counts.items() if n],
-            (f"best {metric} = {_fmt(best.objective)} ({best.name})" if best else "", "bold"))
+            (f"best {metric} = {_fmt(best.objective)} ({best.name})" if best else "", "bold"),
+        )
         names = list(dict.fromkeys(n for j in jobs for n in j.hyperparameters))
         table = Table(expand=False, show_edge=False, pad_edge=False)
         for col in ["job", "status", *names, metric]:
             table.add_column(col, no_wrap=True, overflow="ellipsis", min_width=min(len(col), 12))
         for j in jobs[-_ROWS:]:
             mark = " *" if best is not None and j.name == best.name else ""
-            table.add_row(j.name.rsplit("-", 2)[-2], Text(j.status, _STYLE.get(j.status, "")),
-                          *[_fmt(j.hyperparameters.get(n)) for n in names],
-                          ("" if j.objective is None else _fmt(j.objective)) + mark)
+            table.add_row(
+                j.name.rsplit("-", 2)[-2],
+                Text(j.status, _STYLE.get(j.status, "")),
+                *[_fmt(j.hyperparameters.get(n)) for n in names],
+                ("" if j.objective is None else _fmt(j.objective)) + mark,
+            )
         return Group(head, table)

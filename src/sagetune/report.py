@@ -146,57 +146,80 @@ def summary_html(summary: dict[str, Any]) -> str:
     objective = summary["Objective"]
     cards = [("status", summary["Status"]), ("training jobs", summary["TrainingJobCount"])]
     cards += [(s, n) for s, n in counts.items() if n]
-    cards += [("best " + objective["MetricName"],
-               _num(best["FinalObjectiveValue"]) if best else "-"),
-              ("training time", _duration(summary["TimeSpent"]["TrainingSeconds"])),
-              ("wall-clock time", _duration(summary["TimeSpent"]["WallClockSeconds"])),
-              ("cost", "n/a")]
+    cards += [
+        ("best " + objective["MetricName"], _num(best["FinalObjectiveValue"]) if best else "-"),
+        ("training time", _duration(summary["TimeSpent"]["TrainingSeconds"])),
+        ("wall-clock time", _duration(summary["TimeSpent"]["WallClockSeconds"])),
+        ("cost", "n/a"),
+    ]
     parts = ['<div class="cards">']
     for k, v in cards:
-        parts.append(f'<div class="card"><div class="k">{_e(k)}</div>'
-                     f'<div class="v">{_e(v)}</div></div>')
+        parts.append(
+            f'<div class="card"><div class="k">{_e(k)}</div><div class="v">{_e(v)}</div></div>'
+        )
     parts.append("</div>")
     if best:
-        hps = ", ".join(f"{_e(k)} = <b>{_e(_num(v) if isinstance(v, float) else v)}</b>"
-                        for k, v in best["Hyperparameters"].items())
-        parts.append(f'<p>Best training job: <b>{_e(best["TrainingJobName"])}</b> '
-                     f'(#{best["Sequence"]}), {_e(objective["MetricName"])} = '
-                     f'<b>{_num(best["FinalObjectiveValue"])}</b> '
-                     f'({_e(objective["Type"])}).<br>{hps}</p>')
+        hps = ", ".join(
+            f"{_e(k)} = <b>{_e(_num(v) if isinstance(v, float) else v)}</b>"
+            for k, v in best["Hyperparameters"].items()
+        )
+        parts.append(
+            f"<p>Best training job: <b>{_e(best['TrainingJobName'])}</b> "
+            f"(#{best['Sequence']}), {_e(objective['MetricName'])} = "
+            f"<b>{_num(best['FinalObjectiveValue'])}</b> "
+            f"({_e(objective['Type'])}).<br>{hps}</p>"
+        )
     else:
         parts.append('<p class="muted">No training job has an objective value yet.</p>')
-    parts.append('<table><thead><tr><th>hyperparameter</th><th>range</th>'
-                 '<th>rank correlation</th><th>importance</th></tr></thead><tbody>')
+    parts.append(
+        "<table><thead><tr><th>hyperparameter</th><th>range</th>"
+        "<th>rank correlation</th><th>importance</th></tr></thead><tbody>"
+    )
     for row in summary["Hyperparameters"]:
         kind = row["kind"] + (f", {row['scaling']}" if row.get("scaling") else "")
-        parts.append(f'<tr><td>{_e(row["hyperparameter"])}</td><td>{_e(kind)}</td>'
-                     f'<td class="num">{_num(row["rank_correlation"], 3)}</td>'
-                     f'<td class="num">{_num(row["importance"], 3)}</td></tr>')
+        parts.append(
+            f"<tr><td>{_e(row['hyperparameter'])}</td><td>{_e(kind)}</td>"
+            f'<td class="num">{_num(row["rank_correlation"], 3)}</td>'
+            f'<td class="num">{_num(row["importance"], 3)}</td></tr>'
+        )
     parts.append("</tbody></table>")
     methods = summary["Methods"]
-    parts.append(f'<p class="muted">Importance: {_e(methods["Importance"])}.<br>'
-                 f'Rank correlation: {_e(methods["RankCorrelation"])}.<br>'
-                 f'{_e("; ".join(summary["Notes"]))}.</p>')
+    parts.append(
+        f'<p class="muted">Importance: {_e(methods["Importance"])}.<br>'
+        f"Rank correlation: {_e(methods['RankCorrelation'])}.<br>"
+        f"{_e('; '.join(summary['Notes']))}.</p>"
+    )
     return "\n".join(parts)
 
 
-def jobs_table_html(jobs: Sequence[TrainingJobRecord], hp_names: Sequence[str],
-                    best_name: str | None) -> str:
+def jobs_table_html(
+    jobs: Sequence[TrainingJobRecord], hp_names: Sequence[str], best_name: str | None
+) -> str:
     """The training jobs table with a status filter (sorting by clicking a header)."""
     statuses = sorted({j.status for j in jobs}, key=TRAINING_JOB_STATUSES.index)
     options = "".join(f'<option value="{_e(s)}">{_e(s)}</option>' for s in statuses)
     head = ["#", "training job", "status", "objective", *hp_names, "seconds", "failure reason"]
-    parts = [(f'<div class="toolbar"><label>status <select id="status-filter">'
-              f'<option value="">all</option>{options}</select></label>'
-              f'<span class="muted">showing <span id="shown-count"></span></span></div>'),
-             '<div class="scroll"><table id="jobs"><thead><tr>',
-             "".join(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    parts = [
+        (
+            f'<div class="toolbar"><label>status <select id="status-filter">'
+            f'<option value="">all</option>{options}</select></label>'
+            f'<span class="muted">showing <span id="shown-count"></span></span></div>'
+        ),
+        '<div class="scroll"><table id="jobs"><thead><tr>',
+        "".join(f"<th>{_e(h)}</th>" for h in head),
+        "</tr></thead><tbody>",
+    ]
     for j in jobs:
         seconds = (j.ended_at - j.started_at) if j.ended_at and j.started_at else None
-        cells = [f'<td class="num">{j.seq}</td>', f"<td>{_e(j.name)}</td>",
-                 f'<td><span class="status st-{_e(j.status)}">{_e(j.status)}</span></td>',
-                 (f'<td class="num" data-v="{"" if j.objective is None else j.objective!r}">'
-                  f"{_num(j.objective)}</td>")]
+        cells = [
+            f'<td class="num">{j.seq}</td>',
+            f"<td>{_e(j.name)}</td>",
+            f'<td><span class="status st-{_e(j.status)}">{_e(j.status)}</span></td>',
+            (
+                f'<td class="num" data-v="{"" if j.objective is None else j.objective!r}">'
+                f"{_num(j.objective)}</td>"
+            ),
+        ]
         for n in hp_names:
             v = j.hyperparameters.get(n)
             shown = _num(v) if isinstance(v, float) else v
@@ -228,10 +251,15 @@ def render_report(name: str, store: Store | str | None = None) -> str:
     plots = []
     for kind in KINDS:
         fig = interactive.figure(kind, data)
-        plots.append(f'<section><h2>{_e(kind)}</h2><div class="plot" id="plot-{kind}">'
-                     + fig.to_html(include_plotlyjs=False, full_html=False,
-                                   config={"displaylogo": False, "responsive": True})
-                     + "</div></section>")
+        plots.append(
+            f'<section><h2>{_e(kind)}</h2><div class="plot" id="plot-{kind}">'
+            + fig.to_html(
+                include_plotlyjs=False,
+                full_html=False,
+                config={"displaylogo": False, "responsive": True},
+            )
+            + "</div></section>"
+        )
     objective = summary["Objective"]
     generated = _iso(time.time())
     # The summary as JSON too, so scripts can pull the numbers out of the file.
@@ -282,8 +310,9 @@ def write_report(name: str, path: str | Path, store: Store | str | None = None) 
     """
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
-        raise ValidationError(f"-o: the report is an HTML file; end the name in .html, got "
-                              f"{path.name!r}")
+        raise ValidationError(
+            f"-o: the report is an HTML file; end the name in .html, got {path.name!r}"
+        )
     text = render_report(name, store)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

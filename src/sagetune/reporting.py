@@ -65,14 +65,17 @@ def wants_reporter(fn: Callable[..., Any]) -> bool:
     return any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
-def check_report(last_epoch: int, epoch: Any, metrics: dict[str, Any]
-                 ) -> tuple[int, dict[str, float]]:
+def check_report(
+    last_epoch: int, epoch: Any, metrics: dict[str, Any]
+) -> tuple[int, dict[str, float]]:
     """Validate one report; returns (epoch, metrics as floats)."""
     if epoch is None:
         epoch = last_epoch + 1
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch <= last_epoch:
-        raise ValueError(f"report(epoch=...) must be an integer greater than the previous "
-                         f"epoch ({last_epoch}), got {epoch!r}")
+        raise ValueError(
+            f"report(epoch=...) must be an integer greater than the previous "
+            f"epoch ({last_epoch}), got {epoch!r}"
+        )
     if not metrics:
         raise ValueError("report(...) needs at least one metric, e.g. report(epoch=1, loss=0.3)")
     out: dict[str, float] = {}

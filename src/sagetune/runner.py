@@ -62,9 +62,16 @@ class TuningJobRunner:
         clock: the time source (injectable for tests).
     """
 
-    def __init__(self, spec: TuningJobSpec, store: Store, executor: Executor,
-                 strategy: Strategy, progress: Progress | None = None,
-                 clock: Callable[[], float] = time.time, warm_start: Any = None):
+    def __init__(
+        self,
+        spec: TuningJobSpec,
+        store: Store,
+        executor: Executor,
+        strategy: Strategy,
+        progress: Progress | None = None,
+        clock: Callable[[], float] = time.time,
+        warm_start: Any = None,
+    ):
         self.spec = spec
         self.store = store
         self.executor = executor
@@ -73,7 +80,8 @@ class TuningJobRunner:
         self.clock = clock
         self.warm_start = warm_start  # a sagetune.warmstart.WarmStart, or None
         self.jobs: dict[str, TrainingJobRecord] = {
-            j.name: j for j in store.list_training_jobs(spec.name)}
+            j.name: j for j in store.list_training_jobs(spec.name)
+        }
         self.record = store.get_tuning_job(spec.name)
         self._running: set[str] = set()
         self._last_stop_check = 0.0
@@ -100,8 +108,14 @@ class TuningJobRunner:
             if j.status in (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping):
                 out.append(Observation(hp, TrainingJobStatus.InProgress, curve=curve))
             elif j.objective is not None:
-                out.append(Observation(hp, j.status,  # type: ignore[arg-type]
-                                       self.spec.to_minimize(j.objective), curve=curve))
+                out.append(
+                    Observation(
+                        hp,
+                        j.status,  # type: ignore[arg-type]
+                        self.spec.to_minimize(j.objective),
+                        curve=curve,
+                    )
+                )
             else:
                 out.append(Observation(hp, TrainingJobStatus.Failed))
         if self.warm_start is not None:
@@ -133,9 +147,11 @@ class TuningJobRunner:
                     break
                 launched = self._launch()
                 if not self._running and not launched:
-                    reason = ("MaxNumberOfTrainingJobs reached"
-                              if self._budget_used() >= self.spec.max_jobs
-                              else "the strategy has no more configurations to try")
+                    reason = (
+                        "MaxNumberOfTrainingJobs reached"
+                        if self._budget_used() >= self.spec.max_jobs
+                        else "the strategy has no more configurations to try"
+                    )
                     break
                 self._handle(self.executor.poll(_POLL_SECONDS))
         except KeyboardInterrupt:
@@ -149,8 +165,13 @@ class TuningJobRunner:
                 if name in known:
                     self.executor.stop(name, why)
                 else:  # interrupted before its executor took it: nothing runs to wait for
-                    self._handle([JobFinished(name, self.clock(), TrainingJobStatus.Stopped,
-                                              failure_reason=why)])
+                    self._handle(
+                        [
+                            JobFinished(
+                                name, self.clock(), TrainingJobStatus.Stopped, failure_reason=why
+                            )
+                        ]
+                    )
             deadline = time.time() + _SHUTDOWN_SECONDS
             while self._running and time.time() < deadline:
                 self._handle(self.executor.poll(0.1))
@@ -174,9 +195,14 @@ class TuningJobRunner:
                 continue
             if job.process_id:
                 control.kill_process_group(job.process_id, job.name)
-            self._set(job.name, status=TrainingJobStatus.Stopped, ended_at=now, interrupted=True,
-                      failure_reason="interrupted: the tuner process ended while this training "
-                                     "job ran; a new training job replaces it")
+            self._set(
+                job.name,
+                status=TrainingJobStatus.Stopped,
+                ended_at=now,
+                interrupted=True,
+                failure_reason="interrupted: the tuner process ended while this training "
+                "job ran; a new training job replaces it",
+            )
 
     def _budget_used(self) -> int:
         return sum(not j.interrupted for j in self.jobs.values())
@@ -197,7 +223,9 @@ class TuningJobRunner:
         result = completion.check(
             self._finished_values(),
             None if target is None else self.spec.to_minimize(target),
-            self.spec.max_jobs_not_improving, self.spec.complete_on_convergence)
+            self.spec.max_jobs_not_improving,
+            self.spec.complete_on_convergence,
+        )
         if result.reason is not None:
             return TuningJobStatus.Completed, result.reason
         return None
@@ -215,10 +243,16 @@ class TuningJobRunner:
             name = training_job_name(self.spec.name, seq)
             now = self.clock()
             job_dir = self.store.training_job_dir(self.spec.name, name)
-            record = TrainingJobRecord(name=name, tuning_job_name=self.spec.name, seq=seq,
-                                       status=TrainingJobStatus.InProgress, hyperparameters=hp,
-                                       created_at=now, log_path=str(job_dir / "log.txt"),
-                                       definition_name=definition)
+            record = TrainingJobRecord(
+                name=name,
+                tuning_job_name=self.spec.name,
+                seq=seq,
+                status=TrainingJobStatus.InProgress,
+                hyperparameters=hp,
+                created_at=now,
+                log_path=str(job_dir / "log.txt"),
+                definition_name=definition,
+            )
             self.store.create_training_job(record)
             self.jobs[name] = record
             self._running.add(name)
@@ -261,11 +295,17 @@ class TuningJobRunner:
             return
         value = self.spec.to_minimize(ev.value)
         self._curves.setdefault(ev.name, []).append((ev.step, value))
-        if (self.stopping is None or ev.name not in self._running
-                or ev.name in self._decisions or job.status != TrainingJobStatus.InProgress):
+        if (
+            self.stopping is None
+            or ev.name not in self._running
+            or ev.name in self._decisions
+            or job.status != TrainingJobStatus.InProgress
+        ):
             return
-        snapshots = [JobSnapshot(j.name, j.seq, j.status, tuple(self._curves.get(j.name, ())))
-                     for j in self.jobs.values()]
+        snapshots = [
+            JobSnapshot(j.name, j.seq, j.status, tuple(self._curves.get(j.name, ())))
+            for j in self.jobs.values()
+        ]
         me = next(s for s in snapshots if s.name == ev.name)
         decision = self.stopping.on_metric(me, ev.step, value, snapshots)
         if decision.action == "continue":
@@ -278,8 +318,11 @@ class TuningJobRunner:
     def _finish_job(self, ev: JobFinished) -> None:
         self._running.discard(ev.name)
         job = self.jobs[ev.name]
-        fields: dict[str, Any] = {"ended_at": ev.time, "status": ev.status,
-                                  "failure_reason": ev.failure_reason}
+        fields: dict[str, Any] = {
+            "ended_at": ev.time,
+            "status": ev.status,
+            "failure_reason": ev.failure_reason,
+        }
         if job.started_at is None:
             fields["started_at"] = ev.time
         objective = self._objective_metric(job)
@@ -295,8 +338,9 @@ class TuningJobRunner:
             else:
                 fields["early_stopped"] = True
             if curve and objective not in ev.metrics:
-                ev = replace(ev, metrics={**ev.metrics, objective: self.spec.to_minimize(
-                    curve[-1][1])})
+                ev = replace(
+                    ev, metrics={**ev.metrics, objective: self.spec.to_minimize(curve[-1][1])}
+                )
         # A Python callable's job: its return value holds the metrics.
         if ev.status == TrainingJobStatus.Completed and ev.result is not None:
             metrics, failure = metrics_from_result(ev.result, objective)
@@ -306,13 +350,19 @@ class TuningJobRunner:
             else:
                 fields["objective"] = metrics[objective]
             reported = {p.metric_name for p in self.store.metric_points([ev.name])}
-            self.store.add_metric_points([  # a reported series already ends with its value
-                MetricPoint(ev.name, k, v, 1, ev.time) for k, v in metrics.items()
-                if math.isfinite(v) and k not in reported])
+            self.store.add_metric_points(
+                [  # a reported series already ends with its value
+                    MetricPoint(ev.name, k, v, 1, ev.time)
+                    for k, v in metrics.items()
+                    if math.isfinite(v) and k not in reported
+                ]
+            )
         else:  # streamed metrics: the last point of each series is its final value
             fields["final_metrics"] = dict(ev.metrics)
-            if (fields["status"] in (TrainingJobStatus.Completed, TrainingJobStatus.Stopped)
-                    and objective in ev.metrics):
+            if (
+                fields["status"] in (TrainingJobStatus.Completed, TrainingJobStatus.Stopped)
+                and objective in ev.metrics
+            ):
                 fields["objective"] = ev.metrics[objective]
         self._set(ev.name, **fields)
 
@@ -322,20 +372,29 @@ class TuningJobRunner:
     def _finish(self, status: str, reason: str | None) -> TuningJobRecord:
         jobs = list(self.jobs.values())
         failure = None
-        if status == TuningJobStatus.Completed and jobs and all(
-                j.status == TrainingJobStatus.Failed for j in jobs):
+        if (
+            status == TuningJobStatus.Completed
+            and jobs
+            and all(j.status == TrainingJobStatus.Failed for j in jobs)
+        ):
             status = TuningJobStatus.Failed
             failure = "All training jobs failed; see their FailureReason"
         values = self._finished_values()
-        details = {"CompletionReason": reason,
-                   "NumberOfTrainingJobsObjectiveNotImproving":
-                       completion.jobs_not_improving(values)}
+        details = {
+            "CompletionReason": reason,
+            "NumberOfTrainingJobsObjectiveNotImproving": completion.jobs_not_improving(values),
+        }
         if reason == "ConvergenceDetected":
             details["ConvergenceDetectedTime"] = self.clock()
         now = self.clock()
-        self.store.update_tuning_job(self.spec.name, status=status, ended_at=now,
-                                     last_modified_at=now, failure_reason=failure,
-                                     details=details)
+        self.store.update_tuning_job(
+            self.spec.name,
+            status=status,
+            ended_at=now,
+            last_modified_at=now,
+            failure_reason=failure,
+            details=details,
+        )
         self.record = self.store.get_tuning_job(self.spec.name)
         self._notify()
         return self.record

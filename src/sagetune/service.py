@@ -29,9 +29,12 @@ from sagetune.strategies import make_strategy
 from sagetune.warmstart import WarmStart, load_parents
 
 
-def create_tuning_job(store: Store, request: Mapping[str, Any],
-                      base_dir: str | Path | None = None,
-                      train_payload: bytes | None = None) -> TuningJobSpec:
+def create_tuning_job(
+    store: Store,
+    request: Mapping[str, Any],
+    base_dir: str | Path | None = None,
+    train_payload: bytes | None = None,
+) -> TuningJobSpec:
     """Validate a request and store it as an InProgress tuning job (nothing runs yet).
 
     Raises:
@@ -43,28 +46,44 @@ def create_tuning_job(store: Store, request: Mapping[str, Any],
         warm = WarmStart(spec, load_parents(spec, store))
         spec = replace(spec, notices=spec.notices + tuple(warm.notices))
     if spec.definitions[0].script is None and train_payload is None:
-        raise ValidationError("TrainingJobDefinition: say how to start the training job: "
-                              "StaticHyperParameters.sagemaker_program (script mode) or "
-                              "LocalCommand")
+        raise ValidationError(
+            "TrainingJobDefinition: say how to start the training job: "
+            "StaticHyperParameters.sagemaker_program (script mode) or "
+            "LocalCommand"
+        )
     try:
         store.get_tuning_job(spec.name)
     except LookupError:
         pass
     else:
-        raise ResourceInUse(f"HyperParameterTuningJobName: a tuning job named {spec.name!r} "
-                            f"already exists in {store.url}")
+        raise ResourceInUse(
+            f"HyperParameterTuningJobName: a tuning job named {spec.name!r} "
+            f"already exists in {store.url}"
+        )
     seed = spec.random_seed if spec.random_seed is not None else secrets.randbelow(2**31)
     now = time.time()
-    store.create_tuning_job(TuningJobRecord(
-        name=spec.name, status="InProgress", request=spec.to_request(), seed=seed, created_at=now,
-        last_modified_at=now, train_payload=train_payload))
+    store.create_tuning_job(
+        TuningJobRecord(
+            name=spec.name,
+            status="InProgress",
+            request=spec.to_request(),
+            seed=seed,
+            created_at=now,
+            last_modified_at=now,
+            train_payload=train_payload,
+        )
+    )
     return spec
 
 
 def _executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
     if spec.named_definitions:
-        return RoutingExecutor({d.name: SubprocessExecutor(d.script, d.objective_metric_name)
-                                for d in spec.definitions})  # type: ignore[arg-type,misc]
+        return RoutingExecutor(
+            {
+                d.name: SubprocessExecutor(d.script, d.objective_metric_name)
+                for d in spec.definitions
+            }
+        )  # type: ignore[arg-type,misc]
     script = spec.definitions[0].script
     if script is not None:
         return SubprocessExecutor(script, spec.objective.metric_name)
@@ -82,14 +101,17 @@ def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> Tuni
     """
     record = store.get_tuning_job(name)
     if record.status not in ("InProgress", "Stopping"):
-        raise ValidationError(f"HyperParameterTuningJobName: tuning job {name!r} is "
-                              f"{record.status}; only an InProgress tuning job can be run or "
-                              f"resumed")
+        raise ValidationError(
+            f"HyperParameterTuningJobName: tuning job {name!r} is "
+            f"{record.status}; only an InProgress tuning job can be run or "
+            f"resumed"
+        )
     # The training code must be where the request said: checked now, not when results are read.
     spec = load_spec(record, check_paths=True)
     executor = _executor(spec, record)
-    strategy = make_strategy(spec.strategy, spec.space, record.seed, spec.max_parallel_jobs,
-                             hyperband=spec.hyperband)
+    strategy = make_strategy(
+        spec.strategy, spec.space, record.seed, spec.max_parallel_jobs, hyperband=spec.hyperband
+    )
     if show_progress:
         from sagetune.progress import LiveProgress
 
@@ -98,8 +120,7 @@ def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> Tuni
         display = nullcontext()
     warm = WarmStart(spec, load_parents(spec, store)) if spec.warm_start else None
     with display as progress:
-        return TuningJobRunner(spec, store, executor, strategy, progress,
-                               warm_start=warm).run()
+        return TuningJobRunner(spec, store, executor, strategy, progress, warm_start=warm).run()
 
 
 def describe(store: Store, name: str) -> dict[str, Any]:

@@ -178,8 +178,12 @@ class _NumericParameter(Parameter):
     scaling_type: str = "Auto"
 
     def as_tuning_range(self, name: str) -> dict[str, Any]:
-        return {"Name": name, "MinValue": str(self.min_value), "MaxValue": str(self.max_value),
-                "ScalingType": self.scaling_type}
+        return {
+            "Name": name,
+            "MinValue": str(self.min_value),
+            "MaxValue": str(self.max_value),
+            "ScalingType": self.scaling_type,
+        }
 
     @property
     def scaling(self) -> str:
@@ -309,8 +313,11 @@ class IntegerParameter(_NumericParameter):
         return min(max(v, int(self.min_value)), int(self.max_value))
 
     def contains(self, value: Any) -> bool:
-        return (_is_number(value) and float(value) == int(value)
-                and int(self.min_value) <= int(value) <= int(self.max_value))
+        return (
+            _is_number(value)
+            and float(value) == int(value)
+            and int(self.min_value) <= int(value) <= int(self.max_value)
+        )
 
     def values(self) -> list[int]:
         """Every integer of the range, in order (used by Grid)."""
@@ -418,8 +425,11 @@ class CategoricalParameter(Parameter):
 
 
 def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            and math.isfinite(float(value)))
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
 
 
 class SearchSpace:
@@ -464,8 +474,7 @@ class SearchSpace:
         """Hyperparameter dicts from encoded rows (categoricals by their largest column)."""
         rows = np.atleast_2d(rows)
         columns = [p.decode(rows[:, self.slices[name]]) for name, p in self.ranges.items()]
-        return [{name: col[i] for name, col in zip(self.names, columns)}
-                for i in range(len(rows))]
+        return [{name: col[i] for name, col in zip(self.names, columns)} for i in range(len(rows))]
 
     def sample(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
         """``n`` points drawn uniformly on the unit cube (so by each range's scaling)."""
@@ -475,8 +484,10 @@ class SearchSpace:
 
     def contains(self, hyperparameters: Mapping[str, Any]) -> bool:
         """Whether every tuned name is present and inside its range."""
-        return all(name in hyperparameters and p.contains(hyperparameters[name])
-                   for name, p in self.ranges.items())
+        return all(
+            name in hyperparameters and p.contains(hyperparameters[name])
+            for name, p in self.ranges.items()
+        )
 
     def key(self, hyperparameters: Mapping[str, Any]) -> tuple:
         """A hashable identity of a configuration, for de-duplication."""

@@ -54,15 +54,18 @@ class ScriptDefinition:
     instance_type: str | None = None
 
 
-def _local_path(raw: Any, base_dir: Path, path: str, errors: list[str],
-                check_paths: bool = True) -> Path | None:
+def _local_path(
+    raw: Any, base_dir: Path, path: str, errors: list[str], check_paths: bool = True
+) -> Path | None:
     if not isinstance(raw, str) or not raw:
         errors.append(f"{path}: must be a local path or file:// URL, got {raw!r}")
         return None
     parsed = urlparse(raw)
     if parsed.scheme in ("s3", "http", "https"):
-        errors.append(f"{path}: {parsed.scheme}:// locations cannot be used locally; give a local "
-                      f"directory, a file:// URL or a local .tar.gz, got {raw!r}")
+        errors.append(
+            f"{path}: {parsed.scheme}:// locations cannot be used locally; give a local "
+            f"directory, a file:// URL or a local .tar.gz, got {raw!r}"
+        )
         return None
     local = Path(parsed.path if parsed.scheme == "file" else raw).expanduser()
     if not local.is_absolute():
@@ -75,10 +78,15 @@ def _local_path(raw: Any, base_dir: Path, path: str, errors: list[str],
     return local.resolve()
 
 
-def parse_script_definition(definition: Mapping[str, Any], objective_metric: str | None,
-                            base_dir: Path, errors: list[str],
-                            path: str = _DEF, *, check_paths: bool = True
-                            ) -> ScriptDefinition | None:
+def parse_script_definition(
+    definition: Mapping[str, Any],
+    objective_metric: str | None,
+    base_dir: Path,
+    errors: list[str],
+    path: str = _DEF,
+    *,
+    check_paths: bool = True,
+) -> ScriptDefinition | None:
     """Validate the script part of a training job definition (None for a Python callable).
 
     With ``check_paths`` off, the submit directory, entry point and channels are not looked
@@ -99,8 +107,9 @@ def parse_script_definition(definition: Mapping[str, Any], objective_metric: str
         errors.append(f"{mpath}: must be a list of {{Name, Regex}}")
         raw_defs = []
     if len(raw_defs) > MAX_METRIC_DEFINITIONS:
-        errors.append(f"{mpath}: at most {MAX_METRIC_DEFINITIONS} metric definitions, "
-                      f"got {len(raw_defs)}")
+        errors.append(
+            f"{mpath}: at most {MAX_METRIC_DEFINITIONS} metric definitions, got {len(raw_defs)}"
+        )
     seen: set[str] = set()
     for i, d in enumerate(raw_defs):
         name = d.get("Name") if isinstance(d, Mapping) else None
@@ -121,40 +130,58 @@ def parse_script_definition(definition: Mapping[str, Any], objective_metric: str
             errors.append(f"{where}.Regex: is not a valid regular expression ({exc})")
             continue
         if compiled.groups < 1:
-            errors.append(f"{where}.Regex: must have a capture group for the value, "
-                          f"got {regex!r}")
+            errors.append(f"{where}.Regex: must have a capture group for the value, got {regex!r}")
             continue
         metric_defs.append(MetricDefinition(name, regex))
 
     if program is None and command_raw is None:
         if raw_defs or definition.get("InputDataConfig"):
-            errors.append(f"{path}: say how to start the training job: "
-                          f"StaticHyperParameters.sagemaker_program or LocalCommand")
+            errors.append(
+                f"{path}: say how to start the training job: "
+                f"StaticHyperParameters.sagemaker_program or LocalCommand"
+            )
         return None
     if program is not None and command_raw is not None:
-        errors.append(f"{path}: give either StaticHyperParameters.sagemaker_program or "
-                      f"LocalCommand, not both")
+        errors.append(
+            f"{path}: give either StaticHyperParameters.sagemaker_program or LocalCommand, not both"
+        )
         return None
     if objective_metric is not None and objective_metric not in seen:
-        errors.append(f"{mpath}: the objective metric {objective_metric!r} needs a metric "
-                      f"definition (a Name and a Regex that finds it in the log)")
+        errors.append(
+            f"{mpath}: the objective metric {objective_metric!r} needs a metric "
+            f"definition (a Name and a Regex that finds it in the log)"
+        )
 
     submit = static.get("sagemaker_submit_directory")
-    source = ((base_dir.resolve() if check_paths else base_dir) if submit is None else
-              _local_path(submit, base_dir, f"{path}.StaticHyperParameters."
-                                            f"sagemaker_submit_directory", errors, check_paths))
+    source = (
+        (base_dir.resolve() if check_paths else base_dir)
+        if submit is None
+        else _local_path(
+            submit,
+            base_dir,
+            f"{path}.StaticHyperParameters.sagemaker_submit_directory",
+            errors,
+            check_paths,
+        )
+    )
     command: tuple[str, ...] = ()
     if program is not None:
         if not isinstance(program, str) or not program:
-            errors.append(f"{path}.StaticHyperParameters.sagemaker_program: must be the entry "
-                          f"script's file name, got {program!r}")
+            errors.append(
+                f"{path}.StaticHyperParameters.sagemaker_program: must be the entry "
+                f"script's file name, got {program!r}"
+            )
         elif source is not None and check_paths:
             if source.is_dir() and not (source / program).is_file():
-                errors.append(f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
-                              f"not a file in {str(source)!r}")
+                errors.append(
+                    f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
+                    f"not a file in {str(source)!r}"
+                )
             elif source.is_file() and not _tar_has(source, program):
-                errors.append(f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
-                              f"not in the archive {str(source)!r}")
+                errors.append(
+                    f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
+                    f"not in the archive {str(source)!r}"
+                )
         if isinstance(program, str) and program and source is not None:
             if program.endswith(".py"):
                 command = (sys.executable, program)
@@ -168,23 +195,33 @@ def parse_script_definition(definition: Mapping[str, Any], objective_metric: str
         elif isinstance(command_raw, list) and all(isinstance(c, str) for c in command_raw):
             command = tuple(command_raw)
         if not command:
-            errors.append(f"{path}.LocalCommand: must be a non-empty command line (a string or "
-                          f"a list of strings), got {command_raw!r}")
+            errors.append(
+                f"{path}.LocalCommand: must be a non-empty command line (a string or "
+                f"a list of strings), got {command_raw!r}"
+            )
         elif command[0] in ("python", "python3"):
             command = (sys.executable, *command[1:])  # the tuner's Python, with its packages
 
     stopping = definition.get("StoppingCondition") or {}
     max_runtime = stopping.get("MaxRuntimeInSeconds") if isinstance(stopping, Mapping) else None
-    if max_runtime is not None and (isinstance(max_runtime, bool) or not isinstance(
-            max_runtime, int) or max_runtime < 1):
-        errors.append(f"{path}.StoppingCondition.MaxRuntimeInSeconds: must be an integer >= 1, "
-                      f"got {max_runtime!r}")
+    if max_runtime is not None and (
+        isinstance(max_runtime, bool) or not isinstance(max_runtime, int) or max_runtime < 1
+    ):
+        errors.append(
+            f"{path}.StoppingCondition.MaxRuntimeInSeconds: must be an integer >= 1, "
+            f"got {max_runtime!r}"
+        )
     retry = definition.get("RetryStrategy") or {}
     attempts = retry.get("MaximumRetryAttempts", 0) if isinstance(retry, Mapping) else 0
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or not (
-            0 <= attempts <= MAX_RETRY_ATTEMPTS):
-        errors.append(f"{path}.RetryStrategy.MaximumRetryAttempts: must be an integer from 1 "
-                      f"to {MAX_RETRY_ATTEMPTS}, got {attempts!r}")
+    if (
+        isinstance(attempts, bool)
+        or not isinstance(attempts, int)
+        or not (0 <= attempts <= MAX_RETRY_ATTEMPTS)
+    ):
+        errors.append(
+            f"{path}.RetryStrategy.MaximumRetryAttempts: must be an integer from 1 "
+            f"to {MAX_RETRY_ATTEMPTS}, got {attempts!r}"
+        )
 
     channels: dict[str, Path] = {}
     inputs = definition.get("InputDataConfig") or []
@@ -192,12 +229,14 @@ def parse_script_definition(definition: Mapping[str, Any], objective_metric: str
         name = ch.get("ChannelName") if isinstance(ch, Mapping) else None
         where = f"{path}.InputDataConfig[{name or i}]"
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9\.\-_]{1,64}", name):
-            errors.append(f"{where}.ChannelName: 1 to 64 letters, digits, '.', '-' or '_', "
-                          f"got {name!r}")
+            errors.append(
+                f"{where}.ChannelName: 1 to 64 letters, digits, '.', '-' or '_', got {name!r}"
+            )
             continue
-        source_cfg = (ch.get("DataSource") or {})
-        uri = ((source_cfg.get("S3DataSource") or {}).get("S3Uri")
-               or (source_cfg.get("FileSystemDataSource") or {}).get("DirectoryPath"))
+        source_cfg = ch.get("DataSource") or {}
+        uri = (source_cfg.get("S3DataSource") or {}).get("S3Uri") or (
+            source_cfg.get("FileSystemDataSource") or {}
+        ).get("DirectoryPath")
         local = _local_path(uri, base_dir, f"{where}.DataSource", errors, check_paths)
         if local is not None:
             channels[name] = local
@@ -206,11 +245,16 @@ def parse_script_definition(definition: Mapping[str, Any], objective_metric: str
         return None
     resource = definition.get("ResourceConfig") or {}
     return ScriptDefinition(
-        command=command, source=source, metric_definitions=tuple(metric_defs),
-        static_hyperparameters=dict(static), channels=channels,
-        max_runtime_in_seconds=max_runtime, max_retry_attempts=int(attempts or 0),
-        entry_point=program, instance_type=(resource.get("InstanceType")
-                                            if isinstance(resource, Mapping) else None))
+        command=command,
+        source=source,
+        metric_definitions=tuple(metric_defs),
+        static_hyperparameters=dict(static),
+        channels=channels,
+        max_runtime_in_seconds=max_runtime,
+        max_retry_attempts=int(attempts or 0),
+        entry_point=program,
+        instance_type=(resource.get("InstanceType") if isinstance(resource, Mapping) else None),
+    )
 
 
 def _tar_has(archive: Path, member: str) -> bool:
@@ -245,8 +289,9 @@ def cli_args(hyperparameters: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def prepare_job_dir(job_dir: Path, definition: ScriptDefinition,
-                    hyperparameters: Mapping[str, Any]) -> tuple[Path, dict[str, str]]:
+def prepare_job_dir(
+    job_dir: Path, definition: ScriptDefinition, hyperparameters: Mapping[str, Any]
+) -> tuple[Path, dict[str, str]]:
     """Lay out the job's folder as a local mirror of ``/opt/ml`` and build its environment.
 
     Returns:
@@ -260,13 +305,18 @@ def prepare_job_dir(job_dir: Path, definition: ScriptDefinition,
     output_data = output / "data"
     for d in (config, data, model, output_data):
         d.mkdir(parents=True, exist_ok=True)
-    (config / "hyperparameters.json").write_text(json.dumps(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in hyperparameters.items()},
-        indent=2))
-    (config / "resourceconfig.json").write_text(json.dumps(
-        {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"}))
-    (config / "inputdataconfig.json").write_text(json.dumps(
-        {name: {"TrainingInputMode": "File"} for name in definition.channels}))
+    (config / "hyperparameters.json").write_text(
+        json.dumps(
+            {k: v if isinstance(v, str) else json.dumps(v) for k, v in hyperparameters.items()},
+            indent=2,
+        )
+    )
+    (config / "resourceconfig.json").write_text(
+        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"})
+    )
+    (config / "inputdataconfig.json").write_text(
+        json.dumps({name: {"TrainingInputMode": "File"} for name in definition.channels})
+    )
     for name, src in definition.channels.items():
         link = data / name
         if not link.exists() and not link.is_symlink():
@@ -294,8 +344,9 @@ def prepare_job_dir(job_dir: Path, definition: ScriptDefinition,
         "SM_OUTPUT_INTERMEDIATE_DIR": str(output / "intermediate"),
         "SM_INPUT_DIR": str(ml / "input"),
         "SM_INPUT_CONFIG_DIR": str(config),
-        "SM_INPUT_DATA_CONFIG": json.dumps({n: {"TrainingInputMode": "File"}
-                                            for n in definition.channels}),
+        "SM_INPUT_DATA_CONFIG": json.dumps(
+            {n: {"TrainingInputMode": "File"} for n in definition.channels}
+        ),
         "SM_CHANNELS": json.dumps(sorted(definition.channels)),
         "SM_MODULE_DIR": str(code),
         "SM_USER_ENTRY_POINT": definition.entry_point or "",
@@ -304,18 +355,23 @@ def prepare_job_dir(job_dir: Path, definition: ScriptDefinition,
         "SM_HOSTS": json.dumps(["algo-1"]),
         "SM_CURRENT_HOST": "algo-1",
         "SM_CURRENT_INSTANCE_TYPE": definition.instance_type or "local",
-        "SM_TRAINING_ENV": json.dumps({"hyperparameters": {k: hyperparameter_value(v)
-                                                           for k, v in hps.items()},
-                                       "model_dir": str(model),
-                                       "output_data_dir": str(output_data),
-                                       "channel_input_dirs": {n: str(data / n)
-                                                              for n in definition.channels},
-                                       "current_host": "algo-1", "hosts": ["algo-1"],
-                                       "num_cpus": os.cpu_count() or 1, "num_gpus": 0}),
+        "SM_TRAINING_ENV": json.dumps(
+            {
+                "hyperparameters": {k: hyperparameter_value(v) for k, v in hps.items()},
+                "model_dir": str(model),
+                "output_data_dir": str(output_data),
+                "channel_input_dirs": {n: str(data / n) for n in definition.channels},
+                "current_host": "algo-1",
+                "hosts": ["algo-1"],
+                "num_cpus": os.cpu_count() or 1,
+                "num_gpus": 0,
+            }
+        ),
     }
     for name in definition.channels:
         env[f"SM_CHANNEL_{name.upper().replace('-', '_').replace('.', '_')}"] = str(data / name)
     for k, v in hps.items():
         env[f"SM_HP_{k.upper().replace('-', '_').replace('.', '_')}"] = (
-            v if isinstance(v, str) else json.dumps(v))
+            v if isinstance(v, str) else json.dumps(v)
+        )
     return code, env

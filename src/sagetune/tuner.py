@@ -33,10 +33,12 @@ class TuningJobCompletionCriteriaConfig:
             out["TargetObjectiveMetricValue"] = self.target_objective_metric_value
         if self.max_number_training_jobs_not_improving is not None:
             out["BestObjectiveNotImproving"] = {
-                "MaxNumberOfTrainingJobsNotImproving": self.max_number_training_jobs_not_improving}
+                "MaxNumberOfTrainingJobsNotImproving": self.max_number_training_jobs_not_improving
+            }
         if self.complete_on_convergence is not None:
             out["ConvergenceDetected"] = {
-                "CompleteOnConvergence": "Enabled" if self.complete_on_convergence else "Disabled"}
+                "CompleteOnConvergence": "Enabled" if self.complete_on_convergence else "Disabled"
+            }
         return out
 
 
@@ -61,19 +63,28 @@ class WarmStartConfig:
         ('TransferLearning', [{'HyperParameterTuningJobName': 'first-job'}])
     """
 
-    def __init__(self, warm_start_type: WarmStartTypes | str = "IdenticalDataAndAlgorithm",
-                 parents: set[str] | list[str] | tuple[str, ...] | str = ()):
-        self.type = WarmStartTypes(warm_start_type).value if isinstance(
-            warm_start_type, WarmStartTypes) else warm_start_type
+    def __init__(
+        self,
+        warm_start_type: WarmStartTypes | str = "IdenticalDataAndAlgorithm",
+        parents: set[str] | list[str] | tuple[str, ...] | str = (),
+    ):
+        self.type = (
+            WarmStartTypes(warm_start_type).value
+            if isinstance(warm_start_type, WarmStartTypes)
+            else warm_start_type
+        )
         if isinstance(parents, str):
             parents = [parents]
         self.parents = sorted(parents) if isinstance(parents, (set, frozenset)) else list(parents)
 
     def to_input_req(self) -> dict[str, Any]:
         """The request's ``WarmStartConfig``."""
-        return {"WarmStartType": self.type,
-                "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p}
-                                                   for p in self.parents]}
+        return {
+            "WarmStartType": self.type,
+            "ParentHyperParameterTuningJobs": [
+                {"HyperParameterTuningJobName": p} for p in self.parents
+            ],
+        }
 
 
 class HyperparameterTuner:
@@ -124,46 +135,86 @@ class HyperparameterTuner:
         >>> tuner.fit(train)  # doctest: +SKIP
     """
 
-    def __init__(self, objective_metric_name: str, hyperparameter_ranges: Mapping[str, Parameter],
-                 objective_type: str = "Maximize", strategy: str = "Bayesian",
-                 max_jobs: int | None = None, max_parallel_jobs: int = 1,
-                 early_stopping_type: str = "Off", random_seed: int | None = None,
-                 base_tuning_job_name: str | None = None,
-                 completion_criteria: TuningJobCompletionCriteriaConfig | Mapping[str, Any]
-                 | None = None,
-                 max_runtime_in_seconds: int | None = None, store: Store | str | None = None,
-                 static_hyperparameters: Mapping[str, Any] | None = None,
-                 show_progress: bool | None = None,
-                 warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None,
-                 strategy_config: StrategyConfig | Mapping[str, Any] | None = None,
-                 pricing: Mapping[str, Any] | None = None, instance_type: str | None = None):
-        self._configure(objective_metric_name, hyperparameter_ranges, objective_type, strategy,
-                        max_jobs, max_parallel_jobs, early_stopping_type, random_seed,
-                        base_tuning_job_name, completion_criteria, max_runtime_in_seconds, store,
-                        static_hyperparameters, show_progress, warm_start_config,
-                        strategy_config, pricing, instance_type)
+    def __init__(
+        self,
+        objective_metric_name: str,
+        hyperparameter_ranges: Mapping[str, Parameter],
+        objective_type: str = "Maximize",
+        strategy: str = "Bayesian",
+        max_jobs: int | None = None,
+        max_parallel_jobs: int = 1,
+        early_stopping_type: str = "Off",
+        random_seed: int | None = None,
+        base_tuning_job_name: str | None = None,
+        completion_criteria: TuningJobCompletionCriteriaConfig | Mapping[str, Any] | None = None,
+        max_runtime_in_seconds: int | None = None,
+        store: Store | str | None = None,
+        static_hyperparameters: Mapping[str, Any] | None = None,
+        show_progress: bool | None = None,
+        warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None,
+        strategy_config: StrategyConfig | Mapping[str, Any] | None = None,
+        pricing: Mapping[str, Any] | None = None,
+        instance_type: str | None = None,
+    ):
+        self._configure(
+            objective_metric_name,
+            hyperparameter_ranges,
+            objective_type,
+            strategy,
+            max_jobs,
+            max_parallel_jobs,
+            early_stopping_type,
+            random_seed,
+            base_tuning_job_name,
+            completion_criteria,
+            max_runtime_in_seconds,
+            store,
+            static_hyperparameters,
+            show_progress,
+            warm_start_config,
+            strategy_config,
+            pricing,
+            instance_type,
+        )
         # Validate now, so a mistake shows before any training starts.
         parse_request(self.request("validation-only"))
 
-    def _configure(self, objective_metric_name: str,
-                   hyperparameter_ranges: Mapping[str, Parameter], objective_type: str,
-                   strategy: str, max_jobs: int | None, max_parallel_jobs: int,
-                   early_stopping_type: str, random_seed: int | None,
-                   base_tuning_job_name: str | None,
-                   completion_criteria: TuningJobCompletionCriteriaConfig | Mapping[str, Any]
-                   | None, max_runtime_in_seconds: int | None, store: Store | str | None,
-                   static_hyperparameters: Mapping[str, Any] | None, show_progress: bool | None,
-                   warm_start_config: WarmStartConfig | Mapping[str, Any] | None,
-                   strategy_config: StrategyConfig | Mapping[str, Any] | None,
-                   pricing: Mapping[str, Any] | None, instance_type: str | None) -> None:
+    def _configure(
+        self,
+        objective_metric_name: str,
+        hyperparameter_ranges: Mapping[str, Parameter],
+        objective_type: str,
+        strategy: str,
+        max_jobs: int | None,
+        max_parallel_jobs: int,
+        early_stopping_type: str,
+        random_seed: int | None,
+        base_tuning_job_name: str | None,
+        completion_criteria: TuningJobCompletionCriteriaConfig | Mapping[str, Any] | None,
+        max_runtime_in_seconds: int | None,
+        store: Store | str | None,
+        static_hyperparameters: Mapping[str, Any] | None,
+        show_progress: bool | None,
+        warm_start_config: WarmStartConfig | Mapping[str, Any] | None,
+        strategy_config: StrategyConfig | Mapping[str, Any] | None,
+        pricing: Mapping[str, Any] | None,
+        instance_type: str | None,
+    ) -> None:
         if not isinstance(hyperparameter_ranges, Mapping):
-            raise ValidationError("hyperparameter_ranges: must be a dict of name -> "
-                                  "ContinuousParameter / IntegerParameter / CategoricalParameter")
+            raise ValidationError(
+                "hyperparameter_ranges: must be a dict of name -> "
+                "ContinuousParameter / IntegerParameter / CategoricalParameter"
+            )
         bad = [k for k, v in hyperparameter_ranges.items() if not isinstance(v, Parameter)]
         if bad:
-            raise ValidationError([f"hyperparameter_ranges[{k}]: must be a ContinuousParameter, "
-                                   f"IntegerParameter or CategoricalParameter, got "
-                                   f"{type(hyperparameter_ranges[k]).__name__}" for k in bad])
+            raise ValidationError(
+                [
+                    f"hyperparameter_ranges[{k}]: must be a ContinuousParameter, "
+                    f"IntegerParameter or CategoricalParameter, got "
+                    f"{type(hyperparameter_ranges[k]).__name__}"
+                    for k in bad
+                ]
+            )
         self.objective_metric_name = objective_metric_name
         self.hyperparameter_ranges = dict(hyperparameter_ranges)
         self.objective_type = objective_type
@@ -181,14 +232,18 @@ class HyperparameterTuner:
         self.max_runtime_in_seconds = max_runtime_in_seconds
         self.static_hyperparameters = dict(static_hyperparameters or {})
         self.show_progress = show_progress
-        self.strategy_config = (strategy_config.to_input_req()
-                                if isinstance(strategy_config, StrategyConfig)
-                                else strategy_config)
+        self.strategy_config = (
+            strategy_config.to_input_req()
+            if isinstance(strategy_config, StrategyConfig)
+            else strategy_config
+        )
         self.pricing = dict(pricing) if pricing else None
         self.instance_type = instance_type
-        self.warm_start_config = (warm_start_config.to_input_req()
-                                  if isinstance(warm_start_config, WarmStartConfig)
-                                  else warm_start_config)
+        self.warm_start_config = (
+            warm_start_config.to_input_req()
+            if isinstance(warm_start_config, WarmStartConfig)
+            else warm_start_config
+        )
         self._store_arg = store
         self._store: Store | None = None
         self.latest_tuning_job: str | None = None
@@ -203,8 +258,10 @@ class HyperparameterTuner:
     def request(self, job_name: str) -> dict[str, Any]:
         """The CreateHyperParameterTuningJob request this tuner sends for ``job_name``."""
         ranges: dict[str, list[dict[str, Any]]] = {
-            "ContinuousParameterRanges": [], "IntegerParameterRanges": [],
-            "CategoricalParameterRanges": []}
+            "ContinuousParameterRanges": [],
+            "IntegerParameterRanges": [],
+            "CategoricalParameterRanges": [],
+        }
         for name, p in self.hyperparameter_ranges.items():
             ranges[f"{p.kind}ParameterRanges"].append(p.as_tuning_range(name))
         limits: dict[str, Any] = {"MaxParallelTrainingJobs": self.max_parallel_jobs}
@@ -214,8 +271,10 @@ class HyperparameterTuner:
             limits["MaxRuntimeInSeconds"] = self.max_runtime_in_seconds
         config: dict[str, Any] = {
             "Strategy": self.strategy,
-            "HyperParameterTuningJobObjective": {"Type": self.objective_type,
-                                                 "MetricName": self.objective_metric_name},
+            "HyperParameterTuningJobObjective": {
+                "Type": self.objective_type,
+                "MetricName": self.objective_metric_name,
+            },
             "ResourceLimits": limits,
             "ParameterRanges": ranges,
             "TrainingJobEarlyStoppingType": self.early_stopping_type,
@@ -227,7 +286,8 @@ class HyperparameterTuner:
         request: dict[str, Any] = {
             "HyperParameterTuningJobName": job_name,
             "HyperParameterTuningJobConfig": config,
-            "TrainingJobDefinition": {"StaticHyperParameters": self.static_hyperparameters}}
+            "TrainingJobDefinition": {"StaticHyperParameters": self.static_hyperparameters},
+        }
         if self.warm_start_config:
             request["WarmStartConfig"] = dict(self.warm_start_config)
         if self.strategy_config:
@@ -236,11 +296,17 @@ class HyperparameterTuner:
             request["LocalPricing"] = self.pricing
         if self.instance_type:
             request["TrainingJobDefinition"]["ResourceConfig"] = {
-                "InstanceType": self.instance_type, "InstanceCount": 1}
+                "InstanceType": self.instance_type,
+                "InstanceCount": 1,
+            }
         return request
 
-    def fit(self, train: Callable[[dict[str, Any]], float | Mapping[str, float]]
-            | Mapping[str, Any], job_name: str | None = None, wait: bool = True) -> None:
+    def fit(
+        self,
+        train: Callable[[dict[str, Any]], float | Mapping[str, float]] | Mapping[str, Any],
+        job_name: str | None = None,
+        wait: bool = True,
+    ) -> None:
         """Run a tuning job to its end.
 
         Args:
@@ -261,15 +327,19 @@ class HyperparameterTuner:
             ResourceInUse: the name is already used in the store.
         """
         if not wait:
-            raise ValidationError("wait: fit(wait=False) is not supported; use the CLI's "
-                                  "create-hyper-parameter-tuning-job to run in the background")
+            raise ValidationError(
+                "wait: fit(wait=False) is not supported; use the CLI's "
+                "create-hyper-parameter-tuning-job to run in the background"
+            )
         name = job_name or name_from_base(self.base_tuning_job_name)
         request = self.request(name)
         payload = None
         if isinstance(train, Mapping):
             definition = dict(train)
-            static = {**self.static_hyperparameters, **(definition.get("StaticHyperParameters")
-                                                         or {})}
+            static = {
+                **self.static_hyperparameters,
+                **(definition.get("StaticHyperParameters") or {}),
+            }
             request["TrainingJobDefinition"] = {**definition, "StaticHyperParameters": static}
         else:
             payload = serialize_callable(train)
@@ -284,8 +354,7 @@ class HyperparameterTuner:
         return self.latest_tuning_job
 
     @classmethod
-    def attach(cls, tuning_job_name: str, store: Store | str | None = None
-               ) -> HyperparameterTuner:
+    def attach(cls, tuning_job_name: str, store: Store | str | None = None) -> HyperparameterTuner:
         """A tuner for an existing tuning job, to read its results.
 
         Works for every kind of tuning job, also after its training code has moved: the tuner
@@ -299,13 +368,25 @@ class HyperparameterTuner:
         resource = definition.body.get("ResourceConfig") or {}
         tuner = cls.__new__(cls)
         tuner._configure(
-            spec.objective.metric_name, dict(spec.space.ranges), spec.objective_type,
-            spec.strategy, spec.max_jobs, spec.max_parallel_jobs, spec.early_stopping_type,
-            spec.random_seed, None, config.get("TuningJobCompletionCriteria"),
-            config["ResourceLimits"].get("MaxRuntimeInSeconds"), st,
-            definition.static_hyperparameters, None, request.get("WarmStartConfig"),
-            config.get("StrategyConfig"), request.get("LocalPricing"),
-            resource.get("InstanceType") if isinstance(resource, Mapping) else None)
+            spec.objective.metric_name,
+            dict(spec.space.ranges),
+            spec.objective_type,
+            spec.strategy,
+            spec.max_jobs,
+            spec.max_parallel_jobs,
+            spec.early_stopping_type,
+            spec.random_seed,
+            None,
+            config.get("TuningJobCompletionCriteria"),
+            config["ResourceLimits"].get("MaxRuntimeInSeconds"),
+            st,
+            definition.static_hyperparameters,
+            None,
+            request.get("WarmStartConfig"),
+            config.get("StrategyConfig"),
+            request.get("LocalPricing"),
+            resource.get("InstanceType") if isinstance(resource, Mapping) else None,
+        )
         tuner.latest_tuning_job = tuning_job_name
         return tuner
 

@@ -80,8 +80,10 @@ def load_parents(spec: TuningJobSpec, store: Store) -> list[Parent]:
         parents.append(Parent(name, pspec, tuple(store.list_training_jobs(name))))
     total = sum(len(p.jobs) for p in parents)
     if total > MAX_PARENT_TRAINING_JOBS:
-        errors.append(f"{_PATH}: the parents have {total} training jobs in all; at most "
-                      f"{MAX_PARENT_TRAINING_JOBS} can be used")
+        errors.append(
+            f"{_PATH}: the parents have {total} training jobs in all; at most "
+            f"{MAX_PARENT_TRAINING_JOBS} can be used"
+        )
     if errors:
         raise ValidationError(errors)
     return parents
@@ -92,31 +94,47 @@ def _compatibility(child: TuningJobSpec, parent: TuningJobSpec, path: str) -> li
     for name, p in child.space.ranges.items():
         q = parent.space.ranges.get(name)
         if q is not None and q.kind != p.kind:
-            errors.append(f"{path}: hyperparameter {name!r} is {q.kind} in the parent and "
-                          f"{p.kind} here; the type of a tuned hyperparameter cannot change")
+            errors.append(
+                f"{path}: hyperparameter {name!r} is {q.kind} in the parent and "
+                f"{p.kind} here; the type of a tuned hyperparameter cannot change"
+            )
     if parent.objective_type != child.objective_type:
-        errors.append(f"{path}: the parent's objective Type is {parent.objective_type}, this "
-                      f"job's is {child.objective_type}; they must match")
+        errors.append(
+            f"{path}: the parent's objective Type is {parent.objective_type}, this "
+            f"job's is {child.objective_type}; they must match"
+        )
     if child.warm_start and child.warm_start.warm_start_type == "IdenticalDataAndAlgorithm":
         mine_metric = child.objective.metric_name
         their_metric = parent.objective.metric_name
         if their_metric != mine_metric:
-            errors.append(f"{path}: IdenticalDataAndAlgorithm needs the same objective metric; "
-                          f"the parent's is {their_metric!r}, this job's {mine_metric!r}")
+            errors.append(
+                f"{path}: IdenticalDataAndAlgorithm needs the same objective metric; "
+                f"the parent's is {their_metric!r}, this job's {mine_metric!r}"
+            )
         tuned = set(child.space.ranges) | set(parent.space.ranges)
-        mine = {k: str(v) for k, v in child.definitions[0].static_hyperparameters.items()
-                if k not in tuned}
-        theirs = {k: str(v) for k, v in parent.definitions[0].static_hyperparameters.items()
-                  if k not in tuned}
+        mine = {
+            k: str(v)
+            for k, v in child.definitions[0].static_hyperparameters.items()
+            if k not in tuned
+        }
+        theirs = {
+            k: str(v)
+            for k, v in parent.definitions[0].static_hyperparameters.items()
+            if k not in tuned
+        }
         if mine != theirs:
             diff = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
-            errors.append(f"{path}: IdenticalDataAndAlgorithm needs the same static "
-                          f"hyperparameters; these differ: {', '.join(diff)} (use "
-                          f"TransferLearning)")
+            errors.append(
+                f"{path}: IdenticalDataAndAlgorithm needs the same static "
+                f"hyperparameters; these differ: {', '.join(diff)} (use "
+                f"TransferLearning)"
+            )
         if _entry_point(child) != _entry_point(parent):
-            errors.append(f"{path}: IdenticalDataAndAlgorithm needs the same entry point; "
-                          f"the parent ran {_entry_point(parent)}, this job "
-                          f"{_entry_point(child)} (use TransferLearning)")
+            errors.append(
+                f"{path}: IdenticalDataAndAlgorithm needs the same entry point; "
+                f"the parent ran {_entry_point(parent)}, this job "
+                f"{_entry_point(child)} (use TransferLearning)"
+            )
     return errors
 
 
@@ -135,8 +153,9 @@ def _value_in_child(p: Parameter, raw: Any) -> tuple[bool, Any]:
         return False, None
 
 
-def map_point(child: SearchSpace, job_hps: Mapping[str, Any], parent_static: Mapping[str, Any]
-              ) -> dict[str, Any] | None:
+def map_point(
+    child: SearchSpace, job_hps: Mapping[str, Any], parent_static: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """A parent job's point in the child's space, or None when it lies outside it."""
     out: dict[str, Any] = {}
     for name, p in child.ranges.items():
@@ -157,8 +176,9 @@ class WarmStart:
 
     def __init__(self, spec: TuningJobSpec, parents: Sequence[Parent]):
         self.kind = spec.warm_start.warm_start_type if spec.warm_start else None
-        self.use_for_strategy = (self.kind == "IdenticalDataAndAlgorithm"
-                                 or spec.strategy == "Bayesian")
+        self.use_for_strategy = (
+            self.kind == "IdenticalDataAndAlgorithm" or spec.strategy == "Bayesian"
+        )
         self.groups: list[list[Observation]] = []
         self.left_out: dict[str, int] = {}
         for parent in parents:
@@ -166,19 +186,29 @@ class WarmStart:
             for job in parent.jobs:
                 if job.objective is None or job.status not in ("Completed", "Stopped"):
                     continue
-                point = map_point(spec.space, job.hyperparameters,
-                                  parent.spec.definitions[0].static_hyperparameters)
+                point = map_point(
+                    spec.space,
+                    job.hyperparameters,
+                    parent.spec.definitions[0].static_hyperparameters,
+                )
                 if point is None:
                     self.left_out[parent.name] = self.left_out.get(parent.name, 0) + 1
                     continue
-                group.append(Observation(point, job.status,  # type: ignore[arg-type]
-                                         spec.to_minimize(job.objective)))
+                group.append(
+                    Observation(
+                        point,
+                        job.status,  # type: ignore[arg-type]
+                        spec.to_minimize(job.objective),
+                    )
+                )
             self.groups.append(group)
 
     @property
     def notices(self) -> list[str]:
-        return [f"{_PATH}[{name}]: {n} training jobs lie outside this job's ranges and are "
-                f"not used" for name, n in self.left_out.items()]
+        return [
+            f"{_PATH}[{name}]: {n} training jobs lie outside this job's ranges and are not used"
+            for name, n in self.left_out.items()
+        ]
 
     def combine(self, own: Sequence[Observation]) -> list[Observation]:
         """What the strategy sees: the parents' observations first, then the child's."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-TRAIN_SCRIPT = '''
+TRAIN_SCRIPT = """
 import argparse, json, os, sys, time
 p = argparse.ArgumentParser()
 p.add_argument("--lr", type=float)
@@ -23,11 +23,12 @@ for epoch in range(1, args.epochs + 1):
     auc = 0.9 - (args.lr - 0.1) ** 2 - 0.01 * (args.depth - 3) ** 2 + 0.01 * epoch
     print(f"epoch={epoch} validation:auc={auc:.5f} train:loss={1 / epoch:.4f}", flush=True)
     time.sleep(args.sleep)
-'''
+"""
 
 
-def sagetune(*args: str, store: str | None = None, timeout: float = 180,
-             check: bool = False, **kw: Any) -> subprocess.CompletedProcess[str]:
+def sagetune(
+    *args: str, store: str | None = None, timeout: float = 180, check: bool = False, **kw: Any
+) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "sagetune", *args]
     if store is not None:
         cmd += ["--store", store]
@@ -44,37 +45,59 @@ def write_script(folder: Path, body: str = TRAIN_SCRIPT, name: str = "train.py")
     return path
 
 
-def request(name: str = "job", max_jobs: int = 4, parallel: int | None = None,
-            strategy: str = "Random",
-            static: dict[str, str] | None = None, **definition: Any) -> dict[str, Any]:
+def request(
+    name: str = "job",
+    max_jobs: int = 4,
+    parallel: int | None = None,
+    strategy: str = "Random",
+    static: dict[str, str] | None = None,
+    **definition: Any,
+) -> dict[str, Any]:
     return {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": {
             "Strategy": strategy,
-            "HyperParameterTuningJobObjective": {"Type": "Maximize",
-                                                 "MetricName": "validation:auc"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs,
-                               "MaxParallelTrainingJobs": parallel or min(2, max_jobs)},
+            "HyperParameterTuningJobObjective": {
+                "Type": "Maximize",
+                "MetricName": "validation:auc",
+            },
+            "ResourceLimits": {
+                "MaxNumberOfTrainingJobs": max_jobs,
+                "MaxParallelTrainingJobs": parallel or min(2, max_jobs),
+            },
             "ParameterRanges": {
-                "ContinuousParameterRanges": [{"Name": "lr", "MinValue": "0.001",
-                                               "MaxValue": "0.5",
-                                               "ScalingType": "Logarithmic"}],
-                "IntegerParameterRanges": [{"Name": "depth", "MinValue": "1",
-                                            "MaxValue": "6"}]},
+                "ContinuousParameterRanges": [
+                    {
+                        "Name": "lr",
+                        "MinValue": "0.001",
+                        "MaxValue": "0.5",
+                        "ScalingType": "Logarithmic",
+                    }
+                ],
+                "IntegerParameterRanges": [{"Name": "depth", "MinValue": "1", "MaxValue": "6"}],
+            },
             "RandomSeed": 1,
         },
         "TrainingJobDefinition": {
-            "StaticHyperParameters": {"sagemaker_program": "train.py",
-                                      "sagemaker_submit_directory": "src", **(static or {})},
+            "StaticHyperParameters": {
+                "sagemaker_program": "train.py",
+                "sagemaker_submit_directory": "src",
+                **(static or {}),
+            },
             "AlgorithmSpecification": {
                 "TrainingImage": "123.dkr.ecr.us-east-1.amazonaws.com/xgb:latest",
                 "TrainingInputMode": "File",
                 "MetricDefinitions": [
                     {"Name": "validation:auc", "Regex": r"validation:auc=([-0-9\.eE+]+)"},
-                    {"Name": "train:loss", "Regex": r"train:loss=([-0-9\.eE+]+)"}]},
+                    {"Name": "train:loss", "Regex": r"train:loss=([-0-9\.eE+]+)"},
+                ],
+            },
             "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
-            "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1,
-                               "VolumeSizeInGB": 10},
+            "ResourceConfig": {
+                "InstanceType": "ml.m5.xlarge",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 10,
+            },
             "StoppingCondition": {"MaxRuntimeInSeconds": 120},
             **definition,
         },

@@ -27,49 +27,87 @@ def url(work: Path) -> str:
 
 
 def test_answers_use_boto3_field_names(work: Path) -> None:
-    sagetune("tune", str(write_request(work, request("answers", max_jobs=3))),
-             store=url(work), check=True)
-    d = json.loads(sagetune("describe-hyper-parameter-tuning-job",
-                            "--hyper-parameter-tuning-job-name", "answers", store=url(work),
-                            check=True).stdout)
+    sagetune(
+        "tune",
+        str(write_request(work, request("answers", max_jobs=3))),
+        store=url(work),
+        check=True,
+    )
+    d = json.loads(
+        sagetune(
+            "describe-hyper-parameter-tuning-job",
+            "--hyper-parameter-tuning-job-name",
+            "answers",
+            store=url(work),
+            check=True,
+        ).stdout
+    )
     assert d["HyperParameterTuningJobStatus"] == "Completed"
     assert d["HyperParameterTuningJobArn"].startswith(
-        "arn:aws:sagemaker:local:000000000000:hyper-parameter-tuning-job/")
+        "arn:aws:sagemaker:local:000000000000:hyper-parameter-tuning-job/"
+    )
     assert d["TrainingJobStatusCounters"]["Completed"] == 3
     assert d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == (
-        "validation:auc")
+        "validation:auc"
+    )
     assert d["TrainingJobDefinition"]["RoleArn"].startswith("arn:aws:iam")  # cloud field kept
     assert d["CreationTime"].endswith("+00:00")
 
-    listed = json.loads(sagetune("list-training-jobs-for-hyper-parameter-tuning-job",
-                                 "--hyper-parameter-tuning-job-name", "answers",
-                                 "--sort-by", "FinalObjectiveMetricValue",
-                                 "--sort-order", "Descending", store=url(work),
-                                 check=True).stdout)["TrainingJobSummaries"]
+    listed = json.loads(
+        sagetune(
+            "list-training-jobs-for-hyper-parameter-tuning-job",
+            "--hyper-parameter-tuning-job-name",
+            "answers",
+            "--sort-by",
+            "FinalObjectiveMetricValue",
+            "--sort-order",
+            "Descending",
+            store=url(work),
+            check=True,
+        ).stdout
+    )["TrainingJobSummaries"]
     values = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in listed]
     assert values == sorted(values, reverse=True) and len(values) == 3
     assert listed[0]["TrainingJobName"] == d["BestTrainingJob"]["TrainingJobName"]
-    one = json.loads(sagetune("list-training-jobs-for-hyper-parameter-tuning-job",
-                              "--hyper-parameter-tuning-job-name", "answers", "--max-results",
-                              "1", "--status-equals", "Completed", store=url(work),
-                              check=True).stdout)["TrainingJobSummaries"]
+    one = json.loads(
+        sagetune(
+            "list-training-jobs-for-hyper-parameter-tuning-job",
+            "--hyper-parameter-tuning-job-name",
+            "answers",
+            "--max-results",
+            "1",
+            "--status-equals",
+            "Completed",
+            store=url(work),
+            check=True,
+        ).stdout
+    )["TrainingJobSummaries"]
     assert len(one) == 1
 
-    t = json.loads(sagetune("describe-training-job", "--training-job-name",
-                            listed[0]["TrainingJobName"], store=url(work), check=True).stdout)
+    t = json.loads(
+        sagetune(
+            "describe-training-job",
+            "--training-job-name",
+            listed[0]["TrainingJobName"],
+            store=url(work),
+            check=True,
+        ).stdout
+    )
     assert t["TrainingJobStatus"] == "Completed" and t["SecondaryStatus"] == "Completed"
     assert t["HyperParameters"]["sagemaker_program"] == "train.py"
     assert t["HyperParameters"]["lr"] == listed[0]["TunedHyperParameters"]["lr"]
-    assert {m["MetricName"] for m in t["FinalMetricDataList"]} == {"validation:auc",
-                                                                   "train:loss"}
+    assert {m["MetricName"] for m in t["FinalMetricDataList"]} == {"validation:auc", "train:loss"}
     assert t["ModelArtifacts"]["S3ModelArtifacts"].startswith("file://")
     assert t["TuningJobArn"] == d["HyperParameterTuningJobArn"]
 
-    jobs = json.loads(sagetune("list-hyper-parameter-tuning-jobs", store=url(work),
-                               check=True).stdout)["HyperParameterTuningJobSummaries"]
+    jobs = json.loads(
+        sagetune("list-hyper-parameter-tuning-jobs", store=url(work), check=True).stdout
+    )["HyperParameterTuningJobSummaries"]
     assert [j["HyperParameterTuningJobName"] for j in jobs] == ["answers"]
-    assert jobs[0]["Strategy"] == "Random" and jobs[0]["ResourceLimits"][
-        "MaxNumberOfTrainingJobs"] == 3
+    assert (
+        jobs[0]["Strategy"] == "Random"
+        and jobs[0]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 3
+    )
 
     logs = sagetune("logs", listed[0]["TrainingJobName"], store=url(work), check=True).stdout
     assert logs.count("validation:auc=") == 3
@@ -78,14 +116,22 @@ def test_answers_use_boto3_field_names(work: Path) -> None:
 
 
 def test_store_option_before_or_after_the_verb_and_from_the_environment(work: Path) -> None:
-    sagetune("tune", str(write_request(work, request("where", max_jobs=1))), store=url(work),
-             check=True)
+    sagetune(
+        "tune", str(write_request(work, request("where", max_jobs=1))), store=url(work), check=True
+    )
     args = ["describe-hyper-parameter-tuning-job", "--hyper-parameter-tuning-job-name", "where"]
-    before = subprocess.run([sys.executable, "-m", "sagetune", "--store", url(work), *args],
-                            capture_output=True, text=True)
+    before = subprocess.run(
+        [sys.executable, "-m", "sagetune", "--store", url(work), *args],
+        capture_output=True,
+        text=True,
+    )
     after = sagetune(*args, store=url(work))
-    env = subprocess.run([sys.executable, "-m", "sagetune", *args], capture_output=True,
-                         text=True, env={**os.environ, "SAGETUNE_STORE": url(work)})
+    env = subprocess.run(
+        [sys.executable, "-m", "sagetune", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SAGETUNE_STORE": url(work)},
+    )
     for res in (before, after, env):
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout)["HyperParameterTuningJobName"] == "where"
@@ -96,45 +142,90 @@ def test_store_option_before_or_after_the_verb_and_from_the_environment(work: Pa
 
 
 BAD = [
-    ("log min", lambda r: r["HyperParameterTuningJobConfig"]["ParameterRanges"][
-        "ContinuousParameterRanges"][0].update(MinValue="0"),
-     "HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[lr]: ScalingType "
-     "Logarithmic requires MinValue > 0, got 0.0"),
-    ("parallel", lambda r: r["HyperParameterTuningJobConfig"]["ResourceLimits"].update(
-        MaxNumberOfTrainingJobs=10, MaxParallelTrainingJobs=20),
-     "HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs: must be <= "
-     "MaxNumberOfTrainingJobs (10), got 20"),
-    ("no metric definition", lambda r: r["TrainingJobDefinition"]["AlgorithmSpecification"]
-     .update(MetricDefinitions=[]),
-     "TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions: the objective metric "
-     "'validation:auc' needs a metric definition"),
-    ("regex without group", lambda r: r["TrainingJobDefinition"]["AlgorithmSpecification"][
-        "MetricDefinitions"][0].update(Regex="validation:auc=[0-9.]+"),
-     "MetricDefinitions[validation:auc].Regex: must have a capture group"),
-    ("bad regex", lambda r: r["TrainingJobDefinition"]["AlgorithmSpecification"][
-        "MetricDefinitions"][0].update(Regex="(unclosed"),
-     "MetricDefinitions[validation:auc].Regex: is not a valid regular expression"),
-    ("missing program", lambda r: r["TrainingJobDefinition"]["StaticHyperParameters"].update(
-        sagemaker_program="nope.py"),
-     "TrainingJobDefinition.StaticHyperParameters.sagemaker_program: 'nope.py' is not a file"),
-    ("s3 source", lambda r: r["TrainingJobDefinition"]["StaticHyperParameters"].update(
-        sagemaker_submit_directory="s3://bucket/code.tar.gz"),
-     "sagemaker_submit_directory: s3:// locations cannot be used locally"),
-    ("runtime", lambda r: r["TrainingJobDefinition"].update(
-        StoppingCondition={"MaxRuntimeInSeconds": 0}),
-     "TrainingJobDefinition.StoppingCondition.MaxRuntimeInSeconds: must be an integer >= 1"),
-    ("retries", lambda r: r["TrainingJobDefinition"].update(
-        RetryStrategy={"MaximumRetryAttempts": 31}),
-     "TrainingJobDefinition.RetryStrategy.MaximumRetryAttempts: must be an integer from 1 to 30"),
-    ("both ways to start", lambda r: r["TrainingJobDefinition"].update(LocalCommand="python x"),
-     "give either StaticHyperParameters.sagemaker_program or LocalCommand, not both"),
-    ("channel path", lambda r: r["TrainingJobDefinition"].update(InputDataConfig=[
-        {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": "/no/such/dir"}}}]),
-     "TrainingJobDefinition.InputDataConfig[train].DataSource: '/no/such/dir' does not exist"),
-    ("warm start", lambda r: r.update(WarmStartConfig={
-        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "p"}],
-        "WarmStartType": "IdenticalDataAndAlgorithm"}),
-     "WarmStartConfig.ParentHyperParameterTuningJobs[p]: no tuning job named 'p'"),
+    (
+        "log min",
+        lambda r: r["HyperParameterTuningJobConfig"]["ParameterRanges"][
+            "ContinuousParameterRanges"
+        ][0].update(MinValue="0"),
+        "HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[lr]: ScalingType "
+        "Logarithmic requires MinValue > 0, got 0.0",
+    ),
+    (
+        "parallel",
+        lambda r: r["HyperParameterTuningJobConfig"]["ResourceLimits"].update(
+            MaxNumberOfTrainingJobs=10, MaxParallelTrainingJobs=20
+        ),
+        "HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs: must be <= "
+        "MaxNumberOfTrainingJobs (10), got 20",
+    ),
+    (
+        "no metric definition",
+        lambda r: r["TrainingJobDefinition"]["AlgorithmSpecification"].update(MetricDefinitions=[]),
+        "TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions: the objective metric "
+        "'validation:auc' needs a metric definition",
+    ),
+    (
+        "regex without group",
+        lambda r: r["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][
+            0
+        ].update(Regex="validation:auc=[0-9.]+"),
+        "MetricDefinitions[validation:auc].Regex: must have a capture group",
+    ),
+    (
+        "bad regex",
+        lambda r: r["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][
+            0
+        ].update(Regex="(unclosed"),
+        "MetricDefinitions[validation:auc].Regex: is not a valid regular expression",
+    ),
+    (
+        "missing program",
+        lambda r: r["TrainingJobDefinition"]["StaticHyperParameters"].update(
+            sagemaker_program="nope.py"
+        ),
+        "TrainingJobDefinition.StaticHyperParameters.sagemaker_program: 'nope.py' is not a file",
+    ),
+    (
+        "s3 source",
+        lambda r: r["TrainingJobDefinition"]["StaticHyperParameters"].update(
+            sagemaker_submit_directory="s3://bucket/code.tar.gz"
+        ),
+        "sagemaker_submit_directory: s3:// locations cannot be used locally",
+    ),
+    (
+        "runtime",
+        lambda r: r["TrainingJobDefinition"].update(StoppingCondition={"MaxRuntimeInSeconds": 0}),
+        "TrainingJobDefinition.StoppingCondition.MaxRuntimeInSeconds: must be an integer >= 1",
+    ),
+    (
+        "retries",
+        lambda r: r["TrainingJobDefinition"].update(RetryStrategy={"MaximumRetryAttempts": 31}),
+        "TrainingJobDefinition.RetryStrategy.MaximumRetryAttempts: must be an integer from 1 to 30",
+    ),
+    (
+        "both ways to start",
+        lambda r: r["TrainingJobDefinition"].update(LocalCommand="python x"),
+        "give either StaticHyperParameters.sagemaker_program or LocalCommand, not both",
+    ),
+    (
+        "channel path",
+        lambda r: r["TrainingJobDefinition"].update(
+            InputDataConfig=[
+                {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": "/no/such/dir"}}}
+            ]
+        ),
+        "TrainingJobDefinition.InputDataConfig[train].DataSource: '/no/such/dir' does not exist",
+    ),
+    (
+        "warm start",
+        lambda r: r.update(
+            WarmStartConfig={
+                "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "p"}],
+                "WarmStartType": "IdenticalDataAndAlgorithm",
+            }
+        ),
+        "WarmStartConfig.ParentHyperParameterTuningJobs[p]: no tuning job named 'p'",
+    ),
 ]
 
 
@@ -143,8 +234,10 @@ def test_each_bad_request_names_the_field_and_stores_nothing(work: Path, edit, e
     req = request("bad")
     edit(req)
     path = write_request(work, req)
-    for verb in (["tune", str(path)], ["create-hyper-parameter-tuning-job", "--cli-input-json",
-                                       f"file://{path}"]):
+    for verb in (
+        ["tune", str(path)],
+        ["create-hyper-parameter-tuning-job", "--cli-input-json", f"file://{path}"],
+    ):
         res = sagetune(*verb, store=url(work))
         assert res.returncode == 2, res.stderr
         assert expected in res.stderr, res.stderr
@@ -165,8 +258,12 @@ def test_several_errors_are_listed_at_once_and_junk_files_are_refused(work: Path
 
 
 def _describe(work: Path, name: str) -> dict:
-    res = sagetune("describe-hyper-parameter-tuning-job", "--hyper-parameter-tuning-job-name",
-                   name, store=url(work))
+    res = sagetune(
+        "describe-hyper-parameter-tuning-job",
+        "--hyper-parameter-tuning-job-name",
+        name,
+        store=url(work),
+    )
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
 
@@ -175,22 +272,40 @@ def test_detached_job_readers_and_stop(work: Path) -> None:
     req = request("detached", max_jobs=30, parallel=2, static={"epochs": "4", "sleep": "0.25"})
     path = write_request(work, req)
     start = time.time()
-    res = sagetune("create-hyper-parameter-tuning-job", "--cli-input-json", f"file://{path}",
-                   store=url(work))
+    res = sagetune(
+        "create-hyper-parameter-tuning-job", "--cli-input-json", f"file://{path}", store=url(work)
+    )
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout) == {"HyperParameterTuningJobArn": (
-        "arn:aws:sagemaker:local:000000000000:hyper-parameter-tuning-job/detached")}
+    assert json.loads(res.stdout) == {
+        "HyperParameterTuningJobArn": (
+            "arn:aws:sagemaker:local:000000000000:hyper-parameter-tuning-job/detached"
+        )
+    }
     assert time.time() - start < 20  # it returned while the job runs in the background
     # Two readers while the tuner writes: neither sees a locked database.
-    readers = [subprocess.Popen([sys.executable, "-m", "sagetune", verb, *args, "--store",
-                                 url(work)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-               for verb, args in [("describe-hyper-parameter-tuning-job",
-                                   ["--hyper-parameter-tuning-job-name", "detached"]),
-                                  ("list-training-jobs-for-hyper-parameter-tuning-job",
-                                   ["--hyper-parameter-tuning-job-name", "detached"])] * 3]
-    wait_for(lambda: _describe(work, "detached")["TrainingJobStatusCounters"]["Completed"] >= 2,
-             what="two completed training jobs")
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "sagetune", verb, *args, "--store", url(work)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for verb, args in [
+            (
+                "describe-hyper-parameter-tuning-job",
+                ["--hyper-parameter-tuning-job-name", "detached"],
+            ),
+            (
+                "list-training-jobs-for-hyper-parameter-tuning-job",
+                ["--hyper-parameter-tuning-job-name", "detached"],
+            ),
+        ]
+        * 3
+    ]
+    wait_for(
+        lambda: _describe(work, "detached")["TrainingJobStatusCounters"]["Completed"] >= 2,
+        what="two completed training jobs",
+    )
     for r in readers:
         out, err = r.communicate(timeout=60)
         assert r.returncode == 0 and "locked" not in err, err
@@ -198,12 +313,20 @@ def test_detached_job_readers_and_stop(work: Path) -> None:
     res = sagetune("resume", "detached", store=url(work))
     assert res.returncode == 2 and "is being run by another tuner" in res.stderr
 
-    sagetune("stop-hyper-parameter-tuning-job", "--hyper-parameter-tuning-job-name", "detached",
-             store=url(work), check=True)
-    assert _describe(work, "detached")["HyperParameterTuningJobStatus"] in ("Stopping",
-                                                                            "Stopped")
-    final = wait_for(lambda: (d := _describe(work, "detached"))[
-        "HyperParameterTuningJobStatus"] == "Stopped" and d, what="Stopped")
+    sagetune(
+        "stop-hyper-parameter-tuning-job",
+        "--hyper-parameter-tuning-job-name",
+        "detached",
+        store=url(work),
+        check=True,
+    )
+    assert _describe(work, "detached")["HyperParameterTuningJobStatus"] in ("Stopping", "Stopped")
+    final = wait_for(
+        lambda: (
+            (d := _describe(work, "detached"))["HyperParameterTuningJobStatus"] == "Stopped" and d
+        ),
+        what="Stopped",
+    )
     counters = final["TrainingJobStatusCounters"]
     assert counters["InProgress"] == 0 and counters["Stopped"] >= 1
     assert counters["Completed"] < 30
@@ -214,9 +337,21 @@ def test_detached_job_readers_and_stop(work: Path) -> None:
 def test_kill_the_tuner_and_resume_loses_nothing(work: Path) -> None:
     req = request("killed", max_jobs=8, parallel=2, static={"epochs": "3", "sleep": "0.3"})
     path = write_request(work, req)
-    proc = subprocess.Popen([sys.executable, "-m", "sagetune", "tune", str(path), "--store",
-                             url(work), "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sagetune",
+            "tune",
+            str(path),
+            "--store",
+            url(work),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
     def state() -> tuple[list, list]:
         if not (work / "tuning.db").exists():
@@ -225,11 +360,15 @@ def test_kill_the_tuner_and_resume_loses_nothing(work: Path) -> None:
         if not store.list_tuning_jobs():
             return [], []
         jobs = store.list_training_jobs("killed")
-        return [j for j in jobs if j.status == "Completed"], [j for j in jobs
-                                                              if j.status == "InProgress"]
+        return [j for j in jobs if j.status == "Completed"], [
+            j for j in jobs if j.status == "InProgress"
+        ]
 
-    wait_for(lambda: len(state()[0]) >= 3 and len(state()[1]) >= 1, timeout=90,
-             what="three completed jobs and one running")
+    wait_for(
+        lambda: len(state()[0]) >= 3 and len(state()[1]) >= 1,
+        timeout=90,
+        what="three completed jobs and one running",
+    )
     os.kill(proc.pid, signal.SIGKILL)  # the tuner only: its training scripts live on
     proc.wait(timeout=30)
     store = open_store(url(work))

@@ -38,7 +38,8 @@ def moved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_answers_analytics_plots_and_report_read_a_job_whose_code_is_gone(
-        moved: str, tmp_path: Path) -> None:
+    moved: str, tmp_path: Path
+) -> None:
     store = open_store(moved)
     d = describe(store, "scripted")
     assert d["HyperParameterTuningJobStatus"] == "Completed"
@@ -64,22 +65,37 @@ def test_answers_analytics_plots_and_report_read_a_job_whose_code_is_gone(
     assert best == d["BestTrainingJob"]["TrainingJobName"]
     assert tuner.describe()["BestTrainingJob"]["TrainingJobName"] == best
     assert len(tuner.analytics().dataframe()) == 3
-    assert tuner.request("scripted")["TrainingJobDefinition"]["StaticHyperParameters"][
-        "sagemaker_program"] == "train.py"
+    assert (
+        tuner.request("scripted")["TrainingJobDefinition"]["StaticHyperParameters"][
+            "sagemaker_program"
+        ]
+        == "train.py"
+    )
 
 
 def test_the_cli_answers_for_a_job_whose_code_is_gone(moved: str) -> None:
-    res = sagetune("describe-hyper-parameter-tuning-job", "--hyper-parameter-tuning-job-name",
-                   "scripted", store=moved, check=True)
+    res = sagetune(
+        "describe-hyper-parameter-tuning-job",
+        "--hyper-parameter-tuning-job-name",
+        "scripted",
+        store=moved,
+        check=True,
+    )
     best = json.loads(res.stdout)["BestTrainingJob"]["TrainingJobName"]
-    res = sagetune("list-training-jobs-for-hyper-parameter-tuning-job",
-                   "--hyper-parameter-tuning-job-name", "scripted", "--sort-by",
-                   "FinalObjectiveMetricValue", "--sort-order", "Descending", store=moved,
-                   check=True)
+    res = sagetune(
+        "list-training-jobs-for-hyper-parameter-tuning-job",
+        "--hyper-parameter-tuning-job-name",
+        "scripted",
+        "--sort-by",
+        "FinalObjectiveMetricValue",
+        "--sort-order",
+        "Descending",
+        store=moved,
+        check=True,
+    )
     summaries = json.loads(res.stdout)["TrainingJobSummaries"]
     assert summaries[0]["TrainingJobName"] == best and len(summaries) == 3
-    res = sagetune("describe-training-job", "--training-job-name", best, store=moved,
-                   check=True)
+    res = sagetune("describe-training-job", "--training-job-name", best, store=moved, check=True)
     assert json.loads(res.stdout)["AlgorithmSpecification"]["MetricDefinitions"]
     res = sagetune("ls", store=moved, check=True)
     assert "scripted" in res.stdout and "3/3" in res.stdout
@@ -94,8 +110,9 @@ def test_running_again_checks_the_code_and_names_the_missing_folder(moved: str) 
     assert len(store.list_training_jobs("scripted")) == 3  # nothing lost, nothing started
 
 
-def test_a_job_of_several_definitions_reads_without_its_scripts(tmp_path: Path,
-                                                                monkeypatch) -> None:
+def test_a_job_of_several_definitions_reads_without_its_scripts(
+    tmp_path: Path, monkeypatch
+) -> None:
     work = tmp_path / "project"
     write_script(work / "src")
     write_script(work / "src", LINEAR, name="linear.py")

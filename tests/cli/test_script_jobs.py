@@ -44,7 +44,9 @@ def test_a_sagemaker_script_mode_request_runs_unchanged(work: Path) -> None:
 
 
 def test_hyperparameters_arrive_as_sagemaker_delivers_them(work: Path) -> None:
-    write_script(work / "src", """
+    write_script(
+        work / "src",
+        """
         import json, os, sys
         out = os.environ["SM_OUTPUT_DATA_DIR"]
         cfg = os.path.join(os.environ["SM_INPUT_CONFIG_DIR"], "hyperparameters.json")
@@ -56,13 +58,25 @@ def test_hyperparameters_arrive_as_sagemaker_delivers_them(work: Path) -> None:
                        "channel": sorted(os.listdir(os.environ["SM_CHANNEL_TRAIN"]))}, f)
         open(os.path.join(os.environ["SM_MODEL_DIR"], "model.bin"), "w").write("m")
         print("validation:auc=0.5")
-    """)
+    """,
+    )
     data = work / "data"
     data.mkdir()
     (data / "train.csv").write_text("1,2\n")
-    req = request("delivered", max_jobs=1, parallel=1, static={"epochs": "7"},
-                  InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {
-                      "S3DataType": "S3Prefix", "S3Uri": f"file://{data}"}}}])
+    req = request(
+        "delivered",
+        max_jobs=1,
+        parallel=1,
+        static={"epochs": "7"},
+        InputDataConfig=[
+            {
+                "ChannelName": "train",
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{data}"}
+                },
+            }
+        ],
+    )
     sagetune("tune", str(write_request(work, req)), store=store_of(work), check=True)
     job = open_store(store_of(work)).list_training_jobs("delivered")[0]
     job_dir = Path(job.log_path).parent
@@ -91,8 +105,9 @@ def test_source_as_tar_gz_and_file_url_and_local_command(work: Path) -> None:
     archive = work / "sourcedir.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(work / "src" / "train.py", arcname="train.py")
-    req = request("targz", max_jobs=2, parallel=1,
-                  static={"sagemaker_submit_directory": f"file://{archive}"})
+    req = request(
+        "targz", max_jobs=2, parallel=1, static={"sagemaker_submit_directory": f"file://{archive}"}
+    )
     sagetune("tune", str(write_request(work, req)), store=store_of(work), check=True)
     req = request("command", max_jobs=2, parallel=1, LocalCommand="python train.py --epochs 2")
     del req["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_program"]
@@ -101,8 +116,10 @@ def test_source_as_tar_gz_and_file_url_and_local_command(work: Path) -> None:
     assert [j.status for j in store.list_training_jobs("targz")] == ["Completed"] * 2
     jobs = store.list_training_jobs("command")
     assert [j.status for j in jobs] == ["Completed"] * 2
-    assert len([p for p in store.metric_points([jobs[0].name])
-                if p.metric_name == "validation:auc"]) == 2
+    assert (
+        len([p for p in store.metric_points([jobs[0].name]) if p.metric_name == "validation:auc"])
+        == 2
+    )
 
 
 def test_yaml_request(work: Path) -> None:
@@ -117,21 +134,36 @@ def test_yaml_request(work: Path) -> None:
 
 def test_metrics_stream_while_the_job_runs(work: Path) -> None:
     gate = work / "gate"
-    write_script(work / "src", f"""
+    write_script(
+        work / "src",
+        f"""
         import os, time
         print("validation:auc=0.25", flush=True)
         while not os.path.exists({str(gate)!r}):
             time.sleep(0.05)
         print("validation:auc=0.75", flush=True)
-    """)
+    """,
+    )
     req = request("streaming", max_jobs=1, parallel=1)
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "sagetune", "tune",
-                             str(write_request(work, req)), "--store", store_of(work)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sagetune",
+            "tune",
+            str(write_request(work, req)),
+            "--store",
+            store_of(work),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
+
         def first_point() -> bool:
             db = work / "tuning.db"
             if not db.exists():
@@ -153,28 +185,39 @@ def test_metrics_stream_while_the_job_runs(work: Path) -> None:
 
 
 def test_objective_never_in_the_log_fails_the_job_with_its_tail(work: Path) -> None:
-    write_script(work / "src", """
+    write_script(
+        work / "src",
+        """
         print("starting")
         print("accuracy=0.3")
-    """)
-    sagetune("tune", str(write_request(work, request("noobj", max_jobs=2))),
-             store=store_of(work), check=True)
+    """,
+    )
+    sagetune(
+        "tune",
+        str(write_request(work, request("noobj", max_jobs=2))),
+        store=store_of(work),
+        check=True,
+    )
     for job in open_store(store_of(work)).list_training_jobs("noobj"):
         assert job.status == "Failed"
         assert job.failure_reason.startswith(
-            "objective metric 'validation:auc' not found in the log")
+            "objective metric 'validation:auc' not found in the log"
+        )
         assert "accuracy=0.3" in job.failure_reason
 
 
 def test_runtime_limit_stops_the_whole_process_group(work: Path) -> None:
-    write_script(work / "src", """
+    write_script(
+        work / "src",
+        """
         import os, subprocess, sys, time
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
         open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "child.pid"), "w").write(
             str(child.pid))
         print("validation:auc=0.5", flush=True)
         time.sleep(300)
-    """)
+    """,
+    )
     req = request("slow", max_jobs=1, parallel=1, StoppingCondition={"MaxRuntimeInSeconds": 1})
     sagetune("tune", str(write_request(work, req)), store=store_of(work), check=True)
     job = open_store(store_of(work)).list_training_jobs("slow")[0]
@@ -195,7 +238,9 @@ def _alive(pid: int) -> bool:
 
 
 def test_failures_are_retried_then_reported_with_exit_code(work: Path) -> None:
-    write_script(work / "src", """
+    write_script(
+        work / "src",
+        """
         import os, sys
         counter = os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "attempts")
         n = int(open(counter).read()) if os.path.exists(counter) else 0
@@ -204,7 +249,8 @@ def test_failures_are_retried_then_reported_with_exit_code(work: Path) -> None:
         if n < 2:
             sys.exit(3)
         print("validation:auc=0.8")
-    """)
+    """,
+    )
     req = request("retried", max_jobs=1, parallel=1, RetryStrategy={"MaximumRetryAttempts": 2})
     sagetune("tune", str(write_request(work, req)), store=store_of(work), check=True)
     job = open_store(store_of(work)).list_training_jobs("retried")[0]
@@ -219,7 +265,9 @@ def test_failures_are_retried_then_reported_with_exit_code(work: Path) -> None:
 
 
 def test_junk_floods_and_bad_values_do_not_take_the_tuner_down(work: Path) -> None:
-    write_script(work / "src", """
+    write_script(
+        work / "src",
+        """
         import os, sys
         kind = os.environ["SM_HP_KIND"]
         if kind == "binary":
@@ -233,20 +281,30 @@ def test_junk_floods_and_bad_values_do_not_take_the_tuner_down(work: Path) -> No
         elif kind == "signal":
             os.kill(os.getpid(), 9)
         print("validation:auc=0.6")
-    """)
+    """,
+    )
     req = request("junk", strategy="Grid", max_jobs=4, parallel=2)
     req["HyperParameterTuningJobConfig"]["ParameterRanges"] = {
-        "CategoricalParameterRanges": [{"Name": "kind", "Values": ["binary", "flood",
-                                                                   "nonnumeric", "signal"]}]}
+        "CategoricalParameterRanges": [
+            {"Name": "kind", "Values": ["binary", "flood", "nonnumeric", "signal"]}
+        ]
+    }
     req["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = (
-        r"validation:auc=(\S+)")
+        r"validation:auc=(\S+)"
+    )
     sagetune("tune", str(write_request(work, req)), store=store_of(work), check=True)
     store = open_store(store_of(work))
     jobs = {j.hyperparameters["kind"]: j for j in store.list_training_jobs("junk")}
     assert {k: j.status for k, j in jobs.items()} == {
-        "binary": "Completed", "flood": "Completed", "nonnumeric": "Completed",
-        "signal": "Failed"}
-    assert [p.value for p in store.metric_points([jobs["nonnumeric"].name])
-            if p.metric_name == "validation:auc"] == [0.6]
+        "binary": "Completed",
+        "flood": "Completed",
+        "nonnumeric": "Completed",
+        "signal": "Failed",
+    }
+    assert [
+        p.value
+        for p in store.metric_points([jobs["nonnumeric"].name])
+        if p.metric_name == "validation:auc"
+    ] == [0.6]
     assert "killed by signal SIGKILL" in jobs["signal"].failure_reason
     assert signal.SIGKILL == 9

@@ -10,7 +10,7 @@ from cli_helpers import request, sagetune, write_request, write_script
 
 from sagetune.store import open_store
 
-SCRIPT = '''
+SCRIPT = """
 import argparse, os, subprocess, time
 p = argparse.ArgumentParser()
 p.add_argument("--lr", type=float)
@@ -25,7 +25,7 @@ for epoch in range(1, args.epochs + 1):
     print(f"epoch={epoch} validation:auc={auc:.5f}", flush=True)
     time.sleep(0.3)
 child.kill()
-'''
+"""
 
 
 def live_members(pgid: int) -> list[int]:
@@ -43,10 +43,10 @@ def live_members(pgid: int) -> list[int]:
 
 def test_hyperband_stops_script_jobs_and_their_process_groups_end(tmp_path: Path) -> None:
     write_script(tmp_path / "src", SCRIPT)
-    req = request("hb-script", max_jobs=6, parallel=2, strategy="Hyperband",
-                  static={"epochs": "6"})
+    req = request("hb-script", max_jobs=6, parallel=2, strategy="Hyperband", static={"epochs": "6"})
     req["HyperParameterTuningJobConfig"]["StrategyConfig"] = {
-        "HyperbandStrategyConfig": {"MinResource": 1}}  # MaxResource from epochs
+        "HyperbandStrategyConfig": {"MinResource": 1}
+    }  # MaxResource from epochs
     req["LocalPricing"] = {"InstancePricesPerHour": {"ml.m5.xlarge": 0.23}}
     store_url = f"sqlite:///{tmp_path / 'tuning.db'}"
     res = sagetune("tune", str(write_request(tmp_path, req)), store=store_url, cwd=tmp_path)

@@ -42,7 +42,7 @@ LONG_EPOCHS = 400  # with a pause of 0.05 s: 20 s, far longer than any test wait
 
 
 def loss(epoch: int) -> float:
-    return 2.0 ** -epoch
+    return 2.0**-epoch
 
 
 def meet(folder: str, me: str, peer: str) -> None:
@@ -68,7 +68,7 @@ def contract_job(hp: dict[str, Any], report: Any) -> dict[str, float]:
 
 
 # The same job as a script (SubprocessExecutor); hyperparameters arrive as --name value.
-SCRIPT = '''
+SCRIPT = """
 import argparse, time
 from pathlib import Path
 
@@ -91,7 +91,7 @@ for epoch in range(1, args.epochs + 1):
     if args.fail and epoch == 2:
         raise RuntimeError("boom at epoch 2")
     time.sleep(args.sleep)
-'''
+"""
 
 
 @dataclass
@@ -111,40 +111,66 @@ class Harness:
     cannot_fail: str | None = None
     has_processes: bool = True
 
-    def request(self, name: str, epochs: int = 3, sleep: float = 0.0, fail: bool = False,
-                peer: str | None = None) -> JobRequest:
-        hp = {"epochs": epochs, "sleep": sleep, "fail": int(fail),
-              "meet": str(self.root / "meet") if peer else "", "me": name, "peer": peer or ""}
+    def request(
+        self,
+        name: str,
+        epochs: int = 3,
+        sleep: float = 0.0,
+        fail: bool = False,
+        peer: str | None = None,
+    ) -> JobRequest:
+        hp = {
+            "epochs": epochs,
+            "sleep": sleep,
+            "fail": int(fail),
+            "meet": str(self.root / "meet") if peer else "",
+            "me": name,
+            "peer": peer or "",
+        }
         (self.root / "meet").mkdir(exist_ok=True)
         return JobRequest(name, hp, self.root / "jobs" / name)
 
 
 def _process(root: Path) -> Harness:
-    return Harness(ProcessExecutor(contract_job, capacity=2, stop_grace_seconds=2.0), root,
-                   lambda ev: metrics_from_result(ev.result, "loss")[0])
+    return Harness(
+        ProcessExecutor(contract_job, capacity=2, stop_grace_seconds=2.0),
+        root,
+        lambda ev: metrics_from_result(ev.result, "loss")[0],
+    )
 
 
 def _subprocess(root: Path) -> Harness:
     source = root / "src"
     source.mkdir()
     (source / "job.py").write_text(
-        textwrap.dedent(SCRIPT).replace("MEET_SECONDS", repr(MEET_SECONDS)))
+        textwrap.dedent(SCRIPT).replace("MEET_SECONDS", repr(MEET_SECONDS))
+    )
     errors: list[str] = []
     definition = parse_script_definition(
-        {"LocalCommand": "python job.py",
-         "AlgorithmSpecification": {"MetricDefinitions": [
-             {"Name": "loss", "Regex": r"loss=([-0-9.eE+]+)"}]}},
-        "loss", source, errors)
+        {
+            "LocalCommand": "python job.py",
+            "AlgorithmSpecification": {
+                "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([-0-9.eE+]+)"}]
+            },
+        },
+        "loss",
+        source,
+        errors,
+    )
     assert definition is not None and not errors, errors
-    return Harness(SubprocessExecutor(definition, "loss", stop_grace_seconds=2.0), root,
-                   lambda ev: ev.metrics)
+    return Harness(
+        SubprocessExecutor(definition, "loss", stop_grace_seconds=2.0), root, lambda ev: ev.metrics
+    )
 
 
 def _replay(root: Path) -> Harness:
-    return Harness(ReplayExecutor(lambda hp: [loss(e) for e in range(1, hp["epochs"] + 1)]),
-                   root, lambda ev: ev.metrics,
-                   cannot_fail="the replay executor replays curves: it has no way to fail a job",
-                   has_processes=False)
+    return Harness(
+        ReplayExecutor(lambda hp: [loss(e) for e in range(1, hp["epochs"] + 1)]),
+        root,
+        lambda ev: ev.metrics,
+        cannot_fail="the replay executor replays curves: it has no way to fail a job",
+        has_processes=False,
+    )
 
 
 @pytest.fixture(params=[_process, _subprocess, _replay], ids=["process", "subprocess", "replay"])
@@ -164,8 +190,12 @@ def finishes(events: list[Event], name: str) -> list[JobFinished]:
     return [e for e in of(events, name) if isinstance(e, JobFinished)]
 
 
-def poll_until(executor: Executor, done: Callable[[list[Event]], bool],
-               what: str, seconds: float = DEADLINE_SECONDS) -> list[Event]:
+def poll_until(
+    executor: Executor,
+    done: Callable[[list[Event]], bool],
+    what: str,
+    seconds: float = DEADLINE_SECONDS,
+) -> list[Event]:
     """Poll until ``done(events)``; fail the test past the deadline instead of hanging."""
     events: list[Event] = []
     deadline = time.monotonic() + seconds
@@ -189,8 +219,7 @@ def poll_for_a_while(executor: Executor, seconds: float = 0.3) -> list[Event]:
 
 
 def points(events: list[Event], name: str) -> list[tuple[str, int, float]]:
-    return [(e.metric, e.step, e.value) for e in of(events, name)
-            if isinstance(e, MetricReported)]
+    return [(e.metric, e.step, e.value) for e in of(events, name) if isinstance(e, MetricReported)]
 
 
 def last_values(events: list[Event], name: str) -> dict[str, float]:
@@ -210,7 +239,8 @@ def process_gone(pgid: int, seconds: float = 10.0) -> bool:
 
 class TestExecutorContract:
     def test_a_job_starts_reports_its_points_then_finishes_completed_once(
-            self, harness: Harness) -> None:
+        self, harness: Harness
+    ) -> None:
         ex = harness.executor
         ex.start(harness.request("j1", epochs=3))
         assert ex.running == {"j1"}
@@ -232,7 +262,8 @@ class TestExecutorContract:
         assert of(poll_for_a_while(ex), "j1") == []
 
     def test_running_holds_a_started_job_until_its_finish_is_reported(
-            self, harness: Harness) -> None:
+        self, harness: Harness
+    ) -> None:
         ex = harness.executor
         assert ex.running == set()
         ex.start(harness.request("long", epochs=LONG_EPOCHS, sleep=0.05))
@@ -279,8 +310,9 @@ class TestExecutorContract:
         ex = harness.executor
         for name in ("a", "b"):
             ex.start(harness.request(name, epochs=LONG_EPOCHS, sleep=0.05))
-        events = poll_until(ex, lambda evs: all(points(evs, n) for n in ("a", "b")),
-                            "a point from each job")
+        events = poll_until(
+            ex, lambda evs: all(points(evs, n) for n in ("a", "b")), "a point from each job"
+        )
         started = [e for e in events if isinstance(e, JobStarted)]
         assert ex.running == {"a", "b"}
         t0 = time.monotonic()
@@ -298,8 +330,9 @@ class TestExecutorContract:
         ex.start(harness.request("p1", epochs=3, peer="p2"))
         ex.start(harness.request("p2", epochs=3, peer="p1"))
         assert ex.running == {"p1", "p2"}
-        events = poll_until(ex, lambda evs: bool(finishes(evs, "p1") and finishes(evs, "p2")),
-                            "both jobs finishing")
+        events = poll_until(
+            ex, lambda evs: bool(finishes(evs, "p1") and finishes(evs, "p2")), "both jobs finishing"
+        )
         for name in ("p1", "p2"):
             (finished,) = finishes(events, name)
             assert finished.status == TrainingJobStatus.Completed, finished.failure_reason

@@ -41,14 +41,22 @@ def slow_curve(hp: dict, report) -> dict:
     return {"loss": loss}
 
 
-def test_auto_stops_a_reporting_callable_which_may_checkpoint(store_url: str, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch
-                                                              ) -> None:
+def test_auto_stops_a_reporting_callable_which_may_checkpoint(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CHECKPOINTS", str(tmp_path))
-    tuner = HyperparameterTuner("loss", {"x": ContinuousParameter(0.0, 1.0)},
-                                objective_type="Minimize", strategy="Random", max_jobs=14,
-                                max_parallel_jobs=2, early_stopping_type="Auto",
-                                random_seed=2, store=store_url, show_progress=False)
+    tuner = HyperparameterTuner(
+        "loss",
+        {"x": ContinuousParameter(0.0, 1.0)},
+        objective_type="Minimize",
+        strategy="Random",
+        max_jobs=14,
+        max_parallel_jobs=2,
+        early_stopping_type="Auto",
+        random_seed=2,
+        store=store_url,
+        show_progress=False,
+    )
     tuner.fit(slow_curve, job_name="reporting")
     jobs = tuner.store.list_training_jobs("reporting")
     stopped = [j for j in jobs if j.status == "Stopped"]
@@ -62,8 +70,7 @@ def test_auto_stops_a_reporting_callable_which_may_checkpoint(store_url: str, tm
         assert j.objective == losses[-1].value and j.epochs_completed < 8
     for j in jobs:
         if j.status == "Completed":
-            steps = [p.step for p in tuner.store.metric_points([j.name])
-                     if p.metric_name == "loss"]
+            steps = [p.step for p in tuner.store.metric_points([j.name]) if p.metric_name == "loss"]
             assert steps == list(range(1, 9))  # the returned value adds no extra point
     d = tuner.describe()
     assert d["TrainingJobStatusCounters"]["Stopped"] == len(stopped)
@@ -107,14 +114,21 @@ def bad_epochs(hp: dict, report) -> float:
 
 
 def test_a_report_that_goes_back_fails_the_job(store_url: str) -> None:
-    tuner = HyperparameterTuner("loss", {"x": ContinuousParameter(0.0, 1.0)},
-                                objective_type="Minimize", strategy="Random", max_jobs=1,
-                                store=store_url, show_progress=False)
+    tuner = HyperparameterTuner(
+        "loss",
+        {"x": ContinuousParameter(0.0, 1.0)},
+        objective_type="Minimize",
+        strategy="Random",
+        max_jobs=1,
+        store=store_url,
+        show_progress=False,
+    )
     tuner.fit(bad_epochs, job_name="bad-epochs")
     (job,) = tuner.store.list_training_jobs("bad-epochs")
     assert job.status == "Failed"
     assert "report(epoch=...) must be an integer greater than the previous epoch (2)" in (
-        job.failure_reason)
+        job.failure_reason
+    )
 
 
 def epochs_27(hp: dict, report) -> dict:
@@ -126,17 +140,24 @@ def epochs_27(hp: dict, report) -> dict:
 
 def test_hyperband_with_a_reporting_callable(store_url: str) -> None:
     tuner = HyperparameterTuner(
-        "loss", {"x": ContinuousParameter(0.0, 1.0)}, objective_type="Minimize",
-        strategy="Hyperband", max_jobs=12, max_parallel_jobs=2, random_seed=5, store=store_url,
-        show_progress=False, strategy_config=StrategyConfig(HyperbandStrategyConfig(
-            max_resource=27, min_resource=1)))
+        "loss",
+        {"x": ContinuousParameter(0.0, 1.0)},
+        objective_type="Minimize",
+        strategy="Hyperband",
+        max_jobs=12,
+        max_parallel_jobs=2,
+        random_seed=5,
+        store=store_url,
+        show_progress=False,
+        strategy_config=StrategyConfig(HyperbandStrategyConfig(max_resource=27, min_resource=1)),
+    )
     tuner.fit(epochs_27, job_name="hb-callable")
     jobs = tuner.store.list_training_jobs("hb-callable")
     assert {j.status for j in jobs} <= {"Completed", "Stopped"}
     assert any(j.status == "Stopped" for j in jobs)
     assert all(j.epochs_completed == 27 for j in jobs if j.status == "Completed")
     # told at the report after the rung's epoch (the tuner may take a report or two to answer)
-    assert all(j.early_stopped and j.epochs_completed < 27 for j in jobs
-               if j.status == "Stopped")
+    assert all(j.early_stopped and j.epochs_completed < 27 for j in jobs if j.status == "Stopped")
     assert "stopped by Hyperband at the rung of epoch" in next(
-        j.failure_reason for j in jobs if j.status == "Stopped")
+        j.failure_reason for j in jobs if j.status == "Stopped"
+    )

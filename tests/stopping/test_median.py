@@ -22,8 +22,13 @@ def done(seq: int, *values: float) -> JobSnapshot:
     return JobSnapshot(f"j{seq}", seq, "Completed", tuple(enumerate(values, start=1)))
 
 
-PREVIOUS = [done(1, 1.0, 0.2), done(2, 1.0, 0.2), done(3, 1.2, 0.4), done(4, 0.8, 0.6),
-            done(5, 3.0, 2.0)]
+PREVIOUS = [
+    done(1, 1.0, 0.2),
+    done(2, 1.0, 0.2),
+    done(3, 1.2, 0.4),
+    done(4, 0.8, 0.6),
+    done(5, 3.0, 2.0),
+]
 # Running averages up to epoch 2: 0.6, 0.6, 0.8, 0.7, 2.5 -> median 0.7.
 # Values at epoch 1: 1.0, 1.0, 1.2, 0.8, 3.0 -> median 1.0.
 
@@ -38,10 +43,14 @@ def test_the_median_is_of_running_averages_up_to_the_same_epoch() -> None:
     assert rule.on_metric(new, 2, 0.65, [*PREVIOUS, new]) == CONTINUE
     worse = JobSnapshot("worse", 6, "InProgress", ((1, 0.9), (2, 0.71)))
     decision = rule.on_metric(worse, 2, 0.71, [*PREVIOUS, worse])
-    assert decision == StopDecision("stop", (
-        "stopped by early stopping (Auto) at epoch 2: the objective was worse than the median of "
-        "the running averages of previous training jobs up to the same epoch (median 0.7, as "
-        "minimised)"))
+    assert decision == StopDecision(
+        "stop",
+        (
+            "stopped by early stopping (Auto) at epoch 2: the objective was worse than the median "
+            "of the running averages of previous training jobs up to the same epoch (median 0.7, "
+            "as minimised)"
+        ),
+    )
     assert rule.on_metric(worse, 1, 0.9, [*PREVIOUS, worse]) == CONTINUE  # 0.9 < 1.0
     assert rule.on_metric(worse, 1, 1.0, [*PREVIOUS, worse]) == CONTINUE  # equal is not worse
 
@@ -117,14 +126,16 @@ def curve(hp: dict) -> list[float]:
 
 def test_auto_stops_bad_jobs_in_the_tuner_loop(store_url: str) -> None:
     off_store, off_exec, _ = run_replayed(store_url, replay_request("off", 24, 3), curve)
-    store, executor, runner = run_replayed(store_url, replay_request("auto", 24, 3, early="Auto"),
-                                           curve)
+    store, executor, runner = run_replayed(
+        store_url, replay_request("auto", 24, 3, early="Auto"), curve
+    )
     jobs = store.list_training_jobs("auto")
     stopped = [j for j in jobs if j.status == "Stopped"]
     assert len(jobs) == 24 and stopped and off_exec.stops == []
     assert {name for name, _ in executor.stops} == {j.name for j in stopped}
-    points = {j.name: [p for p in store.metric_points([j.name]) if p.metric_name == "loss"]
-              for j in jobs}
+    points = {
+        j.name: [p for p in store.metric_points([j.name]) if p.metric_name == "loss"] for j in jobs
+    }
     for job in stopped:
         assert job.early_stopped and "early stopping (Auto)" in job.failure_reason
         # the final objective is the last value reported before the stop
@@ -132,8 +143,11 @@ def test_auto_stops_bad_jobs_in_the_tuner_loop(store_url: str) -> None:
         assert job.epochs_completed == len(points[job.name]) < 10
         # the rule held: worse than the median of earlier jobs' running averages
         epoch = job.epochs_completed
-        earlier = [sum(p.value for p in points[j.name][:epoch]) / epoch for j in jobs
-                   if j.seq < job.seq and len(points[j.name]) >= epoch]
+        earlier = [
+            sum(p.value for p in points[j.name][:epoch]) / epoch
+            for j in jobs
+            if j.seq < job.seq and len(points[j.name]) >= epoch
+        ]
         assert len(earlier) >= min_jobs_for(24) == 6
         assert job.objective > statistics.median(earlier)
     observed = runner._observations()

@@ -11,7 +11,14 @@ def open_and_write(path: str, together: Any, i: int) -> None:
     """Open the store when every other child is ready too, and write one tuning job."""
     together.wait(60)
     store = open_store(path)
-    store.create_tuning_job(TuningJobRecord(name=f"p{i}", status="InProgress", request={},
-                                            seed=i, created_at=float(i),
-                                            last_modified_at=float(i)))
+    store.create_tuning_job(
+        TuningJobRecord(
+            name=f"p{i}",
+            status="InProgress",
+            request={},
+            seed=i,
+            created_at=float(i),
+            last_modified_at=float(i),
+        )
+    )
     store.close()

@@ -26,14 +26,15 @@ from sagetune.store.migrations import HEAD, script_directory
 from sagetune.store.sql import metadata
 
 FIXTURES = Path(__file__).parent / "fixtures"
-NEW_INDEXES = {"ix_training_jobs_tuning_job_name_seq",
-               "ix_metric_points_training_job_name_metric_name"}
+NEW_INDEXES = {
+    "ix_training_jobs_tuning_job_name_seq",
+    "ix_metric_points_training_job_name_metric_name",
+}
 OLD_INDEXES = {"ix_training_jobs_tuning_job_name", "ix_metric_points_training_job_name"}
 
 
 def _load_fixture_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_old_store",
-                                                  FIXTURES / "make_old_store.py")
+    spec = importlib.util.spec_from_file_location("make_old_store", FIXTURES / "make_old_store.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -60,8 +61,12 @@ def sqlite_schema(path: Path) -> dict[str, str]:
 
 
 def sqlite_indexes(path: Path) -> set[str]:
-    return {r[0] for r in query(
-        path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    return {
+        r[0]
+        for r in query(
+            path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+    }
 
 
 def revisions(path: Path) -> list[str]:
@@ -91,7 +96,8 @@ def test_head_is_the_newest_revision_shipped() -> None:
 
 
 def test_a_new_store_is_created_at_head_and_matches_the_tables_the_code_queries(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     store = open_store(tmp_path / "new.db")
     assert revisions(tmp_path / "new.db") == [HEAD]
     assert sqlite_indexes(tmp_path / "new.db") == NEW_INDEXES
@@ -132,9 +138,13 @@ def test_a_store_from_6b94b04_is_migrated_with_nothing_lost(tmp_path: Path) -> N
     # The held lease still holds: another tuner is refused, its owner renews it.
     running = store.get_tuning_job(OLD.RUNNING)
     assert (running.owner, running.heartbeat_at, running.train_payload) == (
-        OLD.OWNER, 1_700_001_090.25, OLD.PAYLOAD)
-    assert not store.acquire_lease(OLD.RUNNING, "other:1:x", now=1_700_001_095.0,
-                                   stale_before=1_700_001_075.0)
+        OLD.OWNER,
+        1_700_001_090.25,
+        OLD.PAYLOAD,
+    )
+    assert not store.acquire_lease(
+        OLD.RUNNING, "other:1:x", now=1_700_001_095.0, stale_before=1_700_001_075.0
+    )
     assert store.renew_lease(OLD.RUNNING, OLD.OWNER, 1_700_001_096.0)
     store.close()
 
@@ -148,7 +158,9 @@ def test_the_oldest_schema_gets_the_columns_added_since(tmp_path: Path) -> None:
     path = tmp_path / "first.db"
     # The tables of the first sagetune (commit ab0058f), before the lease, stored callables,
     # interrupted jobs, several definitions and costs.
-    execute(path, """
+    execute(
+        path,
+        """
             CREATE TABLE tuning_jobs (
                 name VARCHAR(64) NOT NULL, status VARCHAR(16) NOT NULL, request TEXT NOT NULL,
                 seed INTEGER NOT NULL, created_at FLOAT NOT NULL,
@@ -171,15 +183,27 @@ def test_the_oldest_schema_gets_the_columns_added_since(tmp_path: Path) -> None:
             INSERT INTO training_jobs VALUES ('t-001', 't', 1, 'Completed', '{"x": 0.5}', 1.0,
                                               1.1, 1.9, 0.25, '{"loss": 0.25}', NULL, 'l.txt');
             INSERT INTO metric_points VALUES (1, 't-001', 'loss', 0.25, 1, 1.5);
-        """)
+        """,
+    )
     store = open_store(path)
     assert revisions(path) == [HEAD] and sqlite_indexes(path) == NEW_INDEXES
     tuning, job = store.get_tuning_job("t"), store.get_training_job("t-001")
     assert (tuning.request, tuning.owner, tuning.heartbeat_at, tuning.train_payload) == (
-        {"r": 1}, None, None, None)
-    assert (job.objective, job.log_path, job.process_id, job.interrupted, job.definition_name,
-            job.billable_seconds, job.epochs_completed, job.early_stopped) == (
-        0.25, "l.txt", None, False, None, None, None, False)
+        {"r": 1},
+        None,
+        None,
+        None,
+    )
+    assert (
+        job.objective,
+        job.log_path,
+        job.process_id,
+        job.interrupted,
+        job.definition_name,
+        job.billable_seconds,
+        job.epochs_completed,
+        job.early_stopped,
+    ) == (0.25, "l.txt", None, False, None, None, None, False)
     assert [p.value for p in store.metric_points(["t-001"])] == [0.25]
     # The columns added to old rows behave as those of a new store.
     assert store.acquire_lease("t", "me", 3.0, 0.0)
@@ -189,24 +213,33 @@ def test_the_oldest_schema_gets_the_columns_added_since(tmp_path: Path) -> None:
 def test_a_store_from_a_newer_sagetune_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     open_store(path).close()
-    execute(path, "UPDATE alembic_version SET version_num = '0099';"
-                  "CREATE TABLE from_the_future (x INTEGER);")
+    execute(
+        path,
+        "UPDATE alembic_version SET version_num = '0099';CREATE TABLE from_the_future (x INTEGER);",
+    )
     before = dump(path)
     with pytest.raises(StoreVersionError) as err:
         open_store(path)
-    assert str(err.value) == (f"the store at {path} has schema revision 0099, newer than this "
-                              f"sagetune knows (head {HEAD}): upgrade sagetune to open it")
+    assert str(err.value) == (
+        f"the store at {path} has schema revision 0099, newer than this "
+        f"sagetune knows (head {HEAD}): upgrade sagetune to open it"
+    )
     assert isinstance(err.value, RuntimeError)
     assert dump(path) == before
-    cli = subprocess.run([sys.executable, "-m", "sagetune", "ls", "--store", str(path)],
-                         capture_output=True, text=True, timeout=60)
+    cli = subprocess.run(
+        [sys.executable, "-m", "sagetune", "ls", "--store", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert cli.returncode == 2 and "Traceback" not in cli.stderr
     assert cli.stderr.strip() == f"StoreVersionError: {err.value}"
     assert dump(path) == before
 
 
-def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_migration_leaves_the_store_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = old_store(tmp_path)
     before = dump(path)
     revision = script_directory().get_revision("0002").module
@@ -242,11 +275,14 @@ def test_every_revision_can_be_undone(tmp_path: Path) -> None:
 def test_an_up_to_date_store_opens_without_loading_alembic(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     open_store(path).close()
-    code = ("import sys; from sagetune.store import open_store; "
-            f"open_store({str(path)!r}).close(); print(sorted(m for m in sys.modules "
-            "if m.startswith('alembic')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    code = (
+        "import sys; from sagetune.store import open_store; "
+        f"open_store({str(path)!r}).close(); print(sorted(m for m in sys.modules "
+        "if m.startswith('alembic')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -264,4 +300,3 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> No
     store = open_store(path)
     assert sorted(r.name for r in store.list_tuning_jobs()) == ["p0", "p1", "p2", "p3"]
     store.close()
-

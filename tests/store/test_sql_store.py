@@ -9,8 +9,14 @@ from sagetune.store import SQLStore, TuningJobRecord, open_store
 
 
 def tuning(name: str = "t1") -> TuningJobRecord:
-    return TuningJobRecord(name=name, status="InProgress", request={"a": [1, 2]}, seed=3,
-                           created_at=1.0, last_modified_at=1.0)
+    return TuningJobRecord(
+        name=name,
+        status="InProgress",
+        request={"a": [1, 2]},
+        seed=3,
+        created_at=1.0,
+        last_modified_at=1.0,
+    )
 
 
 def test_sqlite_file_uses_wal_and_jobs_folder_sits_beside_it(tmp_path: Path) -> None:
@@ -35,4 +41,3 @@ def test_each_in_memory_store_is_a_database_of_its_own(tmp_path: Path) -> None:
     assert a.jobs_dir == tmp_path / "home" / "jobs"
     a.close()
     b.close()
-

@@ -38,14 +38,25 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def tuning(name: str = "t1", created_at: float = 1.0) -> TuningJobRecord:
-    return TuningJobRecord(name=name, status="InProgress", request={"a": [1, 2]}, seed=3,
-                           created_at=created_at, last_modified_at=created_at)
+    return TuningJobRecord(
+        name=name,
+        status="InProgress",
+        request={"a": [1, 2]},
+        seed=3,
+        created_at=created_at,
+        last_modified_at=created_at,
+    )
 
 
 def training(seq: int, tuning_name: str = "t1") -> TrainingJobRecord:
-    return TrainingJobRecord(name=f"{tuning_name}-{seq:03d}", tuning_job_name=tuning_name,
-                             seq=seq, status="InProgress", hyperparameters={"x": 0.5, "c": "a"},
-                             created_at=float(seq))
+    return TrainingJobRecord(
+        name=f"{tuning_name}-{seq:03d}",
+        tuning_job_name=tuning_name,
+        seq=seq,
+        status="InProgress",
+        hyperparameters={"x": 0.5, "c": "a"},
+        created_at=float(seq),
+    )
 
 
 class TestStoreContract:
@@ -72,10 +83,19 @@ class TestStoreContract:
 
     def test_every_field_of_a_tuning_job_round_trips(self, store: Store) -> None:
         record = TuningJobRecord(
-            name="full", status="Completed", request={"nested": {"k": [1, 2.5, None, "s"]}},
-            seed=2**31 - 1, created_at=1.5, last_modified_at=9.25, ended_at=9.25,
-            failure_reason="ünïcode reason", details={"CompletionReason": "x", "N": 3},
-            owner="host:1:ab", heartbeat_at=8.0, train_payload=bytes(range(256)))
+            name="full",
+            status="Completed",
+            request={"nested": {"k": [1, 2.5, None, "s"]}},
+            seed=2**31 - 1,
+            created_at=1.5,
+            last_modified_at=9.25,
+            ended_at=9.25,
+            failure_reason="ünïcode reason",
+            details={"CompletionReason": "x", "N": 3},
+            owner="host:1:ab",
+            heartbeat_at=8.0,
+            train_payload=bytes(range(256)),
+        )
         store.create_tuning_job(record)
         assert store.get_tuning_job("full") == record
         assert store.list_tuning_jobs() == [record]
@@ -101,11 +121,21 @@ class TestStoreContract:
 
     def test_updating_a_tuning_job_changes_only_the_given_fields(self, store: Store) -> None:
         store.create_tuning_job(dataclasses.replace(tuning(), failure_reason="old"))
-        store.update_tuning_job("t1", status="Failed", ended_at=4.0, last_modified_at=4.0,
-                                details={"CompletionReason": "r"})
+        store.update_tuning_job(
+            "t1",
+            status="Failed",
+            ended_at=4.0,
+            last_modified_at=4.0,
+            details={"CompletionReason": "r"},
+        )
         got = store.get_tuning_job("t1")
-        assert (got.status, got.ended_at, got.last_modified_at, got.failure_reason,
-                got.details) == ("Failed", 4.0, 4.0, "old", {"CompletionReason": "r"})
+        assert (
+            got.status,
+            got.ended_at,
+            got.last_modified_at,
+            got.failure_reason,
+            got.details,
+        ) == ("Failed", 4.0, 4.0, "old", {"CompletionReason": "r"})
         assert (got.request, got.seed, got.created_at) == ({"a": [1, 2]}, 3, 1.0)
         store.update_tuning_job("t1", failure_reason=None, ended_at=UNCHANGED)
         got = store.get_tuning_job("t1")
@@ -118,17 +148,30 @@ class TestStoreContract:
     # training jobs -----------------------------------------------------------------------
     def test_every_field_of_a_training_job_round_trips(self, store: Store) -> None:
         store.create_tuning_job(tuning())
-        created = dataclasses.replace(training(1), definition_name="def-a",
-                                      hyperparameters={"lr": 1e-3, "depth": 4, "k": "v"})
+        created = dataclasses.replace(
+            training(1), definition_name="def-a", hyperparameters={"lr": 1e-3, "depth": 4, "k": "v"}
+        )
         store.create_training_job(created)
         done = dataclasses.replace(
-            created, status="Stopped", started_at=2.0, ended_at=3.5, objective=-0.25,
-            final_metrics={"loss": -0.25, "acc": 0.5}, failure_reason="stopped early",
-            log_path="/x/log.txt", process_id=4321, interrupted=True, billable_seconds=1.5,
-            epochs_completed=7, early_stopped=True)
-        changes = {f.name: getattr(done, f.name) for f in dataclasses.fields(done)
-                   if getattr(done, f.name) != getattr(created, f.name)
-                   and f.name != "definition_name"}
+            created,
+            status="Stopped",
+            started_at=2.0,
+            ended_at=3.5,
+            objective=-0.25,
+            final_metrics={"loss": -0.25, "acc": 0.5},
+            failure_reason="stopped early",
+            log_path="/x/log.txt",
+            process_id=4321,
+            interrupted=True,
+            billable_seconds=1.5,
+            epochs_completed=7,
+            early_stopped=True,
+        )
+        changes = {
+            f.name: getattr(done, f.name)
+            for f in dataclasses.fields(done)
+            if getattr(done, f.name) != getattr(created, f.name) and f.name != "definition_name"
+        }
         assert store.update_training_job("t1-001", **changes)
         assert store.get_training_job("t1-001") == done
         assert store.list_training_jobs("t1") == [done]
@@ -136,8 +179,7 @@ class TestStoreContract:
     def test_finished_training_jobs_never_change(self, store: Store) -> None:
         store.create_tuning_job(tuning())
         store.create_training_job(training(1))
-        assert store.update_training_job("t1-001", status="Completed", objective=0.9,
-                                         ended_at=5.0)
+        assert store.update_training_job("t1-001", status="Completed", objective=0.9, ended_at=5.0)
         assert not store.update_training_job("t1-001", status="Failed", objective=None)
         job = store.get_training_job("t1-001")
         assert (job.status, job.objective) == ("Completed", 0.9)
@@ -170,10 +212,13 @@ class TestStoreContract:
         assert len(store.metric_points(["j", "k"])) == 6
         assert store.metric_points([]) == [] and store.metric_points(["none"]) == []
 
-    def test_metric_points_come_back_in_recording_order_not_step_order(
-            self, store: Store) -> None:
-        recorded = [MetricPoint("b", "loss", 3.0, 2, 10.0), MetricPoint("a", "loss", 1.0, 5, 9.0),
-                    MetricPoint("b", "acc", 0.5, 1, 11.0), MetricPoint("a", "loss", 2.0, 1, 1.0)]
+    def test_metric_points_come_back_in_recording_order_not_step_order(self, store: Store) -> None:
+        recorded = [
+            MetricPoint("b", "loss", 3.0, 2, 10.0),
+            MetricPoint("a", "loss", 1.0, 5, 9.0),
+            MetricPoint("b", "acc", 0.5, 1, 11.0),
+            MetricPoint("a", "loss", 2.0, 1, 1.0),
+        ]
         for p in recorded:
             store.add_metric_points([p])
         assert store.metric_points(iter(["a", "b"])) == recorded
@@ -206,8 +251,9 @@ class TestStoreContract:
         assert not store.acquire_lease("t1", "b", now=110.0, stale_before=100.0)  # not older
         assert store.acquire_lease("t1", "b", now=125.0, stale_before=100.5)  # a went quiet
         assert not store.renew_lease("t1", "a", 126.0)  # a woke up: it lost the job
-        assert not store.acquire_lease("t1", "c", now=127.0, stale_before=0.0,
-                                       dead_owner="a")  # a is not the holder any more
+        assert not store.acquire_lease(
+            "t1", "c", now=127.0, stale_before=0.0, dead_owner="a"
+        )  # a is not the holder any more
         assert store.acquire_lease("t1", "c", now=127.0, stale_before=0.0, dead_owner="b")
         got = store.get_tuning_job("t1")
         assert (got.owner, got.heartbeat_at) == ("c", 127.0)
@@ -258,8 +304,9 @@ class TestStoreContract:
                 start.wait(timeout=30)
                 store.create_training_job(training(i + 1))
                 for step in range(points_n):
-                    store.add_metric_points([MetricPoint(f"t1-{i + 1:03d}", "loss",
-                                                         float(step), step, float(step))])
+                    store.add_metric_points(
+                        [MetricPoint(f"t1-{i + 1:03d}", "loss", float(step), step, float(step))]
+                    )
                     if step % 50 == 0:
                         store.update_training_job(f"t1-{i + 1:03d}", epochs_completed=step)
                         store.get_tuning_job("t1")
@@ -277,5 +324,4 @@ class TestStoreContract:
         points = store.metric_points(names)
         assert len(points) == threads_n * points_n
         for name in names:  # each writer's points in the order it wrote them
-            assert [p.step for p in points if p.training_job_name == name] == \
-                list(range(points_n))
+            assert [p.step for p in points if p.training_job_name == name] == list(range(points_n))

@@ -20,14 +20,19 @@ from sagetune.strategies.gp import (
     warp_values,
 )
 
-PLANE = SearchSpace({"a": ContinuousParameter(0.0, 1.0, "Linear"),
-                     "b": ContinuousParameter(0.0, 1.0, "Linear")})
-MIXED = SearchSpace({"lr": ContinuousParameter(1e-5, 1e-1, "Logarithmic"),
-                     "units": IntegerParameter(16, 512, "Logarithmic"),
-                     "depth": IntegerParameter(1, 6),
-                     "mom": ContinuousParameter(0.9, 0.999, "ReverseLogarithmic"),
-                     "opt": CategoricalParameter(["sgd", "adam", "rmsprop"]),
-                     "bn": CategoricalParameter([True, False])})
+PLANE = SearchSpace(
+    {"a": ContinuousParameter(0.0, 1.0, "Linear"), "b": ContinuousParameter(0.0, 1.0, "Linear")}
+)
+MIXED = SearchSpace(
+    {
+        "lr": ContinuousParameter(1e-5, 1e-1, "Logarithmic"),
+        "units": IntegerParameter(16, 512, "Logarithmic"),
+        "depth": IntegerParameter(1, 6),
+        "mom": ContinuousParameter(0.9, 0.999, "ReverseLogarithmic"),
+        "opt": CategoricalParameter(["sgd", "adam", "rmsprop"]),
+        "bn": CategoricalParameter([True, False]),
+    }
+)
 
 
 def bowl(hp: dict) -> float:
@@ -35,12 +40,23 @@ def bowl(hp: dict) -> float:
 
 
 def mixed_objective(hp: dict) -> float:
-    return ((math.log10(hp["lr"]) + 3) ** 2 + (hp["depth"] - 4) ** 2 / 4
-            + (math.log2(hp["units"]) - 7) ** 2 / 4 + (hp["opt"] != "adam") + 0.5 * hp["bn"])
+    return (
+        (math.log10(hp["lr"]) + 3) ** 2
+        + (hp["depth"] - 4) ** 2 / 4
+        + (math.log2(hp["units"]) - 7) ** 2 / 4
+        + (hp["opt"] != "adam")
+        + 0.5 * hp["bn"]
+    )
 
 
-def run(space: SearchSpace, objective, seed: int, jobs: int, batch: int = 1,
-        prefix: list[Observation] | None = None) -> list[Observation]:
+def run(
+    space: SearchSpace,
+    objective,
+    seed: int,
+    jobs: int,
+    batch: int = 1,
+    prefix: list[Observation] | None = None,
+) -> list[Observation]:
     s = make_strategy("Bayesian", space, seed)
     obs = list(prefix or [])
     while len(obs) < jobs:
@@ -107,25 +123,28 @@ def test_kernel_fit_objective_matches_the_textbook_formula_and_its_gradient() ->
     y = (y - y.mean()) / y.std()
     mu = gp_core._ls_prior_mean(3)
     means = np.array([mu] * 3 + [gp_core._SIGNAL_PRIOR[0], gp_core._NOISE_PRIOR[0]])
-    sds = np.array([gp_core._LS_PRIOR_SD] * 3 + [gp_core._SIGNAL_PRIOR[1],
-                                                  gp_core._NOISE_PRIOR[1]])
+    sds = np.array([gp_core._LS_PRIOR_SD] * 3 + [gp_core._SIGNAL_PRIOR[1], gp_core._NOISE_PRIOR[1]])
 
     def textbook(theta: np.ndarray) -> float:
         ls, s2, noise = np.exp(theta[:3]), math.exp(theta[3]), math.exp(theta[4])
-        r = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2 / ls ** 2).sum(-1))
+        r = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2 / ls**2).sum(-1))
         k = s2 * (1 + math.sqrt(5) * r + 5 * r * r / 3) * np.exp(-math.sqrt(5) * r)
         k += (noise + gp_core._JITTER) * np.eye(len(x))
         lml = stats.multivariate_normal(np.zeros(len(x)), k).logpdf(y)
-        return -(lml + stats.norm.logpdf(theta, means, sds).sum()
-                 - stats.norm.logpdf(means, means, sds).sum())
+        return -(
+            lml
+            + stats.norm.logpdf(theta, means, sds).sum()
+            - stats.norm.logpdf(means, means, sds).sum()
+        )
 
     # Both ways of computing the pair distances: the per-pair table (few columns) and matrix
     # products on x (many columns, forced here).
     both = (gp_core._Pairs(x), gp_core._Pairs(x, max_columns=0))
     assert both[0].sq is not None and both[1].sq is None
     for _ in range(4):
-        theta = np.concatenate([mu + 0.7 * rng.standard_normal(3),
-                                [rng.normal(0.0, 0.5), rng.uniform(-9.0, -1.0)]])
+        theta = np.concatenate(
+            [mu + 0.7 * rng.standard_normal(3), [rng.normal(0.0, 0.5), rng.uniform(-9.0, -1.0)]]
+        )
         step = np.eye(5) * 1e-5
         numeric = [(textbook(theta + h) - textbook(theta - h)) / 2e-5 for h in step]
         for pairs in both:
@@ -221,8 +240,12 @@ def test_suggestions_are_valid_and_distinct_in_a_mixed_space() -> None:
 
 
 def test_many_categorical_combinations_use_coordinate_search() -> None:
-    space = SearchSpace({**{f"c{i}": CategoricalParameter(["x", "y", "z"]) for i in range(4)},
-                         "u": ContinuousParameter(0.0, 1.0, "Linear")})
+    space = SearchSpace(
+        {
+            **{f"c{i}": CategoricalParameter(["x", "y", "z"]) for i in range(4)},
+            "u": ContinuousParameter(0.0, 1.0, "Linear"),
+        }
+    )
 
     def f(hp: dict) -> float:
         return sum(hp[f"c{i}"] != "y" for i in range(4)) + (hp["u"] - 0.5) ** 2
@@ -244,13 +267,20 @@ def test_optimises_a_quadratic() -> None:
 def test_refines_a_noise_free_minimum_below_the_fitted_noise() -> None:
     # Branin (minimum 0.397887): the fitted noise of a stationary GP absorbs misfit, and an
     # augmented EI that discounted all of it stopped refining at about 0.40-0.42 on these seeds.
-    space = SearchSpace({"x1": ContinuousParameter(-5.0, 10.0, "Linear"),
-                         "x2": ContinuousParameter(0.0, 15.0, "Linear")})
+    space = SearchSpace(
+        {
+            "x1": ContinuousParameter(-5.0, 10.0, "Linear"),
+            "x2": ContinuousParameter(0.0, 15.0, "Linear"),
+        }
+    )
 
     def branin(hp: dict) -> float:
         x1, x2 = hp["x1"], hp["x2"]
-        return ((x2 - 5.1 / (4 * math.pi ** 2) * x1 ** 2 + 5 / math.pi * x1 - 6) ** 2
-                + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10)
+        return (
+            (x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2
+            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1)
+            + 10
+        )
 
     for seed in (0, 2):
         best = min(o.value for o in run(space, branin, seed, 40))
@@ -279,8 +309,7 @@ def test_pending_jobs_make_parallel_suggestions_spread() -> None:
 def test_with_pending_jobs_every_other_suggestion_stays_near_the_incumbent() -> None:
     done = run(PLANE, bowl, 2, 12)
     best = unit_rows(PLANE, [min(done, key=lambda o: o.value).hyperparameters])[0]
-    pending = [Observation(hp, "InProgress")
-               for hp in PLANE.sample(np.random.default_rng(0), 3)]
+    pending = [Observation(hp, "InProgress") for hp in PLANE.sample(np.random.default_rng(0), 3)]
     local = BayesianStrategy(PLANE, 2, local_radius=0.03, local_every=1)
     far = BayesianStrategy(PLANE, 2, local_radius=0.0)
     near = unit_rows(PLANE, local.suggest(done + pending, 4))
@@ -316,8 +345,7 @@ def test_all_equal_values_and_failures() -> None:
     only_failed = [Observation(hp, "Failed") for hp in s.suggest([], 7)]
     again = s.suggest(only_failed, 2)
     assert len(again) == 2
-    assert not {PLANE.key(hp) for hp in again} & {PLANE.key(o.hyperparameters)
-                                                  for o in only_failed}
+    assert not {PLANE.key(hp) for hp in again} & {PLANE.key(o.hyperparameters) for o in only_failed}
 
 
 def test_failed_points_are_not_suggested_again_in_a_small_space() -> None:
@@ -333,8 +361,10 @@ def test_failed_points_are_not_suggested_again_in_a_small_space() -> None:
 
 @pytest.mark.parametrize("status", ["Completed", "Stopped"])
 def test_stopped_values_are_data(status: str) -> None:
-    obs = [Observation({"a": a, "b": 0.7}, status, bowl({"a": a, "b": 0.7}))
-           for a in (0.0, 0.1, 0.5, 0.6, 0.9, 1.0)]
+    obs = [
+        Observation({"a": a, "b": 0.7}, status, bowl({"a": a, "b": 0.7}))
+        for a in (0.0, 0.1, 0.5, 0.6, 0.9, 1.0)
+    ]
     hp = BayesianStrategy(PLANE, 0).suggest(obs, 1)[0]
     assert abs(hp["a"] - 0.3) < 0.25
 
@@ -344,14 +374,18 @@ def test_vectorised_yeo_johnson_matches_scipy() -> None:
 
     rng = np.random.default_rng(3)
     lambdas = np.linspace(-1.0, 3.0, 41)
-    for z in (rng.standard_normal(30), np.exp(rng.standard_normal(50)) - 0.5,
-              np.array([-3.0, -1.0, 0.0, 0.5, 2.0])):
+    for z in (
+        rng.standard_normal(30),
+        np.exp(rng.standard_normal(50)) - 0.5,
+        np.array([-3.0, -1.0, 0.0, 0.5, 2.0]),
+    ):
         ours = _yeojohnson_llf(lambdas, z)
         ref = np.array([stats.yeojohnson_llf(lam, z) for lam in lambdas])
         np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-9)
         for lam in (-1.0, 0.0, 0.7, 2.0, 3.0):
-            np.testing.assert_allclose(_yeojohnson(z, np.array([lam]))[0],
-                                       stats.yeojohnson(z, lam), rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(
+                _yeojohnson(z, np.array([lam]))[0], stats.yeojohnson(z, lam), rtol=1e-9, atol=1e-12
+            )
 
 
 def test_many_observations_fit_on_a_subset_and_stay_pure() -> None:

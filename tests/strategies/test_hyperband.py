@@ -44,8 +44,10 @@ def test_a_job_goes_on_only_in_the_top_third_at_its_rung() -> None:
     assert rule.on_metric(job(7, 0.15), 1, 0.15, [*others, job(7, 0.15)]) == CONTINUE
     state = dict(vars(rule))
     assert rule.on_metric(job(7, 0.25), 1, 0.25, [*others, job(7, 0.25)]) == StopDecision(
-        "stop", "stopped by Hyperband at the rung of epoch 1 (bracket 0): ranked 3 of 6 jobs at "
-                "that epoch, only the top 2 go on")
+        "stop",
+        "stopped by Hyperband at the rung of epoch 1 (bracket 0): ranked 3 of 6 jobs at "
+        "that epoch, only the top 2 go on",
+    )
     assert vars(rule) == state  # the reason came with the decision: nothing kept for later
     # The first job at a rung never waits and is never stopped: asynchronous.
     assert rule.on_metric(job(7, 9.0), 1, 9.0, [job(7, 9.0)]) == CONTINUE
@@ -56,14 +58,17 @@ def test_a_job_goes_on_only_in_the_top_third_at_its_rung() -> None:
     # MaxResource reached: the job has trained enough.
     full = job(7, *[0.1] * 9)
     assert rule.on_metric(full, 9, 0.1, [full]) == StopDecision(
-        "complete", "reached MaxResource (9 epochs)")
+        "complete", "reached MaxResource (9 epochs)"
+    )
 
 
 def test_a_report_that_jumps_over_a_rung_is_judged_at_it() -> None:
     config = HyperbandConfig(1, 27)
     rule = rule_in_bracket(0, config, seq=5)
-    every5 = [JobSnapshot(f"j{i}", i, "Completed", ((5, v), (10, v / 2)))
-              for i, v in enumerate([0.1, 0.2, 0.3, 0.4], 1)]
+    every5 = [
+        JobSnapshot(f"j{i}", i, "Completed", ((5, v), (10, v / 2)))
+        for i, v in enumerate([0.1, 0.2, 0.3, 0.4], 1)
+    ]
     me = JobSnapshot("j5", 5, "InProgress", ((5, 0.35),))
     # epoch 5 crosses rungs 1 and 3: 5 jobs, top 2 go on, 0.35 ranks 4th
     decision = rule.on_metric(me, 5, 0.35, [*every5, me])
@@ -77,8 +82,9 @@ def curve(hp: dict) -> list[float]:
 
 
 def test_a_seeded_hyperband_run_stops_at_rungs_and_promotes_the_best(store_url: str) -> None:
-    request = replay_request("hb", 40, 4, strategy="Hyperband",
-                             hyperband={"MinResource": 1, "MaxResource": 27}, seed=11)
+    request = replay_request(
+        "hb", 40, 4, strategy="Hyperband", hyperband={"MinResource": 1, "MaxResource": 27}, seed=11
+    )
     store, _, _ = run_replayed(store_url, request, curve)
     jobs = store.list_training_jobs("hb")
     config = HyperbandConfig(1, 27)
@@ -94,11 +100,15 @@ def test_a_seeded_hyperband_run_stops_at_rungs_and_promotes_the_best(store_url: 
         if j.status == "Completed":
             assert j.epochs_completed == 27
     # Reproducible: the same seed gives the same decisions.
-    store2, _, _ = run_replayed(store_url.replace("tuning.db", "again.db"),
-                                {**request, "HyperParameterTuningJobName": "hb"}, curve)
+    store2, _, _ = run_replayed(
+        store_url.replace("tuning.db", "again.db"),
+        {**request, "HyperParameterTuningJobName": "hb"},
+        curve,
+    )
     again = store2.list_training_jobs("hb")
     assert [(j.status, j.epochs_completed) for j in again] == [
-        (j.status, j.epochs_completed) for j in jobs]
+        (j.status, j.epochs_completed) for j in jobs
+    ]
     assert sum(j.epochs_completed for j in jobs) < 40 * 27 / 2
     best = min(jobs, key=lambda j: j.objective)
     assert best.status == "Completed"
@@ -108,8 +118,12 @@ def test_suggestions_are_seeded_random_draws() -> None:
     space = SearchSpace({"x": ContinuousParameter(0.0, 1.0)})
     strategy = make_strategy("Hyperband", space, 5, hyperband=HyperbandConfig(1, 9))
     random = make_strategy("Random", space, 5)
-    seen = [Observation({"x": i / 10}, "Stopped", (i / 10 - 0.3) ** 2 + 1,
-                        ((1, (i / 10 - 0.3) ** 2 + 1),)) for i in range(10)]
+    seen = [
+        Observation(
+            {"x": i / 10}, "Stopped", (i / 10 - 0.3) ** 2 + 1, ((1, (i / 10 - 0.3) ** 2 + 1),)
+        )
+        for i in range(10)
+    ]
     assert strategy.suggest(seen, 3) == random.suggest(seen, 3)
     other = make_strategy("Hyperband", space, 6, hyperband=HyperbandConfig(1, 9))
     assert other.suggest(seen, 3) != strategy.suggest(seen, 3)

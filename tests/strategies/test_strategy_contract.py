@@ -19,18 +19,26 @@ from sagetune.strategies import Observation, Strategy, make_strategy
 from sagetune.strategies.hyperband import HyperbandConfig
 
 STRATEGIES = ["Random", "Grid", "Bayesian", "Hyperband"]
-MIXED = SearchSpace({"lr": ContinuousParameter(1e-5, 1e-1, "Logarithmic"),
-                     "depth": IntegerParameter(1, 8),
-                     "units": IntegerParameter(4, 512, "Logarithmic"),
-                     "mom": ContinuousParameter(0.9, 0.999, "ReverseLogarithmic"),
-                     "opt": CategoricalParameter(["sgd", "adam"]),
-                     "flag": CategoricalParameter([True, False]),
-                     "width": CategoricalParameter([1, 2.5])})
-DISCRETE = SearchSpace({"opt": CategoricalParameter(["sgd", "adam", "rmsprop"]),
-                        "depth": IntegerParameter(1, 4),
-                        "units": IntegerParameter(8, 64, "Logarithmic"),
-                        "flag": CategoricalParameter([True, False]),
-                        "width": CategoricalParameter([1, 2.5])})
+MIXED = SearchSpace(
+    {
+        "lr": ContinuousParameter(1e-5, 1e-1, "Logarithmic"),
+        "depth": IntegerParameter(1, 8),
+        "units": IntegerParameter(4, 512, "Logarithmic"),
+        "mom": ContinuousParameter(0.9, 0.999, "ReverseLogarithmic"),
+        "opt": CategoricalParameter(["sgd", "adam"]),
+        "flag": CategoricalParameter([True, False]),
+        "width": CategoricalParameter([1, 2.5]),
+    }
+)
+DISCRETE = SearchSpace(
+    {
+        "opt": CategoricalParameter(["sgd", "adam", "rmsprop"]),
+        "depth": IntegerParameter(1, 4),
+        "units": IntegerParameter(8, 64, "Logarithmic"),
+        "flag": CategoricalParameter([True, False]),
+        "width": CategoricalParameter([1, 2.5]),
+    }
+)
 SPACES = {"Random": MIXED, "Grid": DISCRETE, "Bayesian": MIXED, "Hyperband": MIXED}
 
 
@@ -93,8 +101,10 @@ def test_handles_running_and_failed_jobs_without_duplicating_them(strategy: str)
     s = make(strategy, 1)
     done = run(strategy, 1, 6)
     running = [Observation(hp, "InProgress") for hp in s.suggest(done, 2)]
-    failed = [Observation(space.sample(np.random.default_rng(9), 1)[0], "Failed"),
-              Observation(done[0].hyperparameters, "Failed")]
+    failed = [
+        Observation(space.sample(np.random.default_rng(9), 1)[0], "Failed"),
+        Observation(done[0].hyperparameters, "Failed"),
+    ]
     nxt = s.suggest(done + running + failed, 3)
     assert len(nxt) == 3
     known = {space.key(o.hyperparameters) for o in done + running + failed}

@@ -27,24 +27,36 @@ from sagetune.analytics import (
 from sagetune.store import open_store
 from sagetune.store.records import MetricPoint, TrainingJobRecord
 
-SPACE = {"eta": ContinuousParameter(1e-4, 1.0, "Logarithmic"),
-         "noise": ContinuousParameter(0.0, 1.0),
-         "depth": IntegerParameter(1, 6),
-         "booster": CategoricalParameter(["gbtree", "dart"])}
+SPACE = {
+    "eta": ContinuousParameter(1e-4, 1.0, "Logarithmic"),
+    "noise": ContinuousParameter(0.0, 1.0),
+    "depth": IntegerParameter(1, 6),
+    "booster": CategoricalParameter(["gbtree", "dart"]),
+}
 
 
 def train(hp: dict) -> dict:
     # Strong, monotone effect of log(eta); none of "noise"; depth 6 with dart fails.
     if hp["depth"] == 6 and hp["booster"] == "dart":
         raise RuntimeError("unsupported combination")
-    return {"auc": 0.5 + 0.1 * math.log10(hp["eta"]) + 0.5 + 0.002 * hp["depth"],
-            "loss": -math.log10(hp["eta"])}
+    return {
+        "auc": 0.5 + 0.1 * math.log10(hp["eta"]) + 0.5 + 0.002 * hp["depth"],
+        "loss": -math.log10(hp["eta"]),
+    }
 
 
 def run(store_url: str, name: str, max_jobs: int) -> TuningJobAnalytics:
-    tuner = HyperparameterTuner("auc", SPACE, objective_type="Maximize", strategy="Random",
-                                max_jobs=max_jobs, max_parallel_jobs=2, random_seed=5,
-                                store=store_url, show_progress=False)
+    tuner = HyperparameterTuner(
+        "auc",
+        SPACE,
+        objective_type="Maximize",
+        strategy="Random",
+        max_jobs=max_jobs,
+        max_parallel_jobs=2,
+        random_seed=5,
+        store=store_url,
+        show_progress=False,
+    )
     tuner.fit(train, job_name=name)
     return tuner.analytics()
 
@@ -56,9 +68,19 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> TuningJobAnalytics:
 
 def test_dataframe_keeps_the_sdk_columns(finished: TuningJobAnalytics) -> None:
     df = finished.dataframe()
-    assert list(df.columns) == ["eta", "noise", "depth", "booster", "TrainingJobName",
-                                "TrainingJobStatus", "FinalObjectiveValue", "TrainingStartTime",
-                                "TrainingEndTime", "TrainingElapsedTimeSeconds", *COST_COLUMNS]
+    assert list(df.columns) == [
+        "eta",
+        "noise",
+        "depth",
+        "booster",
+        "TrainingJobName",
+        "TrainingJobStatus",
+        "FinalObjectiveValue",
+        "TrainingStartTime",
+        "TrainingEndTime",
+        "TrainingElapsedTimeSeconds",
+        *COST_COLUMNS,
+    ]
     assert len(df) == 24
 
 
@@ -71,26 +93,29 @@ def test_summary_best_counts_time_and_methods(finished: TuningJobAnalytics) -> N
     assert s["Objective"] == {"MetricName": "auc", "Type": "Maximize"}
     assert s["BestTrainingJob"]["TrainingJobName"] == best_row["TrainingJobName"]
     assert s["BestTrainingJob"]["FinalObjectiveValue"] == pytest.approx(
-        best_row["FinalObjectiveValue"])
+        best_row["FinalObjectiveValue"]
+    )
     counts = df["TrainingJobStatus"].value_counts().to_dict()
-    assert s["TrainingJobCounts"] == {st: counts.get(st, 0) for st in
-                                      ("InProgress", "Completed", "Failed", "Stopping",
-                                       "Stopped")}
+    assert s["TrainingJobCounts"] == {
+        st: counts.get(st, 0) for st in ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
+    }
     assert s["TrainingJobCounts"]["Failed"] >= 1  # the seed draws some depth-6 dart jobs
     assert s["TimeSpent"]["TrainingSeconds"] == pytest.approx(
-        df["TrainingElapsedTimeSeconds"].sum(), abs=1e-2)
+        df["TrainingElapsedTimeSeconds"].sum(), abs=1e-2
+    )
     assert s["TimeSpent"]["WallClockSeconds"] >= s["TimeSpent"]["TrainingSeconds"] / 2
     assert s["Cost"]["NumberOfTrainingJobs"] == len(df)
     assert s["Cost"]["BillableTimeInSeconds"] == pytest.approx(
-        df["BillableTimeInSeconds"].sum(), abs=1e-2)
+        df["BillableTimeInSeconds"].sum(), abs=1e-2
+    )
     assert any("cost" in n for n in s["Notes"])
     assert s["Methods"]["Importance"] == IMPORTANCE_METHOD
-    assert "fANOVA" in s["Methods"]["Importance"] and "Spearman" in s["Methods"][
-        "RankCorrelation"]
+    assert "fANOVA" in s["Methods"]["Importance"] and "Spearman" in s["Methods"]["RankCorrelation"]
 
 
 def test_importance_and_rank_correlation_find_the_driving_hyperparameter(
-        finished: TuningJobAnalytics) -> None:
+    finished: TuningJobAnalytics,
+) -> None:
     imp = finished.importance()
     assert imp["hyperparameter"].iloc[0] == "eta"
     by_name = imp.set_index("hyperparameter")
@@ -116,18 +141,30 @@ def test_curves_are_long_form_and_hold_per_epoch_points(store_url: str) -> None:
     auc = finished.curves("auc").set_index("job")["value"]
     final = completed[0]
     assert auc[final] == pytest.approx(
-        df.set_index("TrainingJobName").loc[final, "FinalObjectiveValue"])
+        df.set_index("TrainingJobName").loc[final, "FinalObjectiveValue"]
+    )
     assert str(curves["time"].dt.tz) == "UTC"
     # A job reporting one point per epoch (as scripts do) reads back in epoch order.
     store = open_store(store_url)
     now = time.time()
-    store.create_training_job(TrainingJobRecord(
-        name="curves-job-999-streamed", tuning_job_name="curves-job", seq=999,
-        status="Stopped", hyperparameters={"eta": 0.1, "noise": 0.5, "depth": 2,
-                                           "booster": "gbtree"},
-        created_at=now, started_at=now, ended_at=now + 3))
-    store.add_metric_points([MetricPoint("curves-job-999-streamed", "auc", 0.6 + e / 100, e,
-                                         now + e) for e in range(1, 6)])
+    store.create_training_job(
+        TrainingJobRecord(
+            name="curves-job-999-streamed",
+            tuning_job_name="curves-job",
+            seq=999,
+            status="Stopped",
+            hyperparameters={"eta": 0.1, "noise": 0.5, "depth": 2, "booster": "gbtree"},
+            created_at=now,
+            started_at=now,
+            ended_at=now + 3,
+        )
+    )
+    store.add_metric_points(
+        [
+            MetricPoint("curves-job-999-streamed", "auc", 0.6 + e / 100, e, now + e)
+            for e in range(1, 6)
+        ]
+    )
     streamed = finished.curves("auc").query("job == 'curves-job-999-streamed'")
     assert streamed["epoch"].tolist() == [1, 2, 3, 4, 5]
     assert streamed["value"].tolist() == pytest.approx([0.61, 0.62, 0.63, 0.64, 0.65])
@@ -151,9 +188,18 @@ def test_too_few_jobs_gives_no_importance() -> None:
     from sagetune.space import SearchSpace
 
     space = SearchSpace({"a": ContinuousParameter(0.0, 1.0)})
-    jobs = [TrainingJobRecord(name=f"j{i}", tuning_job_name="t", seq=i, status="Completed",
-                              hyperparameters={"a": i / 3}, created_at=0.0, objective=float(i))
-            for i in range(3)]
+    jobs = [
+        TrainingJobRecord(
+            name=f"j{i}",
+            tuning_job_name="t",
+            seq=i,
+            status="Completed",
+            hyperparameters={"a": i / 3},
+            created_at=0.0,
+            objective=float(i),
+        )
+        for i in range(3)
+    ]
     (row,) = hyperparameter_effects(space, jobs)
     assert row["importance"] is None and row["rank_correlation"] == pytest.approx(1.0)
 

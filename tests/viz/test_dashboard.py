@@ -29,9 +29,16 @@ from sagetune.store import open_store
 from sagetune.store.sql import metric_points, training_jobs
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SPACE = {"x": ContinuousParameter(1e-3, 1.0, "Logarithmic"), "n": IntegerParameter(1, 4)}
 
 TUNER_SCRIPT = textwrap.dedent("""
@@ -63,9 +70,17 @@ def quick(hp: dict) -> dict:
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('dash') / 'tuning.db'}"
-    HyperparameterTuner("loss", SPACE, objective_type="Minimize", strategy="Random", max_jobs=8,
-                        max_parallel_jobs=2, random_seed=2, store=url,
-                        show_progress=False).fit(quick, job_name="small")
+    HyperparameterTuner(
+        "loss",
+        SPACE,
+        objective_type="Minimize",
+        strategy="Random",
+        max_jobs=8,
+        max_parallel_jobs=2,
+        random_seed=2,
+        store=url,
+        show_progress=False,
+    ).fit(quick, job_name="small")
     return url
 
 
@@ -79,8 +94,14 @@ def _free_port() -> int:
 def serving(app: object) -> Iterator[str]:
     """Run the app with uvicorn on a free loopback port in a thread; yield its base URL."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,  # type: ignore
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -114,17 +135,26 @@ def browser_page() -> Iterator[object]:
 # the token and the binding -------------------------------------------------------------------
 def test_with_a_token_every_request_without_it_is_refused(url: str) -> None:
     client = TestClient(create_app(url, token="s3cret"))
-    for path in ("/", "/api/tuning-jobs", "/tuning-jobs/small", "/static/plotly.min.js",
-                 "/api/tuning-jobs/small/plots/scatter"):
+    for path in (
+        "/",
+        "/api/tuning-jobs",
+        "/tuning-jobs/small",
+        "/static/plotly.min.js",
+        "/api/tuning-jobs/small/plots/scatter",
+    ):
         assert client.get(path).status_code == 401, path
-    assert client.post("/api/tuning-jobs/small/stop",
-                       headers={"X-Sagetune-Action": "stop"}).status_code == 401
-    assert client.get("/api/tuning-jobs", headers={"Authorization": "Bearer nope"}
-                      ).status_code == 401
+    assert (
+        client.post(
+            "/api/tuning-jobs/small/stop", headers={"X-Sagetune-Action": "stop"}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.get("/api/tuning-jobs", headers={"Authorization": "Bearer nope"}).status_code == 401
+    )
     ok = client.get("/api/tuning-jobs", headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200 and ok.json()[0]["name"] == "small"
-    assert client.get("/api/tuning-jobs", headers={"X-Sagetune-Token": "s3cret"}
-                      ).status_code == 200
+    assert client.get("/api/tuning-jobs", headers={"X-Sagetune-Token": "s3cret"}).status_code == 200
     # The browser's way in: the token once in the URL, then a cookie.
     first = client.get("/?token=s3cret")
     assert first.status_code == 200 and "sagetune_token" in first.headers["set-cookie"]
@@ -135,8 +165,12 @@ def test_with_a_token_every_request_without_it_is_refused(url: str) -> None:
 def test_token_over_real_http(url: str) -> None:
     with serving(create_app(url, token="tok-123")) as base:
         assert httpx.get(f"{base}/api/tuning-jobs", timeout=10).status_code == 401
-        assert httpx.get(f"{base}/api/tuning-jobs", timeout=10,
-                         headers={"Authorization": "Bearer tok-123"}).status_code == 200
+        assert (
+            httpx.get(
+                f"{base}/api/tuning-jobs", timeout=10, headers={"Authorization": "Bearer tok-123"}
+            ).status_code
+            == 200
+        )
 
 
 def test_without_a_token_only_requests_for_this_machine_are_answered(url: str) -> None:
@@ -145,10 +179,15 @@ def test_without_a_token_only_requests_for_this_machine_are_answered(url: str) -
         assert httpx.get(f"{base}/api/tuning-jobs", timeout=10).status_code == 200
         port = base.rsplit(":", 1)[1]
         for host in (f"localhost:{port}", f"[::1]:{port}", "127.0.0.1"):
-            assert httpx.get(f"{base}/api/tuning-jobs", timeout=10,
-                             headers={"Host": host}).status_code == 200
-        refused = httpx.post(f"{base}/api/tuning-jobs/small/stop", timeout=10,
-                             headers={"Host": f"evil.example:{port}"})
+            assert (
+                httpx.get(f"{base}/api/tuning-jobs", timeout=10, headers={"Host": host}).status_code
+                == 200
+            )
+        refused = httpx.post(
+            f"{base}/api/tuning-jobs/small/stop",
+            timeout=10,
+            headers={"Host": f"evil.example:{port}"},
+        )
         assert refused.status_code == 400 and "evil.example" in refused.json()["detail"]
 
 
@@ -157,8 +196,11 @@ def test_binding_beyond_loopback_needs_a_token(monkeypatch: pytest.MonkeyPatch) 
     res = CliRunner().invoke(main, ["dashboard", "--host", "0.0.0.0", "--port", "1"])
     assert res.exit_code == 2
     assert res.output.strip().splitlines() == [
-        ("ValidationError: --token: binding to 0.0.0.0 exposes the dashboard beyond this "
-         "machine; pass --token or set SAGETUNE_DASHBOARD_TOKEN (or bind to 127.0.0.1)")]
+        (
+            "ValidationError: --token: binding to 0.0.0.0 exposes the dashboard beyond this "
+            "machine; pass --token or set SAGETUNE_DASHBOARD_TOKEN (or bind to 127.0.0.1)"
+        )
+    ]
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
     check_binding("0.0.0.0", "a-token")
@@ -170,24 +212,30 @@ def test_binding_beyond_loopback_needs_a_token(monkeypatch: pytest.MonkeyPatch) 
 def test_api_pages_sorts_and_filters_training_jobs(url: str) -> None:
     client = TestClient(create_app(url))
     jobs = open_store(url).list_training_jobs("small")
-    page = client.get("/api/tuning-jobs/small/training-jobs",
-                      params={"limit": 3, "offset": 3}).json()
+    page = client.get(
+        "/api/tuning-jobs/small/training-jobs", params={"limit": 3, "offset": 3}
+    ).json()
     assert page["total"] == 8 and [r["seq"] for r in page["rows"]] == [4, 5, 6]
-    by_obj = client.get("/api/tuning-jobs/small/training-jobs",
-                        params={"sort": "objective", "order": "desc", "limit": 100}).json()
+    by_obj = client.get(
+        "/api/tuning-jobs/small/training-jobs",
+        params={"sort": "objective", "order": "desc", "limit": 100},
+    ).json()
     values = [r["objective"] for r in by_obj["rows"]]
     assert values == sorted(values, reverse=True)
     assert by_obj["best"] == min(jobs, key=lambda j: j.objective).name  # type: ignore
     by_x = client.get("/api/tuning-jobs/small/training-jobs", params={"sort": "x"}).json()
     xs = [r["hyperparameters"]["x"] for r in by_x["rows"]]
     assert xs == sorted(xs)
-    done = client.get("/api/tuning-jobs/small/training-jobs",
-                      params={"status": "Completed"}).json()
+    done = client.get("/api/tuning-jobs/small/training-jobs", params={"status": "Completed"}).json()
     assert done["matching"] == 8
-    assert client.get("/api/tuning-jobs/small/training-jobs",
-                      params={"status": "Bogus"}).status_code == 400
-    assert client.get("/api/tuning-jobs/small/training-jobs",
-                      params={"sort": "nope"}).status_code == 400
+    assert (
+        client.get("/api/tuning-jobs/small/training-jobs", params={"status": "Bogus"}).status_code
+        == 400
+    )
+    assert (
+        client.get("/api/tuning-jobs/small/training-jobs", params={"sort": "nope"}).status_code
+        == 400
+    )
     assert client.get("/api/tuning-jobs/missing").status_code == 404
     assert "no tuning job named" in client.get("/tuning-jobs/missing").text
     fig = client.get("/api/tuning-jobs/small/plots/scatter").json()
@@ -204,8 +252,16 @@ def test_api_pages_sorts_and_filters_training_jobs(url: str) -> None:
 
 def _bulk_tuning_job(url: str, name: str, n: int) -> None:
     """A finished tuning job with ``n`` training jobs, written in one transaction."""
-    tuner = HyperparameterTuner("loss", SPACE, objective_type="Minimize", strategy="Random",
-                                max_jobs=1, random_seed=1, store=url, show_progress=False)
+    tuner = HyperparameterTuner(
+        "loss",
+        SPACE,
+        objective_type="Minimize",
+        strategy="Random",
+        max_jobs=1,
+        random_seed=1,
+        store=url,
+        show_progress=False,
+    )
     tuner.fit(quick, job_name=name)
     store = open_store(url)
     first = store.list_training_jobs(name)[0]
@@ -216,15 +272,32 @@ def _bulk_tuning_job(url: str, name: str, n: int) -> None:
         status = "Failed" if seq % 50 == 0 else "Completed"
         objective = None if status == "Failed" else (x - 0.1) ** 2 + (seq % 4) * 0.01
         job = f"{name}-{seq:05d}"
-        rows.append({"name": job, "tuning_job_name": name, "seq": seq, "status": status,
-                     "hyperparameters": json.dumps({"x": x, "n": seq % 4 + 1}),
-                     "created_at": now, "started_at": now, "ended_at": now + 1,
-                     "objective": objective, "final_metrics": "{}",
-                     "failure_reason": "boom" if objective is None else None,
-                     "log_path": first.log_path})
+        rows.append(
+            {
+                "name": job,
+                "tuning_job_name": name,
+                "seq": seq,
+                "status": status,
+                "hyperparameters": json.dumps({"x": x, "n": seq % 4 + 1}),
+                "created_at": now,
+                "started_at": now,
+                "ended_at": now + 1,
+                "objective": objective,
+                "final_metrics": "{}",
+                "failure_reason": "boom" if objective is None else None,
+                "log_path": first.log_path,
+            }
+        )
         if objective is not None:
-            points.append({"training_job_name": job, "metric_name": "loss",
-                           "value": objective, "step": 1, "timestamp": now + 1})
+            points.append(
+                {
+                    "training_job_name": job,
+                    "metric_name": "loss",
+                    "value": objective,
+                    "step": 1,
+                    "timestamp": now + 1,
+                }
+            )
     with store.engine.begin() as conn:
         conn.execute(insert(training_jobs), rows)
         conn.execute(insert(metric_points), points)
@@ -242,17 +315,21 @@ def test_ten_thousand_training_jobs_stay_responsive(big_url: str) -> None:
     t0 = time.monotonic()
     summary = client.get("/api/tuning-jobs/big").json()
     assert summary["TrainingJobCount"] == 10_000 and summary["TrainingJobCounts"]["Failed"] == 200
-    page = client.get("/api/tuning-jobs/big/training-jobs",
-                      params={"offset": 9_990, "sort": "seq"}).json()
+    page = client.get(
+        "/api/tuning-jobs/big/training-jobs", params={"offset": 9_990, "sort": "seq"}
+    ).json()
     assert page["total"] == 10_000 and len(page["rows"]) == 10
-    assert client.get("/api/tuning-jobs/big/training-jobs",
-                      params={"limit": 10_000}).status_code == 422  # pages are bounded
+    assert (
+        client.get("/api/tuning-jobs/big/training-jobs", params={"limit": 10_000}).status_code
+        == 422
+    )  # pages are bounded
     for kind in ("scatter", "convergence", "parallel", "curves", "importance"):
         res = client.get(f"/api/tuning-jobs/big/plots/{kind}")
         assert res.status_code == 200
         fig = res.json()
-        points = sum(len(t.get("x") or t.get("dimensions", [{}])[0].get("values", []))
-                     for t in fig["data"])
+        points = sum(
+            len(t.get("x") or t.get("dimensions", [{}])[0].get("values", [])) for t in fig["data"]
+        )
         panels = sum(1 for k in fig["layout"] if k.startswith("xaxis")) or 1
         assert points <= 4_000 * panels + 100, (kind, points)  # downsampled for browsers
         assert len(res.content) < 3_000_000, kind
@@ -269,18 +346,22 @@ def test_ten_thousand_jobs_in_the_browser(big_url: str) -> None:
         t0 = time.monotonic()
         page.goto(f"{base}/tuning-jobs/big")  # type: ignore[attr-defined]
         page.wait_for_function(  # type: ignore[attr-defined]
-            "() => document.querySelectorAll('#jobs-table tbody tr').length === 50")
+            "() => document.querySelectorAll('#jobs-table tbody tr').length === 50"
+        )
         assert page.text_content("#page-info") == "1\u201350 of 10000"  # type: ignore
         page.wait_for_selector("#plot-scatter .main-svg")  # type: ignore[attr-defined]
         assert time.monotonic() - t0 < 30
         page.click("#next")  # type: ignore[attr-defined]
         page.wait_for_function(  # type: ignore[attr-defined]
-            "() => document.querySelector('#page-info').textContent.startsWith('51')")
+            "() => document.querySelector('#page-info').textContent.startsWith('51')"
+        )
         page.select_option("#status-filter", "Failed")  # type: ignore[attr-defined]
         page.wait_for_function(  # type: ignore[attr-defined]
-            "() => document.querySelector('#page-info').textContent.includes('of 200')")
+            "() => document.querySelector('#page-info').textContent.includes('of 200')"
+        )
         statuses = page.eval_on_selector_all(  # type: ignore[attr-defined]
-            "#jobs-table tbody tr", "rows => rows.map(r => r.dataset.status)")
+            "#jobs-table tbody tr", "rows => rows.map(r => r.dataset.status)"
+        )
         assert statuses and set(statuses) == {"Failed"}
         assert page.js_errors == []  # type: ignore[attr-defined]
 
@@ -291,8 +372,13 @@ def test_watch_a_running_tuning_job_and_stop_it(tmp_path: Path) -> None:
     script = tmp_path / "tune.py"
     script.write_text(TUNER_SCRIPT)
     store = open_store(url)
-    proc = subprocess.Popen([sys.executable, str(script), url, "live"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), url, "live"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -319,16 +405,19 @@ def test_watch_a_running_tuning_job_and_stop_it(tmp_path: Path) -> None:
             page.click("#stop-button")  # type: ignore[attr-defined]
             page.wait_for_function(  # type: ignore[attr-defined]
                 "() => ['Stopping', 'Stopped'].includes("
-                "document.querySelector('#status').textContent)")
+                "document.querySelector('#status').textContent)"
+            )
             page.wait_for_function(  # type: ignore[attr-defined]
-                "() => document.querySelector('#status').textContent === 'Stopped'")
+                "() => document.querySelector('#status').textContent === 'Stopped'"
+            )
             assert page.is_disabled("#stop-button")  # type: ignore[attr-defined]
             assert page.evaluate("window.__same_page") is True  # type: ignore[attr-defined]
             # The training job page: hyperparameters, metric curve and log tail.
             page.click("#jobs-table tbody tr[data-status='Completed'] a")  # type: ignore
             page.wait_for_selector("#hyperparameters tr th:text('x')")  # type: ignore
             page.wait_for_function(  # type: ignore[attr-defined]
-                "() => document.querySelector('#log').textContent.includes('training with')")
+                "() => document.querySelector('#log').textContent.includes('training with')"
+            )
             page.wait_for_selector("#metric-loss .main-svg")  # type: ignore[attr-defined]
             assert page.js_errors == []  # type: ignore[attr-defined]
         out, _ = proc.communicate(timeout=30)

@@ -26,10 +26,12 @@ from sagetune.plots.data import KINDS, TuningData
 from sagetune.store import open_store
 from sagetune.store.records import MetricPoint, TrainingJobRecord
 
-SPACE = {"eta": ContinuousParameter(1e-3, 1.0, "Logarithmic"),
-         "max_depth": IntegerParameter(1, 8),
-         "booster": CategoricalParameter(["gbtree", "dart"]),
-         "subsample": ContinuousParameter(0.5, 1.0)}
+SPACE = {
+    "eta": ContinuousParameter(1e-3, 1.0, "Logarithmic"),
+    "max_depth": IntegerParameter(1, 8),
+    "booster": CategoricalParameter(["gbtree", "dart"]),
+    "subsample": ContinuousParameter(0.5, 1.0),
+}
 NAME = "plots-job"
 # The stored request groups ranges by kind: continuous, integer, categorical.
 ORDER = ["eta", "subsample", "max_depth", "booster"]
@@ -38,8 +40,12 @@ ORDER = ["eta", "subsample", "max_depth", "booster"]
 def train(hp: dict) -> dict:
     if hp["max_depth"] == 8:
         raise RuntimeError("too deep")
-    return {"validation:auc": 1.0 - (math.log10(hp["eta"]) + 1.5) ** 2 / 10
-            - 0.01 * abs(hp["max_depth"] - 4) + (0.01 if hp["booster"] == "gbtree" else 0.0)}
+    return {
+        "validation:auc": 1.0
+        - (math.log10(hp["eta"]) + 1.5) ** 2 / 10
+        - 0.01 * abs(hp["max_depth"] - 4)
+        + (0.01 if hp["booster"] == "gbtree" else 0.0)
+    }
 
 
 def _add_stopped_jobs(url: str) -> None:
@@ -48,22 +54,53 @@ def _add_stopped_jobs(url: str) -> None:
     store = open_store(url)
     now = time.time()
     hp = {"eta": 0.05, "max_depth": 3, "booster": "dart", "subsample": 0.7}
-    store.create_training_job(TrainingJobRecord(
-        name=f"{NAME}-101-early", tuning_job_name=NAME, seq=101, status="Stopped",
-        hyperparameters=hp, created_at=now, started_at=now, ended_at=now + 2, objective=0.7))
-    store.add_metric_points([MetricPoint(f"{NAME}-101-early", "validation:auc", 0.5 + e / 20,
-                                         e, now + e) for e in range(1, 5)])
-    store.create_training_job(TrainingJobRecord(
-        name=f"{NAME}-102-stopped", tuning_job_name=NAME, seq=102, status="Stopped",
-        hyperparameters=hp, created_at=now, started_at=now, ended_at=now + 1))
+    store.create_training_job(
+        TrainingJobRecord(
+            name=f"{NAME}-101-early",
+            tuning_job_name=NAME,
+            seq=101,
+            status="Stopped",
+            hyperparameters=hp,
+            created_at=now,
+            started_at=now,
+            ended_at=now + 2,
+            objective=0.7,
+        )
+    )
+    store.add_metric_points(
+        [
+            MetricPoint(f"{NAME}-101-early", "validation:auc", 0.5 + e / 20, e, now + e)
+            for e in range(1, 5)
+        ]
+    )
+    store.create_training_job(
+        TrainingJobRecord(
+            name=f"{NAME}-102-stopped",
+            tuning_job_name=NAME,
+            seq=102,
+            status="Stopped",
+            hyperparameters=hp,
+            created_at=now,
+            started_at=now,
+            ended_at=now + 1,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('plots') / 'tuning.db'}"
-    HyperparameterTuner("validation:auc", SPACE, objective_type="Maximize", strategy="Random",
-                        max_jobs=20, max_parallel_jobs=2, random_seed=1, store=url,
-                        show_progress=False).fit(train, job_name=NAME)
+    HyperparameterTuner(
+        "validation:auc",
+        SPACE,
+        objective_type="Maximize",
+        strategy="Random",
+        max_jobs=20,
+        max_parallel_jobs=2,
+        random_seed=1,
+        store=url,
+        show_progress=False,
+    ).fit(train, job_name=NAME)
     _add_stopped_jobs(url)
     return url
 
@@ -74,8 +111,7 @@ def data(url: str) -> TuningData:
 
 
 # plot data -----------------------------------------------------------------------------------
-def test_scatter_data_has_a_panel_per_hyperparameter_with_the_right_axes(
-        data: TuningData) -> None:
+def test_scatter_data_has_a_panel_per_hyperparameter_with_the_right_axes(data: TuningData) -> None:
     d = pdata.scatter_data(data)
     assert [a.name for a in d.axes] == ORDER
     assert [a.kind for a in d.axes] == ["log", "linear", "linear", "category"]
@@ -105,8 +141,7 @@ def test_convergence_best_so_far_never_gets_worse(data: TuningData) -> None:
     assert list(d.seq) == sorted(d.seq)
 
 
-def test_parallel_data_normalises_every_axis_and_ends_with_the_objective(
-        data: TuningData) -> None:
+def test_parallel_data_normalises_every_axis_and_ends_with_the_objective(data: TuningData) -> None:
     d = pdata.parallel_data(data)
     assert [a.name for a in d.axes] == [*ORDER, "validation:auc"]
     scored = [j for j in data.jobs if j.objective is not None]
@@ -138,12 +173,21 @@ def test_large_jobs_are_sampled_and_keep_the_best() -> None:
     from sagetune.space import SearchSpace
 
     rng = np.random.default_rng(0)
-    jobs = [TrainingJobRecord(name=f"big-{i}", tuning_job_name="big", seq=i, status="Completed",
-                              hyperparameters={"x": float(v)}, created_at=0.0,
-                              objective=float(-(v - 0.3) ** 2))
-            for i, v in enumerate(rng.random(10_000), start=1)]
-    data = TuningData("big", "Completed", "obj", True,
-                      SearchSpace({"x": ContinuousParameter(0.0, 1.0)}), jobs, [])
+    jobs = [
+        TrainingJobRecord(
+            name=f"big-{i}",
+            tuning_job_name="big",
+            seq=i,
+            status="Completed",
+            hyperparameters={"x": float(v)},
+            created_at=0.0,
+            objective=float(-((v - 0.3) ** 2)),
+        )
+        for i, v in enumerate(rng.random(10_000), start=1)
+    ]
+    data = TuningData(
+        "big", "Completed", "obj", True, SearchSpace({"x": ContinuousParameter(0.0, 1.0)}), jobs, []
+    )
     s = pdata.scatter_data(data, max_points=2000)
     assert len(s.names) <= 2000 and s.total == 10_000
     assert s.best is not None and s.names[s.best] == data.best.name  # type: ignore[union-attr]
@@ -175,8 +219,9 @@ def test_scatter_figure_has_one_panel_per_hyperparameter_and_log_axes(data: Tuni
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_kind_writes_a_real_png_of_the_expected_size(data: TuningData, tmp_path: Path,
-                                                          kind: str) -> None:
+def test_each_kind_writes_a_real_png_of_the_expected_size(
+    data: TuningData, tmp_path: Path, kind: str
+) -> None:
     path = static.save(kind, data, tmp_path / f"{kind}.png")
     with Image.open(path) as img:
         assert img.format == "PNG"
@@ -225,12 +270,16 @@ def test_cli_plot_writes_each_kind_and_explains_bad_input(url: str, tmp_path: Pa
         assert res.output.strip() == str(out)
         with Image.open(out) as img:
             assert img.size[0] > 300
-    res = runner.invoke(main, ["plot", NAME, "--kind", "pie", "-o", str(tmp_path / "x.png"),
-                               "--store", url])
+    res = runner.invoke(
+        main, ["plot", NAME, "--kind", "pie", "-o", str(tmp_path / "x.png"), "--store", url]
+    )
     assert res.exit_code == 2
     assert res.output.strip().splitlines() == [
-        ("ValidationError: --kind: unknown plot kind 'pie'; choose one of scatter, "
-         "convergence, parallel, curves, importance")]
+        (
+            "ValidationError: --kind: unknown plot kind 'pie'; choose one of scatter, "
+            "convergence, parallel, curves, importance"
+        )
+    ]
     res = runner.invoke(main, ["plot", "missing", "-o", str(tmp_path / "x.png"), "--store", url])
     assert res.exit_code == 2 and "no tuning job named 'missing'" in res.output
     assert "Traceback" not in res.output

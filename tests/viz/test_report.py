@@ -16,8 +16,21 @@ from sagetune.plots.data import KINDS
 from sagetune.report import write_report
 from sagetune.store import open_store
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 def train(hp: dict) -> dict:
@@ -74,11 +87,17 @@ class Checker(HTMLParser):
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('report') / 'tuning.db'}"
-    HyperparameterTuner("loss", {"lr": ContinuousParameter(1e-4, 1.0, "Logarithmic"),
-                                 "depth": IntegerParameter(1, 6)},
-                        objective_type="Minimize", strategy="Random", max_jobs=10,
-                        max_parallel_jobs=2, random_seed=4, store=url,
-                        show_progress=False).fit(train, job_name="report-job")
+    HyperparameterTuner(
+        "loss",
+        {"lr": ContinuousParameter(1e-4, 1.0, "Logarithmic"), "depth": IntegerParameter(1, 6)},
+        objective_type="Minimize",
+        strategy="Random",
+        max_jobs=10,
+        max_parallel_jobs=2,
+        random_seed=4,
+        store=url,
+        show_progress=False,
+    ).fit(train, job_name="report-job")
     return url
 
 
@@ -115,8 +134,9 @@ def test_report_is_valid_self_contained_html_with_the_data(url: str, tmp_path: P
 def test_report_needs_an_html_name_and_a_known_job(url: str, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="-o: the report is an HTML file"):
         write_report("report-job", tmp_path / "report.pdf", store=url)
-    res = CliRunner().invoke(main, ["report", "nope", "-o", str(tmp_path / "r.html"),
-                                    "--store", url])
+    res = CliRunner().invoke(
+        main, ["report", "nope", "-o", str(tmp_path / "r.html"), "--store", url]
+    )
     assert res.exit_code == 2
     assert res.output.strip() == f"ResourceNotFound: no tuning job named 'nope' in {url}"
     assert not (tmp_path / "r.html").exists()

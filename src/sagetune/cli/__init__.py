@@ -40,11 +40,17 @@ class _Group(click.Group):
             sys.exit(2)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
-                                           "max_content_width": 100})
-@click.option("--store", "store_url", envvar="SAGETUNE_STORE", metavar="URL",
-              help="SQLAlchemy URL or SQLite file of the store (env SAGETUNE_STORE; default "
-                   "~/.sagetune/sagetune.db).")
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.option(
+    "--store",
+    "store_url",
+    envvar="SAGETUNE_STORE",
+    metavar="URL",
+    help="SQLAlchemy URL or SQLite file of the store (env SAGETUNE_STORE; default "
+    "~/.sagetune/sagetune.db).",
+)
 @click.version_option(package_name="sagetune")
 @click.pass_context
 def main(ctx: click.Context, store_url: str | None) -> None:
@@ -60,9 +66,15 @@ def store_option(fn: F) -> F:
             ctx.ensure_object(dict)["store"] = value
         return value
 
-    return click.option("--store", "_store", metavar="URL", expose_value=False,
-                        callback=remember, is_eager=True,
-                        help="SQLAlchemy URL or SQLite file of the store.")(fn)
+    return click.option(
+        "--store",
+        "_store",
+        metavar="URL",
+        expose_value=False,
+        callback=remember,
+        is_eager=True,
+        help="SQLAlchemy URL or SQLite file of the store.",
+    )(fn)
 
 
 def get_store(ctx: click.Context) -> Store:
@@ -80,5 +92,7 @@ def _default(o: Any) -> Any:
 def echo_json(data: Any) -> None:
     """Print an answer as the AWS CLI does: indented JSON, ISO timestamps."""
     click.echo(json.dumps(data, indent=4, default=_default))
+
+
 # The verbs register themselves on ``main`` when their modules are imported.
 from sagetune.cli import cost, jobs, viz  # noqa: E402,F401

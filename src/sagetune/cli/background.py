@@ -26,8 +26,13 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - the job must not stay InProgress with no tuner
         traceback.print_exc()
         now = time.time()
-        store.update_tuning_job(name, status="Failed", ended_at=now, last_modified_at=now,
-                                failure_reason=f"the tuner failed: {type(exc).__name__}: {exc}")
+        store.update_tuning_job(
+            name,
+            status="Failed",
+            ended_at=now,
+            last_modified_at=now,
+            failure_reason=f"the tuner failed: {type(exc).__name__}: {exc}",
+        )
         return 1
     print(f"{name}: {record.status}")
     return 0

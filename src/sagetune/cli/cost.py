@@ -19,9 +19,14 @@ def _money(x: float | None) -> str:
 
 @main.command("cost")
 @click.argument("name", metavar="TUNING_JOB")
-@click.option("--prices", "prices_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="JSON or YAML: {InstancePricesPerHour: {type: price}, SpotDiscount: 0.7}, "
-                   "or just {type: price}. Wins over the request's LocalPricing.")
+@click.option(
+    "--prices",
+    "prices_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="JSON or YAML: {InstancePricesPerHour: {type: price}, SpotDiscount: 0.7}, "
+    "or just {type: price}. Wins over the request's LocalPricing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @store_option
 @click.pass_context
@@ -36,33 +41,64 @@ def cost(ctx: click.Context, name: str, prices_path: str | None, as_json: bool) 
     summary = cost_summary(spec, jobs, pricing, now)
     rows = job_costs(spec, jobs, pricing, now)
     if as_json:
-        echo_json({"HyperParameterTuningJobName": name, **summary,
-                   "TrainingJobs": [r.as_dict() for r in rows]})
+        echo_json(
+            {
+                "HyperParameterTuningJobName": name,
+                **summary,
+                "TrainingJobs": [r.as_dict() for r in rows],
+            }
+        )
         return
     table = Table(title=f"{name}: cost per training job")
-    for column in ("training job", "status", "instance", "seconds", "epochs", "not run",
-                   "saved s", "cost", "saved"):
-        table.add_column(column, justify="left" if column in ("training job", "status",
-                                                              "instance") else "right")
+    for column in (
+        "training job",
+        "status",
+        "instance",
+        "seconds",
+        "epochs",
+        "not run",
+        "saved s",
+        "cost",
+        "saved",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("training job", "status", "instance") else "right"
+        )
     for r in rows:
         kind = f"{r.instance_type or '-'} x{r.instance_count}{' spot' if r.spot else ''}"
-        table.add_row(r.name, r.status + (" (early)" if r.early_stopped else ""), kind,
-                      f"{r.billable_seconds:.1f}", str(r.epochs), str(r.epochs_not_run),
-                      f"{r.saved_seconds:.1f}", _money(r.cost), _money(r.saved_cost))
+        table.add_row(
+            r.name,
+            r.status + (" (early)" if r.early_stopped else ""),
+            kind,
+            f"{r.billable_seconds:.1f}",
+            str(r.epochs),
+            str(r.epochs_not_run),
+            f"{r.saved_seconds:.1f}",
+            _money(r.cost),
+            _money(r.saved_cost),
+        )
     Console(width=160).print(table)
     n = summary["NumberOfTrainingJobs"]
-    click.echo(f"training jobs: {n}, billable time: {summary['BillableTimeInSeconds']:.1f} s, "
-               f"epochs run: {summary['EpochsCompleted']}")
+    click.echo(
+        f"training jobs: {n}, billable time: {summary['BillableTimeInSeconds']:.1f} s, "
+        f"epochs run: {summary['EpochsCompleted']}"
+    )
     if summary["TotalCost"] is None:
         missing = ", ".join(summary["InstanceTypesWithoutPrice"]) or "none"
-        click.echo(f"cost: unknown (no price for instance types: {missing}; give --prices or "
-                   f"the request's LocalPricing)")
+        click.echo(
+            f"cost: unknown (no price for instance types: {missing}; give --prices or "
+            f"the request's LocalPricing)"
+        )
     else:
-        click.echo(f"cost: {summary['TotalCost']:.4f}, per training job: "
-                   f"{summary['CostPerTrainingJob']:.4f}")
+        click.echo(
+            f"cost: {summary['TotalCost']:.4f}, per training job: "
+            f"{summary['CostPerTrainingJob']:.4f}"
+        )
     saved = summary["EstimatedSavedCost"]
-    click.echo(f"early stopping / Hyperband: {summary['EarlyStoppedTrainingJobs']} jobs stopped, "
-               f"{summary['EpochsNotRun']} epochs not run (of "
-               f"{summary['PlannedEpochsPerTrainingJob'] or '?'} planned per job), estimated "
-               f"saving {summary['EstimatedSavedSeconds']:.1f} s"
-               + ("" if saved is None else f", {saved:.4f} in cost"))
+    click.echo(
+        f"early stopping / Hyperband: {summary['EarlyStoppedTrainingJobs']} jobs stopped, "
+        f"{summary['EpochsNotRun']} epochs not run (of "
+        f"{summary['PlannedEpochsPerTrainingJob'] or '?'} planned per job), estimated "
+        f"saving {summary['EstimatedSavedSeconds']:.1f} s"
+        + ("" if saved is None else f", {saved:.4f} in cost")
+    )

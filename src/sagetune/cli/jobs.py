@@ -24,15 +24,20 @@ from sagetune.naming import tuning_job_arn
 from sagetune.spec import load_spec
 from sagetune.store.records import FINISHED
 
-JOB_NAME = click.option("--hyper-parameter-tuning-job-name", "name", required=True,
-                        metavar="NAME", help="The tuning job's name.")
+JOB_NAME = click.option(
+    "--hyper-parameter-tuning-job-name",
+    "name",
+    required=True,
+    metavar="NAME",
+    help="The tuning job's name.",
+)
 STATUSES = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 
 
 def load_request(source: str, yaml_input: bool = False) -> tuple[dict[str, Any], Path]:
     """A request from ``file://path``, a path, or inline JSON/YAML; and its base folder."""
     text, base = source, Path.cwd()
-    path = Path(source[len("file://"):] if source.startswith("file://") else source)
+    path = Path(source[len("file://") :] if source.startswith("file://") else source)
     if source.startswith("file://") or (len(source) < 4096 and path.suffix and path.exists()):
         try:
             text = path.read_text()
@@ -56,20 +61,38 @@ def _print_notices(spec: Any) -> None:
 
 
 @main.command("create-hyper-parameter-tuning-job")
-@click.option("--cli-input-json", metavar="JSON", help="The request: file://request.json or "
-              "inline JSON.")
-@click.option("--cli-input-yaml", metavar="YAML", help="The request as YAML (file:// or "
-              "inline).")
-@click.option("--hyper-parameter-tuning-job-name", "name", metavar="NAME",
-              help="Overrides the request's name.")
-@click.option("--hyper-parameter-tuning-job-config", "config", metavar="JSON",
-              help="Overrides HyperParameterTuningJobConfig.")
-@click.option("--training-job-definition", "definition", metavar="JSON",
-              help="Overrides TrainingJobDefinition.")
+@click.option(
+    "--cli-input-json", metavar="JSON", help="The request: file://request.json or inline JSON."
+)
+@click.option("--cli-input-yaml", metavar="YAML", help="The request as YAML (file:// or inline).")
+@click.option(
+    "--hyper-parameter-tuning-job-name",
+    "name",
+    metavar="NAME",
+    help="Overrides the request's name.",
+)
+@click.option(
+    "--hyper-parameter-tuning-job-config",
+    "config",
+    metavar="JSON",
+    help="Overrides HyperParameterTuningJobConfig.",
+)
+@click.option(
+    "--training-job-definition",
+    "definition",
+    metavar="JSON",
+    help="Overrides TrainingJobDefinition.",
+)
 @store_option
 @click.pass_context
-def create(ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str | None,
-           name: str | None, config: str | None, definition: str | None) -> None:
+def create(
+    ctx: click.Context,
+    cli_input_json: str | None,
+    cli_input_yaml: str | None,
+    name: str | None,
+    config: str | None,
+    definition: str | None,
+) -> None:
     """Validate a CreateHyperParameterTuningJob request and start it in the background.
 
     Prints {"HyperParameterTuningJobArn": ...}; follow it with
@@ -80,10 +103,13 @@ def create(ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str |
     request: dict[str, Any] = {}
     base = Path.cwd()
     if cli_input_json or cli_input_yaml:
-        request, base = load_request(cli_input_json or cli_input_yaml or "",
-                                     yaml_input=bool(cli_input_yaml))
-    for key, raw in (("HyperParameterTuningJobConfig", config),
-                     ("TrainingJobDefinition", definition)):
+        request, base = load_request(
+            cli_input_json or cli_input_yaml or "", yaml_input=bool(cli_input_yaml)
+        )
+    for key, raw in (
+        ("HyperParameterTuningJobConfig", config),
+        ("TrainingJobDefinition", definition),
+    ):
         if raw is not None:
             request[key] = load_request(raw)[0]
     if name:
@@ -94,9 +120,14 @@ def create(ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str |
     log_dir = store.tuning_job_dir(spec.name)
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / "tuner.log", "ab") as log:
-        subprocess.Popen([sys.executable, "-m", "sagetune.cli.background", spec.name, store.url],
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         start_new_session=True, cwd=str(base))
+        subprocess.Popen(
+            [sys.executable, "-m", "sagetune.cli.background", spec.name, store.url],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            cwd=str(base),
+        )
     echo_json({"HyperParameterTuningJobArn": tuning_job_arn(spec.name)})
 
 
@@ -110,56 +141,97 @@ def describe(ctx: click.Context, name: str) -> None:
 
 
 @main.command("list-hyper-parameter-tuning-jobs")
-@click.option("--sort-by", type=click.Choice(["Name", "Status", "CreationTime"]),
-              default="CreationTime", show_default=True)
-@click.option("--sort-order", type=click.Choice(["Ascending", "Descending"]),
-              default="Descending", show_default=True)
+@click.option(
+    "--sort-by",
+    type=click.Choice(["Name", "Status", "CreationTime"]),
+    default="CreationTime",
+    show_default=True,
+)
+@click.option(
+    "--sort-order",
+    type=click.Choice(["Ascending", "Descending"]),
+    default="Descending",
+    show_default=True,
+)
 @click.option("--name-contains", metavar="TEXT", help="Only names containing TEXT.")
 @click.option("--status-equals", type=click.Choice(STATUSES))
 @click.option("--max-results", type=click.IntRange(1, 100), help="At most this many.")
 @store_option
 @click.pass_context
-def list_tuning_jobs(ctx: click.Context, sort_by: str, sort_order: str, name_contains: str | None,
-                     status_equals: str | None, max_results: int | None) -> None:
+def list_tuning_jobs(
+    ctx: click.Context,
+    sort_by: str,
+    sort_order: str,
+    name_contains: str | None,
+    status_equals: str | None,
+    max_results: int | None,
+) -> None:
     """ListHyperParameterTuningJobs, as JSON."""
     store = get_store(ctx)
-    records = [r for r in store.list_tuning_jobs()
-               if (not name_contains or name_contains in r.name)
-               and (not status_equals or r.status == status_equals)]
-    key = {"Name": lambda r: r.name, "Status": lambda r: r.status,
-           "CreationTime": lambda r: r.created_at}[sort_by]
+    records = [
+        r
+        for r in store.list_tuning_jobs()
+        if (not name_contains or name_contains in r.name)
+        and (not status_equals or r.status == status_equals)
+    ]
+    key = {
+        "Name": lambda r: r.name,
+        "Status": lambda r: r.status,
+        "CreationTime": lambda r: r.created_at,
+    }[sort_by]
     records.sort(key=key, reverse=sort_order == "Descending")
     records = records[:max_results] if max_results else records
-    echo_json({"HyperParameterTuningJobSummaries": [
-        tuning_job_summary(load_spec(r), r, store.list_training_jobs(r.name))
-        for r in records]})
+    echo_json(
+        {
+            "HyperParameterTuningJobSummaries": [
+                tuning_job_summary(load_spec(r), r, store.list_training_jobs(r.name))
+                for r in records
+            ]
+        }
+    )
 
 
 @main.command("list-training-jobs-for-hyper-parameter-tuning-job")
 @JOB_NAME
-@click.option("--sort-by", type=click.Choice(["Name", "CreationTime", "Status",
-                                              "FinalObjectiveMetricValue"]),
-              default="Name", show_default=True,
-              help="FinalObjectiveMetricValue lists only jobs with an objective value, as "
-                   "SageMaker does.")
-@click.option("--sort-order", type=click.Choice(["Ascending", "Descending"]),
-              default="Ascending", show_default=True)
+@click.option(
+    "--sort-by",
+    type=click.Choice(["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]),
+    default="Name",
+    show_default=True,
+    help="FinalObjectiveMetricValue lists only jobs with an objective value, as SageMaker does.",
+)
+@click.option(
+    "--sort-order",
+    type=click.Choice(["Ascending", "Descending"]),
+    default="Ascending",
+    show_default=True,
+)
 @click.option("--status-equals", type=click.Choice(STATUSES))
 @click.option("--max-results", type=click.IntRange(1, 100), help="At most this many.")
 @store_option
 @click.pass_context
-def list_training_jobs(ctx: click.Context, name: str, sort_by: str, sort_order: str,
-                       status_equals: str | None, max_results: int | None) -> None:
+def list_training_jobs(
+    ctx: click.Context,
+    name: str,
+    sort_by: str,
+    sort_order: str,
+    status_equals: str | None,
+    max_results: int | None,
+) -> None:
     """ListTrainingJobsForHyperParameterTuningJob, as JSON."""
     store = get_store(ctx)
     spec = load_spec(store.get_tuning_job(name))
-    jobs = [j for j in store.list_training_jobs(name)
-            if not status_equals or j.status == status_equals]
+    jobs = [
+        j for j in store.list_training_jobs(name) if not status_equals or j.status == status_equals
+    ]
     if sort_by == "FinalObjectiveMetricValue":
         jobs = [j for j in jobs if j.objective is not None]
-    key = {"Name": lambda j: j.name, "CreationTime": lambda j: (j.created_at, j.seq),
-           "Status": lambda j: j.status,
-           "FinalObjectiveMetricValue": lambda j: j.objective}[sort_by]
+    key = {
+        "Name": lambda j: j.name,
+        "CreationTime": lambda j: (j.created_at, j.seq),
+        "Status": lambda j: j.status,
+        "FinalObjectiveMetricValue": lambda j: j.objective,
+    }[sort_by]
     jobs.sort(key=key, reverse=sort_order == "Descending")
     jobs = jobs[:max_results] if max_results else jobs
     echo_json({"TrainingJobSummaries": [training_job_summary(spec, j) for j in jobs]})
@@ -190,12 +262,14 @@ def stop(ctx: click.Context, name: str) -> None:
 @main.command("tune")
 @click.argument("request_file", metavar="REQUEST")
 @click.option("--name", metavar="NAME", help="Overrides HyperParameterTuningJobName.")
-@click.option("--progress/--no-progress", default=None,
-              help="Live table (default: when stderr is a terminal).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Live table (default: when stderr is a terminal).",
+)
 @store_option
 @click.pass_context
-def tune(ctx: click.Context, request_file: str, name: str | None,
-         progress: bool | None) -> None:
+def tune(ctx: click.Context, request_file: str, name: str | None, progress: bool | None) -> None:
     """Run a CreateHyperParameterTuningJob request (JSON or YAML) in the foreground."""
     request, base = load_request(request_file)
     if name:
@@ -277,8 +351,12 @@ def ls(ctx: click.Context) -> None:
         spec = load_spec(r)
         best = spec.best_training_job(jobs)
         total = spec.max_jobs
-        table.add_row(r.name, r.status, spec.strategy,
-                      f"{sum(j.finished for j in jobs)}/{total}",
-                      "" if best is None else f"{best.objective:.6g}",
-                      time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)))
+        table.add_row(
+            r.name,
+            r.status,
+            spec.strategy,
+            f"{sum(j.finished for j in jobs)}/{total}",
+            "" if best is None else f"{best.objective:.6g}",
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
+        )
     Console(width=int(os.environ.get("COLUMNS", "120"))).print(table)

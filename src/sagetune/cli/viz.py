@@ -17,22 +17,40 @@ def _need(module: str, extra: str, what: str) -> None:
     import importlib.util
 
     if importlib.util.find_spec(module) is None:
-        raise ValidationError(f"{what}: needs {module}; install it with "
-                              f"pip install 'sagetune[{extra}]'")
+        raise ValidationError(
+            f"{what}: needs {module}; install it with pip install 'sagetune[{extra}]'"
+        )
 
 
 @main.command()
 @click.argument("tuning_job_name")
-@click.option("--kind", "-k", default="scatter", show_default=True, metavar="KIND",
-              help=f"The plot: {', '.join(KINDS)}.")
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
-              help="The image file: .png, .svg or .pdf.")
+@click.option(
+    "--kind",
+    "-k",
+    default="scatter",
+    show_default=True,
+    metavar="KIND",
+    help=f"The plot: {', '.join(KINDS)}.",
+)
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The image file: .png, .svg or .pdf.",
+)
 @click.option("--width", type=int, default=None, help="Width in pixels (default: fits the plot).")
 @click.option("--height", type=int, default=None, help="Height in pixels.")
 @store_option
 @click.pass_context
-def plot(ctx: click.Context, tuning_job_name: str, kind: str, output: str, width: int | None,
-         height: int | None) -> None:
+def plot(
+    ctx: click.Context,
+    tuning_job_name: str,
+    kind: str,
+    output: str,
+    width: int | None,
+    height: int | None,
+) -> None:
     """Draw one plot of a tuning job into an image file.
 
     \b
@@ -49,8 +67,9 @@ def plot(ctx: click.Context, tuning_job_name: str, kind: str, output: str, width
 
     suffix = Path(output).suffix.lower()
     if suffix not in static.FORMATS:
-        raise ValidationError(f"-o: the file must end in {', '.join(static.FORMATS)}, got "
-                              f"{Path(output).name!r}")
+        raise ValidationError(
+            f"-o: the file must end in {', '.join(static.FORMATS)}, got {Path(output).name!r}"
+        )
     data = TuningData.load(get_store(ctx), tuning_job_name, curves=kind == "curves")
     path = static.save(kind, data, output, width, height)
     click.echo(str(path))
@@ -58,8 +77,9 @@ def plot(ctx: click.Context, tuning_job_name: str, kind: str, output: str, width
 
 @main.command()
 @click.argument("tuning_job_name")
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
-              help="The HTML file to write.")
+@click.option(
+    "--output", "-o", required=True, type=click.Path(dir_okay=False), help="The HTML file to write."
+)
 @store_option
 @click.pass_context
 def report(ctx: click.Context, tuning_job_name: str, output: str) -> None:
@@ -71,11 +91,19 @@ def report(ctx: click.Context, tuning_job_name: str, output: str) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind; anything but loopback requires a token.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; anything but loopback requires a token.",
+)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--token", envvar="SAGETUNE_DASHBOARD_TOKEN", default=None,
-              help="Required on every request (env SAGETUNE_DASHBOARD_TOKEN).")
+@click.option(
+    "--token",
+    envvar="SAGETUNE_DASHBOARD_TOKEN",
+    default=None,
+    help="Required on every request (env SAGETUNE_DASHBOARD_TOKEN).",
+)
 @store_option
 @click.pass_context
 def dashboard(ctx: click.Context, host: str, port: int, token: str | None) -> None:
@@ -89,6 +117,8 @@ def dashboard(ctx: click.Context, host: str, port: int, token: str | None) -> No
     store = get_store(ctx)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     url = f"http://{shown}:{port}/"
-    click.echo(f"sagetune dashboard of {store.url} at {url}"
-               + (f"?token={token}" if token else ""), err=True)
+    click.echo(
+        f"sagetune dashboard of {store.url} at {url}" + (f"?token={token}" if token else ""),
+        err=True,
+    )
     serve(store, host=host, port=port, token=token)

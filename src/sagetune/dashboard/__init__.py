@@ -45,11 +45,17 @@ def check_binding(host: str, token: str | None) -> None:
     if not is_loopback(host) and not token:
         raise ValidationError(
             f"--token: binding to {host} exposes the dashboard beyond this machine; pass "
-            f"--token or set {TOKEN_ENV} (or bind to 127.0.0.1)")
+            f"--token or set {TOKEN_ENV} (or bind to 127.0.0.1)"
+        )
 
 
-def serve(store: Store | str | None = None, host: str = "127.0.0.1", port: int = 8080,
-          token: str | None = None, log_level: str = "warning") -> None:
+def serve(
+    store: Store | str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    token: str | None = None,
+    log_level: str = "warning",
+) -> None:
     """Run the dashboard until interrupted.
 
     Args:
@@ -71,8 +77,9 @@ def serve(store: Store | str | None = None, host: str = "127.0.0.1", port: int =
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
-def create_app(store: Store | str | None = None, token: str | None = None,
-               loopback_hosts_only: bool = False) -> FastAPI:
+def create_app(
+    store: Store | str | None = None, token: str | None = None, loopback_hosts_only: bool = False
+) -> FastAPI:
     """The dashboard's FastAPI app (see :func:`sagetune.dashboard.app.create_app`)."""
     from sagetune.dashboard.app import create_app as _create
 

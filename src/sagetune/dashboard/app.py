@@ -71,9 +71,10 @@ class Snapshots:
         with self._lock(name):
             snap = self._cache.get(name)
             now = time.monotonic()
-            if snap is not None and (snap.key == key or (record.status not in FINISHED
-                                                         and now - snap.built_at
-                                                         < _RUNNING_TTL)):
+            if snap is not None and (
+                snap.key == key
+                or (record.status not in FINISHED and now - snap.built_at < _RUNNING_TTL)
+            ):
                 return snap
             analytics = TuningJobAnalytics(name, store=self.store)
             jobs = analytics.training_jobs()
@@ -97,11 +98,19 @@ class Snapshots:
 
 def _row(job: TrainingJobRecord, names: list[str]) -> dict[str, Any]:
     seconds = (job.ended_at - job.started_at) if job.ended_at and job.started_at else None
-    return {"seq": job.seq, "name": job.name, "status": job.status, "objective": job.objective,
-            "hyperparameters": {n: job.hyperparameters.get(n) for n in names},
-            "seconds": seconds, "started_at": job.started_at, "ended_at": job.ended_at,
-            "failure_reason": (job.failure_reason or "").splitlines()[0][:200]
-            if job.failure_reason else None}
+    return {
+        "seq": job.seq,
+        "name": job.name,
+        "status": job.status,
+        "objective": job.objective,
+        "hyperparameters": {n: job.hyperparameters.get(n) for n in names},
+        "seconds": seconds,
+        "started_at": job.started_at,
+        "ended_at": job.ended_at,
+        "failure_reason": (job.failure_reason or "").splitlines()[0][:200]
+        if job.failure_reason
+        else None,
+    }
 
 
 def _sort_key(sort: str, names: list[str]) -> Any:
@@ -115,13 +124,17 @@ def _sort_key(sort: str, names: list[str]) -> Any:
 
     if sort in ("seq", "name", "status", "objective", "seconds"):
         if sort == "seconds":
-            return lambda j: numeric((j.ended_at - j.started_at)
-                                     if j.ended_at and j.started_at else None)
+            return lambda j: numeric(
+                (j.ended_at - j.started_at) if j.ended_at and j.started_at else None
+            )
         return lambda j: numeric(getattr(j, sort))
     if sort in names:
         return lambda j: numeric(j.hyperparameters.get(sort))
-    raise HTTPException(400, f"sort: unknown column {sort!r}; use seq, name, status, objective, "
-                             f"seconds or a hyperparameter ({', '.join(names)})")
+    raise HTTPException(
+        400,
+        f"sort: unknown column {sort!r}; use seq, name, status, objective, "
+        f"seconds or a hyperparameter ({', '.join(names)})",
+    )
 
 
 def log_tail(path: str | None, limit: int = LOG_TAIL_BYTES) -> str:
@@ -157,8 +170,9 @@ def _authorised(request: Request, token: str) -> tuple[bool, bool]:
     return False, False
 
 
-def create_app(store: Store | str | None = None, token: str | None = None,
-               loopback_hosts_only: bool = False) -> FastAPI:
+def create_app(
+    store: Store | str | None = None, token: str | None = None, loopback_hosts_only: bool = False
+) -> FastAPI:
     """The dashboard application.
 
     Args:
@@ -182,24 +196,34 @@ def create_app(store: Store | str | None = None, token: str | None = None,
     app.state.snapshots = snapshots
 
     if loopback_hosts_only:
+
         @app.middleware("http")
         async def require_loopback_host(request: Request, call_next: Any) -> Response:
             host = urlsplit("//" + request.headers.get("host", "")).hostname or ""
             if not is_loopback(host):
-                return JSONResponse({"detail": f"Host {host!r} is not this machine: open the "
-                                               f"dashboard at http://localhost:<port>/"},
-                                    status_code=400)
+                return JSONResponse(
+                    {
+                        "detail": f"Host {host!r} is not this machine: open the "
+                        f"dashboard at http://localhost:<port>/"
+                    },
+                    status_code=400,
+                )
             return await call_next(request)
 
     if token:
+
         @app.middleware("http")
         async def require_token(request: Request, call_next: Any) -> Response:
             allowed, from_query = _authorised(request, token)
             if not allowed:
-                return JSONResponse({"detail": "a valid token is required (Authorization: "
-                                               "Bearer <token>, or ?token=<token>)"},
-                                    status_code=401,
-                                    headers={"WWW-Authenticate": "Bearer"})
+                return JSONResponse(
+                    {
+                        "detail": "a valid token is required (Authorization: "
+                        "Bearer <token>, or ?token=<token>)"
+                    },
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
             response = await call_next(request)
             if from_query:
                 response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
@@ -233,8 +257,11 @@ def create_app(store: Store | str | None = None, token: str | None = None,
     def plotly_js() -> Response:
         from sagetune.plots.interactive import plotly_js as source
 
-        return Response(source(), media_type="application/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            source(),
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/api/tuning-jobs")
     def list_tuning_jobs() -> list[dict[str, Any]]:
@@ -243,13 +270,24 @@ def create_app(store: Store | str | None = None, token: str | None = None,
             snap = snapshots.get(record.name)
             s = snap.summary
             best = s["BestTrainingJob"]
-            out.append({"name": record.name, "status": s["Status"],
-                        "strategy": s["Strategy"], "objective": s["Objective"],
-                        "created_at": record.created_at, "ended_at": record.ended_at,
-                        "training_jobs": s["TrainingJobCount"], "counts": s["TrainingJobCounts"],
-                        "best": None if best is None else {
-                            "name": best["TrainingJobName"],
-                            "objective": best["FinalObjectiveValue"]}})
+            out.append(
+                {
+                    "name": record.name,
+                    "status": s["Status"],
+                    "strategy": s["Strategy"],
+                    "objective": s["Objective"],
+                    "created_at": record.created_at,
+                    "ended_at": record.ended_at,
+                    "training_jobs": s["TrainingJobCount"],
+                    "counts": s["TrainingJobCounts"],
+                    "best": None
+                    if best is None
+                    else {
+                        "name": best["TrainingJobName"],
+                        "objective": best["FinalObjectiveValue"],
+                    },
+                }
+            )
         return out
 
     @app.get("/api/tuning-jobs/{name}")
@@ -257,15 +295,20 @@ def create_app(store: Store | str | None = None, token: str | None = None,
         return snapshots.get(name).summary
 
     @app.get("/api/tuning-jobs/{name}/training-jobs")
-    def training_jobs(name: str, offset: int = Query(0, ge=0),
-                      limit: int = Query(50, ge=1, le=MAX_PAGE),
-                      status: str | None = None, sort: str = "seq",
-                      order: str = Query("asc", pattern="^(asc|desc)$")) -> dict[str, Any]:
+    def training_jobs(
+        name: str,
+        offset: int = Query(0, ge=0),
+        limit: int = Query(50, ge=1, le=MAX_PAGE),
+        status: str | None = None,
+        sort: str = "seq",
+        order: str = Query("asc", pattern="^(asc|desc)$"),
+    ) -> dict[str, Any]:
         snap = snapshots.get(name)
         names = list(snap.data.space.names)
         if status and status not in TRAINING_JOB_STATUSES:
-            raise HTTPException(400, f"status: must be one of {', '.join(TRAINING_JOB_STATUSES)}"
-                                     f", got {status!r}")
+            raise HTTPException(
+                400, f"status: must be one of {', '.join(TRAINING_JOB_STATUSES)}, got {status!r}"
+            )
         jobs = [j for j in snap.jobs if not status or j.status == status]
         key = _sort_key(sort, names)
         if order == "desc":
@@ -276,17 +319,23 @@ def create_app(store: Store | str | None = None, token: str | None = None,
         else:
             jobs = sorted(jobs, key=key)
         best = snap.summary["BestTrainingJob"]
-        return {"total": len(snap.jobs), "matching": len(jobs), "offset": offset,
-                "limit": limit, "hyperparameters": names,
-                "best": None if best is None else best["TrainingJobName"],
-                "version": snap.summary["Version"],
-                "rows": [_row(j, names) for j in jobs[offset:offset + limit]]}
+        return {
+            "total": len(snap.jobs),
+            "matching": len(jobs),
+            "offset": offset,
+            "limit": limit,
+            "hyperparameters": names,
+            "best": None if best is None else best["TrainingJobName"],
+            "version": snap.summary["Version"],
+            "rows": [_row(j, names) for j in jobs[offset : offset + limit]],
+        }
 
     @app.get("/api/tuning-jobs/{name}/plots/{kind}")
     def plot(name: str, kind: str) -> Response:
         if kind not in KINDS:
-            raise HTTPException(404, f"kind: unknown plot kind {kind!r}; choose one of "
-                                     f"{', '.join(KINDS)}")
+            raise HTTPException(
+                404, f"kind: unknown plot kind {kind!r}; choose one of {', '.join(KINDS)}"
+            )
         return Response(snapshots.figure_json(name, kind), media_type="application/json")
 
     @app.post("/api/tuning-jobs/{name}/stop")
@@ -305,13 +354,21 @@ def create_app(store: Store | str | None = None, token: str | None = None,
             m["epoch"].append(p.step)
             m["value"].append(p.value)
             m["time"].append(p.timestamp)
-        return {"name": job.name, "tuning_job_name": job.tuning_job_name, "seq": job.seq,
-                "status": job.status, "objective": job.objective,
-                "hyperparameters": job.hyperparameters, "final_metrics": job.final_metrics,
-                "created_at": job.created_at, "started_at": job.started_at,
-                "ended_at": job.ended_at, "failure_reason": job.failure_reason,
-                "log_path": job.log_path, "log_tail": log_tail(job.log_path),
-                "metrics": metrics}
+        return {
+            "name": job.name,
+            "tuning_job_name": job.tuning_job_name,
+            "seq": job.seq,
+            "status": job.status,
+            "objective": job.objective,
+            "hyperparameters": job.hyperparameters,
+            "final_metrics": job.final_metrics,
+            "created_at": job.created_at,
+            "started_at": job.started_at,
+            "ended_at": job.ended_at,
+            "failure_reason": job.failure_reason,
+            "log_path": job.log_path,
+            "log_tail": log_tail(job.log_path),
+            "metrics": metrics,
+        }
 
     return app
-

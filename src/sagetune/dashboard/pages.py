@@ -90,8 +90,12 @@ def dumps(value: Any) -> str:
 
 
 def not_found_page(message: str) -> str:
-    return _page("not found", '<h1><a href="/" style="color:#fff">sagetune</a></h1>',
-                 f"<section><h2>Not found</h2><p>{html.escape(message)}</p></section>", "")
+    return _page(
+        "not found",
+        '<h1><a href="/" style="color:#fff">sagetune</a></h1>',
+        f"<section><h2>Not found</h2><p>{html.escape(message)}</p></section>",
+        "",
+    )
 
 
 def index_page() -> str:
@@ -126,18 +130,23 @@ async function refresh() {{
 }}
 refresh();
 """
-    return _page("sagetune: tuning jobs",
-                 '<h1>sagetune</h1><div class="sub">tuning jobs in this store</div>',
-                 body, script)
+    return _page(
+        "sagetune: tuning jobs",
+        '<h1>sagetune</h1><div class="sub">tuning jobs in this store</div>',
+        body,
+        script,
+    )
 
 
 def tuning_job_page(name: str, hyperparameters: list[str], kinds: list[str]) -> str:
     """One tuning job: counters, the training jobs table (paged, sortable, filterable by
     status), the plots, and a stop button; all updated in place while the job runs."""
     plots = "".join(f'<div class="plot" id="plot-{k}" data-kind="{k}"></div>' for k in kinds)
-    header = (f'<div class="sub"><a href="/">&larr; tuning jobs</a></div>'
-              f'<h1 id="title">{html.escape(name)}</h1>'
-              f'<div class="sub"><span id="status"></span> <span id="subtitle"></span></div>')
+    header = (
+        f'<div class="sub"><a href="/">&larr; tuning jobs</a></div>'
+        f'<h1 id="title">{html.escape(name)}</h1>'
+        f'<div class="sub"><span id="status"></span> <span id="subtitle"></span></div>'
+    )
     body = f"""<section><div class="toolbar">
 <button id="stop-button" disabled>Stop tuning job</button>
 <span id="stop-message" class="muted"></span></div>
@@ -305,10 +314,12 @@ tick();
 
 def training_job_page(name: str, tuning_job_name: str) -> str:
     """One training job: status, hyperparameters, metrics and their curves, and its log tail."""
-    header = (f'<div class="sub"><a href="/">tuning jobs</a> / '
-              f'<a href="/tuning-jobs/{html.escape(tuning_job_name)}">'
-              f'{html.escape(tuning_job_name)}</a></div><h1 id="title">{html.escape(name)}</h1>'
-              f'<div class="sub"><span id="status"></span> <span id="subtitle"></span></div>')
+    header = (
+        f'<div class="sub"><a href="/">tuning jobs</a> / '
+        f'<a href="/tuning-jobs/{html.escape(tuning_job_name)}">'
+        f'{html.escape(tuning_job_name)}</a></div><h1 id="title">{html.escape(name)}</h1>'
+        f'<div class="sub"><span id="status"></span> <span id="subtitle"></span></div>'
+    )
     body = """<section><h2>Hyperparameters</h2><table id="hyperparameters"><tbody></tbody>
 </table></section>
 <section><h2>Metrics</h2><table id="final-metrics"><tbody></tbody></table>

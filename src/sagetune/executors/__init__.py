@@ -3,5 +3,11 @@
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.executors.process import ProcessExecutor
 
-__all__ = ["Executor", "JobFinished", "JobRequest", "JobStarted", "MetricReported",
-           "ProcessExecutor"]
+__all__ = [
+    "Executor",
+    "JobFinished",
+    "JobRequest",
+    "JobStarted",
+    "MetricReported",
+    "ProcessExecutor",
+]

@@ -42,12 +42,12 @@ class _PipeReporter:
             if message[0] == "stop" and message[1] == self.name:
                 self.stopped = True
         if self.stopped:
-            raise TrainingStopped(f"the tuner stopped training job {self.name} after epoch "
-                                  f"{epoch}")
+            raise TrainingStopped(f"the tuner stopped training job {self.name} after epoch {epoch}")
 
 
-def _run(fn: Any, hyperparameters: dict[str, Any], log_path: str,
-         reporter: _PipeReporter) -> tuple[str, Any]:
+def _run(
+    fn: Any, hyperparameters: dict[str, Any], log_path: str, reporter: _PipeReporter
+) -> tuple[str, Any]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -97,18 +97,31 @@ def main(in_fd: int, out_fd: int) -> None:
             try:
                 functions[key] = cloudpickle.loads(payload)
             except BaseException as exc:  # noqa: BLE001
-                outbox.send(("error", name, "the training function could not be loaded in the "
-                             f"worker process: {type(exc).__name__}: {exc}"))
+                outbox.send(
+                    (
+                        "error",
+                        name,
+                        "the training function could not be loaded in the "
+                        f"worker process: {type(exc).__name__}: {exc}",
+                    )
+                )
                 continue
         outbox.send(("started", name))
-        kind, value = _run(functions[key], hyperparameters, log_path,
-                           _PipeReporter(name, inbox, outbox))
+        kind, value = _run(
+            functions[key], hyperparameters, log_path, _PipeReporter(name, inbox, outbox)
+        )
         try:
             outbox.send((kind, name, value))
         except Exception as exc:  # noqa: BLE001 - an unpicklable return value
-            outbox.send(("error", name, f"the training function returned a value that cannot be "
-                         f"sent back ({type(exc).__name__}: {exc}); return a float or a dict "
-                         f"of floats"))
+            outbox.send(
+                (
+                    "error",
+                    name,
+                    f"the training function returned a value that cannot be "
+                    f"sent back ({type(exc).__name__}: {exc}); return a float or a dict "
+                    f"of floats",
+                )
+            )
 
 
 if __name__ == "__main__":

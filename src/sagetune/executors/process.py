@@ -50,8 +50,10 @@ LOG_NAME = "log.txt"
 def serialize_callable(fn: Callable[..., Any]) -> bytes:
     """cloudpickle ``fn``, or explain how to make it sendable to a worker process."""
     if not callable(fn):
-        raise ValidationError(f"train: must be a callable train(hyperparameters) -> float | dict, "
-                              f"got {type(fn).__name__}")
+        raise ValidationError(
+            f"train: must be a callable train(hyperparameters) -> float | dict, "
+            f"got {type(fn).__name__}"
+        )
     try:
         return cloudpickle.dumps(fn)
     except Exception as exc:
@@ -63,8 +65,9 @@ def serialize_callable(fn: Callable[..., Any]) -> bytes:
         ) from None
 
 
-def metrics_from_result(result: Any, objective_metric_name: str
-                        ) -> tuple[dict[str, float], str | None]:
+def metrics_from_result(
+    result: Any, objective_metric_name: str
+) -> tuple[dict[str, float], str | None]:
     """Normalise what a training callable returned into metrics.
 
     A callable's ``JobFinished`` carries its raw return value (``result``); the tuner turns it
@@ -93,17 +96,23 @@ def metrics_from_result(result: Any, objective_metric_name: str
             except (TypeError, ValueError):
                 return {}, (f"train returned a non-numeric value for metric {k!r}: {v!r}")
     elif isinstance(result, bool) or result is None:
-        return {}, (f"train returned {result!r}; return a float or a dict of floats with "
-                    f"the objective metric {objective_metric_name!r}")
+        return {}, (
+            f"train returned {result!r}; return a float or a dict of floats with "
+            f"the objective metric {objective_metric_name!r}"
+        )
     else:
         try:
             metrics = {objective_metric_name: float(result)}
         except (TypeError, ValueError):
-            return {}, (f"train returned {type(result).__name__}; return a float or a dict of "
-                        f"floats with the objective metric {objective_metric_name!r}")
+            return {}, (
+                f"train returned {type(result).__name__}; return a float or a dict of "
+                f"floats with the objective metric {objective_metric_name!r}"
+            )
     if objective_metric_name not in metrics:
-        return metrics, (f"objective metric {objective_metric_name!r} not found in what train "
-                         f"returned (metrics: {sorted(metrics)})")
+        return metrics, (
+            f"objective metric {objective_metric_name!r} not found in what train "
+            f"returned (metrics: {sorted(metrics)})"
+        )
     value = metrics[objective_metric_name]
     if not math.isfinite(value):
         return metrics, f"objective metric {objective_metric_name!r} is {value}"
@@ -116,13 +125,20 @@ class _Worker:
         from_child_r, from_child_w = os.pipe()
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root,
-                                                          env.get("PYTHONPATH", "")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH", "")]))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sagetune.executors._worker", str(to_child_r),
-             str(from_child_w)],
-            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True)  # its own process group, so a stop reaches its children
+            [
+                sys.executable,
+                "-m",
+                "sagetune.executors._worker",
+                str(to_child_r),
+                str(from_child_w),
+            ],
+            pass_fds=(to_child_r, from_child_w),
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )  # its own process group, so a stop reaches its children
         os.close(to_child_r)
         os.close(from_child_w)
         self.inbox = Connection(to_child_w, readable=False)
@@ -160,8 +176,12 @@ class ProcessExecutor(Executor):
             return before its worker is ended.
     """
 
-    def __init__(self, train: Callable[..., Any] | bytes, capacity: int = 1,
-                 stop_grace_seconds: float = COOPERATIVE_STOP_SECONDS):
+    def __init__(
+        self,
+        train: Callable[..., Any] | bytes,
+        capacity: int = 1,
+        stop_grace_seconds: float = COOPERATIVE_STOP_SECONDS,
+    ):
         self.payload = train if isinstance(train, bytes) else serialize_callable(train)
         self.key = hashlib.sha1(self.payload).hexdigest()
         self.capacity = capacity
@@ -183,12 +203,19 @@ class ProcessExecutor(Executor):
         worker = self._idle.pop() if self._idle else _Worker()
         payload = None if self.key in worker.loaded else self.payload
         try:
-            worker.inbox.send(("run", job.name, self.key, payload, job.hyperparameters,
-                               str(log_path)))
+            worker.inbox.send(
+                ("run", job.name, self.key, payload, job.hyperparameters, str(log_path))
+            )
         except (OSError, ValueError):
             worker.kill()
-            self._pending.append(JobFinished(job.name, time.time(), "Failed", failure_reason=(
-                "the worker process could not be started")))
+            self._pending.append(
+                JobFinished(
+                    job.name,
+                    time.time(),
+                    "Failed",
+                    failure_reason=("the worker process could not be started"),
+                )
+            )
             return
         worker.loaded.add(self.key)
         self._busy[job.name] = worker
@@ -238,13 +265,13 @@ class ProcessExecutor(Executor):
         last = self._last.pop(name, {})
         if stop is not None or kind == "stopped":
             reason = stop[0] if stop is not None else str(value)
-            events.append(JobFinished(name, now, "Stopped", metrics=last,
-                                      failure_reason=reason))
+            events.append(JobFinished(name, now, "Stopped", metrics=last, failure_reason=reason))
         elif kind == "result":
             events.append(JobFinished(name, now, "Completed", result=value))
         else:
-            events.append(JobFinished(name, now, "Failed", failure_reason=self._reason(
-                name, str(value))))
+            events.append(
+                JobFinished(name, now, "Failed", failure_reason=self._reason(name, str(value)))
+            )
         return events
 
     def _died(self, name: str, worker: _Worker) -> JobFinished:
@@ -254,12 +281,18 @@ class ProcessExecutor(Executor):
         stop = self._stopping.pop(name, None)
         last = self._last.pop(name, {})
         if stop is not None:
-            return JobFinished(name, time.time(), "Stopped", metrics=last,
-                               failure_reason=stop[0])
-        how = (f"killed by signal {signal.Signals(-code).name}" if code < 0
-               else f"exited with code {code}")
-        return JobFinished(name, time.time(), "Failed",
-                           failure_reason=self._reason(name, f"the training process {how}"))
+            return JobFinished(name, time.time(), "Stopped", metrics=last, failure_reason=stop[0])
+        how = (
+            f"killed by signal {signal.Signals(-code).name}"
+            if code < 0
+            else f"exited with code {code}"
+        )
+        return JobFinished(
+            name,
+            time.time(),
+            "Failed",
+            failure_reason=self._reason(name, f"the training process {how}"),
+        )
 
     def _reason(self, name: str, what: str) -> str:
         tail = log_tail(self._log_paths.get(name))
@@ -285,16 +318,25 @@ class ProcessExecutor(Executor):
         if worker is None:
             return
         worker.kill()
-        self._pending.append(JobFinished(name, time.time(), "Stopped",
-                                         metrics=self._last.pop(name, {}),
-                                         failure_reason=reason))
+        self._pending.append(
+            JobFinished(
+                name,
+                time.time(),
+                "Stopped",
+                metrics=self._last.pop(name, {}),
+                failure_reason=reason,
+            )
+        )
 
     def _enforce_stops(self) -> None:
         now = time.time()
         for name, (reason, deadline) in list(self._stopping.items()):
             if now >= deadline:
-                self._kill(name, f"{reason} (it did not report again within "
-                                 f"{self.stop_grace_seconds:g} s, so its process was ended)")
+                self._kill(
+                    name,
+                    f"{reason} (it did not report again within "
+                    f"{self.stop_grace_seconds:g} s, so its process was ended)",
+                )
 
     def shutdown(self) -> None:
         for name in list(self._busy):

@@ -60,8 +60,12 @@ class SubprocessExecutor(Executor):
         stop_grace_seconds: time between SIGTERM and SIGKILL.
     """
 
-    def __init__(self, definition: ScriptDefinition, objective_metric: str,
-                 stop_grace_seconds: float = STOP_GRACE_SECONDS):
+    def __init__(
+        self,
+        definition: ScriptDefinition,
+        objective_metric: str,
+        stop_grace_seconds: float = STOP_GRACE_SECONDS,
+    ):
         self.definition = definition
         self.objective_metric = objective_metric
         self.grace = stop_grace_seconds
@@ -79,17 +83,32 @@ class SubprocessExecutor(Executor):
         log_path = job.job_dir / LOG_NAME
         try:
             cwd, sm_env = prepare_job_dir(job.job_dir, self.definition, job.hyperparameters)
-            env = {**os.environ, **sm_env, "PYTHONUNBUFFERED": "1",
-                   "SAGETUNE_TRAINING_JOB": job.name}  # lets a resume find orphans safely
+            env = {
+                **os.environ,
+                **sm_env,
+                "PYTHONUNBUFFERED": "1",
+                "SAGETUNE_TRAINING_JOB": job.name,
+            }  # lets a resume find orphans safely
             proc = subprocess.Popen(
-                [*self.definition.command, *cli_args(job.hyperparameters)], cwd=cwd, env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [*self.definition.command, *cli_args(job.hyperparameters)],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         except OSError as exc:
             with open(log_path, "a") as log:
                 log.write(f"could not start the training job: {exc}\n")
-            self._events.put(JobFinished(job.name, time.time(), "Failed", failure_reason=(
-                f"could not start {self.definition.command[0]!r}: {exc}")))
+            self._events.put(
+                JobFinished(
+                    job.name,
+                    time.time(),
+                    "Failed",
+                    failure_reason=(f"could not start {self.definition.command[0]!r}: {exc}"),
+                )
+            )
             return
         now = time.time()
         run = _Run(job, proc, now, attempt)
@@ -97,8 +116,9 @@ class SubprocessExecutor(Executor):
             self._runs[job.name] = run
         if attempt == 0:
             self._events.put(JobStarted(job.name, now, proc.pid))
-        threading.Thread(target=self._read, args=(run, log_path), daemon=True,
-                         name=f"log-{job.name}").start()
+        threading.Thread(
+            target=self._read, args=(run, log_path), daemon=True, name=f"log-{job.name}"
+        ).start()
 
     def _read(self, run: _Run, log_path: Path) -> None:
         """Tee the job's output into its log and turn regex matches into metric points."""
@@ -122,8 +142,9 @@ class SubprocessExecutor(Executor):
                         run.steps[metric] = step
                         run.final[metric] = value
                         if step <= MAX_POINTS_PER_METRIC:
-                            self._events.put(MetricReported(run.request.name, metric, value, step,
-                                                            now))
+                            self._events.put(
+                                MetricReported(run.request.name, metric, value, step, now)
+                            )
         code = run.proc.wait()
         self._events.put(("exit", run.request.name, code))
 
@@ -166,22 +187,40 @@ class SubprocessExecutor(Executor):
         now = time.time()
         log_path = run.request.job_dir / LOG_NAME
         if run.stop_reason is not None:
-            return JobFinished(name, now, run.stop_status, metrics=dict(run.final),
-                               failure_reason=run.stop_reason)
+            return JobFinished(
+                name, now, run.stop_status, metrics=dict(run.final), failure_reason=run.stop_reason
+            )
         if code != 0:
-            how = (f"killed by signal {signal.Signals(-code).name}" if code < 0
-                   else f"exit code {code}")
+            how = (
+                f"killed by signal {signal.Signals(-code).name}"
+                if code < 0
+                else f"exit code {code}"
+            )
             if run.attempt < self.definition.max_retry_attempts:
                 self.start(run.request, run.attempt + 1)
                 return None
             tries = f" after {run.attempt + 1} attempts" if run.attempt else ""
-            return JobFinished(name, now, "Failed", metrics=dict(run.final), failure_reason=(
-                f"AlgorithmError: the training script failed with {how}{tries}\n"
-                f"log tail:\n{log_tail(log_path)}"))
+            return JobFinished(
+                name,
+                now,
+                "Failed",
+                metrics=dict(run.final),
+                failure_reason=(
+                    f"AlgorithmError: the training script failed with {how}{tries}\n"
+                    f"log tail:\n{log_tail(log_path)}"
+                ),
+            )
         if self.objective_metric not in run.final:
-            return JobFinished(name, now, "Failed", metrics=dict(run.final), failure_reason=(
-                f"objective metric {self.objective_metric!r} not found in the log\n"
-                f"log tail:\n{log_tail(log_path)}"))
+            return JobFinished(
+                name,
+                now,
+                "Failed",
+                metrics=dict(run.final),
+                failure_reason=(
+                    f"objective metric {self.objective_metric!r} not found in the log\n"
+                    f"log tail:\n{log_tail(log_path)}"
+                ),
+            )
         return JobFinished(name, now, "Completed", metrics=dict(run.final))
 
     def _enforce_runtime(self) -> None:
@@ -191,8 +230,9 @@ class SubprocessExecutor(Executor):
         now = time.time()
         for run in list(self._runs.values()):
             if run.stop_reason is None and now - run.started >= limit:
-                self._terminate(run, f"MaxRuntimeInSeconds ({limit} s) exceeded: the training "
-                                     f"job was stopped")
+                self._terminate(
+                    run, f"MaxRuntimeInSeconds ({limit} s) exceeded: the training job was stopped"
+                )
 
     def _terminate(self, run: _Run, reason: str) -> None:
         run.stop_reason = reason

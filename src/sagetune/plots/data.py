@@ -27,8 +27,7 @@ KINDS = ("scatter", "convergence", "parallel", "curves", "importance")
 
 # Marker groups, in legend order. A job "has no objective" when it failed, or was stopped
 # before reporting; those are drawn on a band below the data so they stay visible.
-GROUPS = ("Completed", "Stopped", "InProgress", "Failed (no objective)",
-          "Stopped (no objective)")
+GROUPS = ("Completed", "Stopped", "InProgress", "Failed (no objective)", "Stopped (no objective)")
 
 
 @dataclass(frozen=True)
@@ -54,8 +53,13 @@ class TuningData:
     points: list[MetricPoint] | None = None
 
     @classmethod
-    def load(cls, store: Store, name: str, curves: bool = True,
-             jobs: Sequence[TrainingJobRecord] | None = None) -> TuningData:
+    def load(
+        cls,
+        store: Store,
+        name: str,
+        curves: bool = True,
+        jobs: Sequence[TrainingJobRecord] | None = None,
+    ) -> TuningData:
         """Read a snapshot from the store.
 
         Args:
@@ -74,11 +78,20 @@ class TuningData:
         if curves:
             # Each job's own objective: definitions of one tuning job may name it differently.
             metric_of = {j.name: spec.objective_of(j.definition_name).metric_name for j in jobs}
-            points = [p for p in load_metric_points(store, [j.name for j in jobs])
-                      if p.metric_name == metric_of.get(p.training_job_name)]
-        return cls(name=name, status=record.status,
-                   objective_metric_name=spec.objective.metric_name,
-                   maximize=spec.maximize, space=spec.space, jobs=jobs, points=points)
+            points = [
+                p
+                for p in load_metric_points(store, [j.name for j in jobs])
+                if p.metric_name == metric_of.get(p.training_job_name)
+            ]
+        return cls(
+            name=name,
+            status=record.status,
+            objective_metric_name=spec.objective.metric_name,
+            maximize=spec.maximize,
+            space=spec.space,
+            jobs=jobs,
+            points=points,
+        )
 
     @classmethod
     def from_analytics(cls, analytics: TuningJobAnalytics, curves: bool = True) -> TuningData:
@@ -94,16 +107,20 @@ class TuningData:
 def check_kind(kind: str) -> str:
     """``kind`` if it is one of :data:`KINDS`, else a ValidationError naming the choices."""
     if kind not in KINDS:
-        raise ValidationError(f"--kind: unknown plot kind {kind!r}; choose one of "
-                              f"{', '.join(KINDS)}")
+        raise ValidationError(
+            f"--kind: unknown plot kind {kind!r}; choose one of {', '.join(KINDS)}"
+        )
     return kind
 
 
 def group_of(job: TrainingJobRecord) -> str:
     """The marker group a job is drawn with (see :data:`GROUPS`)."""
     if job.objective is not None:
-        return "Stopped" if job.status in ("Stopped", "Stopping") else (
-            "InProgress" if job.status == "InProgress" else "Completed")
+        return (
+            "Stopped"
+            if job.status in ("Stopped", "Stopping")
+            else ("InProgress" if job.status == "InProgress" else "Completed")
+        )
     if job.status == "Failed":
         return "Failed (no objective)"
     if job.status in ("Stopped", "Stopping"):
@@ -165,8 +182,13 @@ def axis_for(name: str, p: Parameter) -> Axis:
         return Axis(name, "category", categories=tuple(str(v) for v in p.grid_values()))
     kind = _AXIS_KINDS.get(p.scaling, "linear")
     # A numeric range with finitely many values is an integer range.
-    return Axis(name, kind, float(p.min_value), float(p.max_value),  # type: ignore[attr-defined]
-                integer=p.n_values is not None)
+    return Axis(
+        name,
+        kind,
+        float(p.min_value),
+        float(p.max_value),  # type: ignore[attr-defined]
+        integer=p.n_values is not None,
+    )
 
 
 def reverse_log(x: np.ndarray | float) -> Any:
@@ -245,14 +267,24 @@ def scatter_data(data: TuningData, max_points: int = 4000) -> ScatterData:
     floor = _floor(y)
     axes = [axis_for(n, p) for n, p in data.space.ranges.items()]
     x = {a.name: a.position([j.hyperparameters.get(a.name) for j in drawn]) for a in axes}
-    best_index = next((i for i, j in enumerate(drawn) if best is not None and j.name == best.name),
-                      None)
+    best_index = next(
+        (i for i, j in enumerate(drawn) if best is not None and j.name == best.name), None
+    )
     return ScatterData(
-        objective=data.objective_metric_name, maximize=data.maximize, axes=axes,
-        names=[j.name for j in drawn], seq=np.array([j.seq for j in drawn], dtype=int),
-        status=[j.status for j in drawn], group=[group_of(j) for j in drawn],
-        y=np.where(np.isfinite(y), y, floor), x=x, best=best_index, floor=floor,
-        total=len(jobs), max_seq=max([j.seq for j in data.jobs], default=1))
+        objective=data.objective_metric_name,
+        maximize=data.maximize,
+        axes=axes,
+        names=[j.name for j in drawn],
+        seq=np.array([j.seq for j in drawn], dtype=int),
+        status=[j.status for j in drawn],
+        group=[group_of(j) for j in drawn],
+        y=np.where(np.isfinite(y), y, floor),
+        x=x,
+        best=best_index,
+        floor=floor,
+        total=len(jobs),
+        max_seq=max([j.seq for j in data.jobs], default=1),
+    )
 
 
 # convergence -----------------------------------------------------------------------------------
@@ -305,14 +337,21 @@ def convergence_data(data: TuningData, max_points: int = 4000) -> ConvergenceDat
     y = np.array([math.nan if j.objective is None else j.objective for j in drawn], dtype=float)
     floor = _floor(y)
     return ConvergenceData(
-        objective=data.objective_metric_name, maximize=data.maximize,
-        names=[j.name for j in drawn], seq=np.array([j.seq for j in drawn], dtype=int),
-        status=[j.status for j in drawn], group=[group_of(j) for j in drawn],
+        objective=data.objective_metric_name,
+        maximize=data.maximize,
+        names=[j.name for j in drawn],
+        seq=np.array([j.seq for j in drawn], dtype=int),
+        status=[j.status for j in drawn],
+        group=[group_of(j) for j in drawn],
         y=np.where(np.isfinite(y), y, floor),
-        best=next((i for i, j in enumerate(drawn) if best is not None and j.name == best.name),
-                  None),
-        best_x=np.array(best_x, dtype=float), best_y=np.array(best_y, dtype=float),
-        floor=floor, total=len(jobs))
+        best=next(
+            (i for i, j in enumerate(drawn) if best is not None and j.name == best.name), None
+        ),
+        best_x=np.array(best_x, dtype=float),
+        best_y=np.array(best_y, dtype=float),
+        floor=floor,
+        total=len(jobs),
+    )
 
 
 # parallel coordinates ------------------------------------------------------------------------
@@ -369,16 +408,19 @@ def _numeric_parallel_axis(a: Axis, p: Parameter, values: np.ndarray) -> Paralle
     if a.kind == "reverse_log":
         ticks = reverse_log_ticks(lo, hi)[0]
     elif a.kind == "log":
-        ticks = [10.0 ** e for e in range(math.ceil(math.log10(lo) - 1e-9),
-                                          math.floor(math.log10(hi) + 1e-9) + 1)]
+        ticks = [
+            10.0**e
+            for e in range(math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9) + 1)
+        ]
         ticks = sorted({lo, *ticks, hi})
     elif a.integer and hi - lo <= 10:
         ticks = [float(v) for v in range(int(lo), int(hi) + 1)]
     else:
         ticks = sorted({lo, *nice_ticks(lo, hi), hi})
     tick_pos = [float((t - flo) / span) for t in p.scaled(ticks)]
-    return ParallelAxis(a.name, a.label, np.asarray(pos, dtype=float), values, tick_pos,
-                        [_fmt(t) for t in ticks])
+    return ParallelAxis(
+        a.name, a.label, np.asarray(pos, dtype=float), values, tick_pos, [_fmt(t) for t in ticks]
+    )
 
 
 def parallel_data(data: TuningData, max_lines: int = 1000) -> ParallelData:
@@ -399,26 +441,47 @@ def parallel_data(data: TuningData, max_lines: int = 1000) -> ParallelData:
         values = a.position([j.hyperparameters.get(name) for j in drawn])
         if a.kind == "category":
             k = max(len(a.categories) - 1, 1)
-            axes.append(ParallelAxis(name, name, values / k, values,
-                                     [i / k for i in range(len(a.categories))],
-                                     list(a.categories)))
+            axes.append(
+                ParallelAxis(
+                    name,
+                    name,
+                    values / k,
+                    values,
+                    [i / k for i in range(len(a.categories))],
+                    list(a.categories),
+                )
+            )
         else:
             axes.append(_numeric_parallel_axis(a, p, values))
     if len(y):
         lo, hi = float(y.min()), float(y.max())
         span = hi - lo if hi > lo else 1.0
         ticks = sorted({lo, *nice_ticks(lo, hi), hi}) if hi > lo else [lo]
-        axes.append(ParallelAxis(data.objective_metric_name, data.objective_metric_name,
-                                 (y - lo) / span, y, [(t - lo) / span for t in ticks],
-                                 [_fmt(t) for t in ticks]))
+        axes.append(
+            ParallelAxis(
+                data.objective_metric_name,
+                data.objective_metric_name,
+                (y - lo) / span,
+                y,
+                [(t - lo) / span for t in ticks],
+                [_fmt(t) for t in ticks],
+            )
+        )
     else:
-        axes.append(ParallelAxis(data.objective_metric_name, data.objective_metric_name,
-                                 y, y, [], []))
+        axes.append(
+            ParallelAxis(data.objective_metric_name, data.objective_metric_name, y, y, [], [])
+        )
     return ParallelData(
-        objective=data.objective_metric_name, maximize=data.maximize, axes=axes,
-        names=[j.name for j in drawn], color=y,
-        best=next((i for i, j in enumerate(drawn) if best is not None and j.name == best.name),
-                  None), total=len(jobs))
+        objective=data.objective_metric_name,
+        maximize=data.maximize,
+        axes=axes,
+        names=[j.name for j in drawn],
+        color=y,
+        best=next(
+            (i for i, j in enumerate(drawn) if best is not None and j.name == best.name), None
+        ),
+        total=len(jobs),
+    )
 
 
 # learning curves -----------------------------------------------------------------------------
@@ -453,8 +516,9 @@ class CurvesData:
     single_point: bool = field(default=False)
 
 
-def curves_data(data: TuningData, max_curves: int = 200,
-                max_points_per_curve: int = 500) -> CurvesData:
+def curves_data(
+    data: TuningData, max_curves: int = 200, max_points_per_curve: int = 500
+) -> CurvesData:
     """Per job, the objective metric against the epoch.
 
     Args:
@@ -470,7 +534,7 @@ def curves_data(data: TuningData, max_curves: int = 200,
     with_points = [j for j in data.jobs if j.name in by_job]
     priority = [i for i, j in enumerate(with_points) if best is not None and j.name == best.name]
     stopped = [i for i, j in enumerate(with_points) if j.status in ("Stopped", "Stopping")]
-    priority += stopped[:max(max_curves // 2, 1)]
+    priority += stopped[: max(max_curves // 2, 1)]
     chosen = [with_points[i] for i in sample_indices(len(with_points), max_curves, priority)]
     curves = []
     for j in chosen:
@@ -480,13 +544,25 @@ def curves_data(data: TuningData, max_curves: int = 200,
         if len(pts) > max_points_per_curve:
             keep = sample_indices(len(pts), max_points_per_curve, [0, len(pts) - 1])
             epochs, values = epochs[keep], values[keep]
-        curves.append(Curve(j.name, j.seq, j.status, epochs, values,
-                            best=best is not None and j.name == best.name,
-                            early_stopped=j.status in ("Stopped", "Stopping")))
-    return CurvesData(objective=data.objective_metric_name, maximize=data.maximize,
-                      curves=curves, total=len(with_points),
-                      max_seq=max([j.seq for j in data.jobs], default=1),
-                      single_point=all(len(c.epochs) <= 1 for c in curves))
+        curves.append(
+            Curve(
+                j.name,
+                j.seq,
+                j.status,
+                epochs,
+                values,
+                best=best is not None and j.name == best.name,
+                early_stopped=j.status in ("Stopped", "Stopping"),
+            )
+        )
+    return CurvesData(
+        objective=data.objective_metric_name,
+        maximize=data.maximize,
+        curves=curves,
+        total=len(with_points),
+        max_seq=max([j.seq for j in data.jobs], default=1),
+        single_point=all(len(c.epochs) <= 1 for c in curves),
+    )
 
 
 # importance ------------------------------------------------------------------------------------
@@ -507,22 +583,44 @@ def importance_data(data: TuningData) -> ImportanceData:
 
     rows = hyperparameter_effects(data.space, data.jobs)
     rows.sort(key=lambda r: -(r["importance"] if r["importance"] is not None else -1.0))
-    return ImportanceData(names=[r["hyperparameter"] for r in rows],
-                          importance=[r["importance"] for r in rows],
-                          rank_correlation=[r["rank_correlation"] for r in rows],
-                          method=IMPORTANCE_METHOD,
-                          jobs_used=sum(1 for j in data.jobs if j.objective is not None))
+    return ImportanceData(
+        names=[r["hyperparameter"] for r in rows],
+        importance=[r["importance"] for r in rows],
+        rank_correlation=[r["rank_correlation"] for r in rows],
+        method=IMPORTANCE_METHOD,
+        jobs_used=sum(1 for j in data.jobs if j.objective is not None),
+    )
 
 
 def compute(kind: str, data: TuningData) -> Any:
     """The plot data of ``kind`` (one of :data:`KINDS`)."""
     check_kind(kind)
-    return {"scatter": scatter_data, "convergence": convergence_data,
-            "parallel": parallel_data, "curves": curves_data,
-            "importance": importance_data}[kind](data)
+    return {
+        "scatter": scatter_data,
+        "convergence": convergence_data,
+        "parallel": parallel_data,
+        "curves": curves_data,
+        "importance": importance_data,
+    }[kind](data)
 
 
-__all__ = ["GROUPS", "KINDS", "Axis", "ConvergenceData", "Curve", "CurvesData",
-           "ImportanceData", "ParallelAxis", "ParallelData", "ScatterData", "TuningData",
-           "check_kind", "compute", "convergence_data", "curves_data",
-           "importance_data", "parallel_data", "scatter_data"]
+__all__ = [
+    "GROUPS",
+    "KINDS",
+    "Axis",
+    "ConvergenceData",
+    "Curve",
+    "CurvesData",
+    "ImportanceData",
+    "ParallelAxis",
+    "ParallelData",
+    "ScatterData",
+    "TuningData",
+    "check_kind",
+    "compute",
+    "convergence_data",
+    "curves_data",
+    "importance_data",
+    "parallel_data",
+    "scatter_data",
+]

@@ -34,10 +34,18 @@ PANEL_COLUMNS = 3
 _PANEL_SIZE = (420, 330)
 _DEFAULT_SIZE = (960, 560)
 # Colours and markers per group (see sagetune.plots.data.GROUPS).
-_NO_OBJECTIVE = {"Failed (no objective)": ("X", "#d62728"),
-                 "Stopped (no objective)": ("v", "#7f7f7f")}
-_BEST = {"marker": "*", "s": 260, "facecolor": "#ffd400", "edgecolor": "black",
-         "linewidth": 0.9, "zorder": 5}
+_NO_OBJECTIVE = {
+    "Failed (no objective)": ("X", "#d62728"),
+    "Stopped (no objective)": ("v", "#7f7f7f"),
+}
+_BEST = {
+    "marker": "*",
+    "s": 260,
+    "facecolor": "#ffd400",
+    "edgecolor": "black",
+    "linewidth": 0.9,
+    "zorder": 5,
+}
 
 
 def default_size(kind: str, data: TuningData) -> tuple[int, int]:
@@ -72,8 +80,13 @@ def _set_numeric_axis(ax: Any, axis: pd_.Axis) -> None:
         ax.set_xscale("log")
         ax.set_xlim(axis.low / 1.25, axis.high * 1.25)
     elif axis.kind == "reverse_log":
-        ax.set_xscale("function", functions=(
-            lambda v: pd_.reverse_log(np.clip(v, None, 1 - 1e-12)), pd_.reverse_log_inverse))
+        ax.set_xscale(
+            "function",
+            functions=(
+                lambda v: pd_.reverse_log(np.clip(v, None, 1 - 1e-12)),
+                pd_.reverse_log_inverse,
+            ),
+        )
         values, labels = pd_.reverse_log_ticks(axis.low, axis.high)
         ax.set_xticks(values, labels)
         ax.set_xlim(axis.low, axis.high)
@@ -90,14 +103,25 @@ def _group_handles(groups: set[str], cmap: Any, has_best: bool) -> list[Line2D]:
     if "Completed" in groups or "InProgress" in groups:
         handles.append(Line2D([], [], ls="", marker="o", color=mid, label="Completed"))
     if "Stopped" in groups:
-        handles.append(Line2D([], [], ls="", marker="s", mfc="none", mec=mid,
-                              label="Stopped (early)"))
+        handles.append(
+            Line2D([], [], ls="", marker="s", mfc="none", mec=mid, label="Stopped (early)")
+        )
     for g, (marker, color) in _NO_OBJECTIVE.items():
         if g in groups:
             handles.append(Line2D([], [], ls="", marker=marker, color=color, label=g))
     if has_best:
-        handles.append(Line2D([], [], ls="", marker="*", ms=13, mfc=_BEST["facecolor"],
-                              mec="black", label="best job"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                ls="",
+                marker="*",
+                ms=13,
+                mfc=_BEST["facecolor"],
+                mec="black",
+                label="best job",
+            )
+        )
     return handles
 
 
@@ -107,18 +131,34 @@ def _draw_points(ax: Any, x: np.ndarray, d: Any, cmap: Any, norm: Normalize) -> 
     for g in ("Completed", "InProgress"):
         m = group == g
         if m.any():
-            ax.scatter(x[m], d.y[m], c=d.seq[m], cmap=cmap, norm=norm, s=30,
-                       edgecolors="white", linewidths=0.3, zorder=3,
-                       alpha=0.55 if g == "InProgress" else 0.95)
+            ax.scatter(
+                x[m],
+                d.y[m],
+                c=d.seq[m],
+                cmap=cmap,
+                norm=norm,
+                s=30,
+                edgecolors="white",
+                linewidths=0.3,
+                zorder=3,
+                alpha=0.55 if g == "InProgress" else 0.95,
+            )
     m = group == "Stopped"
     if m.any():
-        ax.scatter(x[m], d.y[m], marker="s", facecolors="none",
-                   edgecolors=cmap(norm(d.seq[m])), s=34, linewidths=1.3, zorder=3)
+        ax.scatter(
+            x[m],
+            d.y[m],
+            marker="s",
+            facecolors="none",
+            edgecolors=cmap(norm(d.seq[m])),
+            s=34,
+            linewidths=1.3,
+            zorder=3,
+        )
     for g, (marker, color) in _NO_OBJECTIVE.items():
         m = group == g
         if m.any():
-            ax.scatter(x[m], d.y[m], marker=marker, color=color, s=34, zorder=3,
-                       linewidths=0.4)
+            ax.scatter(x[m], d.y[m], marker=marker, color=color, s=34, zorder=3, linewidths=0.4)
     if d.best is not None:
         ax.scatter([x[d.best]], [d.y[d.best]], **_BEST)
     if any(g in _NO_OBJECTIVE for g in d.group):
@@ -162,21 +202,26 @@ def scatter(data: TuningData, width: int | None = None, height: int | None = Non
         ax.grid(True, alpha=0.25)
         panels.append(ax)
     if panels:
-        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=panels, label="job order",
-                     shrink=0.9, aspect=30)
+        fig.colorbar(
+            ScalarMappable(norm=norm, cmap=cmap),
+            ax=panels,
+            label="job order",
+            shrink=0.9,
+            aspect=30,
+        )
         handles = _group_handles(set(d.group), cmap, d.best is not None)
         if handles:
             panels[0].legend(handles=handles, fontsize=7, loc="best", framealpha=0.8)
     direction = "higher is better" if d.maximize else "lower is better"
-    fig.suptitle(f"{data.name}: {d.objective} ({direction}) against each hyperparameter",
-                 fontsize=11)
+    fig.suptitle(
+        f"{data.name}: {d.objective} ({direction}) against each hyperparameter", fontsize=11
+    )
     if len(d.names) < d.total:
         _note(fig, _sampled_note(len(d.names), d.total))
     return fig
 
 
-def convergence(data: TuningData, width: int | None = None, height: int | None = None
-                ) -> Figure:
+def convergence(data: TuningData, width: int | None = None, height: int | None = None) -> Figure:
     """Each job's objective in creation order, and the best so far as a step line."""
     d = pd_.convergence_data(data)
     w, h = default_size("convergence", data)
@@ -188,8 +233,9 @@ def convergence(data: TuningData, width: int | None = None, height: int | None =
     x = d.seq.astype(float)
     _draw_points(ax, x, d, cmap, norm)
     if len(d.best_x):
-        ax.step(d.best_x, d.best_y, where="post", color="#d62728", lw=1.8, label="best so far",
-                zorder=4)
+        ax.step(
+            d.best_x, d.best_y, where="post", color="#d62728", lw=1.8, label="best so far", zorder=4
+        )
     ax.set_xlabel("training job (creation order)")
     ax.set_ylabel(d.objective)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -221,26 +267,42 @@ def parallel(data: TuningData, width: int | None = None, height: int | None = No
         # Worst first, so the good lines are drawn on top.
         order = np.argsort(d.color if d.maximize else -d.color)
         segs = [np.column_stack([xs, ys[i]]) for i in order]
-        lc = LineCollection(segs, colors=cmap(norm(d.color[order])), linewidths=1.0,
-                            alpha=0.75 if len(segs) < 300 else 0.35)
+        lc = LineCollection(
+            segs,
+            colors=cmap(norm(d.color[order])),
+            linewidths=1.0,
+            alpha=0.75 if len(segs) < 300 else 0.35,
+        )
         ax.add_collection(lc)
         if d.best is not None:
             ax.plot(xs, ys[d.best], color="black", lw=2.4, zorder=4)
-        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=d.objective,
-                     shrink=0.9, aspect=30)
+        fig.colorbar(
+            ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=d.objective, shrink=0.9, aspect=30
+        )
     for i, a in enumerate(d.axes):
         ax.axvline(i, color="#444444", lw=0.8, zorder=2)
         for pos, label in zip(a.tick_positions, a.tick_labels):
-            ax.text(i + 0.03, pos, label, fontsize=7, va="center", ha="left", color="#333333",
-                    zorder=6, bbox={"facecolor": "white", "alpha": 0.6, "lw": 0, "pad": 0.5})
+            ax.text(
+                i + 0.03,
+                pos,
+                label,
+                fontsize=7,
+                va="center",
+                ha="left",
+                color="#333333",
+                zorder=6,
+                bbox={"facecolor": "white", "alpha": 0.6, "lw": 0, "pad": 0.5},
+            )
     ax.set_xlim(-0.15, k - 1 + 0.45)
     ax.set_ylim(-0.05, 1.05)
     ax.set_xticks(range(k), [a.label for a in d.axes], fontsize=9)
     ax.set_yticks([])
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_title(f"{data.name}: parallel coordinates, coloured by {d.objective} "
-                 f"(best job in black)", fontsize=11)
+    ax.set_title(
+        f"{data.name}: parallel coordinates, coloured by {d.objective} (best job in black)",
+        fontsize=11,
+    )
     if len(d.names) < d.total:
         _note(fig, _sampled_note(len(d.names), d.total))
     return fig
@@ -259,20 +321,33 @@ def curves(data: TuningData, width: int | None = None, height: int | None = None
     for c in sorted(d.curves, key=lambda c: c.best):
         color = "black" if c.best else cmap(norm(c.seq))
         style = "--" if c.early_stopped else "-"
-        ax.plot(c.epochs, c.values, ls=style, marker="o" if len(c.epochs) <= 1 else None,
-                ms=4, color=color, lw=2.2 if c.best else 1.0, alpha=1.0 if c.best else 0.7,
-                zorder=4 if c.best else 2)
+        ax.plot(
+            c.epochs,
+            c.values,
+            ls=style,
+            marker="o" if len(c.epochs) <= 1 else None,
+            ms=4,
+            color=color,
+            lw=2.2 if c.best else 1.0,
+            alpha=1.0 if c.best else 0.7,
+            zorder=4 if c.best else 2,
+        )
         if c.early_stopped and len(c.epochs):
-            ax.scatter([c.epochs[-1]], [c.values[-1]], marker="x", color="#d62728", s=30,
-                       zorder=5)
+            ax.scatter([c.epochs[-1]], [c.values[-1]], marker="x", color="#d62728", s=30, zorder=5)
     if d.curves:
-        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="job order",
-                     shrink=0.9, aspect=30)
-    handles = [Line2D([], [], color=cmap(0.55), label="training job"),
-               Line2D([], [], color="black", lw=2.2, label="best job")]
+        fig.colorbar(
+            ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="job order", shrink=0.9, aspect=30
+        )
+    handles = [
+        Line2D([], [], color=cmap(0.55), label="training job"),
+        Line2D([], [], color="black", lw=2.2, label="best job"),
+    ]
     if any(c.early_stopped for c in d.curves):
-        handles.append(Line2D([], [], color=cmap(0.55), ls="--", marker="x", mec="#d62728",
-                              label="stopped early"))
+        handles.append(
+            Line2D(
+                [], [], color=cmap(0.55), ls="--", marker="x", mec="#d62728", label="stopped early"
+            )
+        )
     ax.legend(handles=handles, fontsize=8, loc="best")
     ax.set_xlabel("epoch")
     ax.set_ylabel(d.objective)
@@ -296,8 +371,7 @@ def curves(data: TuningData, width: int | None = None, height: int | None = None
     return fig
 
 
-def importance(data: TuningData, width: int | None = None, height: int | None = None
-               ) -> Figure:
+def importance(data: TuningData, width: int | None = None, height: int | None = None) -> Figure:
     """Importance bars per hyperparameter, most important on top, with Spearman's rho."""
     d = pd_.importance_data(data)
     w, h = default_size("importance", data)
@@ -315,28 +389,45 @@ def importance(data: TuningData, width: int | None = None, height: int | None = 
         ax.text((v or 0.0) + 0.01, y, label, va="center", fontsize=8)
     ax.set_xlim(0, 1.15)
     ax.set_xlabel("importance (share of explained variance)")
-    fig.suptitle(f"{data.name}: hyperparameter importance ({d.jobs_used} jobs with an "
-                 f"objective)", fontsize=11)
-    ax.set_title("fANOVA-style first-order variance decomposition on binned marginals"
-                 if d.jobs_used >= 4 else "needs at least 4 jobs with an objective",
-                 fontsize=8, color="#555555")
+    fig.suptitle(
+        f"{data.name}: hyperparameter importance ({d.jobs_used} jobs with an objective)",
+        fontsize=11,
+    )
+    ax.set_title(
+        "fANOVA-style first-order variance decomposition on binned marginals"
+        if d.jobs_used >= 4
+        else "needs at least 4 jobs with an objective",
+        fontsize=8,
+        color="#555555",
+    )
     ax.grid(True, axis="x", alpha=0.25)
     return fig
 
 
-DRAWERS = {"scatter": scatter, "convergence": convergence, "parallel": parallel,
-           "curves": curves, "importance": importance}
+DRAWERS = {
+    "scatter": scatter,
+    "convergence": convergence,
+    "parallel": parallel,
+    "curves": curves,
+    "importance": importance,
+}
 
 
-def figure(kind: str, data: TuningData, width: int | None = None,
-           height: int | None = None) -> Figure:
+def figure(
+    kind: str, data: TuningData, width: int | None = None, height: int | None = None
+) -> Figure:
     """The matplotlib figure of one plot kind (see :data:`sagetune.plots.KINDS`)."""
     pd_.check_kind(kind)
     return DRAWERS[kind](data, width, height)
 
 
-def save(kind: str, data: TuningData, path: str | Path, width: int | None = None,
-         height: int | None = None) -> Path:
+def save(
+    kind: str,
+    data: TuningData,
+    path: str | Path,
+    width: int | None = None,
+    height: int | None = None,
+) -> Path:
     """Draw one plot kind into an image file (``.png``, ``.svg`` or ``.pdf``).
 
     Args:
@@ -351,12 +442,10 @@ def save(kind: str, data: TuningData, path: str | Path, width: int | None = None
     """
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
-        raise ValidationError(f"-o: the file must end in {', '.join(FORMATS)}, got "
-                              f"{path.name!r}")
+        raise ValidationError(f"-o: the file must end in {', '.join(FORMATS)}, got {path.name!r}")
     for field_name, value in (("--width", width), ("--height", height)):
         if value is not None and not 50 <= value <= 10000:
-            raise ValidationError(f"{field_name}: must be between 50 and 10000 pixels, got "
-                                  f"{value}")
+            raise ValidationError(f"{field_name}: must be between 50 and 10000 pixels, got {value}")
     fig = figure(kind, data, width, height)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)

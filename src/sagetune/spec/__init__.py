@@ -24,8 +24,21 @@ from sagetune.spec.validate import (
 )
 
 __all__ = [
-    "LOCAL_BASE_DIRECTORY", "MAX_CATEGORICAL_VALUES", "MAX_RANGES", "NAME_PATTERN",
-    "OBJECTIVE_TYPES", "PRICING_FIELD", "STRATEGIES", "DefinitionSpec", "Objective", "Pricing",
-    "TuningJobSpec", "WarmStartSpec", "load_spec", "parse_request", "parse_space",
-    "ranges_request", "validate_pricing",
+    "LOCAL_BASE_DIRECTORY",
+    "MAX_CATEGORICAL_VALUES",
+    "MAX_RANGES",
+    "NAME_PATTERN",
+    "OBJECTIVE_TYPES",
+    "PRICING_FIELD",
+    "STRATEGIES",
+    "DefinitionSpec",
+    "Objective",
+    "Pricing",
+    "TuningJobSpec",
+    "WarmStartSpec",
+    "load_spec",
+    "parse_request",
+    "parse_space",
+    "ranges_request",
+    "validate_pricing",
 ]

@@ -169,8 +169,9 @@ class TuningJobSpec:
 
     def objective_of(self, definition: str | None = None) -> Objective:
         """The objective of a definition (default: the first)."""
-        return (self.definition(definition) if definition is not None
-                else self.definitions[0]).objective
+        return (
+            self.definition(definition) if definition is not None else self.definitions[0]
+        ).objective
 
     @property
     def objective(self) -> Objective:
@@ -191,15 +192,15 @@ class TuningJobSpec:
         return list(dict.fromkeys(n for d in self.definitions for n in d.space.names))
 
     # routing between definitions and the strategy's space --------------------------------------
-    def to_strategy_point(self, definition: str | None,
-                          hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+    def to_strategy_point(
+        self, definition: str | None, hyperparameters: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """A training job's tuned values as the strategy sees them."""
         if isinstance(self.space, JointSearchSpace):
             return self.space.join(definition, hyperparameters)  # type: ignore[arg-type]
         return dict(hyperparameters)
 
-    def from_strategy_point(self, point: Mapping[str, Any]
-                            ) -> tuple[str | None, dict[str, Any]]:
+    def from_strategy_point(self, point: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
         """(definition name, tuned values) of a strategy's suggestion."""
         if isinstance(self.space, JointSearchSpace):
             return self.space.split(point)
@@ -223,13 +224,17 @@ class TuningJobSpec:
             epochs = self.definitions[0].static_epochs()
             if epochs is not None:
                 return epochs
-        done = [j.epochs_completed for j in jobs if j.epochs_completed and not j.early_stopped
-                and j.status == "Completed"]
+        done = [
+            j.epochs_completed
+            for j in jobs
+            if j.epochs_completed and not j.early_stopped and j.status == "Completed"
+        ]
         return max(done) if done else None
 
 
-def best_training_job(jobs: Sequence[TrainingJobRecord],
-                      maximize: bool) -> TrainingJobRecord | None:
+def best_training_job(
+    jobs: Sequence[TrainingJobRecord], maximize: bool
+) -> TrainingJobRecord | None:
     """The job with the best final objective (ties go to the earlier job); None before any."""
     scored = [j for j in jobs if j.objective is not None]
     if not scored:

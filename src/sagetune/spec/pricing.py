@@ -38,8 +38,9 @@ def validate_pricing(raw: Any, errors: list[str], path: str = PRICING_FIELD) -> 
     n_before = len(errors)
     for key in raw:
         if key not in ("InstancePricesPerHour", "SpotDiscount"):
-            errors.append(f"{path}.{key}: unknown field (expected InstancePricesPerHour, "
-                          f"SpotDiscount)")
+            errors.append(
+                f"{path}.{key}: unknown field (expected InstancePricesPerHour, SpotDiscount)"
+            )
     prices_raw = raw.get("InstancePricesPerHour") or {}
     prices: dict[str, float] = {}
     if not isinstance(prices_raw, Mapping):
@@ -48,15 +49,18 @@ def validate_pricing(raw: Any, errors: list[str], path: str = PRICING_FIELD) -> 
         for kind, price in prices_raw.items():
             value = _non_negative(price)
             if value is None:
-                errors.append(f"{path}.InstancePricesPerHour[{kind}]: must be a number >= 0, "
-                              f"got {price!r}")
+                errors.append(
+                    f"{path}.InstancePricesPerHour[{kind}]: must be a number >= 0, got {price!r}"
+                )
             else:
                 prices[str(kind)] = value
     discount = raw.get("SpotDiscount", 0.0)
     value = _non_negative(discount)
     if value is None or value >= 1:
-        errors.append(f"{path}.SpotDiscount: must be a number from 0 to below 1 (the fraction "
-                      f"of the price saved), got {discount!r}")
+        errors.append(
+            f"{path}.SpotDiscount: must be a number from 0 to below 1 (the fraction "
+            f"of the price saved), got {discount!r}"
+        )
         value = 0.0
     return Pricing(prices, value) if len(errors) == n_before else None
 

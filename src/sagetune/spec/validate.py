@@ -48,9 +48,11 @@ _CONFIG = "HyperParameterTuningJobConfig"
 _RANGES = f"{_CONFIG}.ParameterRanges"
 _LIMITS = f"{_CONFIG}.ResourceLimits"
 _CRITERIA = f"{_CONFIG}.TuningJobCompletionCriteria"
-_RANGE_KINDS = (("ContinuousParameterRanges", ContinuousParameter),
-                ("IntegerParameterRanges", IntegerParameter),
-                ("CategoricalParameterRanges", CategoricalParameter))
+_RANGE_KINDS = (
+    ("ContinuousParameterRanges", ContinuousParameter),
+    ("IntegerParameterRanges", IntegerParameter),
+    ("CategoricalParameterRanges", CategoricalParameter),
+)
 
 
 def _number(raw: Any, path: str, errors: list[str], integer: bool = False) -> float | None:
@@ -72,8 +74,15 @@ def _number(raw: Any, path: str, errors: list[str], integer: bool = False) -> fl
     return value
 
 
-def _int_field(cfg: Mapping[str, Any], key: str, path: str, errors: list[str], *,
-               required: bool = False, minimum: int | None = None) -> int | None:
+def _int_field(
+    cfg: Mapping[str, Any],
+    key: str,
+    path: str,
+    errors: list[str],
+    *,
+    required: bool = False,
+    minimum: int | None = None,
+) -> int | None:
     if key not in cfg or cfg[key] is None:
         if required:
             errors.append(f"{path}.{key}: is required")
@@ -91,8 +100,14 @@ def _int_field(cfg: Mapping[str, Any], key: str, path: str, errors: list[str], *
     return raw
 
 
-def _enum(cfg: Mapping[str, Any], key: str, path: str, allowed: tuple[str, ...],
-          errors: list[str], default: str | None = None) -> str | None:
+def _enum(
+    cfg: Mapping[str, Any],
+    key: str,
+    path: str,
+    allowed: tuple[str, ...],
+    errors: list[str],
+    default: str | None = None,
+) -> str | None:
     value = cfg.get(key, default)
     if value is None:
         errors.append(f"{path}.{key}: is required (one of {', '.join(allowed)})")
@@ -112,11 +127,14 @@ def _mapping(value: Any, path: str, errors: list[str]) -> Mapping[str, Any]:
     return value
 
 
-def _parse_range(kind: str, item: Any, path: str, errors: list[str],
-                 ranges_path: str = _RANGES) -> tuple[str, Parameter] | None:
+def _parse_range(
+    kind: str, item: Any, path: str, errors: list[str], ranges_path: str = _RANGES
+) -> tuple[str, Parameter] | None:
     if not isinstance(item, Mapping):
-        errors.append(f"{path}: must be an object with Name and "
-                      f"{'Values' if kind.startswith('Categorical') else 'MinValue, MaxValue'}")
+        errors.append(
+            f"{path}: must be an object with Name and "
+            f"{'Values' if kind.startswith('Categorical') else 'MinValue, MaxValue'}"
+        )
         return None
     name = item.get("Name")
     if not isinstance(name, str) or not name or len(name) > 256:
@@ -130,15 +148,19 @@ def _parse_range(kind: str, item: Any, path: str, errors: list[str],
             errors.append(f"{where}.Values: must be a non-empty list, got {values!r}")
             return None
         if len(values) > MAX_CATEGORICAL_VALUES:
-            errors.append(f"{where}.Values: at most {MAX_CATEGORICAL_VALUES} values are allowed, "
-                          f"got {len(values)}")
+            errors.append(
+                f"{where}.Values: at most {MAX_CATEGORICAL_VALUES} values are allowed, "
+                f"got {len(values)}"
+            )
         if len({str(v) for v in values}) != len(values):
             errors.append(f"{where}.Values: values must be unique, got {list(values)!r}")
         for v in values:
-            if not isinstance(v, (str, int, float, bool)) or (isinstance(v, float)
-                                                               and not math.isfinite(v)):
-                errors.append(f"{where}.Values: each value must be a string, number or boolean, "
-                              f"got {v!r}")
+            if not isinstance(v, (str, int, float, bool)) or (
+                isinstance(v, float) and not math.isfinite(v)
+            ):
+                errors.append(
+                    f"{where}.Values: each value must be a string, number or boolean, got {v!r}"
+                )
                 break
         return None if len(errors) > n_before else (name, CategoricalParameter(values))
 
@@ -147,24 +169,29 @@ def _parse_range(kind: str, item: Any, path: str, errors: list[str],
     hi = _number(item.get("MaxValue"), f"{where}.MaxValue", errors, integer)
     scaling = item.get("ScalingType", "Auto")
     if scaling not in SCALING_TYPES:
-        errors.append(f"{where}.ScalingType: must be one of {', '.join(SCALING_TYPES)}, "
-                      f"got {scaling!r}")
+        errors.append(
+            f"{where}.ScalingType: must be one of {', '.join(SCALING_TYPES)}, got {scaling!r}"
+        )
         return None
     if lo is None or hi is None:
         return None
     if lo > hi:
-        errors.append(f"{where}: MinValue must be <= MaxValue, got MinValue {_fmt(lo)} > "
-                      f"MaxValue {_fmt(hi)}")
+        errors.append(
+            f"{where}: MinValue must be <= MaxValue, got MinValue {_fmt(lo)} > MaxValue {_fmt(hi)}"
+        )
     if scaling == "Logarithmic" and lo <= 0:
         errors.append(f"{where}: ScalingType Logarithmic requires MinValue > 0, got {_fmt(lo)}")
     if scaling == "ReverseLogarithmic":
         if integer:
-            errors.append(f"{where}: ScalingType ReverseLogarithmic is only supported for "
-                          f"continuous ranges")
+            errors.append(
+                f"{where}: ScalingType ReverseLogarithmic is only supported for continuous ranges"
+            )
         elif not (0 <= lo < hi < 1):
-            errors.append(f"{where}: ScalingType ReverseLogarithmic requires "
-                          f"0 <= MinValue < MaxValue < 1, got MinValue {_fmt(lo)}, "
-                          f"MaxValue {_fmt(hi)}")
+            errors.append(
+                f"{where}: ScalingType ReverseLogarithmic requires "
+                f"0 <= MinValue < MaxValue < 1, got MinValue {_fmt(lo)}, "
+                f"MaxValue {_fmt(hi)}"
+            )
     if len(errors) > n_before:
         return None
     if integer:
@@ -176,8 +203,9 @@ def _fmt(x: float) -> str:
     return repr(float(x))
 
 
-def parse_space(ranges: Any, errors: list[str], strategy: str | None,
-                path: str = _RANGES) -> SearchSpace | None:
+def parse_space(
+    ranges: Any, errors: list[str], strategy: str | None, path: str = _RANGES
+) -> SearchSpace | None:
     """Validate ``ParameterRanges`` into a SearchSpace (errors appended, None if any)."""
     _RANGES = path  # noqa: N806 - every message below names this path
     ranges = _mapping(ranges, _RANGES, errors)
@@ -186,8 +214,10 @@ def parse_space(ranges: Any, errors: list[str], strategy: str | None,
     known = {k for k, _ in _RANGE_KINDS} | {"AutoParameters"}
     for key in ranges:
         if key not in known:
-            errors.append(f"{_RANGES}.{key}: unknown range kind (expected "
-                          f"{', '.join(k for k, _ in _RANGE_KINDS)})")
+            errors.append(
+                f"{_RANGES}.{key}: unknown range kind (expected "
+                f"{', '.join(k for k, _ in _RANGE_KINDS)})"
+            )
     if ranges.get("AutoParameters"):
         errors.append(f"{_RANGES}.AutoParameters: Autotune is not supported; give explicit ranges")
     for kind, _cls in _RANGE_KINDS:
@@ -201,12 +231,15 @@ def parse_space(ranges: Any, errors: list[str], strategy: str | None,
                 continue
             name, param = result
             if name in parsed:
-                errors.append(f"{_RANGES}.{kind}[{name}]: hyperparameter names must be unique "
-                              f"across all ranges; {name!r} appears more than once")
+                errors.append(
+                    f"{_RANGES}.{kind}[{name}]: hyperparameter names must be unique "
+                    f"across all ranges; {name!r} appears more than once"
+                )
                 continue
             parsed[name] = param
-    total = sum(len(ranges.get(k) or []) for k, _ in _RANGE_KINDS
-                if isinstance(ranges.get(k) or [], list))
+    total = sum(
+        len(ranges.get(k) or []) for k, _ in _RANGE_KINDS if isinstance(ranges.get(k) or [], list)
+    )
     if total == 0 and len(errors) == n_before:
         errors.append(f"{_RANGES}: at least one hyperparameter range is required")
     if total > MAX_RANGES:
@@ -214,15 +247,18 @@ def parse_space(ranges: Any, errors: list[str], strategy: str | None,
     if strategy == "Grid":
         for item in ranges.get("ContinuousParameterRanges") or []:
             name = item.get("Name") if isinstance(item, Mapping) else None
-            errors.append(f"{_RANGES}.ContinuousParameterRanges[{name}]: the Grid strategy takes "
-                          f"only categorical (and, in sagetune, integer) ranges")
+            errors.append(
+                f"{_RANGES}.ContinuousParameterRanges[{name}]: the Grid strategy takes "
+                f"only categorical (and, in sagetune, integer) ranges"
+            )
     if len(errors) > n_before:
         return None
     return SearchSpace(parsed)
 
 
-def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None, *,
-                  check_paths: bool = True) -> TuningJobSpec:
+def parse_request(
+    request: Mapping[str, Any], base_dir: str | Path | None = None, *, check_paths: bool = True
+) -> TuningJobSpec:
     """Validate a CreateHyperParameterTuningJob request.
 
     Args:
@@ -248,9 +284,11 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
 
     name = request.get("HyperParameterTuningJobName")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        errors.append(f"HyperParameterTuningJobName: must be 1 to 32 letters, digits or hyphens, "
-                      f"starting with a letter or digit (pattern {NAME_PATTERN.pattern}), "
-                      f"got {name!r}")
+        errors.append(
+            f"HyperParameterTuningJobName: must be 1 to 32 letters, digits or hyphens, "
+            f"starting with a letter or digit (pattern {NAME_PATTERN.pattern}), "
+            f"got {name!r}"
+        )
 
     if "HyperParameterTuningJobConfig" not in request:
         errors.append(f"{_CONFIG}: is required")
@@ -264,31 +302,47 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
     if "HyperParameterTuningJobObjective" not in config and not multi:
         errors.append(f"{objective_path}: is required")
     objective = _mapping(config.get("HyperParameterTuningJobObjective"), objective_path, errors)
-    objective_type = (_enum(objective, "Type", objective_path, OBJECTIVE_TYPES, errors)
-                      if objective or not multi else None)
+    objective_type = (
+        _enum(objective, "Type", objective_path, OBJECTIVE_TYPES, errors)
+        if objective or not multi
+        else None
+    )
     metric_name = objective.get("MetricName")
     if objective and (not isinstance(metric_name, str) or not 1 <= len(metric_name) <= 255):
-        errors.append(f"{objective_path}.MetricName: is required (a string of 1 to 255 "
-                      f"characters), got {metric_name!r}")
+        errors.append(
+            f"{objective_path}.MetricName: is required (a string of 1 to 255 "
+            f"characters), got {metric_name!r}"
+        )
 
     if "ResourceLimits" not in config:
         errors.append(f"{_LIMITS}: is required")
     limits = _mapping(config.get("ResourceLimits"), _LIMITS, errors)
-    max_jobs = _int_field(limits, "MaxNumberOfTrainingJobs", _LIMITS, errors,
-                          required=strategy != "Grid" and bool(limits), minimum=1)
-    max_parallel = _int_field(limits, "MaxParallelTrainingJobs", _LIMITS, errors,
-                              required=bool(limits), minimum=1)
+    max_jobs = _int_field(
+        limits,
+        "MaxNumberOfTrainingJobs",
+        _LIMITS,
+        errors,
+        required=strategy != "Grid" and bool(limits),
+        minimum=1,
+    )
+    max_parallel = _int_field(
+        limits, "MaxParallelTrainingJobs", _LIMITS, errors, required=bool(limits), minimum=1
+    )
     max_runtime = _int_field(limits, "MaxRuntimeInSeconds", _LIMITS, errors, minimum=1)
     if max_jobs is not None and max_parallel is not None and max_parallel > max_jobs:
-        errors.append(f"{_LIMITS}.MaxParallelTrainingJobs: must be <= MaxNumberOfTrainingJobs "
-                      f"({max_jobs}), got {max_parallel}")
+        errors.append(
+            f"{_LIMITS}.MaxParallelTrainingJobs: must be <= MaxNumberOfTrainingJobs "
+            f"({max_jobs}), got {max_parallel}"
+        )
 
     space: SearchSpace | None = None
     if not multi:
         space = parse_space(config.get("ParameterRanges"), errors, strategy)
     elif config.get("ParameterRanges"):
-        errors.append(f"{_RANGES}: with TrainingJobDefinitions, give each definition's "
-                      f"HyperParameterRanges instead")
+        errors.append(
+            f"{_RANGES}: with TrainingJobDefinitions, give each definition's "
+            f"HyperParameterRanges instead"
+        )
     if base_dir is None:
         base_dir = request.get(LOCAL_BASE_DIRECTORY) or Path.cwd()
     base = Path(base_dir).resolve() if check_paths else Path(base_dir)
@@ -296,69 +350,103 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
     notices: list[str] = []
     definitions: tuple[DefinitionSpec, ...] = ()
     if multi:
-        definitions = _parse_definitions(request, objective, strategy, base, errors, notices,
-                                         check_paths)
+        definitions = _parse_definitions(
+            request, objective, strategy, base, errors, notices, check_paths
+        )
         if definitions:
             space = JointSearchSpace(definitions)
             objective_type = _shared_type(request, objective, errors)
     if strategy == "Grid" and space is not None:
         size = space.grid_size()
         if max_jobs is not None and max_jobs != size:
-            errors.append(f"{_LIMITS}.MaxNumberOfTrainingJobs: with the Grid strategy it must "
-                          f"equal the number of distinct combinations of the ranges ({size}), "
-                          f"got {max_jobs}; leave it out to run them all")
+            errors.append(
+                f"{_LIMITS}.MaxNumberOfTrainingJobs: with the Grid strategy it must "
+                f"equal the number of distinct combinations of the ranges ({size}), "
+                f"got {max_jobs}; leave it out to run them all"
+            )
         elif max_jobs is None:
             max_jobs = size
             if max_parallel is not None and max_parallel > max_jobs:
-                errors.append(f"{_LIMITS}.MaxParallelTrainingJobs: must be <= the number of grid "
-                              f"combinations ({max_jobs}), got {max_parallel}")
+                errors.append(
+                    f"{_LIMITS}.MaxParallelTrainingJobs: must be <= the number of grid "
+                    f"combinations ({max_jobs}), got {max_parallel}"
+                )
 
-    early = _enum(config, "TrainingJobEarlyStoppingType", _CONFIG, ("Off", "Auto"), errors,
-                  default="Off")
+    early = _enum(
+        config, "TrainingJobEarlyStoppingType", _CONFIG, ("Off", "Auto"), errors, default="Off"
+    )
     if early == "Auto" and strategy == "Hyperband":
-        errors.append(f"{_CONFIG}.TrainingJobEarlyStoppingType: must be Off with the Hyperband "
-                      f"strategy (Hyperband stops training jobs itself), got Auto")
+        errors.append(
+            f"{_CONFIG}.TrainingJobEarlyStoppingType: must be Off with the Hyperband "
+            f"strategy (Hyperband stops training jobs itself), got Auto"
+        )
 
     criteria = _mapping(config.get("TuningJobCompletionCriteria"), _CRITERIA, errors)
     target = None
     if criteria.get("TargetObjectiveMetricValue") is not None:
-        target = _number(criteria["TargetObjectiveMetricValue"],
-                         f"{_CRITERIA}.TargetObjectiveMetricValue", errors)
+        target = _number(
+            criteria["TargetObjectiveMetricValue"],
+            f"{_CRITERIA}.TargetObjectiveMetricValue",
+            errors,
+        )
     not_improving = None
     if "BestObjectiveNotImproving" in criteria:
-        bni = _mapping(criteria["BestObjectiveNotImproving"],
-                       f"{_CRITERIA}.BestObjectiveNotImproving", errors)
-        not_improving = _int_field(bni, "MaxNumberOfTrainingJobsNotImproving",
-                                   f"{_CRITERIA}.BestObjectiveNotImproving", errors,
-                                   required=True, minimum=MIN_JOBS_NOT_IMPROVING)
+        bni = _mapping(
+            criteria["BestObjectiveNotImproving"], f"{_CRITERIA}.BestObjectiveNotImproving", errors
+        )
+        not_improving = _int_field(
+            bni,
+            "MaxNumberOfTrainingJobsNotImproving",
+            f"{_CRITERIA}.BestObjectiveNotImproving",
+            errors,
+            required=True,
+            minimum=MIN_JOBS_NOT_IMPROVING,
+        )
     convergence = False
     if "ConvergenceDetected" in criteria:
         cd = _mapping(criteria["ConvergenceDetected"], f"{_CRITERIA}.ConvergenceDetected", errors)
-        flag = _enum(cd, "CompleteOnConvergence", f"{_CRITERIA}.ConvergenceDetected",
-                     ("Disabled", "Enabled"), errors, default="Disabled")
+        flag = _enum(
+            cd,
+            "CompleteOnConvergence",
+            f"{_CRITERIA}.ConvergenceDetected",
+            ("Disabled", "Enabled"),
+            errors,
+            default="Disabled",
+        )
         convergence = flag == "Enabled"
     for key in criteria:
-        if key not in ("TargetObjectiveMetricValue", "BestObjectiveNotImproving",
-                       "ConvergenceDetected"):
+        if key not in (
+            "TargetObjectiveMetricValue",
+            "BestObjectiveNotImproving",
+            "ConvergenceDetected",
+        ):
             errors.append(f"{_CRITERIA}.{key}: unknown field")
 
     seed = _int_field(config, "RandomSeed", _CONFIG, errors, minimum=0)
 
     static: Mapping[str, Any] = {}
     if multi and "TrainingJobDefinition" in request:
-        errors.append("TrainingJobDefinition: give TrainingJobDefinition or "
-                      "TrainingJobDefinitions, not both")
+        errors.append(
+            "TrainingJobDefinition: give TrainingJobDefinition or TrainingJobDefinitions, not both"
+        )
     elif not multi:
         path = "TrainingJobDefinition"
         definition = _mapping(request.get(path), path, errors)
-        static, script = _parse_definition_body(definition, path, space, metric_name, base,
-                                                errors, notices, check_paths)
+        static, script = _parse_definition_body(
+            definition, path, space, metric_name, base, errors, notices, check_paths
+        )
         if space is not None and isinstance(metric_name, str) and objective_type is not None:
-            definitions = (DefinitionSpec(None, space, dict(static), script,
-                                          Objective(metric_name, objective_type)),)  # type: ignore[arg-type]
+            definitions = (
+                DefinitionSpec(
+                    None, space, dict(static), script, Objective(metric_name, objective_type)
+                ),
+            )  # type: ignore[arg-type]
     warm_start = _parse_warm_start(request.get("WarmStartConfig"), errors)
-    hyperband = (_parse_hyperband(config.get("StrategyConfig"), static, errors)
-                 if strategy == "Hyperband" else None)
+    hyperband = (
+        _parse_hyperband(config.get("StrategyConfig"), static, errors)
+        if strategy == "Hyperband"
+        else None
+    )
     pricing = validate_pricing(request.get(PRICING_FIELD), errors)
 
     if errors:
@@ -366,16 +454,27 @@ def parse_request(request: Mapping[str, Any], base_dir: str | Path | None = None
     assert space is not None and max_jobs is not None and max_parallel is not None
     assert strategy is not None and definitions
     _normalise(request, strategy, early or "Off", max_jobs, definitions)
-    definitions = tuple(replace(d, body=_definition_body(request, d.name))
-                        for d in definitions)
+    definitions = tuple(replace(d, body=_definition_body(request, d.name)) for d in definitions)
     return TuningJobSpec(
-        name=name, strategy=strategy, objective_type=objective_type,  # type: ignore[arg-type]
-        space=space, definitions=definitions, max_jobs=max_jobs,
-        max_parallel_jobs=max_parallel, max_runtime_in_seconds=max_runtime,
-        early_stopping_type=early or "Off", target_objective_value=target,
-        max_jobs_not_improving=not_improving, complete_on_convergence=convergence,
-        random_seed=seed, warm_start=warm_start, hyperband=hyperband, pricing=pricing,
-        notices=tuple(notices), normalised=request)
+        name=name,
+        strategy=strategy,
+        objective_type=objective_type,  # type: ignore[arg-type]
+        space=space,
+        definitions=definitions,
+        max_jobs=max_jobs,
+        max_parallel_jobs=max_parallel,
+        max_runtime_in_seconds=max_runtime,
+        early_stopping_type=early or "Off",
+        target_objective_value=target,
+        max_jobs_not_improving=not_improving,
+        complete_on_convergence=convergence,
+        random_seed=seed,
+        warm_start=warm_start,
+        hyperband=hyperband,
+        pricing=pricing,
+        notices=tuple(notices),
+        normalised=request,
+    )
 
 
 def load_spec(record: TuningJobRecord, *, check_paths: bool = False) -> TuningJobSpec:
@@ -402,8 +501,13 @@ def ranges_request(space: SearchSpace) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _normalise(request: dict[str, Any], strategy: str, early: str, max_jobs: int,
-               definitions: tuple[DefinitionSpec, ...]) -> None:
+def _normalise(
+    request: dict[str, Any],
+    strategy: str,
+    early: str,
+    max_jobs: int,
+    definitions: tuple[DefinitionSpec, ...],
+) -> None:
     """Fill in the defaults the service fills in, in place (the request is validated)."""
     config = request["HyperParameterTuningJobConfig"]
     config["Strategy"] = strategy
@@ -424,44 +528,74 @@ def _normalise(request: dict[str, Any], strategy: str, early: str, max_jobs: int
 def _definition_body(request: Mapping[str, Any], name: str | None) -> dict[str, Any]:
     if name is None:
         return copy.deepcopy(request["TrainingJobDefinition"])
-    return copy.deepcopy(next(d for d in request["TrainingJobDefinitions"]
-                              if d["DefinitionName"] == name))
+    return copy.deepcopy(
+        next(d for d in request["TrainingJobDefinitions"] if d["DefinitionName"] == name)
+    )
 
 
 MAX_DEFINITIONS = 10
 DEFINITION_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$")
 
 
-def _parse_definition_body(definition: Mapping[str, Any], path: str, space: SearchSpace | None,
-                           metric_name: Any, base: Path, errors: list[str], notices: list[str],
-                           check_paths: bool) -> tuple[Mapping[str, Any], ScriptDefinition | None]:
+def _parse_definition_body(
+    definition: Mapping[str, Any],
+    path: str,
+    space: SearchSpace | None,
+    metric_name: Any,
+    base: Path,
+    errors: list[str],
+    notices: list[str],
+    check_paths: bool,
+) -> tuple[Mapping[str, Any], ScriptDefinition | None]:
     """Static hyperparameters and the script of one training job definition."""
-    static = _mapping(definition.get("StaticHyperParameters"), f"{path}.StaticHyperParameters",
-                      errors)
+    static = _mapping(
+        definition.get("StaticHyperParameters"), f"{path}.StaticHyperParameters", errors
+    )
     if space is not None:
         for key in static:
             if key in space.ranges:
-                errors.append(f"{path}.StaticHyperParameters[{key}]: a hyperparameter cannot be "
-                              f"both static and tuned")
-    script = parse_script_definition(definition, metric_name if isinstance(metric_name, str)
-                                     else None, base, errors, path, check_paths=check_paths)
+                errors.append(
+                    f"{path}.StaticHyperParameters[{key}]: a hyperparameter cannot be "
+                    f"both static and tuned"
+                )
+    script = parse_script_definition(
+        definition,
+        metric_name if isinstance(metric_name, str) else None,
+        base,
+        errors,
+        path,
+        check_paths=check_paths,
+    )
     resource = definition.get("ResourceConfig")
-    if (isinstance(resource, Mapping) and ({"InstanceCount", "VolumeSizeInGB"} & resource.keys())
-            and not any("mean nothing locally" in n for n in notices)):
-        notices.append(f"{path}.ResourceConfig: InstanceCount and VolumeSizeInGB mean nothing "
-                       f"locally; each training job runs as one local process")
+    if (
+        isinstance(resource, Mapping)
+        and ({"InstanceCount", "VolumeSizeInGB"} & resource.keys())
+        and not any("mean nothing locally" in n for n in notices)
+    ):
+        notices.append(
+            f"{path}.ResourceConfig: InstanceCount and VolumeSizeInGB mean nothing "
+            f"locally; each training job runs as one local process"
+        )
     return static, script
 
 
-def _parse_definitions(request: Mapping[str, Any], default_objective: Mapping[str, Any],
-                       strategy: str | None, base: Path, errors: list[str],
-                       notices: list[str], check_paths: bool) -> tuple[DefinitionSpec, ...]:
+def _parse_definitions(
+    request: Mapping[str, Any],
+    default_objective: Mapping[str, Any],
+    strategy: str | None,
+    base: Path,
+    errors: list[str],
+    notices: list[str],
+    check_paths: bool,
+) -> tuple[DefinitionSpec, ...]:
     """Validate ``TrainingJobDefinitions`` (each with DefinitionName, TuningObjective,
     HyperParameterRanges and a way to start the job)."""
     items = request.get("TrainingJobDefinitions")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_DEFINITIONS:
-        errors.append(f"TrainingJobDefinitions: must be a list of 1 to {MAX_DEFINITIONS} "
-                      f"definitions, got {items!r:.80}")
+        errors.append(
+            f"TrainingJobDefinitions: must be a list of 1 to {MAX_DEFINITIONS} "
+            f"definitions, got {items!r:.80}"
+        )
         return ()
     n_before = len(errors)
     out: list[DefinitionSpec] = []
@@ -473,8 +607,10 @@ def _parse_definitions(request: Mapping[str, Any], default_objective: Mapping[st
         name = item.get("DefinitionName")
         path = f"TrainingJobDefinitions[{name if isinstance(name, str) and name else i}]"
         if not isinstance(name, str) or not DEFINITION_NAME.match(name):
-            errors.append(f"{path}.DefinitionName: is required (1 to 64 letters, digits or "
-                          f"hyphens), got {name!r}")
+            errors.append(
+                f"{path}.DefinitionName: is required (1 to 64 letters, digits or "
+                f"hyphens), got {name!r}"
+            )
             continue
         if name in seen:
             errors.append(f"{path}.DefinitionName: definition names must be unique")
@@ -485,31 +621,41 @@ def _parse_definitions(request: Mapping[str, Any], default_objective: Mapping[st
         metric = objective.get("MetricName")
         kind = _enum(objective, "Type", f"{path}.TuningObjective", OBJECTIVE_TYPES, errors)
         if not isinstance(metric, str) or not 1 <= len(metric) <= 255:
-            errors.append(f"{path}.TuningObjective.MetricName: is required (a string of 1 to "
-                          f"255 characters), got {metric!r}")
-        space = parse_space(item.get("HyperParameterRanges"), errors, strategy,
-                            f"{path}.HyperParameterRanges")
-        static, script = _parse_definition_body(item, path, space, metric, base, errors, notices,
-                                                check_paths)
+            errors.append(
+                f"{path}.TuningObjective.MetricName: is required (a string of 1 to "
+                f"255 characters), got {metric!r}"
+            )
+        space = parse_space(
+            item.get("HyperParameterRanges"), errors, strategy, f"{path}.HyperParameterRanges"
+        )
+        static, script = _parse_definition_body(
+            item, path, space, metric, base, errors, notices, check_paths
+        )
         if script is None:
-            errors.append(f"{path}: say how to start the training job: "
-                          f"StaticHyperParameters.sagemaker_program or LocalCommand")
+            errors.append(
+                f"{path}: say how to start the training job: "
+                f"StaticHyperParameters.sagemaker_program or LocalCommand"
+            )
         if space is not None and script is not None and isinstance(metric, str) and kind:
-            out.append(DefinitionSpec(name, space, dict(static), script,
-                                      Objective(metric, kind)))  # type: ignore[arg-type]
+            out.append(DefinitionSpec(name, space, dict(static), script, Objective(metric, kind)))  # type: ignore[arg-type]
     return tuple(out) if len(errors) == n_before else ()
 
 
-def _shared_type(request: Mapping[str, Any], default_objective: Mapping[str, Any],
-                 errors: list[str]) -> str | None:
+def _shared_type(
+    request: Mapping[str, Any], default_objective: Mapping[str, Any], errors: list[str]
+) -> str | None:
     """All definitions must optimise in the same direction for their jobs to be compared."""
-    types = [((item.get("TuningObjective") or default_objective).get("Type"),
-              item.get("DefinitionName")) for item in request["TrainingJobDefinitions"]]
+    types = [
+        ((item.get("TuningObjective") or default_objective).get("Type"), item.get("DefinitionName"))
+        for item in request["TrainingJobDefinitions"]
+    ]
     first = types[0][0]
     for kind, name in types[1:]:
         if kind != first:
-            errors.append(f"TrainingJobDefinitions[{name}].TuningObjective.Type: every definition "
-                          f"must have the same Type ({first}), got {kind}")
+            errors.append(
+                f"TrainingJobDefinitions[{name}].TuningObjective.Type: every definition "
+                f"must have the same Type ({first}), got {kind}"
+            )
     return first
 
 
@@ -530,15 +676,18 @@ def _parse_warm_start(raw: Any, errors: list[str]) -> WarmStartSpec | None:
     parents_raw = cfg.get("ParentHyperParameterTuningJobs")
     ppath = f"{path}.ParentHyperParameterTuningJobs"
     if not isinstance(parents_raw, list) or not 1 <= len(parents_raw) <= MAX_PARENTS:
-        errors.append(f"{ppath}: must list 1 to {MAX_PARENTS} parent tuning jobs, got "
-                      f"{len(parents_raw) if isinstance(parents_raw, list) else parents_raw!r}")
+        errors.append(
+            f"{ppath}: must list 1 to {MAX_PARENTS} parent tuning jobs, got "
+            f"{len(parents_raw) if isinstance(parents_raw, list) else parents_raw!r}"
+        )
         return None
     parents: list[str] = []
     for i, item in enumerate(parents_raw):
         name = item.get("HyperParameterTuningJobName") if isinstance(item, Mapping) else None
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
-            errors.append(f"{ppath}[{i}].HyperParameterTuningJobName: must be a tuning job name, "
-                          f"got {name!r}")
+            errors.append(
+                f"{ppath}[{i}].HyperParameterTuningJobName: must be a tuning job name, got {name!r}"
+            )
         elif name in parents:
             errors.append(f"{ppath}[{name}]: a parent may be listed only once")
         else:
@@ -548,8 +697,9 @@ def _parse_warm_start(raw: Any, errors: list[str]) -> WarmStartSpec | None:
     return WarmStartSpec(kind, tuple(parents))
 
 
-def _parse_hyperband(raw: Any, static: Mapping[str, Any],
-                     errors: list[str]) -> HyperbandConfig | None:
+def _parse_hyperband(
+    raw: Any, static: Mapping[str, Any], errors: list[str]
+) -> HyperbandConfig | None:
     """``StrategyConfig.HyperbandStrategyConfig``; MaxResource may come from the static
     hyperparameters ``epochs``, ``numepochs``, ``n-epochs``, ``n_epochs`` or ``num_epochs``."""
     path = f"{_CONFIG}.StrategyConfig"
@@ -568,18 +718,27 @@ def _parse_hyperband(raw: Any, static: Mapping[str, Any],
     if high is None and "MaxResource" not in hb:
         key = next((k for k in EPOCH_KEYS if k in static), None)
         if key is None:
-            errors.append(f"{path}.MaxResource: is required when it cannot be inferred from "
-                          f"TrainingJobDefinition.StaticHyperParameters "
-                          f"({', '.join(EPOCH_KEYS)})")
+            errors.append(
+                f"{path}.MaxResource: is required when it cannot be inferred from "
+                f"TrainingJobDefinition.StaticHyperParameters "
+                f"({', '.join(EPOCH_KEYS)})"
+            )
         else:
-            high = _int_field({key: _as_int(static[key])}, key,
-                              "TrainingJobDefinition.StaticHyperParameters", errors, minimum=1)
+            high = _int_field(
+                {key: _as_int(static[key])},
+                key,
+                "TrainingJobDefinition.StaticHyperParameters",
+                errors,
+                minimum=1,
+            )
     if high is not None and high > MAX_RESOURCE_LIMIT:
         errors.append(f"{path}.MaxResource: must be <= {MAX_RESOURCE_LIMIT}, got {high}")
     low = 1 if low is None and "MinResource" not in hb else low
     if low is not None and high is not None and low > high:
-        errors.append(f"{path}: MinResource must be <= MaxResource, got MinResource {low} > "
-                      f"MaxResource {high}")
+        errors.append(
+            f"{path}: MinResource must be <= MaxResource, got MinResource {low} > "
+            f"MaxResource {high}"
+        )
     if len(errors) > n_before or low is None or high is None:
         return None
     return HyperbandConfig(low, high)

@@ -3,5 +3,12 @@
 from sagetune.stopping.base import CONTINUE, JobSnapshot, StopAction, StopDecision, StoppingRule
 from sagetune.stopping.median import MedianStoppingRule, min_jobs_for
 
-__all__ = ["CONTINUE", "JobSnapshot", "MedianStoppingRule", "StopAction", "StopDecision",
-           "StoppingRule", "min_jobs_for"]
+__all__ = [
+    "CONTINUE",
+    "JobSnapshot",
+    "MedianStoppingRule",
+    "StopAction",
+    "StopDecision",
+    "StoppingRule",
+    "min_jobs_for",
+]

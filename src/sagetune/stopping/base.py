@@ -108,8 +108,9 @@ class StoppingRule(ABC):
     """
 
     @abstractmethod
-    def on_metric(self, job: JobSnapshot, epoch: int, value: float,
-                  jobs: Sequence[JobSnapshot]) -> StopDecision:
+    def on_metric(
+        self, job: JobSnapshot, epoch: int, value: float, jobs: Sequence[JobSnapshot]
+    ) -> StopDecision:
         """Continue, stop or complete ``job``, which just reported ``value`` at ``epoch``.
 
         Args:

@@ -57,24 +57,29 @@ class MedianStoppingRule(StoppingRule):
         self.min_jobs = int(min_jobs)
         self.min_epoch = int(min_epoch)
 
-    def median_at(self, job: JobSnapshot, epoch: int,
-                  jobs: Sequence[JobSnapshot]) -> float | None:
+    def median_at(self, job: JobSnapshot, epoch: int, jobs: Sequence[JobSnapshot]) -> float | None:
         """The median of previous jobs' running averages up to ``epoch`` (None when fewer
         than ``min_jobs`` previous jobs have reached it)."""
-        averages = [a for j in jobs if j.seq < job.seq
-                    for a in [j.running_average(epoch)] if a is not None]
+        averages = [
+            a for j in jobs if j.seq < job.seq for a in [j.running_average(epoch)] if a is not None
+        ]
         if len(averages) < self.min_jobs:
             return None
         return statistics.median(averages)
 
-    def on_metric(self, job: JobSnapshot, epoch: int, value: float,
-                  jobs: Sequence[JobSnapshot]) -> StopDecision:
+    def on_metric(
+        self, job: JobSnapshot, epoch: int, value: float, jobs: Sequence[JobSnapshot]
+    ) -> StopDecision:
         if epoch < self.min_epoch:
             return CONTINUE
         median = self.median_at(job, epoch, jobs)
         if median is None or value <= median:
             return CONTINUE
-        return StopDecision("stop", (
-            f"stopped by early stopping (Auto) at epoch {epoch}: the objective was worse than "
-            f"the median of the running averages of previous training jobs up to the same "
-            f"epoch (median {median:.6g}, as minimised)"))
+        return StopDecision(
+            "stop",
+            (
+                f"stopped by early stopping (Auto) at epoch {epoch}: the objective was worse than "
+                f"the median of the running averages of previous training jobs up to the same "
+                f"epoch (median {median:.6g}, as minimised)"
+            ),
+        )

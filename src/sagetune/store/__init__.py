@@ -9,5 +9,14 @@ from sagetune.store.migrations import StoreVersionError
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
 from sagetune.store.sql import SQLStore, default_store_url, open_store
 
-__all__ = ["UNCHANGED", "MetricPoint", "SQLStore", "Store", "StoreVersionError",
-           "TrainingJobRecord", "TuningJobRecord", "default_store_url", "open_store"]
+__all__ = [
+    "UNCHANGED",
+    "MetricPoint",
+    "SQLStore",
+    "Store",
+    "StoreVersionError",
+    "TrainingJobRecord",
+    "TuningJobRecord",
+    "default_store_url",
+    "open_store",
+]

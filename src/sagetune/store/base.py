@@ -91,12 +91,16 @@ class Store(Protocol):
         """Every tuning job, newest (``created_at``) first, ties by name."""
         ...
 
-    def update_tuning_job(self, name: str, *,
-                          status: str | Unchanged = UNCHANGED,
-                          last_modified_at: float | Unchanged = UNCHANGED,
-                          ended_at: float | None | Unchanged = UNCHANGED,
-                          failure_reason: str | None | Unchanged = UNCHANGED,
-                          details: Mapping[str, Any] | Unchanged = UNCHANGED) -> None:
+    def update_tuning_job(
+        self,
+        name: str,
+        *,
+        status: str | Unchanged = UNCHANGED,
+        last_modified_at: float | Unchanged = UNCHANGED,
+        ended_at: float | None | Unchanged = UNCHANGED,
+        failure_reason: str | None | Unchanged = UNCHANGED,
+        details: Mapping[str, Any] | Unchanged = UNCHANGED,
+    ) -> None:
         """Change the given fields of a tuning job in one transaction; the rest stay.
 
         The lease fields change only through the lease methods; the request, seed, creation
@@ -108,8 +112,9 @@ class Store(Protocol):
         ...
 
     # the lease ---------------------------------------------------------------------------
-    def acquire_lease(self, name: str, owner: str, now: float, stale_before: float,
-                      dead_owner: str | None = None) -> bool:
+    def acquire_lease(
+        self, name: str, owner: str, now: float, stale_before: float, dead_owner: str | None = None
+    ) -> bool:
         """Make ``owner`` the tuner of a tuning job, with a heartbeat at ``now``.
 
         Args:
@@ -160,19 +165,23 @@ class Store(Protocol):
         """A tuning job's training jobs by ``seq`` (creation order); empty if it has none."""
         ...
 
-    def update_training_job(self, name: str, *,
-                            status: str | Unchanged = UNCHANGED,
-                            started_at: float | None | Unchanged = UNCHANGED,
-                            ended_at: float | None | Unchanged = UNCHANGED,
-                            objective: float | None | Unchanged = UNCHANGED,
-                            final_metrics: Mapping[str, float] | Unchanged = UNCHANGED,
-                            failure_reason: str | None | Unchanged = UNCHANGED,
-                            log_path: str | None | Unchanged = UNCHANGED,
-                            process_id: int | None | Unchanged = UNCHANGED,
-                            interrupted: bool | Unchanged = UNCHANGED,
-                            billable_seconds: float | None | Unchanged = UNCHANGED,
-                            epochs_completed: int | None | Unchanged = UNCHANGED,
-                            early_stopped: bool | Unchanged = UNCHANGED) -> bool:
+    def update_training_job(
+        self,
+        name: str,
+        *,
+        status: str | Unchanged = UNCHANGED,
+        started_at: float | None | Unchanged = UNCHANGED,
+        ended_at: float | None | Unchanged = UNCHANGED,
+        objective: float | None | Unchanged = UNCHANGED,
+        final_metrics: Mapping[str, float] | Unchanged = UNCHANGED,
+        failure_reason: str | None | Unchanged = UNCHANGED,
+        log_path: str | None | Unchanged = UNCHANGED,
+        process_id: int | None | Unchanged = UNCHANGED,
+        interrupted: bool | Unchanged = UNCHANGED,
+        billable_seconds: float | None | Unchanged = UNCHANGED,
+        epochs_completed: int | None | Unchanged = UNCHANGED,
+        early_stopped: bool | Unchanged = UNCHANGED,
+    ) -> bool:
         """Change the given fields of a training job that has not finished.
 
         The check and the change are one transaction, so a job finished by one process (the

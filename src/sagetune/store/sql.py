@@ -47,7 +47,8 @@ from sagetune.store.records import FINISHED, MetricPoint, TrainingJobRecord, Tun
 metadata = MetaData()
 
 tuning_jobs = Table(
-    "tuning_jobs", metadata,
+    "tuning_jobs",
+    metadata,
     Column("name", String(64), primary_key=True),
     Column("status", String(16), nullable=False),
     Column("request", Text, nullable=False),
@@ -65,7 +66,8 @@ tuning_jobs = Table(
 )
 
 training_jobs = Table(
-    "training_jobs", metadata,
+    "training_jobs",
+    metadata,
     Column("name", String(128), primary_key=True),
     Column("tuning_job_name", String(64), nullable=False),
     Column("seq", Integer, nullable=False),
@@ -91,7 +93,8 @@ training_jobs = Table(
 )
 
 metric_points = Table(
-    "metric_points", metadata,
+    "metric_points",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("training_job_name", String(128), nullable=False),
     Column("metric_name", String(255), nullable=False),
@@ -167,7 +170,8 @@ class SQLStore:
         # Writes take the lock; reads too when they share the writers' single connection, lest
         # one thread's read end another's transaction.
         self._read_lock: contextlib.AbstractContextManager[Any] = (
-            self._lock if in_memory else contextlib.nullcontext())
+            self._lock if in_memory else contextlib.nullcontext()
+        )
         try:
             upgrade_to_head(self.engine)
         except BaseException:
@@ -201,8 +205,9 @@ class SQLStore:
             with self._lock, self.engine.begin() as conn:
                 conn.execute(insert(tuning_jobs).values(**_to_row(record.__dict__)))
         except IntegrityError:
-            raise ResourceInUse(f"a tuning job named {record.name!r} already exists in "
-                                f"{self.url}") from None
+            raise ResourceInUse(
+                f"a tuning job named {record.name!r} already exists in {self.url}"
+            ) from None
 
     def get_tuning_job(self, name: str) -> TuningJobRecord:
         """The tuning job as stored; raises ResourceNotFound if there is none of that name."""
@@ -215,60 +220,79 @@ class SQLStore:
     def list_tuning_jobs(self) -> list[TuningJobRecord]:
         """All tuning jobs, newest first."""
         with self._read_lock, self.engine.connect() as conn:
-            rows = conn.execute(select(tuning_jobs).order_by(tuning_jobs.c.created_at.desc(),
-                                                             tuning_jobs.c.name)).all()
+            rows = conn.execute(
+                select(tuning_jobs).order_by(tuning_jobs.c.created_at.desc(), tuning_jobs.c.name)
+            ).all()
         return [TuningJobRecord(**_from_row(r)) for r in rows]
 
-    def update_tuning_job(self, name: str, *,
-                          status: str | Unchanged = UNCHANGED,
-                          last_modified_at: float | Unchanged = UNCHANGED,
-                          ended_at: float | None | Unchanged = UNCHANGED,
-                          failure_reason: str | None | Unchanged = UNCHANGED,
-                          details: Mapping[str, Any] | Unchanged = UNCHANGED) -> None:
+    def update_tuning_job(
+        self,
+        name: str,
+        *,
+        status: str | Unchanged = UNCHANGED,
+        last_modified_at: float | Unchanged = UNCHANGED,
+        ended_at: float | None | Unchanged = UNCHANGED,
+        failure_reason: str | None | Unchanged = UNCHANGED,
+        details: Mapping[str, Any] | Unchanged = UNCHANGED,
+    ) -> None:
         """Change the given fields of a tuning job (see ``Store.update_tuning_job``).
 
         Raises:
             ResourceNotFound: there is no tuning job of that name.
         """
-        fields = _given(status=status, last_modified_at=last_modified_at, ended_at=ended_at,
-                        failure_reason=failure_reason, details=details)
+        fields = _given(
+            status=status,
+            last_modified_at=last_modified_at,
+            ended_at=ended_at,
+            failure_reason=failure_reason,
+            details=details,
+        )
         if not fields:
             self.get_tuning_job(name)  # nothing to change, but an unknown name is still wrong
             return
         with self._lock, self.engine.begin() as conn:
-            res = conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name)
-                               .values(**_to_row(fields)))
+            res = conn.execute(
+                update(tuning_jobs).where(tuning_jobs.c.name == name).values(**_to_row(fields))
+            )
         if res.rowcount == 0:
             raise ResourceNotFound(f"no tuning job named {name!r} in {self.url}")
 
     # the lease -------------------------------------------------------------------------------
-    def acquire_lease(self, name: str, owner: str, now: float, stale_before: float,
-                      dead_owner: str | None = None) -> bool:
+    def acquire_lease(
+        self, name: str, owner: str, now: float, stale_before: float, dead_owner: str | None = None
+    ) -> bool:
         """Take the tuning job for ``owner`` if it is free, already ours, stale (no heartbeat
         since ``stale_before``) or held by ``dead_owner`` (a process known to be gone)."""
         c = tuning_jobs.c
-        free = (c.owner.is_(None) | (c.owner == owner) | (c.heartbeat_at < stale_before))
+        free = c.owner.is_(None) | (c.owner == owner) | (c.heartbeat_at < stale_before)
         if dead_owner is not None:
             free = free | (c.owner == dead_owner)
         with self._lock, self.engine.begin() as conn:
-            res = conn.execute(update(tuning_jobs).where(c.name == name, free)
-                               .values(owner=owner, heartbeat_at=now))
+            res = conn.execute(
+                update(tuning_jobs)
+                .where(c.name == name, free)
+                .values(owner=owner, heartbeat_at=now)
+            )
         return res.rowcount > 0
 
     def renew_lease(self, name: str, owner: str, now: float) -> bool:
         """Refresh the heartbeat; False if another process took the job over."""
         with self._lock, self.engine.begin() as conn:
-            res = conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name,
-                                                         tuning_jobs.c.owner == owner)
-                               .values(heartbeat_at=now))
+            res = conn.execute(
+                update(tuning_jobs)
+                .where(tuning_jobs.c.name == name, tuning_jobs.c.owner == owner)
+                .values(heartbeat_at=now)
+            )
         return res.rowcount > 0
 
     def release_lease(self, name: str, owner: str) -> None:
         """Free the tuning job if ``owner`` holds it."""
         with self._lock, self.engine.begin() as conn:
-            conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name,
-                                                   tuning_jobs.c.owner == owner)
-                         .values(owner=None, heartbeat_at=None))
+            conn.execute(
+                update(tuning_jobs)
+                .where(tuning_jobs.c.name == name, tuning_jobs.c.owner == owner)
+                .values(owner=None, heartbeat_at=None)
+            )
 
     # training jobs ------------------------------------------------------------------------
     def create_training_job(self, record: TrainingJobRecord) -> None:
@@ -277,32 +301,45 @@ class SQLStore:
             with self._lock, self.engine.begin() as conn:
                 conn.execute(insert(training_jobs).values(**_to_row(record.__dict__)))
         except IntegrityError:
-            raise ResourceInUse(f"a training job named {record.name!r} already exists in "
-                                f"{self.url}") from None
+            raise ResourceInUse(
+                f"a training job named {record.name!r} already exists in {self.url}"
+            ) from None
 
-    def update_training_job(self, name: str, *,
-                            status: str | Unchanged = UNCHANGED,
-                            started_at: float | None | Unchanged = UNCHANGED,
-                            ended_at: float | None | Unchanged = UNCHANGED,
-                            objective: float | None | Unchanged = UNCHANGED,
-                            final_metrics: Mapping[str, float] | Unchanged = UNCHANGED,
-                            failure_reason: str | None | Unchanged = UNCHANGED,
-                            log_path: str | None | Unchanged = UNCHANGED,
-                            process_id: int | None | Unchanged = UNCHANGED,
-                            interrupted: bool | Unchanged = UNCHANGED,
-                            billable_seconds: float | None | Unchanged = UNCHANGED,
-                            epochs_completed: int | None | Unchanged = UNCHANGED,
-                            early_stopped: bool | Unchanged = UNCHANGED) -> bool:
+    def update_training_job(
+        self,
+        name: str,
+        *,
+        status: str | Unchanged = UNCHANGED,
+        started_at: float | None | Unchanged = UNCHANGED,
+        ended_at: float | None | Unchanged = UNCHANGED,
+        objective: float | None | Unchanged = UNCHANGED,
+        final_metrics: Mapping[str, float] | Unchanged = UNCHANGED,
+        failure_reason: str | None | Unchanged = UNCHANGED,
+        log_path: str | None | Unchanged = UNCHANGED,
+        process_id: int | None | Unchanged = UNCHANGED,
+        interrupted: bool | Unchanged = UNCHANGED,
+        billable_seconds: float | None | Unchanged = UNCHANGED,
+        epochs_completed: int | None | Unchanged = UNCHANGED,
+        early_stopped: bool | Unchanged = UNCHANGED,
+    ) -> bool:
         """Change a training job that has not finished; returns False if it had finished.
 
         See ``Store.update_training_job``.
         """
-        fields = _given(status=status, started_at=started_at, ended_at=ended_at,
-                        objective=objective, final_metrics=final_metrics,
-                        failure_reason=failure_reason, log_path=log_path,
-                        process_id=process_id, interrupted=interrupted,
-                        billable_seconds=billable_seconds, epochs_completed=epochs_completed,
-                        early_stopped=early_stopped)
+        fields = _given(
+            status=status,
+            started_at=started_at,
+            ended_at=ended_at,
+            objective=objective,
+            final_metrics=final_metrics,
+            failure_reason=failure_reason,
+            log_path=log_path,
+            process_id=process_id,
+            interrupted=interrupted,
+            billable_seconds=billable_seconds,
+            epochs_completed=epochs_completed,
+            early_stopped=early_stopped,
+        )
         c = training_jobs.c
         running = (c.name == name, c.status.not_in(sorted(FINISHED)))
         with self._lock, self.engine.begin() as conn:
@@ -322,9 +359,11 @@ class SQLStore:
     def list_training_jobs(self, tuning_job_name: str) -> list[TrainingJobRecord]:
         """A tuning job's training jobs in creation order."""
         with self._read_lock, self.engine.connect() as conn:
-            rows = conn.execute(select(training_jobs)
-                                .where(training_jobs.c.tuning_job_name == tuning_job_name)
-                                .order_by(training_jobs.c.seq)).all()
+            rows = conn.execute(
+                select(training_jobs)
+                .where(training_jobs.c.tuning_job_name == tuning_job_name)
+                .order_by(training_jobs.c.seq)
+            ).all()
         return [TrainingJobRecord(**_from_row(r)) for r in rows]
 
     # metric points ------------------------------------------------------------------------
@@ -341,9 +380,11 @@ class SQLStore:
         if not names:
             return []
         with self._read_lock, self.engine.connect() as conn:
-            rows = conn.execute(select(metric_points)
-                                .where(metric_points.c.training_job_name.in_(names))
-                                .order_by(metric_points.c.id)).all()
+            rows = conn.execute(
+                select(metric_points)
+                .where(metric_points.c.training_job_name.in_(names))
+                .order_by(metric_points.c.id)
+            ).all()
         return [MetricPoint(**{k: v for k, v in r._mapping.items() if k != "id"}) for r in rows]
 
 
@@ -368,5 +409,6 @@ def open_store(store: str | os.PathLike[str] | Store | None) -> Store:
 
 
 if TYPE_CHECKING:
+
     def _implements_store(store: SQLStore) -> Store:
         return store  # mypy fails here if SQLStore drifts from the Store protocol

@@ -9,8 +9,13 @@ from sagetune.strategies.hyperband import HyperbandConfig, HyperbandStrategy
 from sagetune.strategies.random import RandomStrategy
 
 
-def make_strategy(name: str, space: SearchSpace, seed: int, max_parallel_jobs: int = 1,
-                  hyperband: HyperbandConfig | None = None) -> Strategy:
+def make_strategy(
+    name: str,
+    space: SearchSpace,
+    seed: int,
+    max_parallel_jobs: int = 1,
+    hyperband: HyperbandConfig | None = None,
+) -> Strategy:
     """The strategy of that SageMaker name (Bayesian, Random, Grid, Hyperband).
 
     ``hyperband`` is required for Hyperband (MinResource, MaxResource).

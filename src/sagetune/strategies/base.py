@@ -22,9 +22,15 @@ from sagetune.status import TrainingJobStatus
 # need not tell apart, is passed as InProgress too). TrainingJobStatus members are equal to
 # these strings, so either may be given.
 ObservationStatus = Literal[
-    "Completed", "Failed", "InProgress", "Stopped",
-    TrainingJobStatus.Completed, TrainingJobStatus.Failed, TrainingJobStatus.InProgress,
-    TrainingJobStatus.Stopped]
+    "Completed",
+    "Failed",
+    "InProgress",
+    "Stopped",
+    TrainingJobStatus.Completed,
+    TrainingJobStatus.Failed,
+    TrainingJobStatus.InProgress,
+    TrainingJobStatus.Stopped,
+]
 _STATUSES = frozenset({"Completed", "Failed", "InProgress", "Stopped"})
 _WITH_VALUE = (TrainingJobStatus.Completed, TrainingJobStatus.Stopped)
 
@@ -51,8 +57,10 @@ class Observation:
         # A misspelt status (the older "Running", say) would make a strategy ignore the job
         # silently: neither a value nor a pending point.
         if self.status not in _STATUSES:
-            raise ValueError(f"Observation status must be one of {', '.join(sorted(_STATUSES))}, "
-                             f"got {self.status!r}")
+            raise ValueError(
+                f"Observation status must be one of {', '.join(sorted(_STATUSES))}, "
+                f"got {self.status!r}"
+            )
 
     @property
     def has_value(self) -> bool:

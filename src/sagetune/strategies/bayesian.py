@@ -109,9 +109,18 @@ class BayesianStrategy(Strategy):
 
     name = "Bayesian"
 
-    def __init__(self, space: SearchSpace, seed: int, n_initial: int | None = None,
-                 n_candidates: int = 1024, n_starts: int = 6, exclusion: float = 0.02,
-                 local_radius: float = 0.2, local_every: int = 1, augmented: bool = True):
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int,
+        n_initial: int | None = None,
+        n_candidates: int = 1024,
+        n_starts: int = 6,
+        exclusion: float = 0.02,
+        local_radius: float = 0.2,
+        local_every: int = 1,
+        augmented: bool = True,
+    ):
         super().__init__(space, seed)
         self.augmented = bool(augmented)
         self.exclusion = float(exclusion)
@@ -128,7 +137,7 @@ class BayesianStrategy(Strategy):
         self._free = free
         sizes = [s.stop - s.start for s in self._cat_groups]
         self._n_combos = math.prod(sizes)
-        self._combos = (self._onehot_combos() if self._n_combos <= _MAX_COMBOS else None)
+        self._combos = self._onehot_combos() if self._n_combos <= _MAX_COMBOS else None
         self._finite_size = self._discrete_size()
 
     # ------------------------------------------------------------------ public
@@ -173,10 +182,12 @@ class BayesianStrategy(Strategy):
                     # observation. The same when values are exact; with noise, a lucky draw
                     # would otherwise set a bar EI can never clear near the real optimum.
                     best = float(model.fitted_mean.min())
-                local = (bool(x_pending) and self.local_radius > 0
-                         and (k + 1) % self.local_every == 0)
-                hp = self._optimise(model, best, x_pending, seen,
-                                    self.rng(observations, salt=100 + i), local)
+                local = (
+                    bool(x_pending) and self.local_radius > 0 and (k + 1) % self.local_every == 0
+                )
+                hp = self._optimise(
+                    model, best, x_pending, seen, self.rng(observations, salt=100 + i), local
+                )
             if hp is None:
                 hp = self._fallback(seen, self.rng(observations, salt=200 + i))
             if hp is None:
@@ -218,8 +229,7 @@ class BayesianStrategy(Strategy):
             return None
         limit = k + 64
         m = max(1, math.ceil(math.log2(limit)))
-        u = qmc.Sobol(d, scramble=True, seed=np.random.default_rng([self.seed, 7])
-                      ).random_base2(m)
+        u = qmc.Sobol(d, scramble=True, seed=np.random.default_rng([self.seed, 7])).random_base2(m)
         for j in range(k, min(limit, len(u))):
             hp = self._from_design(u[j])
             if self.space.key(hp) not in seen:
@@ -227,14 +237,21 @@ class BayesianStrategy(Strategy):
         return None
 
     def _from_design(self, u: np.ndarray) -> dict[str, Any]:
-        return {name: p.from_unit(float(u[j]))
-                for j, (name, p) in enumerate(self.space.ranges.items())}
+        return {
+            name: p.from_unit(float(u[j])) for j, (name, p) in enumerate(self.space.ranges.items())
+        }
 
     # ------------------------------------------------------------------ model-based
 
-    def _optimise(self, model: GaussianProcess, best: float, x_pending: list[np.ndarray],
-                  seen: set[tuple], rng: np.random.Generator,
-                  local: bool = False) -> dict[str, Any] | None:
+    def _optimise(
+        self,
+        model: GaussianProcess,
+        best: float,
+        x_pending: list[np.ndarray],
+        seen: set[tuple],
+        rng: np.random.Generator,
+        local: bool = False,
+    ) -> dict[str, Any] | None:
         gp = model
         # Augmented EI discounts a share of the fitted noise; the kriging-believer model below
         # keeps the fitted hyperparameters, full noise included.
@@ -298,7 +315,7 @@ class BayesianStrategy(Strategy):
         ls = model.hyper.lengthscales
         a, b = rows / ls, xp / ls
         d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-        return d2.min(1) < self.exclusion ** 2
+        return d2.min(1) < self.exclusion**2
 
     def _candidates(self, rng: np.random.Generator, model: GaussianProcess) -> np.ndarray:
         """Uniform candidates plus perturbations of the best observed points."""
@@ -310,8 +327,9 @@ class BayesianStrategy(Strategy):
         n_local = m // 4
         local = top[rng.integers(len(top), size=n_local)].copy()
         scales = np.array([0.01, 0.05, 0.15])[rng.integers(3, size=n_local)]
-        local[:, self._num_cols] += (scales[:, None]
-                                     * rng.standard_normal((n_local, len(self._num_cols))))
+        local[:, self._num_cols] += scales[:, None] * rng.standard_normal(
+            (n_local, len(self._num_cols))
+        )
         # Reflected, not clipped, at the bounds: clipping piles candidates exactly on the faces
         # of the cube, and the refinement then rarely leaves them.
         local = 1.0 - np.abs(1.0 - np.abs(local))
@@ -319,8 +337,9 @@ class BayesianStrategy(Strategy):
         self._assign_categoricals(cand, rng, keep_from=m)
         return self._snap(cand)
 
-    def _assign_categoricals(self, cand: np.ndarray, rng: np.random.Generator,
-                             keep_from: int) -> None:
+    def _assign_categoricals(
+        self, cand: np.ndarray, rng: np.random.Generator, keep_from: int
+    ) -> None:
         """One-hot categorical columns of the uniform candidates (rows before ``keep_from``);
         every combination appears when they are few."""
         if not self._cat_groups:
@@ -337,8 +356,9 @@ class BayesianStrategy(Strategy):
                 head[:, s] = 0.0
                 head[np.arange(len(head)), s.start + rng.integers(width, size=len(head))] = 1.0
 
-    def _improve_categoricals(self, gp: GaussianProcess, best: float, rows: np.ndarray,
-                              noise: float = 0.0) -> np.ndarray:
+    def _improve_categoricals(
+        self, gp: GaussianProcess, best: float, rows: np.ndarray, noise: float = 0.0
+    ) -> np.ndarray:
         """Best categorical setting for each row's numeric part (exact or coordinate sweeps)."""
         if not self._cat_groups:
             return rows
@@ -358,8 +378,9 @@ class BayesianStrategy(Strategy):
                     r[:] = trial[int(np.argmax(self._score(gp, trial, best, noise)))]
         return rows
 
-    def _best_of_enumeration(self, gp: GaussianProcess, best: float, seen: set[tuple],
-                             noise: float = 0.0) -> dict[str, Any] | None:
+    def _best_of_enumeration(
+        self, gp: GaussianProcess, best: float, seen: set[tuple], noise: float = 0.0
+    ) -> dict[str, Any] | None:
         """Exact choice in a small fully discrete space: score every untried configuration."""
         todo = [hp for hp in self.space.grid() if self.space.key(hp) not in seen]
         if not todo:
@@ -367,8 +388,9 @@ class BayesianStrategy(Strategy):
         return todo[int(np.argmax(self._score(gp, self.space.encode(todo), best, noise)))]
 
     @staticmethod
-    def _score(gp: GaussianProcess, rows: np.ndarray, best: float,
-               noise: float = 0.0) -> np.ndarray:
+    def _score(
+        gp: GaussianProcess, rows: np.ndarray, best: float, noise: float = 0.0
+    ) -> np.ndarray:
         """Log EI at ``rows`` (augmented when ``noise`` > 0)."""
         mean, var = gp.predict(rows)
         return log_expected_improvement(mean, var, best, noise)

@@ -156,8 +156,9 @@ class GPHyperparameters:
     noise: float
 
     def to_vector(self) -> np.ndarray:
-        return np.concatenate([np.log(self.lengthscales), [math.log(self.signal),
-                                                           math.log(self.noise)]])
+        return np.concatenate(
+            [np.log(self.lengthscales), [math.log(self.signal), math.log(self.noise)]]
+        )
 
     @classmethod
     def from_vector(cls, theta: np.ndarray) -> GPHyperparameters:
@@ -205,8 +206,9 @@ class _Pairs:
         return f.sum(1) @ (x * x) - (x * (f @ x)).sum(0)
 
 
-def _neg_log_posterior(theta: np.ndarray, pairs: _Pairs, y: np.ndarray,
-                       ls_mu: float) -> tuple[float, np.ndarray]:
+def _neg_log_posterior(
+    theta: np.ndarray, pairs: _Pairs, y: np.ndarray, ls_mu: float
+) -> tuple[float, np.ndarray]:
     """Negative (log marginal likelihood + log prior) and its gradient in log space.
 
     The optimiser calls this a few dozen times per suggestion, so it computes the kernel on
@@ -291,8 +293,14 @@ class GaussianProcess:
         self.fitted_mean = self.y - jitter * self._alpha
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
-            n_restarts: int = 2, maxiter: int = 150) -> GaussianProcess:
+    def fit(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        rng: np.random.Generator,
+        n_restarts: int = 2,
+        maxiter: int = 150,
+    ) -> GaussianProcess:
         """Fit hyperparameters by maximum a posteriori and return the conditioned GP.
 
         Args:
@@ -311,16 +319,26 @@ class GaussianProcess:
         hi = np.array([b[1] for b in bounds])
         starts = [np.concatenate([np.full(dim, ls_mu), [0.0, math.log(1e-2)]])]
         for _ in range(n_restarts):
-            starts.append(np.concatenate([
-                ls_mu + _LS_PRIOR_SD * rng.standard_normal(dim),
-                [rng.normal(*_SIGNAL_PRIOR) * 0.5, math.log(1e-3) + rng.normal() * 1.5]]))
+            starts.append(
+                np.concatenate(
+                    [
+                        ls_mu + _LS_PRIOR_SD * rng.standard_normal(dim),
+                        [rng.normal(*_SIGNAL_PRIOR) * 0.5, math.log(1e-3) + rng.normal() * 1.5],
+                    ]
+                )
+            )
         best_theta, best_val = starts[0], np.inf
         pairs = _Pairs(x)
         for s in starts:
-            res = optimize.minimize(_neg_log_posterior, np.clip(s, lo, hi),
-                                    args=(pairs, y, ls_mu),
-                                    jac=True, method="L-BFGS-B", bounds=bounds,
-                                    options={"maxiter": maxiter})
+            res = optimize.minimize(
+                _neg_log_posterior,
+                np.clip(s, lo, hi),
+                args=(pairs, y, ls_mu),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": maxiter},
+            )
             if res.fun < best_val:
                 best_theta, best_val = res.x, float(res.fun)
         return cls(x, y, GPHyperparameters.from_vector(np.clip(best_theta, lo, hi)))
@@ -333,8 +351,9 @@ class GaussianProcess:
 
     def condition_on(self, x_new: np.ndarray, y_new: np.ndarray) -> GaussianProcess:
         """The same kernel conditioned on extra (e.g. imagined pending) points."""
-        return GaussianProcess(np.vstack([self.x, x_new]), np.concatenate([self.y, y_new]),
-                               self.hyper)
+        return GaussianProcess(
+            np.vstack([self.x, x_new]), np.concatenate([self.y, y_new]), self.hyper
+        )
 
     def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance of the latent function at rows ``xs``."""
@@ -345,8 +364,9 @@ class GaussianProcess:
         var = self.hyper.signal - (v * v).sum(0)
         return mean, np.maximum(var, 1e-12)
 
-    def predict_with_grad(self, xs: np.ndarray
-                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def predict_with_grad(
+        self, xs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Mean, variance and their gradients (shape ``(m, d)``) with respect to ``xs``."""
         xs = np.atleast_2d(xs)
         ls = self.hyper.lengthscales
@@ -385,13 +405,14 @@ def _log_h(z: np.ndarray) -> np.ndarray:
     low = np.empty_like(zl)
     low[mid] = -0.5 * zl[mid] ** 2 - 0.5 * _LOG_2PI + np.log1p(-np.minimum(t, 1.0 - 1e-16))
     far = zl[~mid]
-    low[~mid] = -0.5 * far ** 2 - 0.5 * _LOG_2PI - 2.0 * np.log(far)
+    low[~mid] = -0.5 * far**2 - 0.5 * _LOG_2PI - 2.0 * np.log(far)
     out[~up] = low
     return out
 
 
-def log_expected_improvement(mean: np.ndarray, var: np.ndarray, best: float,
-                             noise: float = 0.0) -> np.ndarray:
+def log_expected_improvement(
+    mean: np.ndarray, var: np.ndarray, best: float, noise: float = 0.0
+) -> np.ndarray:
     """Log of the expected improvement below ``best`` of a normal ``N(mean, var)``.
 
     With ``noise`` (the observation noise variance) it is augmented expected improvement
@@ -406,8 +427,9 @@ def log_expected_improvement(mean: np.ndarray, var: np.ndarray, best: float,
     return val
 
 
-def _log_ei_and_grad(gp: GaussianProcess, xs: np.ndarray, best: float, noise: float = 0.0
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _log_ei_and_grad(
+    gp: GaussianProcess, xs: np.ndarray, best: float, noise: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     mean, var, dmean, dvar = gp.predict_with_grad(xs)
     sd = np.sqrt(var)
     z = (best - mean) / sd
@@ -426,8 +448,14 @@ def _log_ei_and_grad(gp: GaussianProcess, xs: np.ndarray, best: float, noise: fl
     return val, grad
 
 
-def maximize_log_ei(gp: GaussianProcess, best: float, starts: np.ndarray, free: np.ndarray,
-                    maxiter: int = 60, noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def maximize_log_ei(
+    gp: GaussianProcess,
+    best: float,
+    starts: np.ndarray,
+    free: np.ndarray,
+    maxiter: int = 60,
+    noise: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Locally maximise log EI from each start row, moving only the ``free`` columns in [0, 1].
 
     The starts are optimised jointly (their objectives are independent, so the summed objective
@@ -458,8 +486,14 @@ def maximize_log_ei(gp: GaussianProcess, best: float, starts: np.ndarray, free: 
         return -float(val.sum()), -grad[:, idx].ravel()
 
     x0 = starts[:, idx].ravel()
-    res = optimize.minimize(f, x0, jac=True, method="L-BFGS-B",
-                            bounds=[(0.0, 1.0)] * len(x0), options={"maxiter": maxiter})
+    res = optimize.minimize(
+        f,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, 1.0)] * len(x0),
+        options={"maxiter": maxiter},
+    )
     rows = starts.copy()
     rows[:, idx] = np.clip(res.x, 0.0, 1.0).reshape(k, len(idx))
     mean, var = gp.predict(rows)

@@ -19,8 +19,11 @@ class GridStrategy(Strategy):
     name = "Grid"
 
     def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
-        seen = {self.space.key(o.hyperparameters) for o in observations
-                if self.space.contains(o.hyperparameters)}
+        seen = {
+            self.space.key(o.hyperparameters)
+            for o in observations
+            if self.space.contains(o.hyperparameters)
+        }
         out: list[dict[str, Any]] = []
         for combo in self.space.grid():
             if len(out) >= n:

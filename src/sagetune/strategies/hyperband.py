@@ -104,25 +104,32 @@ class HyperbandRule(StoppingRule):
         """The rung epochs of the job's bracket."""
         return self.config.brackets[self.config.bracket_of(self.seed, job.seq)]
 
-    def on_metric(self, job: JobSnapshot, epoch: int, value: float,
-                  jobs: Sequence[JobSnapshot]) -> StopDecision:
+    def on_metric(
+        self, job: JobSnapshot, epoch: int, value: float, jobs: Sequence[JobSnapshot]
+    ) -> StopDecision:
         if epoch >= self.config.max_resource:
-            return StopDecision("complete",
-                                f"reached MaxResource ({self.config.max_resource} epochs)")
+            return StopDecision(
+                "complete", f"reached MaxResource ({self.config.max_resource} epochs)"
+            )
         before = max((e for e, _ in job.curve[:-1]), default=0)
         for rung in self.rungs_of(job):
             if not before < rung <= epoch:
                 continue
-            others = [v for j in jobs if j.name != job.name
-                      for v in [j.value_at(rung)] if v is not None]
+            others = [
+                v for j in jobs if j.name != job.name for v in [j.value_at(rung)] if v is not None
+            ]
             n = len(others) + 1
             rank = 1 + sum(v < value for v in others)
             keep = math.ceil(n / self.config.eta)
             if rank > keep:
                 bracket = self.config.bracket_of(self.seed, job.seq)
-                return StopDecision("stop", (
-                    f"stopped by Hyperband at the rung of epoch {rung} (bracket {bracket}): "
-                    f"ranked {rank} of {n} jobs at that epoch, only the top {keep} go on"))
+                return StopDecision(
+                    "stop",
+                    (
+                        f"stopped by Hyperband at the rung of epoch {rung} (bracket {bracket}): "
+                        f"ranked {rank} of {n} jobs at that epoch, only the top {keep} go on"
+                    ),
+                )
         return CONTINUE
 
 

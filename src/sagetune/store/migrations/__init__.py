@@ -75,8 +75,7 @@ def upgrade_to_head(engine: Engine) -> None:
             # Without a lock taken first (not SQLite), two processes may both find no tables
             # and both create them: the loser's DDL fails and it looks again.
             message = str(exc).lower()
-            if ("exist" not in message and "unique" not in message) or \
-                    attempt == _ATTEMPTS - 1:
+            if ("exist" not in message and "unique" not in message) or attempt == _ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
 
@@ -117,7 +116,8 @@ def _upgrade(conn: Connection, where: str) -> None:
     if unknown or len(current) > 1:
         raise StoreVersionError(
             f"the store at {where} has schema revision {', '.join(unknown or current)}, newer "
-            f"than this sagetune knows (head {head}): upgrade sagetune to open it")
+            f"than this sagetune knows (head {head}): upgrade sagetune to open it"
+        )
     if current == (head,):
         return
     # iterate_revisions walks down from head and stops short of the current revision.

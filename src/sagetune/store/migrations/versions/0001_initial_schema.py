@@ -28,7 +28,8 @@ depends_on = None
 def _tables() -> sa.MetaData:
     metadata = sa.MetaData()
     sa.Table(
-        "tuning_jobs", metadata,
+        "tuning_jobs",
+        metadata,
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("request", sa.Text, nullable=False),
@@ -43,7 +44,8 @@ def _tables() -> sa.MetaData:
         sa.Column("train_payload", sa.LargeBinary),
     )
     sa.Table(
-        "training_jobs", metadata,
+        "training_jobs",
+        metadata,
         sa.Column("name", sa.String(128), primary_key=True),
         sa.Column("tuning_job_name", sa.String(64), nullable=False, index=True),
         sa.Column("seq", sa.Integer, nullable=False),
@@ -64,7 +66,8 @@ def _tables() -> sa.MetaData:
         sa.Column("early_stopped", sa.Boolean, nullable=False),
     )
     sa.Table(
-        "metric_points", metadata,
+        "metric_points",
+        metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("training_job_name", sa.String(128), nullable=False, index=True),
         sa.Column("metric_name", sa.String(255), nullable=False),
@@ -89,9 +92,12 @@ def upgrade() -> None:
                 continue
             # Rows already there need a value; the pre-Alembic code gave flags 0, others NULL.
             default = sa.text("0") if isinstance(column.type, sa.Boolean) else None
-            op.add_column(table.name, sa.Column(column.name, column.type,
-                                                nullable=default is None,
-                                                server_default=default))
+            op.add_column(
+                table.name,
+                sa.Column(
+                    column.name, column.type, nullable=default is None, server_default=default
+                ),
+            )
         indexes = {i["name"] for i in inspector.get_indexes(table.name)}
         for index in table.indexes:
             if index.name not in indexes:

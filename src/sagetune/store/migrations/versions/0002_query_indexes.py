@@ -25,17 +25,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_training_jobs_tuning_job_name_seq", "training_jobs",
-                    ["tuning_job_name", "seq"])
+    op.create_index(
+        "ix_training_jobs_tuning_job_name_seq", "training_jobs", ["tuning_job_name", "seq"]
+    )
     op.drop_index("ix_training_jobs_tuning_job_name", table_name="training_jobs")
-    op.create_index("ix_metric_points_training_job_name_metric_name", "metric_points",
-                    ["training_job_name", "metric_name"])
+    op.create_index(
+        "ix_metric_points_training_job_name_metric_name",
+        "metric_points",
+        ["training_job_name", "metric_name"],
+    )
     op.drop_index("ix_metric_points_training_job_name", table_name="metric_points")
 
 
 def downgrade() -> None:
-    op.create_index("ix_metric_points_training_job_name", "metric_points",
-                    ["training_job_name"])
+    op.create_index("ix_metric_points_training_job_name", "metric_points", ["training_job_name"])
     op.drop_index("ix_metric_points_training_job_name_metric_name", table_name="metric_points")
     op.create_index("ix_training_jobs_tuning_job_name", "training_jobs", ["tuning_job_name"])
     op.drop_index("ix_training_jobs_tuning_job_name_seq", table_name="training_jobs")
