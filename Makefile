@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test check bench venv clean
 
 $(VENV)/.installed-%: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ venv: $(VENV)/.installed-test
 
 demo: $(VENV)/.installed-examples
 	$(PY) examples/xgboost_breast_cancer.py
+
+# Lint, format and types: ruff over the code, mypy over the package (settings in pyproject.toml).
+check: $(VENV)/.installed-check
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/mypy
 
 test: $(VENV)/.installed-test
 	bash tests/setup.sh

@@ -6,11 +6,13 @@ Times are aware UTC datetimes, as boto3 returns them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from sagetune.naming import to_datetime, training_job_arn, tuning_job_arn
 from sagetune.spec import TuningJobSpec
+from sagetune.status import TrainingJobStatus
 from sagetune.store.records import TrainingJobRecord, TuningJobRecord
 
 # A parent of a warm-started job: its spec and its training jobs.
@@ -55,13 +57,13 @@ def describe_tuning_job(
     ``parents`` (warm start) adds ``OverallBestTrainingJob``: the best across the job and its
     parents.
     """
-    statuses = [j.status for j in jobs]
+    statuses = Counter(j.status for j in jobs)
     counters = {
-        "Completed": statuses.count("Completed"),
-        "InProgress": statuses.count("InProgress") + statuses.count("Stopping"),
+        "Completed": statuses[TrainingJobStatus.Completed],
+        "InProgress": statuses[TrainingJobStatus.InProgress] + statuses[TrainingJobStatus.Stopping],
         "RetryableError": 0,
-        "NonRetryableError": statuses.count("Failed"),
-        "Stopped": statuses.count("Stopped"),
+        "NonRetryableError": statuses[TrainingJobStatus.Failed],
+        "Stopped": statuses[TrainingJobStatus.Stopped],
     }
     objective = [j.objective_status for j in jobs]
     end = record.ended_at
@@ -97,7 +99,7 @@ def describe_tuning_job(
                 candidates.append((parent_spec, pbest))
         if candidates:
             sign = -1.0 if spec.maximize else 1.0
-            owner, overall = min(candidates, key=lambda c: sign * c[1].objective)  # type: ignore
+            owner, overall = min(candidates, key=lambda c: sign * (c[1].objective or 0.0))
             out["OverallBestTrainingJob"] = training_job_summary(owner, overall)
     if record.failure_reason:
         out["FailureReason"] = record.failure_reason

@@ -173,9 +173,8 @@ def cost_summary(
     """
     rows = job_costs(spec, jobs, pricing, now)
     priced = [r for r in rows if r.billable_seconds > 0]
-    total = (
-        sum(r.cost for r in priced) if priced and all(r.cost is not None for r in priced) else None
-    )
+    costs = [r.cost for r in priced if r.cost is not None]
+    total = sum(costs) if priced and len(costs) == len(priced) else None
     saved_cost = sum(r.saved_cost or 0.0 for r in rows) if total is not None else None
     missing = sorted({str(r.instance_type) for r in priced if r.cost is None})
     return {

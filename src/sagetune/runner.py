@@ -111,7 +111,7 @@ class TuningJobRunner:
                 out.append(
                     Observation(
                         hp,
-                        j.status,  # type: ignore[arg-type]
+                        j.status,
                         self.spec.to_minimize(j.objective),
                         curve=curve,
                     )
@@ -380,7 +380,7 @@ class TuningJobRunner:
             status = TuningJobStatus.Failed
             failure = "All training jobs failed; see their FailureReason"
         values = self._finished_values()
-        details = {
+        details: dict[str, Any] = {
             "CompletionReason": reason,
             "NumberOfTrainingJobsObjectiveNotImproving": completion.jobs_not_improving(values),
         }

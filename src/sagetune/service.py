@@ -23,6 +23,7 @@ from sagetune.executors.routing import RoutingExecutor
 from sagetune.executors.subprocess import SubprocessExecutor
 from sagetune.runner import TuningJobRunner
 from sagetune.spec import TuningJobSpec, load_spec, parse_request
+from sagetune.status import TuningJobStatus
 from sagetune.store import Store
 from sagetune.store.records import TuningJobRecord
 from sagetune.strategies import make_strategy
@@ -65,7 +66,7 @@ def create_tuning_job(
     store.create_tuning_job(
         TuningJobRecord(
             name=spec.name,
-            status="InProgress",
+            status=TuningJobStatus.InProgress,
             request=spec.to_request(),
             seed=seed,
             created_at=now,
@@ -77,13 +78,14 @@ def create_tuning_job(
 
 
 def _executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
-    if spec.named_definitions:
+    if spec.named_definitions:  # every named definition has a script (validated)
         return RoutingExecutor(
             {
-                d.name: SubprocessExecutor(d.script, d.objective_metric_name)
+                str(d.name): SubprocessExecutor(d.script, d.objective_metric_name)
                 for d in spec.definitions
+                if d.script is not None
             }
-        )  # type: ignore[arg-type,misc]
+        )
     script = spec.definitions[0].script
     if script is not None:
         return SubprocessExecutor(script, spec.objective.metric_name)

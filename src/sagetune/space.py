@@ -105,6 +105,11 @@ class Parameter(ABC):
     def n_values(self) -> int | None:
         """How many distinct values the range holds; None for a continuous range."""
 
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """``(MinValue, MaxValue)`` of a numeric range; None for a categorical one."""
+        return None
+
     @abstractmethod
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is one of the range's values."""
@@ -193,6 +198,10 @@ class _NumericParameter(Parameter):
     @property
     def width(self) -> int:
         return 1
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return float(self.min_value), float(self.max_value)
 
     def _edges(self) -> tuple[float, float]:
         return float(self.min_value), float(self.max_value)

@@ -216,8 +216,8 @@ class WarmStart:
             return list(own)
         if self.kind == "IdenticalDataAndAlgorithm":
             return [o for g in self.groups for o in g] + list(own)
-        mine = [o.value for o in own if o.has_value]
-        pooled = [o.value for g in self.groups for o in g]
+        mine = [o.value for o in own if o.value is not None and o.has_value]
+        pooled = [o.value for g in self.groups for o in g if o.value is not None]
         target = mine if len(mine) >= 2 else pooled
         if len(target) < 1:
             return list(own)

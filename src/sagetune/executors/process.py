@@ -247,7 +247,8 @@ class ProcessExecutor(Executor):
             except (EOFError, OSError):
                 events.append(self._died(name, worker))
                 return events
-            kind, value = message[0], message[2] if len(message) > 2 else None
+            kind: str = message[0]
+            value: Any = message[2] if len(message) > 2 else None
             now = time.time()
             if kind == "started":
                 events.append(JobStarted(name, now, worker.proc.pid))

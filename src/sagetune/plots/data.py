@@ -9,7 +9,7 @@ best job, and the count of jobs left out.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,15 +180,10 @@ def axis_for(name: str, p: Parameter) -> Axis:
     """The axis of a tuned range: log axes for log-scaled ranges, categories for categorical."""
     if p.is_categorical:
         return Axis(name, "category", categories=tuple(str(v) for v in p.grid_values()))
-    kind = _AXIS_KINDS.get(p.scaling, "linear")
+    kind = _AXIS_KINDS.get(p.scaling or "", "linear")
+    low, high = p.bounds or (math.nan, math.nan)
     # A numeric range with finitely many values is an integer range.
-    return Axis(
-        name,
-        kind,
-        float(p.min_value),
-        float(p.max_value),  # type: ignore[attr-defined]
-        integer=p.n_values is not None,
-    )
+    return Axis(name, kind, low, high, integer=p.n_values is not None)
 
 
 def reverse_log(x: np.ndarray | float) -> Any:
@@ -595,13 +590,14 @@ def importance_data(data: TuningData) -> ImportanceData:
 def compute(kind: str, data: TuningData) -> Any:
     """The plot data of ``kind`` (one of :data:`KINDS`)."""
     check_kind(kind)
-    return {
+    makers: dict[str, Callable[[TuningData], Any]] = {
         "scatter": scatter_data,
         "convergence": convergence_data,
         "parallel": parallel_data,
         "curves": curves_data,
         "importance": importance_data,
-    }[kind](data)
+    }
+    return makers[kind](data)
 
 
 __all__ = [

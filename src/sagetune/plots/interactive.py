@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 PANEL_COLUMNS = 3
 _WEBGL_ABOVE = 1500
 _TEMPLATE = "plotly_white"
-_GROUP_STYLE = {
+_GROUP_STYLE: dict[str, dict[str, Any]] = {
     "Completed": {"symbol": "circle"},
     "InProgress": {"symbol": "circle", "opacity": 0.5},
     "Stopped": {"symbol": "square-open", "line": {"width": 2}},
@@ -95,7 +95,7 @@ def _point_traces(
             marker["line"] = {"width": style.pop("line")["width"], "color": d.seq[m].tolist()}
         cls = _scatter_cls(len(m))
         hover = [
-            _hover(d, i)
+            _hover(d, int(i))
             + ("" if xaxis_text is None else f"<br>{xaxis_text[i]}")
             + ("<br>no objective" if "no objective" in g else f"<br>{d.y[i]:.6g}")
             for i in m
@@ -145,7 +145,9 @@ def scatter(data: TuningData) -> go.Figure:
     cols = min(n, PANEL_COLUMNS)
     rows = math.ceil(n / cols)
     # Only as many subplots as panels: no empty axes in the last row.
-    specs = [[{} if r * cols + c < n else None for c in range(cols)] for r in range(rows)]
+    specs: list[list[dict[str, Any] | None]] = [
+        [{} if r * cols + c < n else None for c in range(cols)] for r in range(rows)
+    ]
     fig = make_subplots(
         rows=rows,
         cols=cols,

@@ -240,7 +240,7 @@ def best_training_job(
     if not scored:
         return None
     sign = -1.0 if maximize else 1.0
-    return min(scored, key=lambda j: (sign * j.objective, j.seq))  # type: ignore[operator]
+    return min(scored, key=lambda j: (sign * (j.objective or 0.0), j.seq))
 
 
 def _positive_int(raw: Any) -> int | None:

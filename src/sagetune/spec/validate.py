@@ -29,7 +29,13 @@ from sagetune.space import (
     Parameter,
     SearchSpace,
 )
-from sagetune.spec.model import DefinitionSpec, Objective, TuningJobSpec, WarmStartSpec
+from sagetune.spec.model import (
+    DefinitionSpec,
+    Objective,
+    ObjectiveType,
+    TuningJobSpec,
+    WarmStartSpec,
+)
 from sagetune.spec.pricing import PRICING_FIELD, validate_pricing
 from sagetune.store.records import TuningJobRecord
 from sagetune.strategies.hyperband import EPOCH_KEYS, MAX_RESOURCE_LIMIT, HyperbandConfig
@@ -246,9 +252,9 @@ def parse_space(
         errors.append(f"{_RANGES}: at most {MAX_RANGES} hyperparameters can be tuned, got {total}")
     if strategy == "Grid":
         for item in ranges.get("ContinuousParameterRanges") or []:
-            name = item.get("Name") if isinstance(item, Mapping) else None
+            bad = item.get("Name") if isinstance(item, Mapping) else None
             errors.append(
-                f"{_RANGES}.ContinuousParameterRanges[{name}]: the Grid strategy takes "
+                f"{_RANGES}.ContinuousParameterRanges[{bad}]: the Grid strategy takes "
                 f"only categorical (and, in sagetune, integer) ranges"
             )
     if len(errors) > n_before:
@@ -280,7 +286,9 @@ def parse_request(
     errors: list[str] = []
     if not isinstance(request, Mapping):
         raise ValidationError(f"request: must be an object, got {type(request).__name__}")
+    # Validation reads the copy and normalisation fills it in; the caller's dict is untouched.
     request = copy.deepcopy(dict(request))
+    assert isinstance(request, dict)
 
     name = request.get("HyperParameterTuningJobName")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
@@ -436,11 +444,8 @@ def parse_request(
             definition, path, space, metric_name, base, errors, notices, check_paths
         )
         if space is not None and isinstance(metric_name, str) and objective_type is not None:
-            definitions = (
-                DefinitionSpec(
-                    None, space, dict(static), script, Objective(metric_name, objective_type)
-                ),
-            )  # type: ignore[arg-type]
+            objective_spec = Objective(metric_name, _objective_type(objective_type))
+            definitions = (DefinitionSpec(None, space, dict(static), script, objective_spec),)
     warm_start = _parse_warm_start(request.get("WarmStartConfig"), errors)
     hyperband = (
         _parse_hyperband(config.get("StrategyConfig"), static, errors)
@@ -452,13 +457,14 @@ def parse_request(
     if errors:
         raise ValidationError(errors)
     assert space is not None and max_jobs is not None and max_parallel is not None
-    assert strategy is not None and definitions
+    assert strategy is not None and definitions and isinstance(name, str)
+    assert objective_type is not None
     _normalise(request, strategy, early or "Off", max_jobs, definitions)
     definitions = tuple(replace(d, body=_definition_body(request, d.name)) for d in definitions)
     return TuningJobSpec(
         name=name,
         strategy=strategy,
-        objective_type=objective_type,  # type: ignore[arg-type]
+        objective_type=_objective_type(objective_type),
         space=space,
         definitions=definitions,
         max_jobs=max_jobs,
@@ -499,6 +505,11 @@ def ranges_request(space: SearchSpace) -> dict[str, list[dict[str, Any]]]:
     for name, p in space.ranges.items():
         out[f"{p.kind}ParameterRanges"].append(p.as_tuning_range(name))
     return out
+
+
+def _objective_type(value: str) -> ObjectiveType:
+    """A validated objective Type, as the type checker knows it."""
+    return "Maximize" if value == "Maximize" else "Minimize"
 
 
 def _normalise(
@@ -637,7 +648,8 @@ def _parse_definitions(
                 f"StaticHyperParameters.sagemaker_program or LocalCommand"
             )
         if space is not None and script is not None and isinstance(metric, str) and kind:
-            out.append(DefinitionSpec(name, space, dict(static), script, Objective(metric, kind)))  # type: ignore[arg-type]
+            objective_spec = Objective(metric, _objective_type(kind))
+            out.append(DefinitionSpec(name, space, dict(static), script, objective_spec))
     return tuple(out) if len(errors) == n_before else ()
 
 
@@ -716,8 +728,8 @@ def _parse_hyperband(
     low = _int_field(hb, "MinResource", path, errors, minimum=1)
     high = _int_field(hb, "MaxResource", path, errors, minimum=1)
     if high is None and "MaxResource" not in hb:
-        key = next((k for k in EPOCH_KEYS if k in static), None)
-        if key is None:
+        epoch_key = next((k for k in EPOCH_KEYS if k in static), None)
+        if epoch_key is None:
             errors.append(
                 f"{path}.MaxResource: is required when it cannot be inferred from "
                 f"TrainingJobDefinition.StaticHyperParameters "
@@ -725,8 +737,8 @@ def _parse_hyperband(
             )
         else:
             high = _int_field(
-                {key: _as_int(static[key])},
-                key,
+                {epoch_key: _as_int(static[epoch_key])},
+                epoch_key,
                 "TrainingJobDefinition.StaticHyperParameters",
                 errors,
                 minimum=1,
