@@ -131,13 +131,18 @@ def _breast_cancer() -> tuple[np.ndarray, np.ndarray]:
 
 def xgb_breast_cancer_auc(p: Mapping[str, Any]) -> float:
     """Minus the 3-fold CV ROC AUC of XGBoost on breast_cancer (single-threaded, seeded folds)."""
+    return xgb_auc(p, n_estimators=60, folds_seed=0)
+
+
+def xgb_auc(p: Mapping[str, Any], n_estimators: int, folds_seed: int) -> float:
+    """Minus the 3-fold CV ROC AUC of ``n_estimators`` XGBoost trees on breast_cancer."""
     # Imported here so that the synthetic problems need neither xgboost nor scikit-learn.
     import xgboost as xgb
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     x, y = _breast_cancer()
     clf = xgb.XGBClassifier(
-        n_estimators=60,
+        n_estimators=n_estimators,
         learning_rate=float(p["eta"]),
         reg_alpha=float(p["alpha"]),
         max_depth=int(p["max_depth"]),
@@ -146,7 +151,7 @@ def xgb_breast_cancer_auc(p: Mapping[str, Any]) -> float:
         verbosity=0,
         tree_method="hist",
     )
-    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=folds_seed)
     return -float(np.mean(cross_val_score(clf, x, y, cv=cv, scoring="roc_auc")))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sagetune.analytics import TuningJobAnalytics, hyperparameter_effects, load_metric_points
+from sagetune.analytics import hyperparameter_effects, load_metric_points
 from sagetune.errors import ValidationError
 from sagetune.space import Parameter, SearchSpace
 from sagetune.spec import load_spec
@@ -92,11 +92,6 @@ class TuningData:
             jobs=jobs,
             points=points,
         )
-
-    @classmethod
-    def from_analytics(cls, analytics: TuningJobAnalytics, curves: bool = True) -> TuningData:
-        """The snapshot behind a :class:`~sagetune.analytics.TuningJobAnalytics`."""
-        return cls.load(analytics.store, analytics.name, curves=curves)
 
     @property
     def best(self) -> TrainingJobRecord | None:
@@ -509,6 +504,18 @@ class CurvesData:
     total: int
     max_seq: int
     single_point: bool = field(default=False)
+
+    @property
+    def notes(self) -> list[str]:
+        """What a reader of the plot should know about what it leaves out."""
+        notes = []
+        if not self.curves:
+            notes.append("no metric points recorded yet")
+        elif self.single_point:
+            notes.append("each job reported its final value only (one point per job)")
+        if len(self.curves) < self.total:
+            notes.append(f"showing {len(self.curves):,} of {self.total:,} jobs")
+        return notes
 
 
 def curves_data(

@@ -310,20 +310,13 @@ def curves(data: TuningData) -> go.Figure:
                     marker={"symbol": "x", "color": "#d62728", "size": 9},
                 )
             )
-    notes = []
-    if not d.curves:
-        notes.append("no metric points recorded yet")
-    elif d.single_point:
-        notes.append("each job reported its final value only (one point per job)")
-    if len(d.curves) < d.total:
-        notes.append(f"showing {len(d.curves):,} of {d.total:,} jobs")
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text=d.objective)
     return _layout(
         fig,
         f"{data.name}: learning curves of {d.objective} (best job in black, stopped early dashed)",
         460,
-        "; ".join(notes) or None,
+        "; ".join(d.notes) or None,
     )
 
 

@@ -359,15 +359,8 @@ def curves(data: TuningData, width: int | None = None, height: int | None = None
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"{data.name}: learning curves of {d.objective}", fontsize=11)
-    notes = []
-    if not d.curves:
-        notes.append("no metric points recorded yet")
-    elif d.single_point:
-        notes.append("each job reported its final value only (one point per job)")
-    if len(d.curves) < d.total:
-        notes.append(f"showing {len(d.curves):,} of {d.total:,} jobs")
-    if notes:
-        _note(fig, "; ".join(notes))
+    if d.notes:
+        _note(fig, "; ".join(d.notes))
     return fig
 
 

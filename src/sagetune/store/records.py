@@ -7,7 +7,6 @@ from typing import Any
 
 from sagetune.status import TrainingJobStatus, TuningJobStatus
 
-TUNING_JOB_STATUSES = tuple(TuningJobStatus)
 TRAINING_JOB_STATUSES = tuple(TrainingJobStatus)
 FINISHED = frozenset(s for s in TrainingJobStatus if s.finished)
 

@@ -82,6 +82,15 @@ class Strategy(ABC):
         depends only on what is known, never on how many calls came before (resume-safe)."""
         return np.random.default_rng([self.seed, len(observations), salt])
 
+    def known(self, observations: Sequence[Observation]) -> set[tuple]:
+        """The keys of every observed point inside the space (running and failed included),
+        so that no suggestion repeats one."""
+        return {
+            self.space.key(o.hyperparameters)
+            for o in observations
+            if self.space.contains(o.hyperparameters)
+        }
+
     @abstractmethod
     def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
         """Return up to ``n`` new hyperparameter dicts.

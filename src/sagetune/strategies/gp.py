@@ -155,11 +155,6 @@ class GPHyperparameters:
     signal: float
     noise: float
 
-    def to_vector(self) -> np.ndarray:
-        return np.concatenate(
-            [np.log(self.lengthscales), [math.log(self.signal), math.log(self.noise)]]
-        )
-
     @classmethod
     def from_vector(cls, theta: np.ndarray) -> GPHyperparameters:
         return cls(np.exp(theta[:-2]), float(np.exp(theta[-2])), float(np.exp(theta[-1])))

@@ -19,11 +19,7 @@ class GridStrategy(Strategy):
     name = "Grid"
 
     def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
-        seen = {
-            self.space.key(o.hyperparameters)
-            for o in observations
-            if self.space.contains(o.hyperparameters)
-        }
+        seen = self.known(observations)
         out: list[dict[str, Any]] = []
         for combo in self.space.grid():
             if len(out) >= n:

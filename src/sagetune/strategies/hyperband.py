@@ -82,11 +82,6 @@ class HyperbandConfig:
         rng = np.random.default_rng([int(seed), int(seq), 0x4B])
         return int(rng.choice(len(self.brackets), p=self.weights))
 
-    @cached_property
-    def rung_epochs(self) -> tuple[int, ...]:
-        """Every rung epoch of every bracket, ascending."""
-        return tuple(sorted({e for rungs in self.brackets for e in rungs}))
-
 
 class HyperbandRule(StoppingRule):
     """The stopping side of Hyperband: rank at rungs, stop the bottom, complete at the top.

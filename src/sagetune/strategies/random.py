@@ -26,11 +26,7 @@ class RandomStrategy(Strategy):
     name = "Random"
 
     def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
-        seen = {
-            self.space.key(o.hyperparameters)
-            for o in observations
-            if self.space.contains(o.hyperparameters)
-        }
+        seen = self.known(observations)
         out: list[dict[str, Any]] = []
         for i in range(n):
             rng = np.random.default_rng([self.seed, len(observations) + i])
