@@ -366,16 +366,16 @@ class BayesianStrategy(Strategy):
         cols = np.concatenate([np.arange(s.start, s.stop) for s in self._cat_groups])
         for r in rows:
             if self._combos is not None:
-                trial = np.repeat(r[None, :], len(self._combos), axis=0)
-                trial[:, cols] = self._combos
-                r[:] = trial[int(np.argmax(self._score(gp, trial, best, noise)))]
+                options = np.repeat(r[None, :], len(self._combos), axis=0)
+                options[:, cols] = self._combos
+                r[:] = options[int(np.argmax(self._score(gp, options, best, noise)))]
                 continue
             for _ in range(2):
                 for s in self._cat_groups:
                     width = s.stop - s.start
-                    trial = np.repeat(r[None, :], width, axis=0)
-                    trial[:, s] = np.eye(width)
-                    r[:] = trial[int(np.argmax(self._score(gp, trial, best, noise)))]
+                    options = np.repeat(r[None, :], width, axis=0)
+                    options[:, s] = np.eye(width)
+                    r[:] = options[int(np.argmax(self._score(gp, options, best, noise)))]
         return rows
 
     def _best_of_enumeration(
