@@ -255,6 +255,11 @@ def test_several_errors_are_listed_at_once_and_junk_files_are_refused(work: Path
     junk.write_text("{not json")
     res = sagetune("tune", str(junk), store=url(work))
     assert res.returncode == 2 and "request: not valid JSON" in res.stderr
+    for missing in ("missing.json", "file://missing.json", "conf/missing"):
+        res = sagetune("tune", missing, store=url(work), cwd=work)
+        assert res.returncode == 2, res.stderr
+        assert "request: no such file" in res.stderr and "missing" in res.stderr
+        assert "Traceback" not in res.stderr
 
 
 def _describe(work: Path, name: str) -> dict:

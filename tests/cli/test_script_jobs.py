@@ -192,12 +192,12 @@ def test_objective_never_in_the_log_fails_the_job_with_its_tail(work: Path) -> N
         print("accuracy=0.3")
     """,
     )
-    sagetune(
-        "tune",
-        str(write_request(work, request("noobj", max_jobs=2))),
-        store=store_of(work),
-        check=True,
+    res = sagetune(
+        "tune", str(write_request(work, request("noobj", max_jobs=2))), store=store_of(work)
     )
+    # Every training job failed, so the tuning job did: the command says so in its exit code.
+    assert res.returncode == 1, res.stderr
+    assert "noobj: Failed (2 training jobs)" in res.stdout
     for job in open_store(store_of(work)).list_training_jobs("noobj"):
         assert job.status == "Failed"
         assert job.failure_reason.startswith(
@@ -258,7 +258,8 @@ def test_failures_are_retried_then_reported_with_exit_code(work: Path) -> None:
     assert "----- retry 2 -----" in Path(job.log_path).read_text()
 
     req = request("noretry", max_jobs=1, parallel=1)
-    sagetune("tune", str(write_request(work, req)), store=store_of(work), check=True)
+    res = sagetune("tune", str(write_request(work, req)), store=store_of(work))
+    assert res.returncode == 1 and "noretry: Failed" in res.stdout, res.stderr
     job = open_store(store_of(work)).list_training_jobs("noretry")[0]
     assert job.status == "Failed"
     assert "exit code 3" in job.failure_reason and "attempt 0" in job.failure_reason

@@ -22,6 +22,7 @@ from sagetune.control import stop_tuning_job
 from sagetune.errors import ValidationError
 from sagetune.naming import tuning_job_arn
 from sagetune.spec import load_spec
+from sagetune.status import TuningJobStatus
 from sagetune.store.records import FINISHED
 
 JOB_NAME = click.option(
@@ -38,9 +39,13 @@ def load_request(source: str, yaml_input: bool = False) -> tuple[dict[str, Any],
     """A request from ``file://path``, a path, or inline JSON/YAML; and its base folder."""
     text, base = source, Path.cwd()
     path = Path(source[len("file://") :] if source.startswith("file://") else source)
-    if source.startswith("file://") or (len(source) < 4096 and path.suffix and path.exists()):
+    # Inline JSON is an object; inline YAML has a "key: value" line. Anything else names a file.
+    inline = source.lstrip().startswith("{") or (yaml_input and ":" in source)
+    if source.startswith("file://") or (len(source) < 4096 and (path.exists() or not inline)):
         try:
             text = path.read_text()
+        except FileNotFoundError:
+            raise ValidationError(f"request: no such file {str(path)!r}") from None
         except OSError as exc:
             raise ValidationError(f"request: cannot read {str(path)!r}: {exc.strerror}") from None
         base = path.resolve().parent
@@ -302,6 +307,8 @@ def _run(store: Any, name: str, progress: bool | None) -> None:
         click.echo("hyperparameters: " + json.dumps(best.hyperparameters))
     if record.failure_reason:
         click.echo(f"failure reason: {record.failure_reason}")
+    if record.status == TuningJobStatus.Failed:  # scripts and CI can tell a failed tuning job
+        sys.exit(1)
 
 
 @main.command("logs")
