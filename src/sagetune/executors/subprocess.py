@@ -34,9 +34,65 @@ from sagetune.training import ScriptDefinition, cli_args, prepare_job_dir
 
 STOP_GRACE_SECONDS = 5.0
 MAX_LINE_BYTES = 64 * 1024
+READ_BYTES = 64 * 1024
 MAX_LOG_BYTES = 50 * 1024 * 1024
 MAX_POINTS_PER_METRIC = 10_000
 LOG_NAME = "log.txt"
+
+
+_SEPARATORS = re.compile(rb"([\r\n])")
+
+
+class LineReader:
+    """Cuts a job's output into the lines the metric regexes are matched against.
+
+    A line ends at ``\n``. A ``\r`` inside a line returns the carriage, as a progress bar
+    does when it redraws itself: the line is what a terminal shows at its end, the last redraw
+    (``\r\n`` ends a line as ``\n`` does). However long a line grows, memory stays bounded and
+    nothing is cut mid-value: a line longer than ``2 * limit`` bytes is matched on its first
+    and its last ``limit`` bytes (only a match straddling the part in between is lost).
+
+    Args:
+        limit: bytes kept at each end of an over-long line.
+    """
+
+    def __init__(self, limit: int = MAX_LINE_BYTES):
+        self.limit = limit
+        self._tail = bytearray()
+        self._head: bytes | None = None
+        self._carriage = False
+
+    def feed(self, data: bytes) -> list[list[str]]:
+        """The lines ``data`` completes, each as the text windows to match (one or two)."""
+        out: list[list[str]] = []
+        for part in _SEPARATORS.split(data):
+            if part == b"\n":
+                out.append(self._end())
+            elif part == b"\r":
+                self._carriage = True
+            elif part:
+                if self._carriage:  # a redraw: what was there before is overwritten
+                    self._tail.clear()
+                    self._head = None
+                    self._carriage = False
+                self._tail += part
+                if len(self._tail) > 2 * self.limit:
+                    if self._head is None:
+                        self._head = bytes(self._tail[: self.limit])
+                    del self._tail[: len(self._tail) - self.limit]
+        return out
+
+    def close(self) -> list[list[str]]:
+        """The last line, when the output did not end with a newline."""
+        return [self._end()] if self._tail or self._head is not None else []
+
+    def _end(self) -> list[str]:
+        parts = [self._tail] if self._head is None else [self._head, self._tail]
+        windows = [bytes(p).decode("utf-8", errors="replace") for p in parts]
+        self._tail = bytearray()
+        self._head = None
+        self._carriage = False
+        return windows
 
 
 @dataclass
@@ -127,37 +183,35 @@ class SubprocessExecutor(Executor):
         with open(log_path, "ab") as log:
             if run.attempt:
                 log.write(f"----- retry {run.attempt} -----\n".encode())
-            for raw in iter(lambda: run.proc.stdout.readline(MAX_LINE_BYTES), b""):  # type: ignore[union-attr]
+            lines = LineReader()
+            fd = run.proc.stdout.fileno()  # unbuffered: a line is seen as soon as it is written
+            while raw := os.read(fd, READ_BYTES):
                 if written < MAX_LOG_BYTES:
                     log.write(raw)
                     log.flush()
                     written += len(raw)
                     if written >= MAX_LOG_BYTES:
                         log.write(b"\n[sagetune: log truncated at 50 MB]\n")
-                line = raw.decode("utf-8", errors="replace")
-                now = time.time()
-                for metric, pattern in self.patterns:
-                    for value in self._values(pattern, line):
-                        step = run.steps.get(metric, 0) + 1
-                        run.steps[metric] = step
-                        run.final[metric] = value
-                        if step <= MAX_POINTS_PER_METRIC:
-                            self._events.put(
-                                MetricReported(run.request.name, metric, value, step, now)
-                            )
+                for windows in lines.feed(raw):
+                    self._match(run, windows)
+            for windows in lines.close():
+                self._match(run, windows)
         code = run.proc.wait()
         self._events.put(("exit", run.request.name, code))
 
-    @staticmethod
-    def _values(pattern: re.Pattern[str], line: str) -> list[float]:
-        match = pattern.search(line)
-        if match is None:
-            return []
-        try:
-            value = float(match.group(1))
-        except (TypeError, ValueError, IndexError):
-            return []  # a non-numeric match is not a point
-        return [value] if math.isfinite(value) else []
+    def _match(self, run: _Run, windows: list[str]) -> None:
+        """One point per metric whose regex matches the line (its first match)."""
+        now = time.time()
+        for metric, pattern in self.patterns:
+            match = next(filter(None, (pattern.search(w) for w in windows)), None)
+            value = _value(match)
+            if value is None:
+                continue
+            step = run.steps.get(metric, 0) + 1
+            run.steps[metric] = step
+            run.final[metric] = value
+            if step <= MAX_POINTS_PER_METRIC:
+                self._events.put(MetricReported(run.request.name, metric, value, step, now))
 
     def poll(self, timeout: float) -> list[Event]:
         out: list[Event] = []
@@ -265,3 +319,14 @@ class SubprocessExecutor(Executor):
         deadline = time.time() + self.grace + 5
         while self._runs and time.time() < deadline:
             self.poll(0.1)
+
+
+def _value(match: re.Match[str] | None) -> float | None:
+    """The number a regex's first group found (None when absent, not numeric or not finite)."""
+    if match is None:
+        return None
+    try:
+        value = float(match.group(1))
+    except (TypeError, ValueError, IndexError):
+        return None  # a non-numeric match is not a point
+    return value if math.isfinite(value) else None
