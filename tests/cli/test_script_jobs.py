@@ -262,7 +262,8 @@ def test_failures_are_retried_then_reported_with_exit_code(work: Path) -> None:
     assert res.returncode == 1 and "noretry: Failed" in res.stdout, res.stderr
     job = open_store(store_of(work)).list_training_jobs("noretry")[0]
     assert job.status == "Failed"
-    assert "exit code 3" in job.failure_reason and "attempt 0" in job.failure_reason
+    assert "the training script failed with exit code 3" in job.failure_reason
+    assert "attempt 0" in job.failure_reason
 
 
 def test_junk_floods_and_bad_values_do_not_take_the_tuner_down(work: Path) -> None:
@@ -307,5 +308,5 @@ def test_junk_floods_and_bad_values_do_not_take_the_tuner_down(work: Path) -> No
         for p in store.metric_points([jobs["nonnumeric"].name])
         if p.metric_name == "validation:auc"
     ] == [0.6]
-    assert "killed by signal SIGKILL" in jobs["signal"].failure_reason
+    assert "the training script was killed by signal SIGKILL" in jobs["signal"].failure_reason
     assert signal.SIGKILL == 9

@@ -162,6 +162,23 @@ def test_with_a_token_every_request_without_it_is_refused(url: str) -> None:
     assert TestClient(create_app(url)).get("/api/tuning-jobs").status_code == 200
 
 
+def test_no_other_page_may_frame_the_dashboard_or_load_it_elsewhere(url: str) -> None:
+    answers = [
+        TestClient(create_app(url)).get("/"),
+        TestClient(create_app(url)).get("/api/tuning-jobs"),
+        TestClient(create_app(url, token="s3cret")).get("/"),  # refused: 401
+        TestClient(create_app(url, loopback_hosts_only=True)).get(
+            "/", headers={"Host": "evil.example"}
+        ),  # refused: 400
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 401, 400]
+    for answer in answers:
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        policy = answer.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+        assert "http" not in policy  # no origin but the dashboard's own
+
+
 def test_token_over_real_http(url: str) -> None:
     with serving(create_app(url, token="tok-123")) as base:
         assert httpx.get(f"{base}/api/tuning-jobs", timeout=10).status_code == 401

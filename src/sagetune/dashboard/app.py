@@ -170,6 +170,13 @@ def _authorised(request: Request, token: str) -> tuple[bool, bool]:
     return False, False
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+    "worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
 def create_app(
     store: Store | str | None = None, token: str | None = None, loopback_hosts_only: bool = False
 ) -> FastAPI:
@@ -228,6 +235,18 @@ def create_app(
             if from_query:
                 response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
             return response
+
+    @app.middleware("http")
+    async def forbid_framing(request: Request, call_next: Any) -> Response:
+        # Added last, so it is the outermost layer: refusals (400, 401) carry it too.
+        # No other page may frame the dashboard (its Stop button is one click) or make it load
+        # anything from elsewhere. Scripts and styles are inline; plotly's WebGL traces
+        # compile their shaders with Function, hence 'unsafe-eval'.
+        response = await call_next(request)
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     @app.exception_handler(ResourceNotFound)
     def not_found(request: Request, exc: ResourceNotFound) -> Response:

@@ -246,9 +246,9 @@ class SubprocessExecutor(Executor):
             )
         if code != 0:
             how = (
-                f"killed by signal {signal.Signals(-code).name}"
+                f"was killed by signal {signal.Signals(-code).name}"
                 if code < 0
-                else f"exit code {code}"
+                else f"failed with exit code {code}"
             )
             if run.attempt < self.definition.max_retry_attempts:
                 self.start(run.request, run.attempt + 1)
@@ -260,7 +260,7 @@ class SubprocessExecutor(Executor):
                 "Failed",
                 metrics=dict(run.final),
                 failure_reason=(
-                    f"AlgorithmError: the training script failed with {how}{tries}\n"
+                    f"AlgorithmError: the training script {how}{tries}\n"
                     f"log tail:\n{log_tail(log_path)}"
                 ),
             )
