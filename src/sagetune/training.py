@@ -227,15 +227,15 @@ def parse_script_definition(
     inputs = definition.get("InputDataConfig") or []
     for i, ch in enumerate(inputs if isinstance(inputs, list) else []):
         name = ch.get("ChannelName") if isinstance(ch, Mapping) else None
-        where = f"{path}.InputDataConfig[{name or i}]"
+        where = f"{path}.InputDataConfig[{name if isinstance(name, str) and name else i}]"
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9\.\-_]{1,64}", name):
             errors.append(
                 f"{where}.ChannelName: 1 to 64 letters, digits, '.', '-' or '_', got {name!r}"
             )
             continue
-        source_cfg = ch.get("DataSource") or {}
-        uri = (source_cfg.get("S3DataSource") or {}).get("S3Uri") or (
-            source_cfg.get("FileSystemDataSource") or {}
+        source_cfg = _as_mapping(ch.get("DataSource"))
+        uri = _as_mapping(source_cfg.get("S3DataSource")).get("S3Uri") or _as_mapping(
+            source_cfg.get("FileSystemDataSource")
         ).get("DirectoryPath")
         local = _local_path(uri, base_dir, f"{where}.DataSource", errors, check_paths)
         if local is not None:
@@ -255,6 +255,12 @@ def parse_script_definition(
         entry_point=program,
         instance_type=(resource.get("InstanceType") if isinstance(resource, Mapping) else None),
     )
+
+
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    """An object member, or an empty one when it is missing or of another type (the service
+    model check reports that)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def _tar_has(archive: Path, member: str) -> bool:
