@@ -235,6 +235,8 @@ def parse_script_definition(
                 f"{where}.ChannelName: 1 to 64 letters, digits, '.', '-' or '_', got {name!r}"
             )
             continue
+        if not isinstance(ch.get("DataSource"), Mapping):
+            continue  # missing or not an object: the service model check says which
         source_cfg = _as_mapping(ch.get("DataSource"))
         uri = _as_mapping(source_cfg.get("S3DataSource")).get("S3Uri") or _as_mapping(
             source_cfg.get("FileSystemDataSource")

@@ -146,6 +146,12 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _unit(plural: str, n: int) -> str:
+    if n != 1:
+        return plural
+    return "entry" if plural == "entries" else plural[:-1]
+
+
 def _join(path: str, member: str) -> str:
     return f"{path}.{member}" if path else member
 
@@ -276,10 +282,10 @@ class _Walker:
     def length(self, n: int, path: str, meta: Mapping[str, Any], unit: str) -> bool:
         low, high = meta.get("min"), meta.get("max")
         if low is not None and n < low:
-            self.errors.append(f"{path}: must have at least {low} {unit}, got {n}")
+            self.errors.append(f"{path}: must have at least {low} {_unit(unit, low)}, got {n}")
             return False
         if high is not None and n > high:
-            self.errors.append(f"{path}: must have at most {high} {unit}, got {n}")
+            self.errors.append(f"{path}: must have at most {high} {_unit(unit, high)}, got {n}")
             return False
         return True
 

@@ -705,7 +705,10 @@ def _shared_type(
 ) -> str | None:
     """All definitions must optimise in the same direction for their jobs to be compared."""
     types = [
-        ((item.get("TuningObjective") or default_objective).get("Type"), item.get("DefinitionName"))
+        (
+            _mapping(item.get("TuningObjective") or default_objective, "", []).get("Type"),
+            item.get("DefinitionName"),
+        )
         for item in request["TrainingJobDefinitions"]
     ]
     first = types[0][0]
