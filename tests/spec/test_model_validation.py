@@ -557,3 +557,13 @@ def test_the_local_lists_name_members_of_the_model() -> None:
         assert shape_name in shapes and not set(members) & set(shapes[shape_name].members)
     for shape_name, member in LOCALLY_OPTIONAL:
         assert member in shapes[shape_name].members, (shape_name, member)
+
+
+def test_readme_lists_every_local_difference() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("**Validation.**") : readme.index("## Training scripts")]
+    for members in LOCAL_MEMBERS.values():
+        for member in members:
+            assert f"`{member}`" in section, member
+    for _, member in LOCALLY_OPTIONAL:
+        assert f"`{member}`" in section or f".{member}`" in section, member
