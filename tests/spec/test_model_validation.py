@@ -567,3 +567,17 @@ def test_readme_lists_every_local_difference() -> None:
             assert f"`{member}`" in section, member
     for _, member in LOCALLY_OPTIONAL:
         assert f"`{member}`" in section or f".{member}`" in section, member
+
+
+def test_a_request_stored_before_the_model_check_still_loads() -> None:
+    # Older sagetune stored requests like this one: sagetune's rules pass, the model's do not.
+    old = minimal()
+    old[DEF] = {
+        "StaticHyperParameters": {},
+        "StoppingConditions": {"MaxRuntimeInSeconds": 60},
+        "VpcConfig": {"Subnets": ["subnet-1"]},
+    }
+    with pytest.raises(ValidationError, match="did you mean StoppingCondition"):
+        parse_request(old)
+    spec = load_spec(TuningJobRecord("minimal", "Completed", old, 1, 0.0, 0.0))
+    assert spec.max_jobs == 4 and spec.definitions[0].body["StoppingConditions"]

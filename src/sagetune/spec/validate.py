@@ -266,7 +266,11 @@ def parse_space(
 
 
 def parse_request(
-    request: Mapping[str, Any], base_dir: str | Path | None = None, *, check_paths: bool = True
+    request: Mapping[str, Any],
+    base_dir: str | Path | None = None,
+    *,
+    check_paths: bool = True,
+    service_model: bool = True,
 ) -> TuningJobSpec:
     """Validate a CreateHyperParameterTuningJob request.
 
@@ -283,6 +287,8 @@ def parse_request(
         check_paths: check that the scripts, submit directories and channels the request
             names exist. Off only for reading back a stored tuning job (:func:`load_spec`):
             results can be read after the training code is gone.
+        service_model: check the request against SageMaker's service model too. Off only
+            for reading back a tuning job stored before that check (:func:`load_spec`).
 
     Returns:
         The immutable spec; :meth:`~sagetune.spec.TuningJobSpec.to_request` gives the
@@ -296,7 +302,7 @@ def parse_request(
     # Validation reads the copy and normalisation fills it in; the caller's dict is untouched.
     copied = _without_nulls(copy.deepcopy(dict(request)))
     assert isinstance(copied, dict)
-    model_errors = check_request(copied)
+    model_errors = check_request(copied) if service_model else []
     errors: list[str] = []
     try:
         spec = _parse(copied, base_dir, check_paths, errors)
@@ -538,11 +544,19 @@ def load_spec(record: TuningJobRecord, *, check_paths: bool = False) -> TuningJo
         check_paths: check that its training code and channels are still there (before
             running it; reading results never needs them).
 
+    A request stored before requests were checked against SageMaker's service model may
+    break only the model's rules (a misspelt cloud-only member, a VpcConfig without
+    SecurityGroupIds); such a tuning job still loads, by sagetune's own rules, so that its
+    results stay readable. Requests stored since then pass both.
+
     Raises:
-        ValidationError: the stored request no longer passes validation (a store written by
-            a sagetune with other rules).
+        ValidationError: the stored request no longer passes sagetune's own rules (a store
+            written by a sagetune with other rules).
     """
-    return parse_request(record.request, check_paths=check_paths)
+    try:
+        return parse_request(record.request, check_paths=check_paths)
+    except ValidationError:
+        return parse_request(record.request, check_paths=check_paths, service_model=False)
 
 
 def ranges_request(space: SearchSpace) -> dict[str, list[dict[str, Any]]]:
