@@ -581,3 +581,12 @@ def test_a_request_stored_before_the_model_check_still_loads() -> None:
         parse_request(old)
     spec = load_spec(TuningJobRecord("minimal", "Completed", old, 1, 0.0, 0.0))
     assert spec.max_jobs == 4 and spec.definitions[0].body["StoppingConditions"]
+
+
+def test_the_sdk_is_checked_against_the_model_too() -> None:
+    with pytest.raises(ValidationError, match=r"InstanceType: .*did you mean ml\.m5\.xlarge\?"):
+        HyperparameterTuner("loss", {"x": IntegerParameter(1, 5)}, instance_type="ml.m5.xlarg")
+    with pytest.raises(ValidationError, match=r"StaticHyperParameters\[layers\]: must be a string"):
+        HyperparameterTuner(
+            "loss", {"x": IntegerParameter(1, 5)}, static_hyperparameters={"layers": [64, 32]}
+        )
