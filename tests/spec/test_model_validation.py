@@ -590,3 +590,48 @@ def test_the_sdk_is_checked_against_the_model_too() -> None:
         HyperparameterTuner(
             "loss", {"x": IntegerParameter(1, 5)}, static_hyperparameters={"layers": [64, 32]}
         )
+
+
+def test_the_walker_knows_every_type_of_the_model() -> None:
+    # The tuning request has no timestamp or double member today; a later model may.
+    from botocore.model import ShapeResolver
+
+    from sagetune.spec.service_model import _Walker
+
+    resolver = ShapeResolver(
+        {
+            "Top": {
+                "type": "structure",
+                "required": ["When"],
+                "members": {
+                    "When": {"shape": "Stamp"},
+                    "Ratio": {"shape": "Ratio"},
+                    "Flag": {"shape": "Flag"},
+                    "Count": {"shape": "Count"},
+                },
+            },
+            "Stamp": {"type": "timestamp"},
+            "Ratio": {"type": "double", "min": 0, "max": 1},
+            "Flag": {"type": "boolean"},
+            "Count": {"type": "long"},
+        }
+    )
+    top = resolver.get_shape_by_name("Top")
+
+    def problems(value: dict[str, Any]) -> list[str]:
+        errors: list[str] = []
+        _Walker(errors).structure(value, top, "", "Top")
+        return errors
+
+    assert problems({"When": "2026-01-02T03:04:05", "Ratio": 0.5, "Flag": True, "Count": 3}) == []
+    assert problems({"When": 1700000000}) == []
+    assert problems({"When": "yesterday", "Ratio": 1.5, "Flag": "yes", "Count": 2**63}) == [
+        "When: must be a timestamp (ISO 8601 or seconds since the epoch), got 'yesterday'",
+        "Ratio: must be <= 1, got 1.5",
+        "Flag: must be true or false, got 'yes'",
+        "Count: must be <= 9223372036854775807, got 9223372036854775808",
+    ]
+    assert problems({"Ratio": math.nan}) == [
+        "When: is required",
+        "Ratio: must be a finite number, got nan",
+    ]
