@@ -165,6 +165,15 @@ class _Walker:
     def value(
         self, value: Any, shape: Shape, path: str, label: str, meta: Mapping[str, Any]
     ) -> None:
+        """Check one value against its shape.
+
+        Args:
+            value: the request's value (never None: a null member counts as absent).
+            shape: the model's shape for it.
+            path: its field path, as messages name it.
+            label: what the member is called, for "SageMaker's <label> has no such member".
+            meta: its constraints: the model's, with :data:`LOCAL_RELAXATIONS` applied.
+        """
         kind = shape.type_name
         if kind == "structure":
             assert isinstance(shape, StructureShape)
