@@ -103,6 +103,10 @@ def _places(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 def _mutate(req: dict[str, Any], data: st.DataObject) -> None:
     places = _places(req)[1:]
+    if not places:  # every member deleted already: add one
+        member = data.draw(st.sampled_from(MEMBERS), label="member")
+        req[member] = data.draw(VALUES, label="value")
+        return
     place = data.draw(st.sampled_from(places), label="place")
     parent: Any = req
     for key in place[:-1]:
