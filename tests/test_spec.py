@@ -19,7 +19,7 @@ MINIMAL = {
             ],
         },
     },
-    "TrainingJobDefinition": {"VpcConfig": {"Subnets": ["subnet-1"]}},
+    "TrainingJobDefinition": {"VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}},
 }
 
 
@@ -42,7 +42,7 @@ def test_the_stored_form_has_every_default_filled_in(tmp_path: Path) -> None:
         "CategoricalParameterRanges": [],
     }
     assert stored["TrainingJobDefinition"]["StaticHyperParameters"] == {}
-    assert stored["TrainingJobDefinition"]["VpcConfig"] == {"Subnets": ["subnet-1"]}  # kept
+    assert stored["TrainingJobDefinition"]["VpcConfig"]["Subnets"] == ["subnet-1"]  # kept
     assert stored["LocalBaseDirectory"] == str(tmp_path.resolve())
     assert "TrainingJobEarlyStoppingType" not in MINIMAL["HyperParameterTuningJobConfig"]
 

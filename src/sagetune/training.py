@@ -11,7 +11,9 @@ two ways:
   run in ``sagemaker_submit_directory`` (or the request file's folder).
 
 Either way the hyperparameters are appended as ``--name value`` arguments, as SageMaker's
-script mode does.
+script mode does. Values JSON-encoded the way the SageMaker Python SDK writes them
+(``"sagemaker_program": "\"train.py\""``) are decoded as SageMaker's training toolkit decodes
+them; ``hyperparameters.json`` keeps them as written.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def parse_script_definition(
     """
     static = definition.get("StaticHyperParameters") or {}
     static = static if isinstance(static, Mapping) else {}
-    program = static.get("sagemaker_program")
+    program = sagemaker_setting(static, "sagemaker_program")
     command_raw = definition.get("LocalCommand")
     algo = definition.get("AlgorithmSpecification") or {}
     algo = algo if isinstance(algo, Mapping) else {}
@@ -152,7 +154,7 @@ def parse_script_definition(
             f"definition (a Name and a Regex that finds it in the log)"
         )
 
-    submit = static.get("sagemaker_submit_directory")
+    submit = sagemaker_setting(static, "sagemaker_submit_directory")
     source = (
         (base_dir.resolve() if check_paths else base_dir)
         if submit is None
@@ -227,15 +229,17 @@ def parse_script_definition(
     inputs = definition.get("InputDataConfig") or []
     for i, ch in enumerate(inputs if isinstance(inputs, list) else []):
         name = ch.get("ChannelName") if isinstance(ch, Mapping) else None
-        where = f"{path}.InputDataConfig[{name or i}]"
+        where = f"{path}.InputDataConfig[{name if isinstance(name, str) and name else i}]"
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9\.\-_]{1,64}", name):
             errors.append(
                 f"{where}.ChannelName: 1 to 64 letters, digits, '.', '-' or '_', got {name!r}"
             )
             continue
-        source_cfg = ch.get("DataSource") or {}
-        uri = (source_cfg.get("S3DataSource") or {}).get("S3Uri") or (
-            source_cfg.get("FileSystemDataSource") or {}
+        if not isinstance(ch.get("DataSource"), Mapping):
+            continue  # missing or not an object: the service model check says which
+        source_cfg = _as_mapping(ch.get("DataSource"))
+        uri = _as_mapping(source_cfg.get("S3DataSource")).get("S3Uri") or _as_mapping(
+            source_cfg.get("FileSystemDataSource")
         ).get("DirectoryPath")
         local = _local_path(uri, base_dir, f"{where}.DataSource", errors, check_paths)
         if local is not None:
@@ -257,6 +261,12 @@ def parse_script_definition(
     )
 
 
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    """An object member, or an empty one when it is missing or of another type (the service
+    model check reports that)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _tar_has(archive: Path, member: str) -> bool:
     try:
         with tarfile.open(archive) as tar:
@@ -266,7 +276,9 @@ def _tar_has(archive: Path, member: str) -> bool:
 
 
 def hyperparameter_value(value: Any) -> Any:
-    """SM_HPS values: JSON-decoded where the string is JSON (``"0.1"`` -> 0.1), else as is."""
+    """A hyperparameter as SageMaker's training toolkit reads it: each string is JSON-decoded
+    where it is JSON (``"0.1"`` -> 0.1, ``'"binary:logistic"'`` -> ``binary:logistic``, as the
+    SageMaker Python SDK encodes every value), else kept as it is."""
     if isinstance(value, str):
         try:
             return json.loads(value)
@@ -275,17 +287,48 @@ def hyperparameter_value(value: Any) -> Any:
     return value
 
 
+def sagemaker_setting(static: Mapping[str, Any], key: str) -> Any:
+    """A ``sagemaker_*`` static hyperparameter, decoded when the SDK JSON-encoded it
+    (``'"train.py"'`` is ``train.py``); a value that decodes to anything but a string (or
+    does not decode) is returned as given."""
+    raw = static.get(key)
+    decoded = hyperparameter_value(raw)
+    return decoded if isinstance(decoded, str) else raw
+
+
+def _arg_text(value: Any) -> str:
+    """One ``--name value`` argument's value, from the decoded hyperparameter: strings as they
+    are, an object as ``k=v,k2=v2`` (as the toolkit passes them), booleans as JSON
+    (``true``), anything else as Python prints it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))
+    return str(value)
+
+
+def _env_text(value: Any) -> str:
+    """An ``SM_HP_<NAME>`` value: a decoded string as it is, anything else as compact JSON
+    (as the toolkit sets them)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def user_hyperparameters(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
     """Everything but SageMaker's own ``sagemaker_*`` settings."""
     return {k: v for k, v in hyperparameters.items() if not k.startswith("sagemaker_")}
 
 
 def cli_args(hyperparameters: Mapping[str, Any]) -> list[str]:
-    """``--name value`` pairs, as script mode passes them."""
+    """``--name value`` pairs, as script mode passes them: each value decoded as the training
+    toolkit decodes it (:func:`hyperparameter_value`), so ``'"binary:logistic"'`` arrives as
+    ``binary:logistic``."""
     out: list[str] = []
     for k, v in user_hyperparameters(hyperparameters).items():
-        text = json.dumps(v) if isinstance(v, bool) else str(v)
-        out += [f"--{k}", text]
+        out += [f"--{k}", _arg_text(hyperparameter_value(v))]
     return out
 
 
@@ -371,7 +414,7 @@ def prepare_job_dir(
     for name in definition.channels:
         env[f"SM_CHANNEL_{name.upper().replace('-', '_').replace('.', '_')}"] = str(data / name)
     for k, v in hps.items():
-        env[f"SM_HP_{k.upper().replace('-', '_').replace('.', '_')}"] = (
-            v if isinstance(v, str) else json.dumps(v)
+        env[f"SM_HP_{k.upper().replace('-', '_').replace('.', '_')}"] = _env_text(
+            hyperparameter_value(v)
         )
     return code, env

@@ -217,6 +217,25 @@ BAD = [
         "TrainingJobDefinition.InputDataConfig[train].DataSource: '/no/such/dir' does not exist",
     ),
     (
+        "unknown member (service model)",
+        lambda r: r["TrainingJobDefinition"].update(StoppingConditions={}),
+        "TrainingJobDefinition.StoppingConditions: unknown member (SageMaker's "
+        "TrainingJobDefinition has no such member; did you mean StoppingCondition?)",
+    ),
+    (
+        "input mode (service model)",
+        lambda r: r["TrainingJobDefinition"]["AlgorithmSpecification"].update(
+            TrainingInputMode="Stream"
+        ),
+        "TrainingJobDefinition.AlgorithmSpecification.TrainingInputMode: must be one of Pipe, "
+        "File, FastFile, got 'Stream'",
+    ),
+    (
+        "resource config a list (service model)",
+        lambda r: r["TrainingJobDefinition"].update(ResourceConfig=[{"InstanceCount": 1}]),
+        "TrainingJobDefinition.ResourceConfig: must be an object, got a list",
+    ),
+    (
         "warm start",
         lambda r: r.update(
             WarmStartConfig={

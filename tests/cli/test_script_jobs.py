@@ -101,6 +101,57 @@ def test_hyperparameters_arrive_as_sagemaker_delivers_them(work: Path) -> None:
     assert (job_dir / "model" / "model.bin").exists()
 
 
+def test_hyperparameters_json_encoded_by_the_sdk_are_decoded_as_the_toolkit_does(
+    work: Path,
+) -> None:
+    # The SageMaker Python SDK JSON-encodes every value: strings arrive quoted.
+    write_script(
+        work / "src",
+        """
+        import json, os, sys
+        cfg = os.path.join(os.environ["SM_INPUT_CONFIG_DIR"], "hyperparameters.json")
+        with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "seen.json"), "w") as f:
+            json.dump({"argv": sys.argv[1:], "file": json.load(open(cfg)),
+                       "hps": json.loads(os.environ["SM_HPS"]),
+                       "hp_objective": os.environ["SM_HP_OBJECTIVE"],
+                       "hp_eta": os.environ["SM_HP_ETA"],
+                       "entry": os.environ["SM_USER_ENTRY_POINT"]}, f)
+        print("validation:auc=0.5")
+    """,
+        name="entry.py",
+    )
+    req = request(
+        "encoded",
+        max_jobs=1,
+        parallel=1,
+        static={
+            "sagemaker_program": json.dumps("entry.py"),
+            "sagemaker_submit_directory": json.dumps("src"),
+            "objective": json.dumps("binary:logistic"),
+            "eta": "0.1",
+            "plain": "not json",
+        },
+    )
+    sagetune("tune", str(write_request(work, req)), store=store_of(work), check=True)
+    job = open_store(store_of(work)).list_training_jobs("encoded")[0]
+    assert job.status == "Completed", job.failure_reason
+    seen = json.loads((Path(job.log_path).parent / "output" / "data" / "seen.json").read_text())
+    argv = seen["argv"]
+    assert argv[argv.index("--objective") + 1] == "binary:logistic"
+    assert argv[argv.index("--eta") + 1] == "0.1"
+    assert argv[argv.index("--plain") + 1] == "not json"
+    assert seen["hps"]["objective"] == "binary:logistic" and seen["hps"]["eta"] == 0.1
+    assert seen["hps"]["plain"] == "not json"
+    assert (seen["hp_objective"], seen["hp_eta"], seen["entry"]) == (
+        "binary:logistic",
+        "0.1",
+        "entry.py",
+    )
+    # hyperparameters.json keeps the strings as SageMaker writes them.
+    assert seen["file"]["objective"] == '"binary:logistic"'
+    assert seen["file"]["sagemaker_program"] == '"entry.py"'
+
+
 def test_source_as_tar_gz_and_file_url_and_local_command(work: Path) -> None:
     archive = work / "sourcedir.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:

@@ -37,6 +37,7 @@ from sagetune.spec.model import (
     WarmStartSpec,
 )
 from sagetune.spec.pricing import PRICING_FIELD, validate_pricing
+from sagetune.spec.service_model import check_request
 from sagetune.store.records import TuningJobRecord
 from sagetune.strategies.hyperband import EPOCH_KEYS, MAX_RESOURCE_LIMIT, HyperbandConfig
 from sagetune.training import ScriptDefinition, parse_script_definition
@@ -68,11 +69,13 @@ def _number(raw: Any, path: str, errors: list[str], integer: bool = False) -> fl
         return None
     try:
         value = float(raw)
+    except OverflowError:  # an int beyond any float
+        value = math.inf
     except (TypeError, ValueError):
-        errors.append(f"{path}: must be a number, got {raw!r}")
+        errors.append(f"{path}: must be a number, got {raw!r:.80}")
         return None
     if not math.isfinite(value):
-        errors.append(f"{path}: must be a finite number, got {raw!r}")
+        errors.append(f"{path}: must be a finite number, got {raw!r:.80}")
         return None
     if integer and value != int(value):
         errors.append(f"{path}: must be an integer, got {raw!r}")
@@ -95,10 +98,10 @@ def _int_field(
         return None
     raw = cfg[key]
     if isinstance(raw, bool) or not isinstance(raw, int):
-        if isinstance(raw, float) and raw == int(raw):
+        if isinstance(raw, float) and math.isfinite(raw) and raw == int(raw):
             raw = int(raw)
         else:
-            errors.append(f"{path}.{key}: must be an integer, got {raw!r}")
+            errors.append(f"{path}.{key}: must be an integer, got {raw!r:.80}")
             return None
     if minimum is not None and raw < minimum:
         errors.append(f"{path}.{key}: must be >= {minimum}, got {raw}")
@@ -263,9 +266,18 @@ def parse_space(
 
 
 def parse_request(
-    request: Mapping[str, Any], base_dir: str | Path | None = None, *, check_paths: bool = True
+    request: Mapping[str, Any],
+    base_dir: str | Path | None = None,
+    *,
+    check_paths: bool = True,
+    service_model: bool = True,
 ) -> TuningJobSpec:
     """Validate a CreateHyperParameterTuningJob request.
+
+    The request is checked against SageMaker's service model (botocore's, with sagetune's
+    local differences: :mod:`sagetune.spec.service_model`) and against sagetune's own rules;
+    every problem of both is reported at once. A member given as null (an empty YAML key)
+    counts as absent.
 
     Args:
         request: the request body (as loaded from JSON/YAML, or built by the SDK).
@@ -275,6 +287,8 @@ def parse_request(
         check_paths: check that the scripts, submit directories and channels the request
             names exist. Off only for reading back a stored tuning job (:func:`load_spec`):
             results can be read after the training code is gone.
+        service_model: check the request against SageMaker's service model too. Off only
+            for reading back a tuning job stored before that check (:func:`load_spec`).
 
     Returns:
         The immutable spec; :meth:`~sagetune.spec.TuningJobSpec.to_request` gives the
@@ -283,13 +297,47 @@ def parse_request(
     Raises:
         ValidationError: listing every problem found, each with its field path.
     """
-    errors: list[str] = []
     if not isinstance(request, Mapping):
         raise ValidationError(f"request: must be an object, got {type(request).__name__}")
     # Validation reads the copy and normalisation fills it in; the caller's dict is untouched.
-    request = copy.deepcopy(dict(request))
-    assert isinstance(request, dict)
+    copied = _without_nulls(copy.deepcopy(dict(request)))
+    assert isinstance(copied, dict)
+    model_errors = check_request(copied) if service_model else []
+    errors: list[str] = []
+    try:
+        spec = _parse(copied, base_dir, check_paths, errors)
+    except Exception:
+        # sagetune's rules assume the shapes the model guarantees. On a request the model
+        # already rejects they still run, for more messages, but one tripped by such a shape
+        # gives way to the model's own message.
+        if not model_errors:
+            raise
+        spec = None
+    reported = {_path_of(e) for e in errors}
+    errors += [e for e in model_errors if _path_of(e) not in reported]
+    if errors or spec is None:
+        raise ValidationError(errors or ["request: is not a valid request"])
+    return spec
 
+
+def _path_of(error: str) -> str:
+    """The field path an error line is about (the text before its first ': ')."""
+    return error.split(": ", 1)[0]
+
+
+def _without_nulls(value: Any) -> Any:
+    """The request with every null member of an object left out (YAML's empty keys)."""
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _parse(
+    request: dict[str, Any], base_dir: str | Path | None, check_paths: bool, errors: list[str]
+) -> TuningJobSpec | None:
+    """sagetune's own rules (errors appended); the spec, or None when any rule is broken."""
     name = request.get("HyperParameterTuningJobName")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         errors.append(
@@ -325,16 +373,17 @@ def parse_request(
     if "ResourceLimits" not in config:
         errors.append(f"{_LIMITS}: is required")
     limits = _mapping(config.get("ResourceLimits"), _LIMITS, errors)
+    has_limits = "ResourceLimits" in config  # when absent, that is the one message
     max_jobs = _int_field(
         limits,
         "MaxNumberOfTrainingJobs",
         _LIMITS,
         errors,
-        required=strategy != "Grid" and bool(limits),
+        required=strategy != "Grid" and has_limits,
         minimum=1,
     )
     max_parallel = _int_field(
-        limits, "MaxParallelTrainingJobs", _LIMITS, errors, required=bool(limits), minimum=1
+        limits, "MaxParallelTrainingJobs", _LIMITS, errors, required=has_limits, minimum=1
     )
     max_runtime = _int_field(limits, "MaxRuntimeInSeconds", _LIMITS, errors, minimum=1)
     if max_jobs is not None and max_parallel is not None and max_parallel > max_jobs:
@@ -351,8 +400,12 @@ def parse_request(
             f"{_RANGES}: with TrainingJobDefinitions, give each definition's "
             f"HyperParameterRanges instead"
         )
+    stored_base = request.get(LOCAL_BASE_DIRECTORY)
+    if stored_base is not None and (not isinstance(stored_base, str) or not stored_base):
+        errors.append(f"{LOCAL_BASE_DIRECTORY}: must be a folder's path, got {stored_base!r:.80}")
+        stored_base = None
     if base_dir is None:
-        base_dir = request.get(LOCAL_BASE_DIRECTORY) or Path.cwd()
+        base_dir = stored_base or Path.cwd()
     base = Path(base_dir).resolve() if check_paths else Path(base_dir)
     request[LOCAL_BASE_DIRECTORY] = str(base)
     notices: list[str] = []
@@ -455,7 +508,7 @@ def parse_request(
     pricing = validate_pricing(request.get(PRICING_FIELD), errors)
 
     if errors:
-        raise ValidationError(errors)
+        return None
     assert space is not None and max_jobs is not None and max_parallel is not None
     assert strategy is not None and definitions and isinstance(name, str)
     assert objective_type is not None
@@ -491,11 +544,19 @@ def load_spec(record: TuningJobRecord, *, check_paths: bool = False) -> TuningJo
         check_paths: check that its training code and channels are still there (before
             running it; reading results never needs them).
 
+    A request stored before requests were checked against SageMaker's service model may
+    break only the model's rules (a misspelt cloud-only member, a VpcConfig without
+    SecurityGroupIds); such a tuning job still loads, by sagetune's own rules, so that its
+    results stay readable. Requests stored since then pass both.
+
     Raises:
-        ValidationError: the stored request no longer passes validation (a store written by
-            a sagetune with other rules).
+        ValidationError: the stored request no longer passes sagetune's own rules (a store
+            written by a sagetune with other rules).
     """
-    return parse_request(record.request, check_paths=check_paths)
+    try:
+        return parse_request(record.request, check_paths=check_paths)
+    except ValidationError:
+        return parse_request(record.request, check_paths=check_paths, service_model=False)
 
 
 def ranges_request(space: SearchSpace) -> dict[str, list[dict[str, Any]]]:
@@ -658,7 +719,10 @@ def _shared_type(
 ) -> str | None:
     """All definitions must optimise in the same direction for their jobs to be compared."""
     types = [
-        ((item.get("TuningObjective") or default_objective).get("Type"), item.get("DefinitionName"))
+        (
+            _mapping(item.get("TuningObjective") or default_objective, "", []).get("Type"),
+            item.get("DefinitionName"),
+        )
         for item in request["TrainingJobDefinitions"]
     ]
     first = types[0][0]
