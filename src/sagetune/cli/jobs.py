@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from rich.table import Table
 
 from sagetune import service
 from sagetune.answers import describe_training_job, training_job_summary, tuning_job_summary
-from sagetune.cli import echo_json, get_store, main, store_option
+from sagetune.cli import background, echo_json, get_store, main, store_option
 from sagetune.control import stop_tuning_job
 from sagetune.errors import ValidationError
 from sagetune.naming import tuning_job_arn
@@ -117,17 +116,7 @@ def create(
     store = get_store(ctx)
     spec = service.create_tuning_job(store, request, base_dir=base)
     _print_notices(spec)
-    log_dir = store.tuning_job_dir(spec.name)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / "tuner.log", "ab") as log:
-        subprocess.Popen(
-            [sys.executable, "-m", "sagetune.cli.background", spec.name, store.url],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            cwd=str(base),
-        )
+    background.start(store, spec.name, base)
     echo_json({"HyperParameterTuningJobArn": tuning_job_arn(spec.name)})
 
 
