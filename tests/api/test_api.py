@@ -265,3 +265,28 @@ def test_stop_a_tuning_job(tmp_path: Path) -> None:
     assert store.get_tuning_job("idle").status == "Stopped"
     with pytest.raises(ValidationError, match="only an InProgress tuning job"):
         call(store, "StopHyperParameterTuningJob", HyperParameterTuningJobName="idle")
+
+
+def test_the_cli_lists_page_by_page_or_all_at_once(finished: Store) -> None:
+    from click.testing import CliRunner
+
+    from sagetune.cli import main
+
+    def run(*args: str) -> dict[str, Any]:
+        res = CliRunner().invoke(
+            main,
+            ["--store", finished.url, "list-training-jobs-for-hyper-parameter-tuning-job"]
+            + ["--hyper-parameter-tuning-job-name", "multi", *args],
+        )
+        assert res.exit_code == 0, res.output
+        return json.loads(res.output)
+
+    every = run()
+    assert len(every["TrainingJobSummaries"]) == 2 and "NextToken" not in every
+    first = run("--max-results", "1")
+    assert len(first["TrainingJobSummaries"]) == 1
+    second = run("--max-results", "1", "--next-token", first["NextToken"])
+    assert "NextToken" not in second
+    assert [s["TrainingJobName"] for s in first["TrainingJobSummaries"]] + [
+        s["TrainingJobName"] for s in second["TrainingJobSummaries"]
+    ] == [s["TrainingJobName"] for s in every["TrainingJobSummaries"]]
