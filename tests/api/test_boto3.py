@@ -419,3 +419,29 @@ def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:
     )
     assert res.returncode == 2
     assert "SAGETUNE_ACCESS_KEY_ID" in res.stderr and "SAGETUNE_SECRET_ACCESS_KEY" in res.stderr
+
+
+def test_the_readme_boto3_example_runs_as_written(server: Server) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Use boto3 or the SageMaker SDK", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    code = (
+        code.replace("file:///home/me/project/src", f"file://{server.folder / 'src'}")
+        .replace('"MaxNumberOfTrainingJobs": 10', '"MaxNumberOfTrainingJobs": 2')
+        .replace("time.sleep(5)", "time.sleep(0.5)")
+    )
+    assert "file://" + str(server.folder) in code
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL_SAGEMAKER": server.url,
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("from-boto3-") for line in lines)
+    assert all("'Value'" in line for line in lines)
