@@ -93,9 +93,10 @@ def _job_settings(body: Mapping[str, Any], output_path: str) -> dict[str, Any]:
 
 def static_hyperparameters(definition: DefinitionSpec) -> dict[str, str]:
     """A definition's static hyperparameters as describe shows them: strings, and the
-    ``_tuning_objective_metric`` SageMaker adds (JSON-encoded, as the SageMaker SDK sends it)."""
+    ``_tuning_objective_metric`` the service adds (the plain metric name, as its answers
+    carry it; the SageMaker SDK JSON-encodes only its own ``sagemaker_*`` values)."""
     out = {k: api_string(v) for k, v in definition.static_hyperparameters.items()}
-    out.setdefault(TUNING_OBJECTIVE_KEY, json.dumps(definition.objective_metric_name))
+    out.setdefault(TUNING_OBJECTIVE_KEY, definition.objective_metric_name)
     return out
 
 

@@ -75,7 +75,7 @@ def test_definitions_carry_what_the_sdk_attach_reads(finished: Store, name: str)
         assert {"InstanceType", "InstanceCount", "VolumeSizeInGB"} <= resources.keys()
         assert definition["StoppingCondition"]["MaxRuntimeInSeconds"] >= 1
         static = definition["StaticHyperParameters"]
-        assert json.loads(static["_tuning_objective_metric"]) in ("auc", "validation:auc")
+        assert static["_tuning_objective_metric"] in ("auc", "validation:auc")
         assert all(isinstance(v, str) for v in static.values())
     if name == "command":  # numbers given become strings; strings stay as given
         static = d["TrainingJobDefinition"]["StaticHyperParameters"]

@@ -196,7 +196,8 @@ def test_create_poll_list_describe_and_delete(server: Server) -> None:
     assert (
         isinstance(d["CreationTime"], datetime) and d["TrainingJobStatusCounters"]["Completed"] == 4
     )
-    assert "_tuning_objective_metric" in d["TrainingJobDefinition"]["StaticHyperParameters"]
+    static = d["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert static["_tuning_objective_metric"] == "validation:auc"
 
     pages = sm.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(
         HyperParameterTuningJobName="scripted", PaginationConfig={"PageSize": 3}
