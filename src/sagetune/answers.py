@@ -83,7 +83,11 @@ def _job_settings(body: Mapping[str, Any], output_path: str) -> dict[str, Any]:
     return {
         "AlgorithmSpecification": _algorithm(body),
         "RoleArn": body.get("RoleArn") or LOCAL_ROLE_ARN,
-        "OutputDataConfig": _filled(body.get("OutputDataConfig"), {"S3OutputPath": output_path}),
+        # KmsKeyId "" as the service answers without a key (the SDK's attach reads it).
+        "OutputDataConfig": {
+            "KmsKeyId": "",
+            **_filled(body.get("OutputDataConfig"), {"S3OutputPath": output_path}),
+        },
         "ResourceConfig": _resources(body),
         "StoppingCondition": _filled(
             body.get("StoppingCondition"), {"MaxRuntimeInSeconds": LOCAL_MAX_RUNTIME_IN_SECONDS}

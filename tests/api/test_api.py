@@ -57,6 +57,13 @@ def test_every_answer_matches_the_model_for_every_kind_of_job(finished: Store, n
         assert_matches("DescribeTrainingJob", job)
         assert job["TrainingTimeInSeconds"] >= 1 and job["BillableTimeInSeconds"] >= 1
         assert all(isinstance(v, str) for v in job["HyperParameters"].values())
+        # What the SageMaker SDK's Estimator.attach reads without a default.
+        resources, algo = job["ResourceConfig"], job["AlgorithmSpecification"]
+        assert job["RoleArn"] and job["StoppingCondition"]["MaxRuntimeInSeconds"] >= 1
+        assert resources["InstanceCount"] == 1 and resources["InstanceType"]
+        assert resources["VolumeSizeInGB"] >= 1 and algo["TrainingInputMode"] == "File"
+        assert algo["TrainingImage"] and job["OutputDataConfig"]["KmsKeyId"] == ""
+        assert job["OutputDataConfig"]["S3OutputPath"].startswith("file://")
     assert_matches("ListHyperParameterTuningJobs", call(finished, "ListHyperParameterTuningJobs"))
     assert_matches("ListTrainingJobs", call(finished, "ListTrainingJobs", MaxResults=100))
 
@@ -71,6 +78,7 @@ def test_definitions_carry_what_the_sdk_attach_reads(finished: Store, name: str)
         assert isinstance(algo["MetricDefinitions"], list)
         assert definition["RoleArn"].startswith("arn:aws:iam::")
         assert definition["OutputDataConfig"]["S3OutputPath"].startswith("file://")
+        assert definition["OutputDataConfig"]["KmsKeyId"] == ""
         resources = definition["ResourceConfig"]
         assert {"InstanceType", "InstanceCount", "VolumeSizeInGB"} <= resources.keys()
         assert definition["StoppingCondition"]["MaxRuntimeInSeconds"] >= 1
@@ -102,7 +110,7 @@ def test_what_the_request_gave_is_kept(tmp_path: Path) -> None:
     assert definition["ResourceConfig"]["InstanceType"] == "ml.c5.xlarge"
     assert definition["ResourceConfig"]["VolumeSizeInGB"] == 5
     assert definition["StoppingCondition"] == {"MaxRuntimeInSeconds": 600}
-    assert definition["OutputDataConfig"] == {"S3OutputPath": "s3://bucket/out"}
+    assert definition["OutputDataConfig"] == {"S3OutputPath": "s3://bucket/out", "KmsKeyId": ""}
     assert definition["AlgorithmSpecification"]["TrainingImage"] == "my/image:1"
 
 
