@@ -33,7 +33,14 @@ def serve(ctx: click.Context, host: str, port: int, credentials: str | None) -> 
     AWS_ENDPOINT_URL_SAGEMAKER=http://HOST:PORT with the same key as AWS_ACCESS_KEY_ID and
     AWS_SECRET_ACCESS_KEY. InProgress tuning jobs whose tuner is gone are resumed at start.
     """
-    from sagetune import api, server
+    from sagetune import api
+
+    try:
+        from sagetune import server
+    except ImportError as exc:  # Starlette and uvicorn come with the server extra
+        raise click.UsageError(
+            f"sagetune serve needs {exc.name}: pip install 'sagetune[server]'"
+        ) from None
 
     try:
         keys = load_credentials(credentials)
