@@ -446,3 +446,25 @@ def test_the_readme_boto3_example_runs_as_written(server: Server) -> None:
     lines = res.stdout.splitlines()
     assert len(lines) == 2 and all(line.startswith("from-boto3-") for line in lines)
     assert all("'Value'" in line for line in lines)
+
+
+def test_tuning_jobs_go_on_across_a_server_restart(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text(TRAIN)
+    first = Server(tmp_path, f"sqlite:///{tmp_path / 'restart.db'}")
+    first.start()
+    try:
+        sm = client(first)
+        sm.create_hyper_parameter_tuning_job(**script_request(first, "survivor", 2, sleep=1))
+    finally:
+        first.stop()  # the tuner is a detached process: it goes on without the server
+    second = Server(tmp_path, first.store_url)
+    second.start()
+    try:
+        assert wait_done(client(second), "survivor", 90) == "Completed"
+        d = client(second).describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="survivor"
+        )
+        assert d["TrainingJobStatusCounters"]["Completed"] == 2
+    finally:
+        second.stop()
