@@ -2,21 +2,116 @@
 
 Field names and shapes are boto3's, so code written against SageMaker reads them unchanged.
 Times are aware UTC datetimes, as boto3 returns them.
+
+The answers are in the form the service returns: strings where the API has strings
+(hyperparameter values), every member its model requires present for every kind of job. A
+callable's or a ``LocalCommand``'s definition names no image, role, output path or instance, so
+the documented local defaults below stand in for what the request left out (the SageMaker
+SDK's ``HyperparameterTuner.attach`` reads all of them). A definition's
+``StaticHyperParameters`` carry ``_tuning_objective_metric``, as SageMaker's do.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sagetune.naming import to_datetime, training_job_arn, tuning_job_arn
+from sagetune.naming import ACCOUNT, to_datetime, training_job_arn, tuning_job_arn
 from sagetune.spec import TuningJobSpec
+from sagetune.spec.model import DefinitionSpec
 from sagetune.status import TrainingJobStatus
 from sagetune.store.records import TrainingJobRecord, TuningJobRecord
 
 # A parent of a warm-started job: its spec and its training jobs.
 Parent = tuple[TuningJobSpec, Sequence[TrainingJobRecord]]
+
+# What an answer shows where the request gave nothing (a callable's or LocalCommand's job).
+LOCAL_TRAINING_IMAGE = "sagetune-local"
+LOCAL_TRAINING_INPUT_MODE = "File"
+LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagetune-local"
+LOCAL_INSTANCE_TYPE = "ml.m5.large"
+LOCAL_INSTANCE_COUNT = 1
+LOCAL_VOLUME_SIZE_IN_GB = 30  # the SageMaker SDK's default
+LOCAL_MAX_RUNTIME_IN_SECONDS = 86400  # SageMaker's default: one day
+LOCAL_OUTPUT_PATH = "file://sagetune-jobs"
+TUNING_OBJECTIVE_KEY = "_tuning_objective_metric"
+
+
+def api_string(value: Any) -> str:
+    """A hyperparameter value as the API carries it: a string as given, a number as text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)
+
+
+def _filled(given: Any, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` (a mapping, or nothing) with each missing or empty member defaulted."""
+    out = dict(given) if isinstance(given, Mapping) else {}
+    for key, value in defaults.items():
+        if out.get(key) in (None, ""):
+            out[key] = value
+    return out
+
+
+def _algorithm(body: Mapping[str, Any]) -> dict[str, Any]:
+    algo = _filled(
+        body.get("AlgorithmSpecification"),
+        {"TrainingInputMode": LOCAL_TRAINING_INPUT_MODE, "MetricDefinitions": []},
+    )
+    if not algo.get("TrainingImage") and not algo.get("AlgorithmName"):
+        algo["TrainingImage"] = LOCAL_TRAINING_IMAGE
+    return algo
+
+
+def _resources(body: Mapping[str, Any]) -> dict[str, Any]:
+    given = body.get("ResourceConfig")
+    defaults: dict[str, Any] = {"VolumeSizeInGB": LOCAL_VOLUME_SIZE_IN_GB}
+    if not (isinstance(given, Mapping) and given.get("InstanceGroups")):
+        defaults |= {"InstanceType": LOCAL_INSTANCE_TYPE, "InstanceCount": LOCAL_INSTANCE_COUNT}
+    return _filled(given, defaults)
+
+
+def _job_settings(body: Mapping[str, Any], output_path: str) -> dict[str, Any]:
+    """The members a training job definition and DescribeTrainingJob share, defaults filled."""
+    return {
+        "AlgorithmSpecification": _algorithm(body),
+        "RoleArn": body.get("RoleArn") or LOCAL_ROLE_ARN,
+        # KmsKeyId "" as the service answers without a key (the SDK's attach reads it).
+        "OutputDataConfig": {
+            "KmsKeyId": "",
+            **_filled(body.get("OutputDataConfig"), {"S3OutputPath": output_path}),
+        },
+        "ResourceConfig": _resources(body),
+        "StoppingCondition": _filled(
+            body.get("StoppingCondition"), {"MaxRuntimeInSeconds": LOCAL_MAX_RUNTIME_IN_SECONDS}
+        ),
+    }
+
+
+def static_hyperparameters(definition: DefinitionSpec) -> dict[str, str]:
+    """A definition's static hyperparameters as describe shows them: strings, and the
+    ``_tuning_objective_metric`` the service adds (the plain metric name, as its answers
+    carry it; the SageMaker SDK JSON-encodes only its own ``sagemaker_*`` values)."""
+    out = {k: api_string(v) for k, v in definition.static_hyperparameters.items()}
+    out.setdefault(TUNING_OBJECTIVE_KEY, definition.objective_metric_name)
+    return out
+
+
+def training_job_definition(
+    definition: DefinitionSpec, body: Mapping[str, Any], output_path: str = LOCAL_OUTPUT_PATH
+) -> dict[str, Any]:
+    """A ``TrainingJobDefinition(s)`` entry as describe returns it (see the module's notes)."""
+    out = copy.deepcopy(dict(body))
+    out.update(_job_settings(body, output_path))
+    out["StaticHyperParameters"] = static_hyperparameters(definition)
+    return out
 
 
 def training_job_summary(spec: TuningJobSpec, job: TrainingJobRecord) -> dict[str, Any]:
@@ -31,7 +126,7 @@ def training_job_summary(spec: TuningJobSpec, job: TrainingJobRecord) -> dict[st
         "TrainingStartTime": to_datetime(job.started_at),
         "TrainingEndTime": to_datetime(job.ended_at),
         "TrainingJobStatus": job.status,
-        "TunedHyperParameters": {k: str(v) for k, v in job.hyperparameters.items()},
+        "TunedHyperParameters": {k: api_string(v) for k, v in job.hyperparameters.items()},
         "ObjectiveStatus": job.objective_status,
     }
     if job.failure_reason:
@@ -51,11 +146,12 @@ def describe_tuning_job(
     jobs: Sequence[TrainingJobRecord],
     now: float,
     parents: Sequence[Parent] = (),
+    output_path: str = LOCAL_OUTPUT_PATH,
 ) -> dict[str, Any]:
     """The DescribeHyperParameterTuningJob answer for a stored tuning job.
 
     ``parents`` (warm start) adds ``OverallBestTrainingJob``: the best across the job and its
-    parents.
+    parents. ``output_path`` is the ``S3OutputPath`` shown where the request gave none.
     """
     statuses = Counter(j.status for j in jobs)
     counters = {
@@ -69,12 +165,23 @@ def describe_tuning_job(
     end = record.ended_at
     runtime = sum(((j.ended_at or now) - j.started_at) for j in jobs if j.started_at is not None)
     request = spec.to_request()
+    if spec.named_definitions:
+        definitions: Any = [
+            training_job_definition(spec.definition(item["DefinitionName"]), item, output_path)
+            for item in request["TrainingJobDefinitions"]
+        ]
+        definition = None
+    else:
+        definitions = None
+        definition = training_job_definition(
+            spec.definitions[0], request["TrainingJobDefinition"], output_path
+        )
     out: dict[str, Any] = {
         "HyperParameterTuningJobName": record.name,
         "HyperParameterTuningJobArn": tuning_job_arn(record.name),
         "HyperParameterTuningJobConfig": request.get("HyperParameterTuningJobConfig"),
-        "TrainingJobDefinition": request.get("TrainingJobDefinition"),
-        "TrainingJobDefinitions": request.get("TrainingJobDefinitions"),
+        "TrainingJobDefinition": definition,
+        "TrainingJobDefinitions": definitions,
         "HyperParameterTuningJobStatus": record.status,
         "CreationTime": to_datetime(record.created_at),
         "HyperParameterTuningEndTime": to_datetime(end),
@@ -144,15 +251,21 @@ def tuning_job_summary(
 
 
 def describe_training_job(
-    spec: TuningJobSpec, job: TrainingJobRecord, now: float, job_dir: str | None = None
+    spec: TuningJobSpec,
+    job: TrainingJobRecord,
+    now: float,
+    job_dir: str | None = None,
+    output_path: str = LOCAL_OUTPUT_PATH,
 ) -> dict[str, Any]:
-    """The DescribeTrainingJob answer for one of a tuning job's training jobs."""
+    """The DescribeTrainingJob answer for one of a tuning job's training jobs.
+
+    Times in seconds are whole and at least 1 once the job has started (the API's minimum).
+    """
     d = spec.definition(job.definition_name)
     definition = d.body
-    static = d.static_hyperparameters
     hyperparameters = {
-        k: (v if isinstance(v, str) else str(v))
-        for k, v in {**static, **job.hyperparameters}.items()
+        **static_hyperparameters(d),
+        **{k: api_string(v) for k, v in job.hyperparameters.items()},
     }
     secondary = {"InProgress": "Training", "Stopping": "Stopping"}.get(job.status, job.status)
     if (
@@ -162,18 +275,19 @@ def describe_training_job(
     ):
         secondary = "MaxRuntimeExceeded"
     end = job.ended_at if job.ended_at is not None else now
-    seconds = int(round(end - job.started_at)) if job.started_at is not None else 0
+    seconds = max(1, int(round(end - job.started_at))) if job.started_at is not None else None
+    artifacts = (
+        f"file://{job_dir}/model"
+        if job_dir is not None
+        else f"{output_path.rstrip('/')}/{job.name}/output/model.tar.gz"
+    )
     out: dict[str, Any] = {
         "TrainingJobName": job.name,
         "TrainingJobArn": training_job_arn(job.name),
         "TuningJobArn": tuning_job_arn(spec.name),
+        "ModelArtifacts": {"S3ModelArtifacts": artifacts},
         "HyperParameters": hyperparameters,
-        "AlgorithmSpecification": definition.get("AlgorithmSpecification"),
-        "RoleArn": definition.get("RoleArn"),
         "InputDataConfig": definition.get("InputDataConfig"),
-        "OutputDataConfig": definition.get("OutputDataConfig"),
-        "ResourceConfig": definition.get("ResourceConfig"),
-        "StoppingCondition": definition.get("StoppingCondition"),
         "RetryStrategy": definition.get("RetryStrategy"),
         "TrainingJobStatus": job.status,
         "SecondaryStatus": secondary,
@@ -189,6 +303,5 @@ def describe_training_job(
             for k, v in job.final_metrics.items()
         ],
     }
-    if job_dir is not None:
-        out["ModelArtifacts"] = {"S3ModelArtifacts": f"file://{job_dir}/model"}
+    out.update(_job_settings(definition, output_path))
     return {k: v for k, v in out.items() if v is not None}

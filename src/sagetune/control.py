@@ -1,4 +1,4 @@
-"""Who drives a tuning job, and stopping one from anywhere.
+"""Who drives a tuning job, and stopping one (or one training job) from anywhere.
 
 A tuner holds a lease on its tuning job in the store: its identity (``host:pid:token``) and a
 heartbeat renewed every few seconds. A second tuner for the same job is refused while the lease
@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from sagetune.errors import ResourceInUse
+from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.status import TrainingJobStatus, TuningJobStatus
 from sagetune.store import Store
 from sagetune.store.records import TuningJobRecord
@@ -143,6 +143,40 @@ def stop_tuning_job(store: Store, name: str) -> TuningJobRecord:
             details={**record.details, "CompletionReason": "stopped by request"},
         )
     return store.get_tuning_job(name)
+
+
+STOP_REQUESTED = "stopped by request (StopTrainingJob)"
+
+
+def stop_training_job(store: Store, name: str) -> None:
+    """StopTrainingJob for one training job of a tuning job.
+
+    Only the tuner writes a job's outcome: the request is the job's status ``Stopping`` in
+    the store, which the tuner's loop picks up within a second, stopping the job's process
+    and recording it ``Stopped`` (with its last objective value, if any). A job whose tuner
+    is gone has nobody to do that: it is marked ``Stopped`` here, its process ended.
+    A ``Stopping`` job is left as it is.
+
+    Raises:
+        ResourceNotFound: there is no training job of that name.
+        ValidationError: the training job has finished.
+    """
+    job = store.get_training_job(name)
+    if job.finished:
+        raise ValidationError(
+            f"TrainingJobName: training job {name!r} is {job.status}; only an InProgress "
+            f"training job can be stopped"
+        )
+    if job.status == TrainingJobStatus.Stopping:
+        return
+    if lease_alive(store.get_tuning_job(job.tuning_job_name)):
+        store.update_training_job(name, status=TrainingJobStatus.Stopping)
+        return
+    if job.process_id:
+        kill_process_group(job.process_id, name)
+    store.update_training_job(
+        name, status=TrainingJobStatus.Stopped, ended_at=time.time(), failure_reason=STOP_REQUESTED
+    )
 
 
 def kill_process_group(pgid: int, training_job_name: str) -> bool:

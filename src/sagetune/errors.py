@@ -32,3 +32,20 @@ class ResourceNotFound(LookupError):
 
 class ResourceInUse(RuntimeError):
     """The resource exists already, or another process is working on it."""
+
+
+class ResourceLimitExceeded(RuntimeError):
+    """A limit on how many resources may exist at once was reached; nothing was created."""
+
+
+def service_error_type(exc: BaseException) -> str | None:
+    """The SageMaker API's ``__type`` for an error sagetune raises to users (None for others)."""
+    for kind, name in (
+        (ValidationError, "ValidationException"),
+        (ResourceNotFound, "ResourceNotFound"),
+        (ResourceInUse, "ResourceInUse"),
+        (ResourceLimitExceeded, "ResourceLimitExceeded"),
+    ):
+        if isinstance(exc, kind):
+            return name
+    return None

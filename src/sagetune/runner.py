@@ -216,6 +216,7 @@ class TuningJobRunner:
             self.record = self.store.get_tuning_job(self.spec.name)
             if self.record.status in (TuningJobStatus.Stopping, TuningJobStatus.Stopped):
                 return TuningJobStatus.Stopped, "stopped by request"
+            self._stop_requested_jobs()
         limit = self.spec.max_runtime_in_seconds
         if limit is not None and now - self.record.created_at >= limit:
             return TuningJobStatus.Completed, "MaxRuntimeInSeconds reached"
@@ -229,6 +230,36 @@ class TuningJobRunner:
         if result.reason is not None:
             return TuningJobStatus.Completed, result.reason
         return None
+
+    def _stop_requested_jobs(self) -> None:
+        """Stop the running jobs StopTrainingJob marked ``Stopping`` in the store.
+
+        The request is only the status; the outcome (Stopped, with the job's last objective
+        value) is written here when the executor reports the job's end, as for every job.
+        """
+        for name in list(self._running):
+            if self.jobs[name].status != TrainingJobStatus.InProgress:
+                continue  # being stopped already
+            try:
+                stored = self.store.get_training_job(name)
+            except LookupError:
+                continue
+            if stored.status != TrainingJobStatus.Stopping:
+                continue
+            self.jobs[name] = replace(self.jobs[name], status=TrainingJobStatus.Stopping)
+            if name in self.executor.running:
+                self.executor.stop(name, control.STOP_REQUESTED)
+            else:  # not yet taken by its executor: nothing runs to wait for
+                self._handle(
+                    [
+                        JobFinished(
+                            name,
+                            self.clock(),
+                            TrainingJobStatus.Stopped,
+                            failure_reason=control.STOP_REQUESTED,
+                        )
+                    ]
+                )
 
     def _launch(self) -> int:
         free = self.spec.max_parallel_jobs - len(self._running)

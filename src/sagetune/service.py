@@ -125,6 +125,11 @@ def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> Tuni
         return TuningJobRunner(spec, store, executor, strategy, progress, warm_start=warm).run()
 
 
+def output_path(store: Store, name: str) -> str:
+    """The ``S3OutputPath`` answers show for a tuning job whose request gave none: its folder."""
+    return f"file://{store.tuning_job_dir(name)}"
+
+
 def describe(store: Store, name: str) -> dict[str, Any]:
     """DescribeHyperParameterTuningJob, with OverallBestTrainingJob across the parents of a
     warm-started job (those with the same objective metric)."""
@@ -140,7 +145,9 @@ def describe(store: Store, name: str) -> dict[str, Any]:
         if parent_spec.objective == spec.objective:
             parent_jobs.append((parent_spec, store.list_training_jobs(parent)))
     now = time.time()
-    out = describe_tuning_job(spec, record, jobs, now, parents=parent_jobs)
+    out = describe_tuning_job(
+        spec, record, jobs, now, parents=parent_jobs, output_path=output_path(store, name)
+    )
     # Not in SageMaker's answer: billable time, cost and early-stopping savings (sagetune.cost).
     out["Cost"] = cost_summary(spec, jobs, now=now)
     return out

@@ -119,6 +119,27 @@ class TestStoreContract:
             store.update_tuning_job("nope")
         assert not store.update_training_job("nope", status="Stopped")
 
+    def test_deleting_a_tuning_job_removes_its_training_jobs_and_points(self, store: Store) -> None:
+        for name in ("t1", "t2"):
+            store.create_tuning_job(tuning(name))
+            for seq in (1, 2):
+                store.create_training_job(training(seq, name))
+        store.add_metric_points([MetricPoint(f"{n}-001", "m", 1.0, 1, 1.0) for n in ("t1", "t2")])
+        store.delete_tuning_job("t1")
+        with pytest.raises(ResourceNotFound):
+            store.get_tuning_job("t1")
+        with pytest.raises(ResourceNotFound):
+            store.get_training_job("t1-001")
+        assert store.list_training_jobs("t1") == []
+        assert store.metric_points(["t1-001"]) == []
+        # The other tuning job is untouched.
+        assert [j.name for j in store.list_training_jobs("t2")] == ["t2-001", "t2-002"]
+        assert len(store.metric_points(["t2-001"])) == 1
+        with pytest.raises(ResourceNotFound, match="no tuning job named 't1'"):
+            store.delete_tuning_job("t1")
+        # The name is free again.
+        store.create_tuning_job(tuning("t1"))
+
     def test_updating_a_tuning_job_changes_only_the_given_fields(self, store: Store) -> None:
         store.create_tuning_job(dataclasses.replace(tuning(), failure_reason="old"))
         store.update_tuning_job(

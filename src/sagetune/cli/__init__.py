@@ -95,4 +95,4 @@ def echo_json(data: Any) -> None:
 
 
 # The verbs register themselves on ``main`` when their modules are imported.
-from sagetune.cli import cost, jobs, viz  # noqa: E402,F401
+from sagetune.cli import cost, jobs, serve, viz  # noqa: E402,F401

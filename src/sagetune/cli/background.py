@@ -1,18 +1,37 @@
 """``python -m sagetune.cli.background NAME STORE``: run a stored tuning job, detached.
 
-Started by ``create-hyper-parameter-tuning-job``; its output goes to the tuning job's
-``tuner.log``.
+Started by ``create-hyper-parameter-tuning-job`` and by the API's CreateHyperParameterTuningJob
+(:func:`start`); its output goes to the tuning job's ``tuner.log``.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 import traceback
+from pathlib import Path
 
 from sagetune.errors import ResourceInUse
 from sagetune.service import run_tuning_job
+from sagetune.store import Store
 from sagetune.store.sql import open_store
+
+
+def start(store: Store, name: str, cwd: str | Path) -> subprocess.Popen[bytes]:
+    """Start a detached tuner for a stored tuning job, in its own session (it outlives the
+    caller), with ``cwd`` as its working directory; output goes to the job's ``tuner.log``."""
+    log_dir = store.tuning_job_dir(name)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / "tuner.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sagetune.cli.background", name, store.url],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            cwd=str(cwd),
+        )
 
 
 def main(argv: list[str]) -> int:

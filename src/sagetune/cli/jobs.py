@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,9 +14,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from sagetune import service
-from sagetune.answers import describe_training_job, training_job_summary, tuning_job_summary
-from sagetune.cli import echo_json, get_store, main, store_option
+from sagetune import api, service
+from sagetune.cli import background, echo_json, get_store, main, store_option
 from sagetune.control import stop_tuning_job
 from sagetune.errors import ValidationError
 from sagetune.naming import tuning_job_arn
@@ -122,17 +120,7 @@ def create(
     store = get_store(ctx)
     spec = service.create_tuning_job(store, request, base_dir=base)
     _print_notices(spec)
-    log_dir = store.tuning_job_dir(spec.name)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / "tuner.log", "ab") as log:
-        subprocess.Popen(
-            [sys.executable, "-m", "sagetune.cli.background", spec.name, store.url],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            cwd=str(base),
-        )
+    background.start(store, spec.name, base)
     echo_json({"HyperParameterTuningJobArn": tuning_job_arn(spec.name)})
 
 
@@ -143,6 +131,45 @@ def create(
 def describe(ctx: click.Context, name: str) -> None:
     """The DescribeHyperParameterTuningJob answer, as JSON."""
     echo_json(service.describe(get_store(ctx), name))
+
+
+def _backend(ctx: click.Context) -> api.Backend:
+    return api.Backend(get_store(ctx))
+
+
+def _list(
+    ctx: click.Context,
+    operation: str,
+    key: str,
+    request: dict[str, Any],
+    max_results: int | None,
+    next_token: str | None,
+) -> dict[str, Any]:
+    """One page when --max-results or --next-token is given (with its NextToken), else every
+    page, as the AWS CLI pages by itself."""
+    backend = _backend(ctx)
+    request = {k: v for k, v in request.items() if v is not None}
+    if max_results is not None or next_token is not None:
+        page = {"MaxResults": max_results, "NextToken": next_token}
+        return api.call(backend, operation, {**request, **{k: v for k, v in page.items() if v}})
+    items: list[Any] = []
+    token = None
+    while True:
+        answer = api.call(
+            backend,
+            operation,
+            {**request, "MaxResults": 100, **({"NextToken": token} if token else {})},
+        )
+        items += answer[key]
+        token = answer.get("NextToken")
+        if token is None:
+            return {key: items}
+
+
+MAX_RESULTS = click.option(
+    "--max-results", type=click.IntRange(1, 100), help="One page of at most this many."
+)
+NEXT_TOKEN = click.option("--next-token", metavar="TOKEN", help="The page after a NextToken.")
 
 
 @main.command("list-hyper-parameter-tuning-jobs")
@@ -158,9 +185,10 @@ def describe(ctx: click.Context, name: str) -> None:
     default="Descending",
     show_default=True,
 )
-@click.option("--name-contains", metavar="TEXT", help="Only names containing TEXT.")
+@click.option("--name-contains", metavar="TEXT", help="Only names containing TEXT (any case).")
 @click.option("--status-equals", type=click.Choice(STATUSES))
-@click.option("--max-results", type=click.IntRange(1, 100), help="At most this many.")
+@MAX_RESULTS
+@NEXT_TOKEN
 @store_option
 @click.pass_context
 def list_tuning_jobs(
@@ -170,30 +198,18 @@ def list_tuning_jobs(
     name_contains: str | None,
     status_equals: str | None,
     max_results: int | None,
+    next_token: str | None,
 ) -> None:
     """ListHyperParameterTuningJobs, as JSON."""
-    store = get_store(ctx)
-    records = [
-        r
-        for r in store.list_tuning_jobs()
-        if (not name_contains or name_contains in r.name)
-        and (not status_equals or r.status == status_equals)
-    ]
-    key = {
-        "Name": lambda r: r.name,
-        "Status": lambda r: r.status,
-        "CreationTime": lambda r: r.created_at,
-    }[sort_by]
-    records.sort(key=key, reverse=sort_order == "Descending")
-    records = records[:max_results] if max_results else records
-    echo_json(
-        {
-            "HyperParameterTuningJobSummaries": [
-                tuning_job_summary(load_spec(r), r, store.list_training_jobs(r.name))
-                for r in records
-            ]
-        }
-    )
+    request = {
+        "SortBy": sort_by,
+        "SortOrder": sort_order,
+        "NameContains": name_contains,
+        "StatusEquals": status_equals,
+    }
+    key = "HyperParameterTuningJobSummaries"
+    op = "ListHyperParameterTuningJobs"
+    echo_json(_list(ctx, op, key, request, max_results, next_token))
 
 
 @main.command("list-training-jobs-for-hyper-parameter-tuning-job")
@@ -212,7 +228,8 @@ def list_tuning_jobs(
     show_default=True,
 )
 @click.option("--status-equals", type=click.Choice(STATUSES))
-@click.option("--max-results", type=click.IntRange(1, 100), help="At most this many.")
+@MAX_RESULTS
+@NEXT_TOKEN
 @store_option
 @click.pass_context
 def list_training_jobs(
@@ -222,24 +239,17 @@ def list_training_jobs(
     sort_order: str,
     status_equals: str | None,
     max_results: int | None,
+    next_token: str | None,
 ) -> None:
     """ListTrainingJobsForHyperParameterTuningJob, as JSON."""
-    store = get_store(ctx)
-    spec = load_spec(store.get_tuning_job(name))
-    jobs = [
-        j for j in store.list_training_jobs(name) if not status_equals or j.status == status_equals
-    ]
-    if sort_by == "FinalObjectiveMetricValue":
-        jobs = [j for j in jobs if j.objective is not None]
-    key = {
-        "Name": lambda j: j.name,
-        "CreationTime": lambda j: (j.created_at, j.seq),
-        "Status": lambda j: j.status,
-        "FinalObjectiveMetricValue": lambda j: j.objective,
-    }[sort_by]
-    jobs.sort(key=key, reverse=sort_order == "Descending")
-    jobs = jobs[:max_results] if max_results else jobs
-    echo_json({"TrainingJobSummaries": [training_job_summary(spec, j) for j in jobs]})
+    request = {
+        "HyperParameterTuningJobName": name,
+        "SortBy": sort_by,
+        "SortOrder": sort_order,
+        "StatusEquals": status_equals,
+    }
+    op = "ListTrainingJobsForHyperParameterTuningJob"
+    echo_json(_list(ctx, op, "TrainingJobSummaries", request, max_results, next_token))
 
 
 @main.command("describe-training-job")
@@ -248,11 +258,7 @@ def list_training_jobs(
 @click.pass_context
 def describe_training(ctx: click.Context, name: str) -> None:
     """The DescribeTrainingJob answer, as JSON."""
-    store = get_store(ctx)
-    job = store.get_training_job(name)
-    spec = load_spec(store.get_tuning_job(job.tuning_job_name))
-    job_dir = str(Path(job.log_path).parent) if job.log_path else None
-    echo_json(describe_training_job(spec, job, time.time(), job_dir))
+    echo_json(api.call(_backend(ctx), "DescribeTrainingJob", {"TrainingJobName": name}))
 
 
 @main.command("stop-hyper-parameter-tuning-job")

@@ -111,6 +111,18 @@ class Store(Protocol):
         """
         ...
 
+    def delete_tuning_job(self, name: str) -> None:
+        """Remove a tuning job, its training jobs and their metric points in one transaction.
+
+        Whether the job may be deleted (SageMaker deletes only finished ones) is the caller's
+        rule; the store removes whatever it is asked to. The job folders stay on disk, as a
+        deleted SageMaker job's outputs stay in S3.
+
+        Raises:
+            ResourceNotFound: there is no tuning job of that name.
+        """
+        ...
+
     # the lease ---------------------------------------------------------------------------
     def acquire_lease(
         self, name: str, owner: str, now: float, stale_before: float, dead_owner: str | None = None

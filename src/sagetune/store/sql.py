@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     insert,
     select,
@@ -256,6 +257,20 @@ class SQLStore:
             )
         if res.rowcount == 0:
             raise ResourceNotFound(f"no tuning job named {name!r} in {self.url}")
+
+    def delete_tuning_job(self, name: str) -> None:
+        """Delete a tuning job with its training jobs and points (see ``Store``).
+
+        Raises:
+            ResourceNotFound: there is no tuning job of that name.
+        """
+        jobs = select(training_jobs.c.name).where(training_jobs.c.tuning_job_name == name)
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(delete(metric_points).where(metric_points.c.training_job_name.in_(jobs)))
+            conn.execute(delete(training_jobs).where(training_jobs.c.tuning_job_name == name))
+            res = conn.execute(delete(tuning_jobs).where(tuning_jobs.c.name == name))
+            if res.rowcount == 0:
+                raise ResourceNotFound(f"no tuning job named {name!r} in {self.url}")
 
     # the lease -------------------------------------------------------------------------------
     def acquire_lease(
