@@ -36,4 +36,4 @@ bench: $(VENV)/.installed-test
 		$(PY) -m benchmarks.quality --workers 2
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info
+	rm -rf $(VENV) .venv-sdk build src/*.egg-info

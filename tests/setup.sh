@@ -11,3 +11,15 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "chromium is not installed and cannot be installed here; browser tests will fail" >&2
   fi
 fi
+
+# The SageMaker Python SDK v2, as a user's notebook would have it, in an interpreter of its own:
+# it is a client of sagetune's endpoint (tests/sdk/), and its pins (packaging<25, ...) must not
+# reach sagetune's environment.
+SDK_VERSION="2.257.7"
+SDK_VENV=".venv-sdk"
+if ! "$SDK_VENV/bin/python" -c "import sagemaker, sys; sys.exit(sagemaker.__version__ != '$SDK_VERSION')" 2>/dev/null; then
+  echo "installing the SageMaker Python SDK $SDK_VERSION into $SDK_VENV for the client tests..."
+  "${PYTHON:-python3}" -m venv "$SDK_VENV"
+  "$SDK_VENV/bin/python" -m pip install -q --upgrade pip
+  "$SDK_VENV/bin/python" -m pip install -q "sagemaker==$SDK_VERSION"
+fi

@@ -36,7 +36,7 @@ LOCAL_INSTANCE_TYPE = "ml.m5.large"
 LOCAL_INSTANCE_COUNT = 1
 LOCAL_VOLUME_SIZE_IN_GB = 30  # the SageMaker SDK's default
 LOCAL_MAX_RUNTIME_IN_SECONDS = 86400  # SageMaker's default: one day
-LOCAL_OUTPUT_PATH = "file://sagetune-jobs"
+LOCAL_OUTPUT_PATH = "s3://sagetune-local"  # a placeholder in S3's form: see service.output_path
 TUNING_OBJECTIVE_KEY = "_tuning_objective_metric"
 
 

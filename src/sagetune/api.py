@@ -274,7 +274,7 @@ def describe_training_job_(backend: Backend, request: Request) -> Answer:
         job,
         time.time(),
         job_dir,
-        output_path=service.output_path(store, job.tuning_job_name),
+        output_path=service.output_path(job.tuning_job_name),
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sagetune.answers import Parent, describe_tuning_job
+from sagetune.answers import LOCAL_OUTPUT_PATH, Parent, describe_tuning_job
 from sagetune.cost import cost_summary
 from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.executors.base import Executor
@@ -125,9 +125,14 @@ def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> Tuni
         return TuningJobRunner(spec, store, executor, strategy, progress, warm_start=warm).run()
 
 
-def output_path(store: Store, name: str) -> str:
-    """The ``S3OutputPath`` answers show for a tuning job whose request gave none: its folder."""
-    return f"file://{store.tuning_job_dir(name)}"
+def output_path(name: str) -> str:
+    """The ``S3OutputPath`` answers show for a tuning job whose request gave none.
+
+    It is in S3's form because the SageMaker SDK refuses a ``file://`` output path outside its
+    local mode (``HyperparameterTuner.attach`` would fail); ``sagetune-local`` stands for the
+    store's job folders, where the artifacts are (``ModelArtifacts`` of DescribeTrainingJob).
+    """
+    return f"{LOCAL_OUTPUT_PATH}/{name}"
 
 
 def describe(store: Store, name: str) -> dict[str, Any]:
@@ -146,7 +151,7 @@ def describe(store: Store, name: str) -> dict[str, Any]:
             parent_jobs.append((parent_spec, store.list_training_jobs(parent)))
     now = time.time()
     out = describe_tuning_job(
-        spec, record, jobs, now, parents=parent_jobs, output_path=output_path(store, name)
+        spec, record, jobs, now, parents=parent_jobs, output_path=output_path(name)
     )
     # Not in SageMaker's answer: billable time, cost and early-stopping savings (sagetune.cost).
     out["Cost"] = cost_summary(spec, jobs, now=now)

@@ -63,7 +63,7 @@ def test_every_answer_matches_the_model_for_every_kind_of_job(finished: Store, n
         assert resources["InstanceCount"] == 1 and resources["InstanceType"]
         assert resources["VolumeSizeInGB"] >= 1 and algo["TrainingInputMode"] == "File"
         assert algo["TrainingImage"] and job["OutputDataConfig"]["KmsKeyId"] == ""
-        assert job["OutputDataConfig"]["S3OutputPath"].startswith("file://")
+        assert job["OutputDataConfig"]["S3OutputPath"] == f"s3://sagetune-local/{name}"
     assert_matches("ListHyperParameterTuningJobs", call(finished, "ListHyperParameterTuningJobs"))
     assert_matches("ListTrainingJobs", call(finished, "ListTrainingJobs", MaxResults=100))
 
@@ -77,7 +77,7 @@ def test_definitions_carry_what_the_sdk_attach_reads(finished: Store, name: str)
         assert algo["TrainingImage"] and algo["TrainingInputMode"] == "File"
         assert isinstance(algo["MetricDefinitions"], list)
         assert definition["RoleArn"].startswith("arn:aws:iam::")
-        assert definition["OutputDataConfig"]["S3OutputPath"].startswith("file://")
+        assert definition["OutputDataConfig"]["S3OutputPath"] == f"s3://sagetune-local/{name}"
         assert definition["OutputDataConfig"]["KmsKeyId"] == ""
         resources = definition["ResourceConfig"]
         assert {"InstanceType", "InstanceCount", "VolumeSizeInGB"} <= resources.keys()

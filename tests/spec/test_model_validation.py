@@ -292,7 +292,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("role too short", at(f"{D}/RoleArn", "role"), f"{DEF}.RoleArn", "must have at least 20 characters"),
     ("role a number", at(f"{D}/RoleArn", 5), f"{DEF}.RoleArn", "must be a string, got a number"),
     ("output path required", at(f"{D}/OutputDataConfig", {}), f"{DEF}.OutputDataConfig.S3OutputPath", "is required"),
-    ("output path pattern", at(f"{D}/OutputDataConfig/S3OutputPath", "ftp://bucket"), f"{DEF}.OutputDataConfig.S3OutputPath", "must match the pattern"),
+    ("output path too long", at(f"{D}/OutputDataConfig/S3OutputPath", "s3://b/" + "x" * 1024), f"{DEF}.OutputDataConfig.S3OutputPath", "must have at most 1024 characters"),
     ("output compression enum", at(f"{D}/OutputDataConfig/CompressionType", "ZIP"), f"{DEF}.OutputDataConfig.CompressionType", "must be one of GZIP, NONE"),
     ("resource config a list", at(f"{D}/ResourceConfig", [{"InstanceType": "ml.m5.xlarge"}]), f"{DEF}.ResourceConfig", "must be an object, got a list"),
     ("instance type close", at(f"{D}/ResourceConfig/InstanceType", "ml.m5.xlarg"), f"{DEF}.ResourceConfig.InstanceType", "did you mean ml.m5.xlarge?"),

@@ -62,6 +62,9 @@ LOCAL_RELAXATIONS: Mapping[tuple[str, str], Mapping[str, Any]] = {
     ("ResourceLimits", "MaxRuntimeInSeconds"): {"min": 1},
     # A local channel is a path or a file:// URL; training.py says what it accepts.
     ("S3DataSource", "S3Uri"): {"pattern": None},
+    # Outputs and checkpoints may go to a local folder too (a path or a file:// URL).
+    ("OutputDataConfig", "S3OutputPath"): {"pattern": None},
+    ("CheckpointConfig", "S3Uri"): {"pattern": None},
 }
 
 # String shapes that take numbers and booleans too (range bounds, categorical values, static
