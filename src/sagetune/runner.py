@@ -9,8 +9,11 @@ start them, then wait for executor events and record each state change in the st
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -35,6 +38,31 @@ from sagetune.strategies.hyperband import HyperbandStrategy
 _POLL_SECONDS = 0.25
 _STOP_CHECK_SECONDS = 0.5
 _SHUTDOWN_SECONDS = 30.0
+
+
+class Terminated(Exception):
+    """The tuner process was asked to end (SIGTERM)."""
+
+
+@contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """While the loop runs, SIGTERM (``kill``, a service manager) stops the tuning job as
+    Ctrl-C does: its training jobs are stopped and it is recorded Stopped, instead of dying
+    with jobs InProgress and their processes running. A second SIGTERM during that clean-up
+    is ignored; only the main thread can take signals, elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Progress(Protocol):
@@ -133,12 +161,21 @@ class TuningJobRunner:
 
     # the loop ---------------------------------------------------------------------------------
     def run(self) -> TuningJobRecord:
-        """Run until the tuning job ends; returns its final record."""
+        """Run until the tuning job ends; returns its final record.
+
+        Raises:
+            KeyboardInterrupt: after Ctrl-C, once the tuning job is recorded Stopped.
+            SystemExit: with code 143 after SIGTERM, likewise.
+        """
+        with sigterm_stops():
+            return self._run()
+
+    def _run(self) -> TuningJobRecord:
         self.lease.acquire()
         self._recover_interrupted()
         reason: str | None = None
         final_status = TuningJobStatus.Completed
-        interrupted = False
+        interrupted: type[BaseException] | None = None
         try:
             while True:
                 stop = self._stop_reason()
@@ -154,10 +191,12 @@ class TuningJobRunner:
                     )
                     break
                 self._handle(self.executor.poll(_POLL_SECONDS))
-        except KeyboardInterrupt:
-            # Ctrl-C is a stop request: record it, so the store never shows a live job.
-            final_status, reason = TuningJobStatus.Stopped, "interrupted (KeyboardInterrupt)"
-            interrupted = True
+        except (KeyboardInterrupt, Terminated) as exc:
+            # Ctrl-C or SIGTERM is a stop request: record it, so the store never shows a live
+            # job.
+            how = "SIGTERM" if isinstance(exc, Terminated) else "KeyboardInterrupt"
+            final_status, reason = TuningJobStatus.Stopped, f"interrupted ({how})"
+            interrupted = type(exc)
         finally:
             why = f"the tuning job ended: {reason or 'interrupted'}"
             known = self.executor.running
@@ -180,7 +219,9 @@ class TuningJobRunner:
             return self.store.get_tuning_job(self.spec.name)
         record = self._finish(final_status, reason)
         self.lease.release()
-        if interrupted:
+        if interrupted is Terminated:
+            raise SystemExit(128 + signal.SIGTERM)
+        if interrupted is not None:
             raise KeyboardInterrupt
         return record
 
