@@ -87,7 +87,9 @@ def _input_member(operation: str, member: str) -> Any:
 
 
 def _enum(request: Request, operation: str, member: str, default: str | None = None) -> Any:
-    value = request.get(member, default)
+    value = request.get(member)
+    if value is None:  # absent or null: the default, as the service reads a null member
+        value = default
     allowed = _input_member(operation, member).enum
     if value is not None and value not in allowed:
         raise ValidationError(f"{member}: must be one of {', '.join(allowed)}, got {value!r}")
@@ -109,7 +111,10 @@ def _time(request: Request, member: str) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer past any float: no time at all
+            pass
     raise ValidationError(f"{member}: must be a timestamp, got {value!r}")
 
 
@@ -130,7 +135,9 @@ def _page(operation: str, request: Request, items: Sequence[T]) -> tuple[list[T]
     if token:
         try:
             offset = int(json.loads(base64.urlsafe_b64decode(str(token).encode()))["offset"])
-        except (ValueError, KeyError, TypeError):
+            if offset < 0:
+                raise ValueError(offset)
+        except (ValueError, KeyError, TypeError, OverflowError):
             raise ValidationError(
                 "NextToken: is not a token this service gave out (pass the NextToken of the "
                 "previous answer unchanged)"
@@ -353,6 +360,32 @@ OPERATIONS: dict[str, Callable[[Backend, Request], Answer]] = {
 }
 
 _OPERATION_NAME = re.compile(r"^[A-Za-z]{1,64}$")
+MAX_NESTING = 32  # the request shapes nest about 10 deep; deeper is refused before any work
+
+
+def _unreadable(request: Any) -> str | None:
+    """Why ``request`` cannot be read as the service reads JSON, or None: lists and mappings
+    nested deeper than :data:`MAX_NESTING`, or a string (key or value) that is not Unicode
+    text (a lone surrogate, as a JSON ``\\ud800`` escape gives). Walked without recursion."""
+    todo: list[tuple[Any, int]] = [(request, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"request: a string is not Unicode text (a lone surrogate): {node!r}"
+            continue
+        if isinstance(node, Mapping):
+            children: list[Any] = [*node.keys(), *node.values()]
+        elif isinstance(node, list | tuple):
+            children = list(node)
+        else:
+            continue
+        if depth + 1 > MAX_NESTING:
+            return f"request: nests lists and objects deeper than {MAX_NESTING} levels"
+        todo.extend((child, depth + 1) for child in children)
+    return None
 
 
 def call(backend: Backend, operation: str, request: Request) -> Answer:
@@ -361,11 +394,15 @@ def call(backend: Backend, operation: str, request: Request) -> Answer:
     Raises:
         UnknownOperation: the operation is not one of :data:`OPERATIONS`.
         ValidationError, ResourceNotFound, ResourceInUse, ResourceLimitExceeded: as the
-            service raises them; nothing is changed.
+            service raises them (a request nested deeper than :data:`MAX_NESTING` levels or
+            holding a lone surrogate is a ValidationError); nothing is changed.
     """
     fn = OPERATIONS.get(operation) if _OPERATION_NAME.match(operation) else None
     if fn is None:
         raise UnknownOperation(f"operation {operation!r} is not served by sagetune")
     if not isinstance(request, Mapping):
         raise ValidationError(f"request: must be an object, got {type(request).__name__}")
+    problem = _unreadable(request)
+    if problem is not None:
+        raise ValidationError(problem)
     return fn(backend, request)

@@ -104,6 +104,8 @@ def create_app(
             payload = json.loads(body or b"{}")
         except ValueError as exc:
             return _error("SerializationException", f"the body is not JSON: {exc}")
+        except RecursionError:
+            return _error("SerializationException", "the body nests too deeply to be read")
         if not isinstance(payload, dict):
             return _error("SerializationException", "the body must be a JSON object")
         operation = target[len(TARGET_PREFIX) :]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -139,6 +140,10 @@ def test_paging_walks_every_job_once_in_the_default_order(finished: Store) -> No
     ]
 
 
+def _token(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
@@ -147,6 +152,9 @@ def test_paging_walks_every_job_once_in_the_default_order(finished: Store) -> No
         ({"NextToken": "garbage"}, "NextToken: is not a token"),
         ({"SortBy": "Colour"}, "SortBy: must be one of"),
         ({"StatusEquals": "Running"}, "StatusEquals: must be one of"),
+        # found by fuzzing the server, each a 500 before
+        ({"NextToken": _token({"offset": float("inf")})}, "NextToken: is not a token"),
+        ({"NextToken": _token({"offset": -1})}, "NextToken: is not a token"),
     ],
 )
 def test_bad_list_arguments_are_validation_errors(
@@ -160,6 +168,17 @@ def test_bad_list_arguments_are_validation_errors(
             **request_,
         )
     assert service_error_type(caught.value) == "ValidationException"
+
+
+def test_a_null_sort_is_the_default_and_a_timestamp_past_any_float_is_refused(
+    finished: Store,
+) -> None:
+    """Found by fuzzing the server: ``"SortBy": null`` and ``"CreationTimeAfter": 1e400``
+    written as an integer were a 500."""
+    names = call(finished, "ListHyperParameterTuningJobs", SortBy=None, SortOrder=None)
+    assert names == call(finished, "ListHyperParameterTuningJobs")
+    with pytest.raises(ValidationError, match="CreationTimeAfter: must be a timestamp"):
+        call(finished, "ListTrainingJobs", CreationTimeAfter=10**400)
 
 
 def test_unknown_names_and_operations(finished: Store) -> None:
@@ -177,6 +196,32 @@ def test_unknown_names_and_operations(finished: Store) -> None:
         call(finished, "DescribeHyperParameterTuningJob")
     with pytest.raises(api.UnknownOperation):
         call(finished, "CreateModel")
+
+
+def test_a_request_nested_too_deeply_is_a_validation_error(tmp_path: Path) -> None:
+    """Found by fuzzing the server: 900 nested lists in a create request made the validator
+    recurse past Python's limit, and a name with a lone surrogate (JSON ``"\\ud800"``) could
+    not be encoded for the store (both a 500). Such requests are refused before any work."""
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    backend = api.Backend(store, start_tuner=lambda *a: None, base_dir=tmp_path)
+    deep: Any = 0
+    for _ in range(900):
+        deep = [deep]
+    for op, request in [
+        ("CreateHyperParameterTuningJob", {**local_command_request("deep"), "Tags": deep}),
+        ("ListTrainingJobs", {"NameContains": deep}),
+    ]:
+        with pytest.raises(ValidationError, match="deeper than 32 levels"):
+            api.call(backend, op, request)
+    for op, request in [
+        ("DeleteHyperParameterTuningJob", {"HyperParameterTuningJobName": "\ud800"}),
+        ("DescribeTrainingJob", {"TrainingJobName": "a\udfffb"}),
+        ("CreateHyperParameterTuningJob", {**local_command_request("deep"), "\ud800": 1}),
+    ]:
+        with pytest.raises(ValidationError, match="lone surrogate"):
+            api.call(backend, op, request)
+    assert store.list_tuning_jobs() == []
+    assert api._unreadable({"a": [[{"b": ["é", 1.5, None]}]]}) is None
 
 
 def test_create_starts_a_tuner_and_a_taken_name_or_a_full_quota_is_refused(

@@ -336,6 +336,8 @@ def test_wire_errors_unknown_operation_stale_signature_and_size(server: Server) 
     assert res.status_code == 400 and res.json()["__type"] == "UnknownOperationException"
     res = signed(server, "SageMaker.ListHyperParameterTuningJobs", b"{not json")
     assert res.json()["__type"] == "SerializationException"
+    deep = signed(server, "SageMaker.ListHyperParameterTuningJobs", b"[" * 100_000)  # was a 500
+    assert deep.status_code == 400 and deep.json()["__type"] == "SerializationException"
     ok = signed(server, "SageMaker.ListHyperParameterTuningJobs", b"{}")
     assert ok.status_code == 200
     assert ok.headers["content-type"] == "application/x-amz-json-1.1"
