@@ -121,3 +121,18 @@ def test_a_missing_script_is_an_error_when_created_not_when_read(tmp_path: Path)
     script = spec.definitions[0].script
     assert script is not None and script.source == tmp_path.resolve() / "gone"
     assert script.entry_point == "train.py"
+
+
+def test_a_request_nested_thousands_deep_is_a_validation_error_not_a_crash() -> None:
+    deep: dict = {}
+    node = deep
+    for _ in range(5000):
+        node["x"] = {}
+        node = node["x"]
+    request = {**MINIMAL, "Tags": [deep]}
+    try:
+        parse_request(request)
+    except ValueError as exc:
+        assert "nests lists and objects deeper than" in str(exc)
+    else:
+        raise AssertionError("a 5,000-deep request was accepted")

@@ -32,7 +32,7 @@ from sagetune import control, service
 from sagetune.answers import describe_training_job, training_job_summary, tuning_job_summary
 from sagetune.errors import ResourceLimitExceeded, ValidationError
 from sagetune.naming import to_datetime, training_job_arn, tuning_job_arn
-from sagetune.spec import load_spec
+from sagetune.spec import load_spec, unreadable
 from sagetune.status import TuningJobStatus
 from sagetune.store import Store
 from sagetune.store.records import TrainingJobRecord, TuningJobRecord
@@ -360,32 +360,6 @@ OPERATIONS: dict[str, Callable[[Backend, Request], Answer]] = {
 }
 
 _OPERATION_NAME = re.compile(r"^[A-Za-z]{1,64}$")
-MAX_NESTING = 32  # the request shapes nest about 10 deep; deeper is refused before any work
-
-
-def _unreadable(request: Any) -> str | None:
-    """Why ``request`` cannot be read as the service reads JSON, or None: lists and mappings
-    nested deeper than :data:`MAX_NESTING`, or a string (key or value) that is not Unicode
-    text (a lone surrogate, as a JSON ``\\ud800`` escape gives). Walked without recursion."""
-    todo: list[tuple[Any, int]] = [(request, 0)]
-    while todo:
-        node, depth = todo.pop()
-        if isinstance(node, str):
-            try:
-                node.encode("utf-8")
-            except UnicodeEncodeError:
-                return f"request: a string is not Unicode text (a lone surrogate): {node!r}"
-            continue
-        if isinstance(node, Mapping):
-            children: list[Any] = [*node.keys(), *node.values()]
-        elif isinstance(node, list | tuple):
-            children = list(node)
-        else:
-            continue
-        if depth + 1 > MAX_NESTING:
-            return f"request: nests lists and objects deeper than {MAX_NESTING} levels"
-        todo.extend((child, depth + 1) for child in children)
-    return None
 
 
 def call(backend: Backend, operation: str, request: Request) -> Answer:
@@ -394,15 +368,15 @@ def call(backend: Backend, operation: str, request: Request) -> Answer:
     Raises:
         UnknownOperation: the operation is not one of :data:`OPERATIONS`.
         ValidationError, ResourceNotFound, ResourceInUse, ResourceLimitExceeded: as the
-            service raises them (a request nested deeper than :data:`MAX_NESTING` levels or
-            holding a lone surrogate is a ValidationError); nothing is changed.
+            service raises them (a request nested too deep or holding a lone surrogate is a
+            ValidationError, see :func:`sagetune.spec.unreadable`); nothing is changed.
     """
     fn = OPERATIONS.get(operation) if _OPERATION_NAME.match(operation) else None
     if fn is None:
         raise UnknownOperation(f"operation {operation!r} is not served by sagetune")
     if not isinstance(request, Mapping):
         raise ValidationError(f"request: must be an object, got {type(request).__name__}")
-    problem = _unreadable(request)
+    problem = unreadable(request)
     if problem is not None:
         raise ValidationError(problem)
     return fn(backend, request)

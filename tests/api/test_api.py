@@ -21,6 +21,7 @@ from sagetune.errors import (
     ValidationError,
     service_error_type,
 )
+from sagetune.spec import unreadable
 from sagetune.store import Store, open_store
 
 KINDS = ["callable", "command", "multi"]
@@ -221,7 +222,7 @@ def test_a_request_nested_too_deeply_is_a_validation_error(tmp_path: Path) -> No
         with pytest.raises(ValidationError, match="lone surrogate"):
             api.call(backend, op, request)
     assert store.list_tuning_jobs() == []
-    assert api._unreadable({"a": [[{"b": ["é", 1.5, None]}]]}) is None
+    assert unreadable({"a": [[{"b": ["é", 1.5, None]}]]}) is None
 
 
 def test_create_starts_a_tuner_and_a_taken_name_or_a_full_quota_is_refused(

@@ -21,6 +21,7 @@ from sagetune.spec.validate import (
     parse_request,
     parse_space,
     ranges_request,
+    unreadable,
 )
 
 __all__ = [
@@ -40,5 +41,6 @@ __all__ = [
     "parse_request",
     "parse_space",
     "ranges_request",
+    "unreadable",
     "validate_pricing",
 ]

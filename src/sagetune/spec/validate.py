@@ -265,6 +265,34 @@ def parse_space(
     return SearchSpace(parsed)
 
 
+MAX_NESTING = 32  # the request shapes nest about 10 deep; deeper is refused before any work
+
+
+def unreadable(request: Any) -> str | None:
+    """Why ``request`` cannot be read as the service reads JSON, or None: lists and mappings
+    nested deeper than :data:`MAX_NESTING`, or a string (key or value) that is not Unicode
+    text (a lone surrogate, as a JSON ``\\ud800`` escape gives). Walked without recursion."""
+    todo: list[tuple[Any, int]] = [(request, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"request: a string is not Unicode text (a lone surrogate): {node!r}"
+            continue
+        if isinstance(node, Mapping):
+            children: list[Any] = [*node.keys(), *node.values()]
+        elif isinstance(node, list | tuple):
+            children = list(node)
+        else:
+            continue
+        if depth + 1 > MAX_NESTING:
+            return f"request: nests lists and objects deeper than {MAX_NESTING} levels"
+        todo.extend((child, depth + 1) for child in children)
+    return None
+
+
 def parse_request(
     request: Mapping[str, Any],
     base_dir: str | Path | None = None,
@@ -299,6 +327,9 @@ def parse_request(
     """
     if not isinstance(request, Mapping):
         raise ValidationError(f"request: must be an object, got {type(request).__name__}")
+    problem = unreadable(request)  # before anything recursive (deepcopy) sees the request
+    if problem is not None:
+        raise ValidationError(problem)
     # Validation reads the copy and normalisation fills it in; the caller's dict is untouched.
     copied = _without_nulls(copy.deepcopy(dict(request)))
     assert isinstance(copied, dict)
