@@ -14,10 +14,24 @@ from typing import Any, TypeVar
 
 import click
 
-from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
+from sagetune.errors import (
+    ResourceInUse,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    ValidationError,
+)
 from sagetune.store import Store, StoreVersionError, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The errors a user causes (and the API's error types), each printed as one line, exit 2.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ValidationError,
+    ResourceNotFound,
+    ResourceInUse,
+    ResourceLimitExceeded,
+    StoreVersionError,
+)
 
 
 class _Group(click.Group):
@@ -26,17 +40,9 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ValidationError as exc:
-            click.echo(f"ValidationError: {exc}", err=True)
-            sys.exit(2)
-        except ResourceNotFound as exc:
-            click.echo(f"ResourceNotFound: {exc}", err=True)
-            sys.exit(2)
-        except ResourceInUse as exc:
-            click.echo(f"ResourceInUse: {exc}", err=True)
-            sys.exit(2)
-        except StoreVersionError as exc:
-            click.echo(f"StoreVersionError: {exc}", err=True)
+        except USER_ERRORS as exc:
+            kind = next(k for k in USER_ERRORS if isinstance(exc, k))
+            click.echo(f"{kind.__name__}: {exc}", err=True)
             sys.exit(2)
 
 

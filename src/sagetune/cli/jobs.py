@@ -16,19 +16,20 @@ from rich.table import Table
 
 from sagetune import api, service
 from sagetune.cli import background, echo_json, get_store, main, store_option
-from sagetune.control import stop_tuning_job
+from sagetune.cli.aws import aws_options, input_request, list_pages, paging_options
 from sagetune.errors import ValidationError
 from sagetune.naming import tuning_job_arn
 from sagetune.spec import load_spec
 from sagetune.status import TuningJobStatus
 from sagetune.store.records import FINISHED
 
-JOB_NAME = click.option(
-    "--hyper-parameter-tuning-job-name",
-    "name",
-    required=True,
-    metavar="NAME",
-    help="The tuning job's name.",
+# Not required by click: the name may come from --cli-input-json, and the operation says
+# when it is missing.
+OPTIONAL_JOB_NAME = click.option(
+    "--hyper-parameter-tuning-job-name", "name", metavar="NAME", help="The tuning job's name."
+)
+TRAINING_JOB_NAME = click.option(
+    "--training-job-name", "name", metavar="NAME", help="The training job's name."
 )
 STATUSES = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 
@@ -64,10 +65,7 @@ def _print_notices(spec: Any) -> None:
 
 
 @main.command("create-hyper-parameter-tuning-job")
-@click.option(
-    "--cli-input-json", metavar="JSON", help="The request: file://request.json or inline JSON."
-)
-@click.option("--cli-input-yaml", metavar="YAML", help="The request as YAML (file:// or inline).")
+@aws_options("CreateHyperParameterTuningJob")
 @click.option(
     "--hyper-parameter-tuning-job-name",
     "name",
@@ -101,22 +99,14 @@ def create(
     Prints {"HyperParameterTuningJobArn": ...}; follow it with
     describe-hyper-parameter-tuning-job or `sagetune logs`.
     """
-    if cli_input_json and cli_input_yaml:
-        raise ValidationError("--cli-input-json and --cli-input-yaml: give one, not both")
-    request: dict[str, Any] = {}
-    base = Path.cwd()
-    if cli_input_json or cli_input_yaml:
-        request, base = load_request(
-            cli_input_json or cli_input_yaml or "", yaml_input=bool(cli_input_yaml)
-        )
-    for key, raw in (
-        ("HyperParameterTuningJobConfig", config),
-        ("TrainingJobDefinition", definition),
-    ):
-        if raw is not None:
-            request[key] = load_request(raw)[0]
-    if name:
-        request["HyperParameterTuningJobName"] = name
+    explicit = {
+        "HyperParameterTuningJobName": name or None,
+        "HyperParameterTuningJobConfig": None if config is None else load_request(config)[0],
+        "TrainingJobDefinition": None if definition is None else load_request(definition)[0],
+    }
+    request, base = input_request(
+        "CreateHyperParameterTuningJob", cli_input_json, cli_input_yaml, explicit
+    )
     store = get_store(ctx)
     spec = service.create_tuning_job(store, request, base_dir=base)
     _print_notices(spec)
@@ -124,150 +114,240 @@ def create(
     echo_json({"HyperParameterTuningJobArn": tuning_job_arn(spec.name)})
 
 
-@main.command("describe-hyper-parameter-tuning-job")
-@JOB_NAME
-@store_option
-@click.pass_context
-def describe(ctx: click.Context, name: str) -> None:
-    """The DescribeHyperParameterTuningJob answer, as JSON."""
-    echo_json(service.describe(get_store(ctx), name))
-
-
 def _backend(ctx: click.Context) -> api.Backend:
     return api.Backend(get_store(ctx))
+
+
+def _call(
+    ctx: click.Context,
+    operation: str,
+    cli_input_json: str | None,
+    cli_input_yaml: str | None,
+    explicit: dict[str, Any],
+) -> dict[str, Any]:
+    request, _ = input_request(operation, cli_input_json, cli_input_yaml, explicit)
+    return api.call(_backend(ctx), operation, request)
 
 
 def _list(
     ctx: click.Context,
     operation: str,
     key: str,
-    request: dict[str, Any],
-    max_results: int | None,
-    next_token: str | None,
-) -> dict[str, Any]:
-    """One page when --max-results or --next-token is given (with its NextToken), else every
-    page, as the AWS CLI pages by itself."""
-    backend = _backend(ctx)
-    request = {k: v for k, v in request.items() if v is not None}
-    if max_results is not None or next_token is not None:
-        page = {"MaxResults": max_results, "NextToken": next_token}
-        return api.call(backend, operation, {**request, **{k: v for k, v in page.items() if v}})
-    items: list[Any] = []
-    token = None
-    while True:
-        answer = api.call(
-            backend,
-            operation,
-            {**request, "MaxResults": 100, **({"NextToken": token} if token else {})},
-        )
-        items += answer[key]
-        token = answer.get("NextToken")
-        if token is None:
-            return {key: items}
+    explicit: dict[str, Any],
+    options: dict[str, Any],
+) -> None:
+    """Print a list operation's answer: one page, or pages followed as the AWS CLI does."""
+    request, _ = input_request(
+        operation,
+        options.pop("cli_input_json"),
+        options.pop("cli_input_yaml"),
+        {
+            **explicit,
+            "MaxResults": options.pop("max_results"),
+            "NextToken": options.pop("next_token"),
+        },
+    )
+    echo_json(list_pages(_backend(ctx), operation, key, request, **options))
 
 
-MAX_RESULTS = click.option(
-    "--max-results", type=click.IntRange(1, 100), help="One page of at most this many."
+SORT_ORDER = click.option(
+    "--sort-order",
+    type=click.Choice(["Ascending", "Descending"]),
+    help="Default Ascending, as in SageMaker.",
 )
-NEXT_TOKEN = click.option("--next-token", metavar="TOKEN", help="The page after a NextToken.")
+NAME_CONTAINS = click.option(
+    "--name-contains", metavar="TEXT", help="Only names containing TEXT (any case)."
+)
+TIME_FILTERS = [
+    click.option(f"--{flag}", metavar="TIME", help=f"Only jobs {what} (ISO 8601 or epoch seconds).")
+    for flag, what in (
+        ("creation-time-after", "created after TIME"),
+        ("creation-time-before", "created before TIME"),
+        ("last-modified-time-after", "last modified after TIME"),
+        ("last-modified-time-before", "last modified before TIME"),
+    )
+]
+
+
+def time_filters(fn: Any) -> Any:
+    for option in reversed(TIME_FILTERS):
+        fn = option(fn)
+    return fn
+
+
+def _time_members(options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "CreationTimeAfter": options.pop("creation_time_after"),
+        "CreationTimeBefore": options.pop("creation_time_before"),
+        "LastModifiedTimeAfter": options.pop("last_modified_time_after"),
+        "LastModifiedTimeBefore": options.pop("last_modified_time_before"),
+    }
+
+
+@main.command("describe-hyper-parameter-tuning-job")
+@aws_options("DescribeHyperParameterTuningJob")
+@OPTIONAL_JOB_NAME
+@store_option
+@click.pass_context
+def describe(
+    ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str | None, name: str | None
+) -> None:
+    """The DescribeHyperParameterTuningJob answer, as JSON."""
+    op = "DescribeHyperParameterTuningJob"
+    echo_json(_call(ctx, op, cli_input_json, cli_input_yaml, {"HyperParameterTuningJobName": name}))
 
 
 @main.command("list-hyper-parameter-tuning-jobs")
+@aws_options("ListHyperParameterTuningJobs")
 @click.option(
     "--sort-by",
     type=click.Choice(["Name", "Status", "CreationTime"]),
-    default="CreationTime",
-    show_default=True,
+    help="Default Name, as in SageMaker.",
 )
-@click.option(
-    "--sort-order",
-    type=click.Choice(["Ascending", "Descending"]),
-    default="Descending",
-    show_default=True,
-)
-@click.option("--name-contains", metavar="TEXT", help="Only names containing TEXT (any case).")
+@SORT_ORDER
+@NAME_CONTAINS
 @click.option("--status-equals", type=click.Choice(STATUSES))
-@MAX_RESULTS
-@NEXT_TOKEN
+@time_filters
+@paging_options
 @store_option
 @click.pass_context
 def list_tuning_jobs(
     ctx: click.Context,
-    sort_by: str,
-    sort_order: str,
+    sort_by: str | None,
+    sort_order: str | None,
     name_contains: str | None,
     status_equals: str | None,
-    max_results: int | None,
-    next_token: str | None,
+    **options: Any,
 ) -> None:
     """ListHyperParameterTuningJobs, as JSON."""
-    request = {
+    explicit = {
         "SortBy": sort_by,
         "SortOrder": sort_order,
         "NameContains": name_contains,
         "StatusEquals": status_equals,
+        **_time_members(options),
     }
-    key = "HyperParameterTuningJobSummaries"
     op = "ListHyperParameterTuningJobs"
-    echo_json(_list(ctx, op, key, request, max_results, next_token))
+    _list(ctx, op, "HyperParameterTuningJobSummaries", explicit, options)
 
 
 @main.command("list-training-jobs-for-hyper-parameter-tuning-job")
-@JOB_NAME
+@aws_options("ListTrainingJobsForHyperParameterTuningJob")
+@OPTIONAL_JOB_NAME
 @click.option(
     "--sort-by",
     type=click.Choice(["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]),
-    default="Name",
-    show_default=True,
-    help="FinalObjectiveMetricValue lists only jobs with an objective value, as SageMaker does.",
+    help="Default Name, as in SageMaker. FinalObjectiveMetricValue lists only jobs with an "
+    "objective value, as SageMaker does.",
 )
-@click.option(
-    "--sort-order",
-    type=click.Choice(["Ascending", "Descending"]),
-    default="Ascending",
-    show_default=True,
-)
+@SORT_ORDER
 @click.option("--status-equals", type=click.Choice(STATUSES))
-@MAX_RESULTS
-@NEXT_TOKEN
+@paging_options
 @store_option
 @click.pass_context
-def list_training_jobs(
+def list_training_jobs_for_tuning_job(
     ctx: click.Context,
-    name: str,
-    sort_by: str,
-    sort_order: str,
+    name: str | None,
+    sort_by: str | None,
+    sort_order: str | None,
     status_equals: str | None,
-    max_results: int | None,
-    next_token: str | None,
+    **options: Any,
 ) -> None:
     """ListTrainingJobsForHyperParameterTuningJob, as JSON."""
-    request = {
+    explicit = {
         "HyperParameterTuningJobName": name,
         "SortBy": sort_by,
         "SortOrder": sort_order,
         "StatusEquals": status_equals,
     }
     op = "ListTrainingJobsForHyperParameterTuningJob"
-    echo_json(_list(ctx, op, "TrainingJobSummaries", request, max_results, next_token))
+    _list(ctx, op, "TrainingJobSummaries", explicit, options)
+
+
+@main.command("list-training-jobs")
+@aws_options("ListTrainingJobs")
+@click.option(
+    "--sort-by",
+    type=click.Choice(["Name", "CreationTime", "Status"]),
+    help="Default CreationTime, as in SageMaker.",
+)
+@SORT_ORDER
+@NAME_CONTAINS
+@click.option("--status-equals", type=click.Choice(STATUSES))
+@time_filters
+@paging_options
+@store_option
+@click.pass_context
+def list_all_training_jobs(
+    ctx: click.Context,
+    sort_by: str | None,
+    sort_order: str | None,
+    name_contains: str | None,
+    status_equals: str | None,
+    **options: Any,
+) -> None:
+    """ListTrainingJobs (the training jobs of every tuning job), as JSON."""
+    explicit = {
+        "SortBy": sort_by,
+        "SortOrder": sort_order,
+        "NameContains": name_contains,
+        "StatusEquals": status_equals,
+        **_time_members(options),
+    }
+    _list(ctx, "ListTrainingJobs", "TrainingJobSummaries", explicit, options)
 
 
 @main.command("describe-training-job")
-@click.option("--training-job-name", "name", required=True, metavar="NAME")
+@aws_options("DescribeTrainingJob")
+@TRAINING_JOB_NAME
 @store_option
 @click.pass_context
-def describe_training(ctx: click.Context, name: str) -> None:
+def describe_training(
+    ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str | None, name: str | None
+) -> None:
     """The DescribeTrainingJob answer, as JSON."""
-    echo_json(api.call(_backend(ctx), "DescribeTrainingJob", {"TrainingJobName": name}))
+    echo_json(
+        _call(ctx, "DescribeTrainingJob", cli_input_json, cli_input_yaml, {"TrainingJobName": name})
+    )
+
+
+@main.command("stop-training-job")
+@aws_options("StopTrainingJob")
+@TRAINING_JOB_NAME
+@store_option
+@click.pass_context
+def stop_training(
+    ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str | None, name: str | None
+) -> None:
+    """Stop an InProgress training job of a tuning job (its tuner records it Stopped)."""
+    _call(ctx, "StopTrainingJob", cli_input_json, cli_input_yaml, {"TrainingJobName": name})
 
 
 @main.command("stop-hyper-parameter-tuning-job")
-@JOB_NAME
+@aws_options("StopHyperParameterTuningJob")
+@OPTIONAL_JOB_NAME
 @store_option
 @click.pass_context
-def stop(ctx: click.Context, name: str) -> None:
+def stop(
+    ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str | None, name: str | None
+) -> None:
     """Stop a tuning job: it becomes Stopping, its training jobs stop, then Stopped."""
-    stop_tuning_job(get_store(ctx), name)
+    op = "StopHyperParameterTuningJob"
+    _call(ctx, op, cli_input_json, cli_input_yaml, {"HyperParameterTuningJobName": name})
+
+
+@main.command("delete-hyper-parameter-tuning-job")
+@aws_options("DeleteHyperParameterTuningJob")
+@OPTIONAL_JOB_NAME
+@store_option
+@click.pass_context
+def delete(
+    ctx: click.Context, cli_input_json: str | None, cli_input_yaml: str | None, name: str | None
+) -> None:
+    """Delete a Completed, Failed or Stopped tuning job, with its training jobs and metrics
+    (its folders stay on disk)."""
+    op = "DeleteHyperParameterTuningJob"
+    _call(ctx, op, cli_input_json, cli_input_yaml, {"HyperParameterTuningJobName": name})
 
 
 @main.command("tune")
