@@ -46,10 +46,15 @@ def test_sigterm_records_the_tuning_job_stopped_and_ends_its_training_processes(
         if not store.list_tuning_jobs():
             return []
         jobs = store.list_training_jobs("termed")
-        return jobs if len(jobs) == 2 and all(j.process_id for j in jobs) else []
+        if len(jobs) != 2 or not all(j.process_id for j in jobs):
+            return []
+        # Both must have reported: under load a job can be running with its
+        # first line still unread when the signal arrives.
+        reported = {p.training_job_name for p in store.metric_points([j.name for j in jobs])}
+        return jobs if len(reported) == 2 else []
 
     try:
-        groups = [j.process_id for j in wait_for(both_running, 60, "two running jobs")]
+        groups = [j.process_id for j in wait_for(both_running, 60, "two jobs running and reporting")]
         tuner.send_signal(signal.SIGTERM)
         out, err = tuner.communicate(timeout=60)
     finally:
