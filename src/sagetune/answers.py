@@ -19,6 +19,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sagetune.artifacts import model_uri
+from sagetune.images import LOCAL_IMAGE as LOCAL_TRAINING_IMAGE
 from sagetune.naming import ACCOUNT, to_datetime, training_job_arn, tuning_job_arn
 from sagetune.spec import TuningJobSpec
 from sagetune.spec.model import DefinitionSpec
@@ -29,7 +31,6 @@ from sagetune.store.records import TrainingJobRecord, TuningJobRecord
 Parent = tuple[TuningJobSpec, Sequence[TrainingJobRecord]]
 
 # What an answer shows where the request gave nothing (a callable's or LocalCommand's job).
-LOCAL_TRAINING_IMAGE = "sagetune-local"
 LOCAL_TRAINING_INPUT_MODE = "File"
 LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagetune-local"
 LOCAL_INSTANCE_TYPE = "ml.m5.large"
@@ -254,7 +255,6 @@ def describe_training_job(
     spec: TuningJobSpec,
     job: TrainingJobRecord,
     now: float,
-    job_dir: str | None = None,
     output_path: str = LOCAL_OUTPUT_PATH,
 ) -> dict[str, Any]:
     """The DescribeTrainingJob answer for one of a tuning job's training jobs.
@@ -276,16 +276,17 @@ def describe_training_job(
         secondary = "MaxRuntimeExceeded"
     end = job.ended_at if job.ended_at is not None else now
     seconds = max(1, int(round(end - job.started_at))) if job.started_at is not None else None
-    artifacts = (
-        f"file://{job_dir}/model"
-        if job_dir is not None
-        else f"{output_path.rstrip('/')}/{job.name}/output/model.tar.gz"
-    )
+    configured = definition.get("OutputDataConfig")
+    given = configured.get("S3OutputPath") if isinstance(configured, Mapping) else None
+    artifacts = model_uri(given if isinstance(given, str) and given else output_path, job.name)
     out: dict[str, Any] = {
         "TrainingJobName": job.name,
         "TrainingJobArn": training_job_arn(job.name),
         "TuningJobArn": tuning_job_arn(spec.name),
-        "ModelArtifacts": {"S3ModelArtifacts": artifacts},
+        # Packed once the job has trained (sagetune.artifacts), as the service answers.
+        "ModelArtifacts": (
+            {"S3ModelArtifacts": artifacts} if job.status in ("Completed", "Stopped") else None
+        ),
         "HyperParameters": hyperparameters,
         "InputDataConfig": definition.get("InputDataConfig"),
         "RetryStrategy": definition.get("RetryStrategy"),

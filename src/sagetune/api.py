@@ -275,12 +275,10 @@ def describe_training_job_(backend: Backend, request: Request) -> Answer:
     store = backend.store
     job = store.get_training_job(_name(request, "TrainingJobName"))
     spec = load_spec(store.get_tuning_job(job.tuning_job_name))
-    job_dir = str(Path(job.log_path).parent) if job.log_path else None
     return describe_training_job(
         spec,
         job,
         time.time(),
-        job_dir,
         output_path=service.output_path(job.tuning_job_name),
     )
 

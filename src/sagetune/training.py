@@ -1,19 +1,28 @@
-"""Script-mode training job definitions: how to start a training script, what it is told.
+"""Training job definitions: how to start a training job, what it is told.
 
 A definition comes from ``TrainingJobDefinition`` in the request. It starts the job in one of
-two ways:
+three ways:
 
 - SageMaker's script mode: ``StaticHyperParameters.sagemaker_program`` (the entry script) and
-  ``sagemaker_submit_directory`` (a local directory, a ``file://`` URL or a local ``.tar.gz``;
-  default: the request file's folder). ``.py`` entry points run with this Python, ``.sh`` ones
-  with ``/bin/sh``, anything else as an executable.
+  ``sagemaker_submit_directory`` (a local directory, a ``file://`` URL, a local ``.tar.gz``
+  or an ``s3://`` ``.tar.gz`` as the SageMaker Python SDK uploads it; default: the request
+  file's folder). ``.py`` entry points run with this Python, ``.sh`` ones with ``/bin/sh``,
+  anything else as an executable.
 - The local extension ``TrainingJobDefinition.LocalCommand``: a command line (string or list)
   run in ``sagemaker_submit_directory`` (or the request file's folder).
+- ``AlgorithmSpecification.TrainingImage`` alone: the image's local mapping
+  (:mod:`sagetune.images`), e.g. SageMaker's XGBoost image as the built-in local algorithm.
 
-Either way the hyperparameters are appended as ``--name value`` arguments, as SageMaker's
-script mode does. Values JSON-encoded the way the SageMaker Python SDK writes them
+Scripts and commands get the hyperparameters as ``--name value`` arguments, as SageMaker's
+script mode does; an image reads them from ``input/config/hyperparameters.json``, as in a
+container. Values JSON-encoded the way the SageMaker Python SDK writes them
 (``"sagemaker_program": "\"train.py\""``) are decoded as SageMaker's training toolkit decodes
 them; ``hyperparameters.json`` keeps them as written.
+
+Input channels (``InputDataConfig``) and code may be in S3 (read through :mod:`sagetune.s3`)
+or local; File mode only. Each job's ``model/`` and ``output/data/`` are packed into
+``output/model.tar.gz`` and ``output/output.tar.gz`` in its folder and copied to
+``{S3OutputPath}/{training job}/output/`` when the request names an output path.
 """
 
 from __future__ import annotations
@@ -30,8 +39,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from sagetune.images import LOCAL_IMAGE, ImageRun, unmapped_message
+from sagetune.images import resolve as resolve_image
+
 MAX_METRIC_DEFINITIONS = 40
 MAX_RETRY_ATTEMPTS = 30
+CACHE_DIR = ".cache"  # in the tuning job's folder: downloads its training jobs share
 _DEF = "TrainingJobDefinition"
 
 
@@ -42,42 +55,109 @@ class MetricDefinition:
 
 
 @dataclass(frozen=True)
+class Channel:
+    """One File-mode input channel.
+
+    Attributes:
+        uri: an ``s3://`` URI, or the absolute local path a ``file://`` URL or path names.
+        data_type: ``S3Prefix`` or ``ManifestFile`` (S3DataSource.S3DataType).
+        content_type: the channel's ContentType (what the algorithm is told), if given.
+    """
+
+    name: str
+    uri: str
+    data_type: str = "S3Prefix"
+    content_type: str | None = None
+
+    @property
+    def local(self) -> Path | None:
+        """The local path, for a channel that is not in S3."""
+        return None if is_s3(self.uri) else Path(self.uri)
+
+
+@dataclass(frozen=True)
 class ScriptDefinition:
-    """A validated way to run a training script."""
+    """A validated way to run a training job: a script, a command or a training image.
+
+    Attributes:
+        command: the command line (hyperparameters are appended as ``--name value``
+            for scripts and commands; an image's algorithm reads them from its config).
+        source: the local folder or ``.tar.gz`` of the training code (for ``s3://`` code,
+            the request file's folder, and ``source_uri`` is the archive's URI).
+        builtin: the built-in algorithm an image runs as (``xgboost``), if any.
+        output_path: ``OutputDataConfig.S3OutputPath`` (``s3://`` or an absolute local
+            path), where each job's ``model.tar.gz`` and ``output.tar.gz`` are copied.
+        runs: one line saying what runs, for the job's log.
+    """
 
     command: tuple[str, ...]
     source: Path
     metric_definitions: tuple[MetricDefinition, ...]
     static_hyperparameters: Mapping[str, Any]
-    channels: Mapping[str, Path] = field(default_factory=dict)
+    channels: Mapping[str, Channel] = field(default_factory=dict)
     max_runtime_in_seconds: int | None = None
     max_retry_attempts: int = 0
     entry_point: str | None = None
     instance_type: str | None = None
+    source_uri: str | None = None
+    builtin: str | None = None
+    output_path: str | None = None
+    runs: str | None = None
+    image: str | None = None
+
+    @property
+    def passes_arguments(self) -> bool:
+        """Whether hyperparameters go on the command line (scripts), or only into the
+        job's config (images, as a container reads them)."""
+        return self.image is None
 
 
-def _local_path(
+def is_s3(uri: str) -> bool:
+    """Whether a location is in S3 (``s3://bucket/key``)."""
+    return uri.startswith("s3://")
+
+
+def _location(
     raw: Any, base_dir: Path, path: str, errors: list[str], check_paths: bool = True
-) -> Path | None:
+) -> str | None:
+    """An ``s3://`` URI as given, or the absolute local path of a ``file://`` URL or a path
+    (relative ones relative to ``base_dir``, the request file's folder)."""
     if not isinstance(raw, str) or not raw:
-        errors.append(f"{path}: must be a local path or file:// URL, got {raw!r}")
+        errors.append(f"{path}: must be an s3:// URI, a file:// URL or a local path, got {raw!r}")
         return None
     parsed = urlparse(raw)
-    if parsed.scheme in ("s3", "http", "https"):
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            errors.append(f"{path}: an s3:// URI needs a bucket (s3://bucket/key), got {raw!r}")
+            return None
+        return raw
+    if parsed.scheme in ("http", "https"):
         errors.append(
-            f"{path}: {parsed.scheme}:// locations cannot be used locally; give a local "
-            f"directory, a file:// URL or a local .tar.gz, got {raw!r}"
+            f"{path}: {parsed.scheme}:// locations cannot be used; give an s3:// URI, a "
+            f"file:// URL or a local path, got {raw!r}"
         )
         return None
     local = Path(parsed.path if parsed.scheme == "file" else raw).expanduser()
     if not local.is_absolute():
         local = base_dir / local
     if not check_paths:  # reading back a stored job: same spelling, no look at the disk
-        return Path(os.path.normpath(local))
+        return os.path.normpath(local)
     if not local.exists():
         errors.append(f"{path}: {str(local)!r} does not exist")
         return None
-    return local.resolve()
+    return str(local.resolve())
+
+
+def _output_location(raw: Any, base_dir: Path, path: str, errors: list[str]) -> str | None:
+    """Where artifacts go: like :func:`_location`, but the folder need not exist yet."""
+    if raw is None:
+        return None
+    if isinstance(raw, str) and raw and not is_s3(raw):
+        parsed = urlparse(raw)
+        if parsed.scheme not in ("http", "https"):
+            local = Path(parsed.path if parsed.scheme == "file" else raw).expanduser()
+            return os.path.abspath(local if local.is_absolute() else base_dir / local)
+    return _location(raw, base_dir, path, errors, check_paths=False)
 
 
 def parse_script_definition(
@@ -88,6 +168,7 @@ def parse_script_definition(
     path: str = _DEF,
     *,
     check_paths: bool = True,
+    notices: list[str] | None = None,
 ) -> ScriptDefinition | None:
     """Validate the script part of a training job definition (None for a Python callable).
 
@@ -136,44 +217,94 @@ def parse_script_definition(
             continue
         metric_defs.append(MetricDefinition(name, regex))
 
+    image = algo.get("TrainingImage")
+    image = image if isinstance(image, str) and image not in ("", LOCAL_IMAGE) else None
+    ipath = f"{path}.AlgorithmSpecification.TrainingImage"
+    image_run: ImageRun | None = None
+    runs: str | None = None
     if program is None and command_raw is None:
-        if raw_defs or definition.get("InputDataConfig"):
+        if image is not None:
+            try:
+                image_run = resolve_image(image)
+            except ValueError as exc:  # a malformed images file
+                errors.append(f"{ipath}: {exc}")
+                return None
+            if image_run is None:
+                if check_paths:
+                    errors.append(unmapped_message(ipath, image))
+                    return None
+                image_run = ImageRun(command=(), source="unmapped")  # reading back only
+        elif isinstance(algo.get("AlgorithmName"), str):
             errors.append(
-                f"{path}: say how to start the training job: "
-                f"StaticHyperParameters.sagemaker_program or LocalCommand"
+                f"{path}.AlgorithmSpecification.AlgorithmName: algorithm resources cannot "
+                f"run locally; give a TrainingImage, StaticHyperParameters.sagemaker_program "
+                f"or LocalCommand"
             )
-        return None
+            return None
+        else:
+            if raw_defs or definition.get("InputDataConfig"):
+                errors.append(
+                    f"{path}: say how to start the training job: "
+                    f"StaticHyperParameters.sagemaker_program, LocalCommand or a TrainingImage"
+                )
+            return None
+    elif image is not None:
+        what = f"the script {program!r}" if program is not None else "LocalCommand"
+        runs = (
+            f"{what} runs with this machine's Python ({sys.executable}); "
+            f"the image {image!r} is not run"
+        )
+        if notices is not None:
+            notices.append(f"{ipath}: {runs}")
     if program is not None and command_raw is not None:
         errors.append(
             f"{path}: give either StaticHyperParameters.sagemaker_program or LocalCommand, not both"
         )
         return None
+    if image_run is not None:
+        seen |= set(image_run.metric_definitions)
+        metric_defs += [MetricDefinition(n, r) for n, r in image_run.metric_definitions.items()]
     if objective_metric is not None and objective_metric not in seen:
-        errors.append(
-            f"{mpath}: the objective metric {objective_metric!r} needs a metric "
-            f"definition (a Name and a Regex that finds it in the log)"
-        )
+        if image_run is not None and image_run.builtin is not None:
+            errors.append(
+                f"{path}.TuningObjective.MetricName: {objective_metric!r} is not a metric of "
+                f"the built-in {image_run.builtin} algorithm; one of "
+                f"{', '.join(sorted(image_run.metric_definitions))}"
+            )
+        else:
+            errors.append(
+                f"{mpath}: the objective metric {objective_metric!r} needs a metric "
+                f"definition (a Name and a Regex that finds it in the log)"
+            )
 
     submit = sagemaker_setting(static, "sagemaker_submit_directory")
-    source = (
-        (base_dir.resolve() if check_paths else base_dir)
-        if submit is None
-        else _local_path(
-            submit,
-            base_dir,
-            f"{path}.StaticHyperParameters.sagemaker_submit_directory",
-            errors,
-            check_paths,
-        )
-    )
+    spath = f"{path}.StaticHyperParameters.sagemaker_submit_directory"
+    source_uri: str | None = None
+    if submit is None or image_run is not None:
+        source: Path | None = base_dir.resolve() if check_paths else base_dir
+    else:
+        where = _location(submit, base_dir, spath, errors, check_paths)
+        if where is not None and is_s3(where):
+            source_uri, source = where, (base_dir.resolve() if check_paths else base_dir)
+            if not where.endswith(".tar.gz"):
+                errors.append(f"{spath}: an s3:// submit directory must be a .tar.gz, got {where!r}")
+        else:
+            source = Path(where) if where is not None else None
     command: tuple[str, ...] = ()
-    if program is not None:
+    if image_run is not None:
+        command = image_run.command
+        runs = (
+            f"the image {image!r} runs as the built-in local {image_run.builtin} algorithm"
+            if image_run.builtin is not None
+            else f"the image {image!r} runs as {shlex.join(command)} ({image_run.source})"
+        )
+    elif program is not None:
         if not isinstance(program, str) or not program:
             errors.append(
                 f"{path}.StaticHyperParameters.sagemaker_program: must be the entry "
                 f"script's file name, got {program!r}"
             )
-        elif source is not None and check_paths:
+        elif source is not None and check_paths and source_uri is None:
             if source.is_dir() and not (source / program).is_file():
                 errors.append(
                     f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
@@ -225,7 +356,7 @@ def parse_script_definition(
             f"to {MAX_RETRY_ATTEMPTS}, got {attempts!r}"
         )
 
-    channels: dict[str, Path] = {}
+    channels: dict[str, Channel] = {}
     inputs = definition.get("InputDataConfig") or []
     for i, ch in enumerate(inputs if isinstance(inputs, list) else []):
         name = ch.get("ChannelName") if isinstance(ch, Mapping) else None
@@ -238,12 +369,37 @@ def parse_script_definition(
         if not isinstance(ch.get("DataSource"), Mapping):
             continue  # missing or not an object: the service model check says which
         source_cfg = _as_mapping(ch.get("DataSource"))
-        uri = _as_mapping(source_cfg.get("S3DataSource")).get("S3Uri") or _as_mapping(
-            source_cfg.get("FileSystemDataSource")
-        ).get("DirectoryPath")
-        local = _local_path(uri, base_dir, f"{where}.DataSource", errors, check_paths)
+        s3_source = _as_mapping(source_cfg.get("S3DataSource"))
+        uri = s3_source.get("S3Uri") or _as_mapping(source_cfg.get("FileSystemDataSource")).get(
+            "DirectoryPath"
+        )
+        data_type = s3_source.get("S3DataType") or "S3Prefix"
+        if data_type not in ("S3Prefix", "ManifestFile"):
+            if data_type != "AugmentedManifestFile":
+                continue  # not a data type at all: the service model check says so
+            errors.append(
+                f"{where}.DataSource.S3DataSource.S3DataType: {data_type!r} is not supported "
+                f"locally; use S3Prefix or ManifestFile"
+            )
+            continue
+        mode = ch.get("InputMode") or algo.get("TrainingInputMode") or "File"
+        if mode == "Pipe":  # FastFile streams the same files as File; others: model check
+            errors.append(
+                f"{where}.InputMode: {mode!r} input is not supported locally; use File "
+                f"(the data is downloaded into input/data/{name})"
+            )
+            continue
+        local = _location(uri, base_dir, f"{where}.DataSource", errors, check_paths)
         if local is not None:
-            channels[name] = local
+            content = ch.get("ContentType")
+            channels[name] = Channel(
+                name, local, data_type, content if isinstance(content, str) else None
+            )
+
+    output = _as_mapping(definition.get("OutputDataConfig")).get("S3OutputPath")
+    output_path = _output_location(
+        output, base_dir, f"{path}.OutputDataConfig.S3OutputPath", errors
+    )
 
     if len(errors) > n_before or source is None:
         return None
@@ -258,6 +414,11 @@ def parse_script_definition(
         max_retry_attempts=int(attempts or 0),
         entry_point=program,
         instance_type=(resource.get("InstanceType") if isinstance(resource, Mapping) else None),
+        source_uri=source_uri,
+        builtin=image_run.builtin if image_run is not None else None,
+        output_path=output_path,
+        runs=runs,
+        image=image if image_run is not None else None,
     )
 
 
@@ -357,15 +518,33 @@ def prepare_job_dir(
     (config / "resourceconfig.json").write_text(
         json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"})
     )
-    (config / "inputdataconfig.json").write_text(
-        json.dumps({name: {"TrainingInputMode": "File"} for name in definition.channels})
-    )
-    for name, src in definition.channels.items():
-        link = data / name
-        if not link.exists() and not link.is_symlink():
-            link.symlink_to(src, target_is_directory=src.is_dir())
+    input_config = {
+        name: {
+            "TrainingInputMode": "File",
+            "S3DistributionType": "FullyReplicated",
+            "RecordWrapperType": "None",
+            **({"ContentType": ch.content_type} if ch.content_type else {}),
+        }
+        for name, ch in definition.channels.items()
+    }
+    (config / "inputdataconfig.json").write_text(json.dumps(input_config))
+    cache = job_dir.parent / CACHE_DIR  # one per tuning job: its jobs share downloads
+    for name, channel in definition.channels.items():
+        dest = data / name
+        if dest.exists() or dest.is_symlink():
+            continue  # a retry or a resumed job: already in place
+        if channel.local is not None and channel.data_type == "S3Prefix":
+            dest.symlink_to(channel.local, target_is_directory=channel.local.is_dir())
+        else:
+            from sagetune import s3  # boto3 is imported only by jobs that read S3
+
+            s3.fetch_channel(channel.uri, dest, data_type=channel.data_type, cache_dir=cache)
 
     code = definition.source
+    if definition.source_uri is not None:
+        from sagetune import s3
+
+        code = s3.fetch_file(definition.source_uri, ml / "sourcedir.tar.gz", cache_dir=cache)
     if code.is_file():  # a .tar.gz of the source directory, unpacked once per job
         code_dir = ml / "code"
         if not code_dir.exists():
@@ -376,6 +555,8 @@ def prepare_job_dir(
                 else:  # Python < 3.11.4
                     tar.extractall(code_dir)  # noqa: S202 - the user's own archive
         code = code_dir
+    if definition.image is not None:
+        code = ml  # a container's algorithm runs from its own image, not the user's code
 
     hps = user_hyperparameters(hyperparameters)
     env = {
@@ -387,9 +568,7 @@ def prepare_job_dir(
         "SM_OUTPUT_INTERMEDIATE_DIR": str(output / "intermediate"),
         "SM_INPUT_DIR": str(ml / "input"),
         "SM_INPUT_CONFIG_DIR": str(config),
-        "SM_INPUT_DATA_CONFIG": json.dumps(
-            {n: {"TrainingInputMode": "File"} for n in definition.channels}
-        ),
+        "SM_INPUT_DATA_CONFIG": json.dumps(input_config),
         "SM_CHANNELS": json.dumps(sorted(definition.channels)),
         "SM_MODULE_DIR": str(code),
         "SM_USER_ENTRY_POINT": definition.entry_point or "",

@@ -97,7 +97,11 @@ def test_answers_use_boto3_field_names(work: Path) -> None:
     assert t["HyperParameters"]["sagemaker_program"] == "train.py"
     assert t["HyperParameters"]["lr"] == listed[0]["TunedHyperParameters"]["lr"]
     assert {m["MetricName"] for m in t["FinalMetricDataList"]} == {"validation:auc", "train:loss"}
-    assert t["ModelArtifacts"]["S3ModelArtifacts"].startswith("file://")
+    # No S3OutputPath: the placeholder bucket stands for the job folders, where the file is.
+    artifacts = t["ModelArtifacts"]["S3ModelArtifacts"]
+    assert artifacts == f"s3://sagetune-local/answers/{t['TrainingJobName']}/output/model.tar.gz"
+    tail = Path(*artifacts.split("/")[3:])
+    assert [p for p in work.rglob("model.tar.gz") if p.as_posix().endswith(tail.as_posix())]
     assert t["TuningJobArn"] == d["HyperParameterTuningJobArn"]
 
     jobs = json.loads(
@@ -186,11 +190,11 @@ BAD = [
         "TrainingJobDefinition.StaticHyperParameters.sagemaker_program: 'nope.py' is not a file",
     ),
     (
-        "s3 source",
+        "s3 source not an archive",
         lambda r: r["TrainingJobDefinition"]["StaticHyperParameters"].update(
-            sagemaker_submit_directory="s3://bucket/code.tar.gz"
+            sagemaker_submit_directory="s3://bucket/code/"
         ),
-        "sagemaker_submit_directory: s3:// locations cannot be used locally",
+        "sagemaker_submit_directory: an s3:// submit directory must be a .tar.gz",
     ),
     (
         "runtime",

@@ -16,6 +16,7 @@ import queue
 import re
 import signal
 import subprocess
+import tarfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from sagetune.executors.base import (
     MetricReported,
     log_tail,
 )
+from sagetune.artifacts import publish
+from sagetune.s3 import StorageError
 from sagetune.training import ScriptDefinition, cli_args, prepare_job_dir
 
 STOP_GRACE_SECONDS = 5.0
@@ -145,8 +148,12 @@ class SubprocessExecutor(Executor):
                 "PYTHONUNBUFFERED": "1",
                 "SAGETUNE_TRAINING_JOB": job.name,
             }  # lets a resume find orphans safely
+            args = cli_args(job.hyperparameters) if self.definition.passes_arguments else []
+            if attempt == 0 and self.definition.runs:
+                with open(log_path, "a") as log:
+                    log.write(f"[sagetune] {self.definition.runs}\n")
             proc = subprocess.Popen(
-                [*self.definition.command, *cli_args(job.hyperparameters)],
+                [*self.definition.command, *args],
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -154,6 +161,15 @@ class SubprocessExecutor(Executor):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        except StorageError as exc:  # a channel or the code could not be downloaded
+            with open(log_path, "a") as log:
+                log.write(f"could not download the training job's input: {exc}\n")
+            self._events.put(
+                JobFinished(
+                    job.name, time.time(), "Failed", failure_reason=f"ClientError: {exc}"
+                )
+            )
+            return
         except OSError as exc:
             with open(log_path, "a") as log:
                 log.write(f"could not start the training job: {exc}\n")
@@ -241,8 +257,9 @@ class SubprocessExecutor(Executor):
         now = time.time()
         log_path = run.request.job_dir / LOG_NAME
         if run.stop_reason is not None:
+            reason = self._publish(run) or run.stop_reason
             return JobFinished(
-                name, now, run.stop_status, metrics=dict(run.final), failure_reason=run.stop_reason
+                name, now, run.stop_status, metrics=dict(run.final), failure_reason=reason
             )
         if code != 0:
             how = (
@@ -254,14 +271,16 @@ class SubprocessExecutor(Executor):
                 self.start(run.request, run.attempt + 1)
                 return None
             tries = f" after {run.attempt + 1} attempts" if run.attempt else ""
+            said = _failure_file(run.request.job_dir)
             return JobFinished(
                 name,
                 now,
                 "Failed",
                 metrics=dict(run.final),
                 failure_reason=(
-                    f"AlgorithmError: the training script {how}{tries}\n"
-                    f"log tail:\n{log_tail(log_path)}"
+                    f"AlgorithmError: the training script {how}{tries}"
+                    + (f": {said}" if said else "")
+                    + f"\nlog tail:\n{log_tail(log_path)}"
                 ),
             )
         if self.objective_metric not in run.final:
@@ -275,7 +294,20 @@ class SubprocessExecutor(Executor):
                     f"log tail:\n{log_tail(log_path)}"
                 ),
             )
+        problem = self._publish(run)
+        if problem is not None:
+            return JobFinished(
+                name, now, "Failed", metrics=dict(run.final), failure_reason=problem
+            )
         return JobFinished(name, now, "Completed", metrics=dict(run.final))
+
+    def _publish(self, run: _Run) -> str | None:
+        """Pack and copy the job's artifacts; the failure reason when that fails."""
+        try:
+            publish(run.request.job_dir, run.request.name, self.definition.output_path)
+        except (StorageError, OSError, tarfile.TarError) as exc:
+            return f"ClientError: could not save the model artifacts: {exc}"
+        return None
 
     def _enforce_runtime(self) -> None:
         limit = self.definition.max_runtime_in_seconds
@@ -319,6 +351,14 @@ class SubprocessExecutor(Executor):
         deadline = time.time() + self.grace + 5
         while self._runs and time.time() < deadline:
             self.poll(0.1)
+
+
+def _failure_file(job_dir: Path) -> str:
+    """What the job wrote to ``output/failure`` (SageMaker's place for a failure reason)."""
+    try:
+        return (job_dir / "output" / "failure").read_text(errors="replace").strip()[:1024]
+    except OSError:
+        return ""
 
 
 def _value(match: re.Match[str] | None) -> float | None:

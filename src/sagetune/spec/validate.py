@@ -668,6 +668,7 @@ def _parse_definition_body(
         errors,
         path,
         check_paths=check_paths,
+        notices=notices,
     )
     resource = definition.get("ResourceConfig")
     if (
@@ -731,13 +732,14 @@ def _parse_definitions(
         space = parse_space(
             item.get("HyperParameterRanges"), errors, strategy, f"{path}.HyperParameterRanges"
         )
+        n_body = len(errors)
         static, script = _parse_definition_body(
             item, path, space, metric, base, errors, notices, check_paths
         )
-        if script is None:
+        if script is None and len(errors) == n_body:  # no callable with several definitions
             errors.append(
                 f"{path}: say how to start the training job: "
-                f"StaticHyperParameters.sagemaker_program or LocalCommand"
+                f"StaticHyperParameters.sagemaker_program, LocalCommand or a TrainingImage"
             )
         if space is not None and script is not None and isinstance(metric, str) and kind:
             objective_spec = Objective(metric, _objective_type(kind))
