@@ -244,11 +244,6 @@ def test_bad_data_and_unsupported_content_types_name_the_channel(cancer_job: Pat
     assert result.returncode == 1
     assert "validation channel" in _failure(cancer_job) and "broken.csv" in _failure(cancer_job)
 
-    # The CSV files read as libsvm (the default content type) are malformed too.
-    result = _run(cancer_job, _job(cancer_job, hps, {"train": {}}))
-    assert result.returncode == 1 and "train channel" in _failure(cancer_job)
-    assert "LIBSVM" in _failure(cancer_job)
-
     parquet = {"ContentType": "application/x-parquet"}
     result = _run(cancer_job, _job(cancer_job, hps, {"train": parquet}))
     assert result.returncode == 1
@@ -354,6 +349,30 @@ def test_importable_without_the_xgboost_library() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_data_readers_report_the_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "train" / "data.csv"
+    broken.parent.mkdir()
+    broken.write_text("1,2,3\n0,4,5\n1,x,6\n")
+    with pytest.raises(algo.AlgorithmError, match=r"train channel: line 3 of file .*data\.csv"):
+        algo._read_channel("train", broken.parent, "csv", 0)
+    # CSV read as libsvm (the default content type) is not libsvm.
+    with pytest.raises(algo.AlgorithmError, match="is not LIBSVM"):
+        algo._read_channel("train", broken.parent, "libsvm", 0)
+    broken.write_text("1,0.5,3\n0,2,5\n")  # csv_weights=1: the second column is the weight
+    table = algo._read_channel("train", broken.parent, "csv", 1)
+    assert table.weights is not None and list(table.weights) == [0.5, 2.0]
+    assert table.features.shape == (2, 1)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / ".hidden.csv").write_text("1,2\n")
+    with pytest.raises(algo.AlgorithmError, match="validation channel: no data"):
+        algo._read_channel("validation", tmp_path / "empty", "csv", 0)
+    assert algo.content_format(None) == "libsvm"
+    assert algo.content_format("text/csv; label_size=1") == "csv"
+    assert algo.content_format("text/x-libsvm") == "libsvm"
+    with pytest.raises(algo.AlgorithmError, match="not supported by the local XGBoost"):
+        algo.content_format("application/x-recordio-protobuf")
 
 
 def test_container_metrics_agree_with_scikit_learn() -> None:

@@ -27,14 +27,18 @@ contract is the one of the SageMaker XGBoost container (``sagemaker-xgboost:3.0-
 - ``early_stopping_rounds`` stops on the ``validation`` channel (the last evaluation set),
   on the tuning objective metric when there is one, else the last ``eval_metric``, else
   XGBoost's default metric for the objective; the best iteration is the model kept.
-- The model is ``<SM_MODEL_DIR>/xgboost-model``, written by ``Booster.save_model`` (XGBoost's
-  default binary JSON, UBJSON, for a name without extension), loadable with
-  ``xgboost.Booster(model_file=...)``.
+- The model is ``<SM_MODEL_DIR>/xgboost-model`` in the format the container's
+  ``Booster.save_model`` gives a name without extension (UBJSON, XGBoost's default binary
+  JSON since 2.1), loadable with ``xgboost.Booster(model_file=...)``.
 - With a checkpoint folder (``SM_CHECKPOINT_DIR``, else ``LocalPath`` in
-  ``checkpointconfig.json``) the booster is saved after every round as
-  ``xgboost-checkpoint.<round>``, keeping the newest five; a run that finds checkpoints
-  resumes from the newest and trains only the remaining rounds (its first printed round is
-  the one after the checkpoint), as a resumed spot-interrupted job does.
+  ``checkpointconfig.json``, else an existing ``/opt/ml/checkpoints``) the booster is saved
+  after every round as ``xgboost-checkpoint.<round>``, keeping the newest five; a run that
+  finds checkpoints resumes from the newest and trains only the remaining rounds, as a
+  resumed spot-interrupted job does. Round numbers count from the start of the job, so the
+  resumed run's first line is ``[<checkpoint round + 1>]``, as the container's
+  checkpoint-aware printer showed it (3.0-5 hands printing to XGBoost's own monitor, which
+  restarts at ``[0]``; its loader still reads the ``xgboost-checkpoint.<round>`` files written
+  here).
 - A bad hyperparameter or bad data prints the reason on stderr, writes it to
   ``<SM_OUTPUT_DIR>/failure`` (SageMaker's failure reason) and exits with status 1.
 
@@ -158,8 +162,11 @@ METRIC_DEFINITIONS: dict[str, str] = {
     for channel in _CHANNELS
     for metric in _METRIC_NAMES
 }
-"""Every predefined objective metric of the algorithm (``validation:auc``, ``train:rmse``,
-...) -> a regex whose one group is the metric's value in a round's line."""
+"""Every predefined objective metric of the algorithm -> a regex whose one group is the
+metric's value in a round's line. The container declares ``validation:<name>`` for each of its
+33 metric names (SageMaker's "Tune an XGBoost model" page documents 12 of them:
+accuracy, auc, error, f1, logloss, mae, map, merror, mlogloss, mse, ndcg, rmse); the same
+names on the ``train`` channel (``train:auc``) are here too."""
 
 METRIC_DIRECTIONS: dict[str, str] = {
     name: "Maximize" if name.split(":", 1)[1] in _MAXIMIZE else "Minimize"
@@ -456,7 +463,7 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = dict(
         _hp("base_score", "continuous", _I(0), "0.5"),
         _hp("_kfold", "integer", _I(2)),
         _hp("_num_cv_round", "integer", _I(1), "1"),
-        _hp("_tuning_objective_metric", "categorical", OBJECTIVE_METRICS[: len(_METRIC_NAMES)]),
+        _hp("_tuning_objective_metric", "categorical", OBJECTIVE_METRICS),
         _hp("eval_metric", "list", _METRIC_NAMES),
         _hp("seed", "integer", _I(-(2**31), 2**31 - 1, True, True), "0"),
         _hp("num_parallel_tree", "integer", _I(1), "1"),
@@ -833,6 +840,8 @@ def _paths() -> _Paths:
                 local = None
             if local:
                 checkpoints = Path(local)
+        elif not env("SM_MODEL_DIR") and (ml / "checkpoints").is_dir():
+            checkpoints = ml / "checkpoints"  # a real /opt/ml with checkpoints configured
     return _Paths(
         config=config,
         input=input_dir,
@@ -940,33 +949,55 @@ def _sniff_delimiter(line: str, channel: str, path: Path) -> str:
             ) from None
 
 
+def _read_csv_fast(path: Path, delimiter: str) -> np.ndarray | None:
+    """The file's numbers, or ``None`` when it does not parse as a numeric table."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(
+            path, header=None, sep=delimiter, dtype=np.float64, skip_blank_lines=True
+        )
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    return frame.to_numpy()
+
+
+def _read_csv_rows(channel: str, path: Path, delimiter: str) -> list[list[float]]:
+    rows: list[list[float]] = []
+    with path.open(newline="", errors="replace") as handle:
+        for number, row in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            try:
+                values = [float(c) if c.strip() else math.nan for c in row]
+            except ValueError:
+                raise AlgorithmError(
+                    f"{channel} channel: line {number} of file {path} is not numeric CSV "
+                    f"(label in the first column, no header): '{delimiter.join(row)[:50]}'"
+                ) from None
+            if rows and len(values) != len(rows[0]):
+                raise AlgorithmError(
+                    f"{channel} channel: line {number} of file {path} has {len(values)} "
+                    f"columns, the first has {len(rows[0])}"
+                )
+            rows.append(values)
+    return rows
+
+
 def _read_csv(channel: str, files: Sequence[Path], csv_weights: int) -> _Table:
     blocks = []
     for path in files:
         with path.open(errors="replace") as handle:
             first = handle.readline()
         delimiter = _sniff_delimiter(first, channel, path)
-        rows = []
-        with path.open(newline="", errors="replace") as handle:
-            for number, row in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                try:
-                    rows.append([float(c) if c.strip() else math.nan for c in row])
-                except ValueError:
-                    raise AlgorithmError(
-                        f"{channel} channel: line {number} of file {path} is not numeric CSV "
-                        f"(label in the first column, no header): '{delimiter.join(row)[:50]}'"
-                    ) from None
-        if not rows:
+        fast = _read_csv_fast(path, delimiter)
+        if fast is not None:
+            rows: Any = fast
+        else:  # read it row by row, to say where it goes wrong
+            rows = _read_csv_rows(channel, path, delimiter)
+        if len(rows) == 0:
             continue
         width = len(rows[0])
-        for number, values in enumerate(rows, start=1):
-            if len(values) != width:
-                raise AlgorithmError(
-                    f"{channel} channel: data row {number} of file {path} has {len(values)} "
-                    f"columns, the first has {width}"
-                )
         if width < 2 + csv_weights:
             raise AlgorithmError(
                 f"{channel} channel: file {path} has {width} column(s); it needs the label"
