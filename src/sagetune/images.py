@@ -25,6 +25,7 @@ whatever the image; the image is then only a name in the answers, and the notice
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import os
 import sys
 import tomllib
@@ -47,12 +48,16 @@ class ImageRun:
         builtin: the built-in algorithm's name, or None for a mapped command.
         metric_definitions: the algorithm's predefined metrics (name -> regex).
         source: where the mapping came from (the images file, or "built-in").
+        detail: what the log and the notice add (the local library's version).
+        missing: what must be installed first, when something is missing.
     """
 
     command: tuple[str, ...]
     builtin: str | None = None
     metric_definitions: Mapping[str, str] = field(default_factory=dict)
     source: str = "built-in"
+    detail: str = ""
+    missing: str | None = None
 
 
 def images_file() -> Path:
@@ -73,7 +78,26 @@ def _builtin(name: str) -> ImageRun:
         command=(sys.executable, "-m", "sagetune.algorithms.xgboost"),
         builtin="xgboost",
         metric_definitions=dict(builtin_xgboost.METRIC_DEFINITIONS),
+        detail=f", on this machine's xgboost {_version('xgboost')}",
+        missing=(
+            None
+            if importlib.util.find_spec("xgboost") is not None
+            else "the built-in XGBoost algorithm needs the xgboost package: "
+            "pip install 'sagetune[xgboost]'"
+        ),
     )
+
+
+def _version(package: str) -> str:
+    """An installed package's version, without importing it (xgboost takes a second)."""
+    from importlib import metadata
+
+    for name in (package, f"{package}-cpu"):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "(not installed: pip install 'sagetune[xgboost]')"
 
 
 def _load_mappings(path: Path) -> list[Mapping[str, Any]]:

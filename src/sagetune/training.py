@@ -88,6 +88,9 @@ class ScriptDefinition:
         output_path: ``OutputDataConfig.S3OutputPath`` (``s3://`` or an absolute local
             path), where each job's ``model.tar.gz`` and ``output.tar.gz`` are copied.
         runs: one line saying what runs, for the job's log.
+        image: the TrainingImage that runs (None when a script or LocalCommand runs).
+        objective_metric: the tuning objective (written into an image's hyperparameters as
+            ``_tuning_objective_metric``, as SageMaker does).
     """
 
     command: tuple[str, ...]
@@ -104,6 +107,7 @@ class ScriptDefinition:
     output_path: str | None = None
     runs: str | None = None
     image: str | None = None
+    objective_metric: str | None = None
 
     @property
     def passes_arguments(self) -> bool:
@@ -234,6 +238,9 @@ def parse_script_definition(
                     errors.append(unmapped_message(ipath, image))
                     return None
                 image_run = ImageRun(command=(), source="unmapped")  # reading back only
+            if image_run.missing is not None and check_paths:
+                errors.append(f"{ipath}: {image_run.missing}")
+                return None
         elif isinstance(algo.get("AlgorithmName"), str):
             errors.append(
                 f"{path}.AlgorithmSpecification.AlgorithmName: algorithm resources cannot "
@@ -283,21 +290,27 @@ def parse_script_definition(
     if submit is None or image_run is not None:
         source: Path | None = base_dir.resolve() if check_paths else base_dir
     else:
-        where = _location(submit, base_dir, spath, errors, check_paths)
-        if where is not None and is_s3(where):
-            source_uri, source = where, (base_dir.resolve() if check_paths else base_dir)
-            if not where.endswith(".tar.gz"):
-                errors.append(f"{spath}: an s3:// submit directory must be a .tar.gz, got {where!r}")
+        located = _location(submit, base_dir, spath, errors, check_paths)
+        if located is not None and is_s3(located):
+            source_uri = located
+            source = base_dir.resolve() if check_paths else base_dir
+            if not located.endswith(".tar.gz"):
+                errors.append(
+                    f"{spath}: an s3:// submit directory must be a .tar.gz, got {located!r}"
+                )
         else:
-            source = Path(where) if where is not None else None
+            source = Path(located) if located is not None else None
     command: tuple[str, ...] = ()
     if image_run is not None:
         command = image_run.command
         runs = (
             f"the image {image!r} runs as the built-in local {image_run.builtin} algorithm"
+            f"{image_run.detail}"
             if image_run.builtin is not None
             else f"the image {image!r} runs as {shlex.join(command)} ({image_run.source})"
         )
+        if notices is not None and image_run.builtin is not None:
+            notices.append(f"{ipath}: {runs}")
     elif program is not None:
         if not isinstance(program, str) or not program:
             errors.append(
@@ -419,6 +432,7 @@ def parse_script_definition(
         output_path=output_path,
         runs=runs,
         image=image if image_run is not None else None,
+        objective_metric=objective_metric,
     )
 
 
@@ -509,6 +523,13 @@ def prepare_job_dir(
     output_data = output / "data"
     for d in (config, data, model, output_data):
         d.mkdir(parents=True, exist_ok=True)
+    if definition.image is not None and definition.objective_metric is not None:
+        # As the service tells every training job of a tuning job: an algorithm reads it
+        # (the built-in XGBoost adds the metric to eval_metric and stops early on it).
+        hyperparameters = {
+            "_tuning_objective_metric": definition.objective_metric,
+            **hyperparameters,
+        }
     (config / "hyperparameters.json").write_text(
         json.dumps(
             {k: v if isinstance(v, str) else json.dumps(v) for k, v in hyperparameters.items()},

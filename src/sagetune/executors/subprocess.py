@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sagetune.artifacts import publish
 from sagetune.executors.base import (
     Event,
     Executor,
@@ -31,7 +32,6 @@ from sagetune.executors.base import (
     MetricReported,
     log_tail,
 )
-from sagetune.artifacts import publish
 from sagetune.s3 import StorageError
 from sagetune.training import ScriptDefinition, cli_args, prepare_job_dir
 
@@ -165,9 +165,7 @@ class SubprocessExecutor(Executor):
             with open(log_path, "a") as log:
                 log.write(f"could not download the training job's input: {exc}\n")
             self._events.put(
-                JobFinished(
-                    job.name, time.time(), "Failed", failure_reason=f"ClientError: {exc}"
-                )
+                JobFinished(job.name, time.time(), "Failed", failure_reason=f"ClientError: {exc}")
             )
             return
         except OSError as exc:
@@ -296,9 +294,7 @@ class SubprocessExecutor(Executor):
             )
         problem = self._publish(run)
         if problem is not None:
-            return JobFinished(
-                name, now, "Failed", metrics=dict(run.final), failure_reason=problem
-            )
+            return JobFinished(name, now, "Failed", metrics=dict(run.final), failure_reason=problem)
         return JobFinished(name, now, "Completed", metrics=dict(run.final))
 
     def _publish(self, run: _Run) -> str | None:

@@ -527,6 +527,7 @@ def _parse(
         static, script = _parse_definition_body(
             definition, path, space, metric_name, base, errors, notices, check_paths
         )
+        _check_builtin(script, static, space, metric_name, objective_type, objective_path, errors)
         if space is not None and isinstance(metric_name, str) and objective_type is not None:
             objective_spec = Objective(metric_name, _objective_type(objective_type))
             definitions = (DefinitionSpec(None, space, dict(static), script, objective_spec),)
@@ -640,6 +641,37 @@ MAX_DEFINITIONS = 10
 DEFINITION_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$")
 
 
+def _check_builtin(
+    script: ScriptDefinition | None,
+    static: Mapping[str, Any],
+    space: SearchSpace | None,
+    metric: Any,
+    objective_type: Any,
+    objective_path: str,
+    errors: list[str],
+    path: str = "TrainingJobDefinition",
+) -> None:
+    """A built-in algorithm's rules, before any job runs: its hyperparameters' names and
+    ranges (static and tuned), and the direction of its predefined objective metrics."""
+    if script is None or script.builtin != "xgboost":
+        return
+    from sagetune.algorithms import xgboost
+
+    tuned: dict[str, Any] = {}
+    for name, p in (space.ranges if space is not None else {}).items():
+        tuned[name] = p.grid_values() if p.is_categorical else p.bounds
+    for problem in xgboost.check_hyperparameters({k: str(v) for k, v in static.items()}, tuned):
+        name = problem.split(":", 1)[0]
+        where = "HyperParameterRanges" if name in tuned else "StaticHyperParameters"
+        errors.append(f"{path}.{where}[{name}]: {problem.split(':', 1)[-1].strip()}")
+    direction = xgboost.METRIC_DIRECTIONS.get(metric) if isinstance(metric, str) else None
+    if direction is not None and objective_type in OBJECTIVE_TYPES and objective_type != direction:
+        errors.append(
+            f"{objective_path}.Type: {metric} is to {direction.lower()} with the built-in "
+            f"XGBoost algorithm, got {objective_type}"
+        )
+
+
 def _parse_definition_body(
     definition: Mapping[str, Any],
     path: str,
@@ -736,6 +768,7 @@ def _parse_definitions(
         static, script = _parse_definition_body(
             item, path, space, metric, base, errors, notices, check_paths
         )
+        _check_builtin(script, static, space, metric, kind, f"{path}.TuningObjective", errors, path)
         if script is None and len(errors) == n_body:  # no callable with several definitions
             errors.append(
                 f"{path}: say how to start the training job: "
