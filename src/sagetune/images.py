@@ -75,7 +75,15 @@ def _builtin(name: str) -> ImageRun:
     from sagetune.algorithms import xgboost as builtin_xgboost
 
     return ImageRun(
-        command=(sys.executable, "-m", "sagetune.algorithms.xgboost"),
+        # The file run by path, not ``-m``: a job then skips importing the sagetune package
+        # (about a second a job); its folder is not put on sys.path, so ``import xgboost``
+        # finds the library, not this module.
+        command=(
+            sys.executable,
+            "-c",
+            "import runpy, sys; runpy.run_path(sys.argv.pop(1), run_name='__main__')",
+            str(Path(builtin_xgboost.__file__)),
+        ),
         builtin="xgboost",
         metric_definitions=dict(builtin_xgboost.METRIC_DEFINITIONS),
         detail=f", on this machine's xgboost {_version('xgboost')}",

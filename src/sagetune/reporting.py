@@ -52,17 +52,35 @@ class Reporter(Protocol):
         """
 
 
+MODEL_DIR = "model_dir"
+
+
 def wants_reporter(fn: Callable[..., Any]) -> bool:
-    """Whether ``fn`` takes a reporter: a second positional parameter without a default,
-    or ``*args``."""
+    """Whether ``fn`` takes a reporter: a second positional parameter without a default
+    (other than ``model_dir``), or ``*args``."""
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         return False
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    positional = [
+        p
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != MODEL_DIR
+    ]
     if len(positional) >= 2 and positional[1].default is inspect.Parameter.empty:
         return True
     return any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+def wants_model_dir(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` asks for a model folder: a parameter named ``model_dir``, as
+    ``train(hyperparameters, model_dir)`` or ``train(hyperparameters, report, model_dir)``.
+    What it writes there becomes the training job's ``model.tar.gz``."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == MODEL_DIR and p.kind != p.POSITIONAL_ONLY for p in params)
 
 
 def check_report(

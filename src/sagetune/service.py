@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sagetune.answers import LOCAL_OUTPUT_PATH, Parent, describe_tuning_job
+from sagetune.artifacts import fetch_model, model_uri
 from sagetune.cost import cost_summary
 from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.executors.base import Executor
@@ -133,6 +134,30 @@ def output_path(name: str) -> str:
     store's job folders, where the artifacts are (``ModelArtifacts`` of DescribeTrainingJob).
     """
     return f"{LOCAL_OUTPUT_PATH}/{name}"
+
+
+def best_model(store: Store, name: str, dest: str | Path | None = None) -> Path:
+    """The best training job's model, unpacked: its ``model.tar.gz`` from the job's folder,
+    else from ``{S3OutputPath}/{job}/output/`` (S3 or local).
+
+    Args:
+        dest: the folder to unpack into (default: ``best-model`` in the tuning job's folder).
+
+    Raises:
+        LookupError: no such tuning job, or no training job with an objective value yet.
+        FileNotFoundError: the best job left no model archive (a failed job, or a job that
+            ran before artifacts were packed).
+    """
+    record = store.get_tuning_job(name)
+    spec = load_spec(record)
+    best = spec.best_training_job(store.list_training_jobs(name))
+    if best is None:
+        raise LookupError(f"tuning job {name!r} has no training job with an objective value")
+    script = spec.definition(best.definition_name).script
+    given = script.output_path if script is not None else None
+    uri = model_uri(given or output_path(name), best.name)
+    target = Path(dest) if dest is not None else store.tuning_job_dir(name) / "best-model"
+    return fetch_model(store.training_job_dir(name, best.name), uri, target)
 
 
 def describe(store: Store, name: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from sagetune import service
@@ -406,6 +407,18 @@ class HyperparameterTuner:
         if best is None:
             raise RuntimeError(f"tuning job {name!r} has no training job with an objective value")
         return best.name
+
+    def best_model(self, path: str | Path | None = None) -> Path:
+        """The best training job's model, unpacked into ``path`` (default: ``best-model`` in
+        the tuning job's folder); returns the folder. For the built-in XGBoost algorithm it
+        holds ``xgboost-model``; for a script or a callable that takes ``model_dir``, what
+        it wrote there.
+
+        Raises:
+            LookupError: when no training job has an objective value yet.
+            FileNotFoundError: when the best job left no ``model.tar.gz``.
+        """
+        return service.best_model(self.store, self._require_job(), path)
 
     def analytics(self) -> TuningJobAnalytics:
         """Analytics of the latest tuning job (``.dataframe()`` as in SageMaker's SDK)."""

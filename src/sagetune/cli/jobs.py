@@ -397,6 +397,37 @@ def _run(store: Any, name: str, progress: bool | None) -> None:
         sys.exit(1)
 
 
+@main.command("best-model")
+@click.argument("tuning_job_name", metavar="TUNING_JOB")
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to unpack the model into (default: ./<best training job>-model).",
+)
+@store_option
+@click.pass_context
+def best_model(ctx: click.Context, tuning_job_name: str, output: Path | None) -> None:
+    """Fetch and unpack the best training job's model.tar.gz."""
+    from sagetune.s3 import StorageError
+
+    store = get_store(ctx)
+    try:
+        record = store.get_tuning_job(tuning_job_name)
+        best = load_spec(record).best_training_job(store.list_training_jobs(tuning_job_name))
+        if best is None:
+            raise LookupError(
+                f"tuning job {tuning_job_name!r} has no training job with an objective value"
+            )
+        folder = service.best_model(store, tuning_job_name, output or Path(f"{best.name}-model"))
+    except (LookupError, FileNotFoundError, StorageError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+    click.echo(f"best training job: {best.name}")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        click.echo(f"  {path}")
+
+
 @main.command("logs")
 @click.argument("training_job_name", metavar="TRAINING_JOB")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")

@@ -16,11 +16,13 @@ import os
 import sys
 import traceback
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import cloudpickle
 
-from sagetune.reporting import TrainingStopped, check_report, wants_reporter
+from sagetune import artifacts
+from sagetune.reporting import TrainingStopped, check_report, wants_model_dir, wants_reporter
 
 
 class _PipeReporter:
@@ -55,13 +57,25 @@ def _run(
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
+    job_dir = Path(log_path).parent
+    kwargs: dict[str, Any] = {}
+    if wants_model_dir(fn):
+        kwargs["model_dir"] = str(job_dir / "model")
+        (job_dir / "model").mkdir(parents=True, exist_ok=True)
     try:
         if wants_reporter(fn):
-            result = fn(dict(hyperparameters), reporter)
+            result = fn(dict(hyperparameters), reporter, **kwargs)
         else:
-            result = fn(dict(hyperparameters))
+            result = fn(dict(hyperparameters), **kwargs)
+        if kwargs:
+            artifacts.pack(job_dir)  # in the worker: a large model does not hold the tuner up
         return "result", result
     except TrainingStopped as exc:
+        if kwargs:
+            try:  # a stopped job keeps what it trained, as in SageMaker
+                artifacts.pack(job_dir)
+            except OSError:
+                traceback.print_exc()
         return "stopped", str(exc)
     except BaseException:  # noqa: BLE001 - any failure of user code is the job's failure
         traceback.print_exc()
