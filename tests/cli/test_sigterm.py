@@ -54,7 +54,9 @@ def test_sigterm_records_the_tuning_job_stopped_and_ends_its_training_processes(
         return jobs if len(reported) == 2 else []
 
     try:
-        groups = [j.process_id for j in wait_for(both_running, 60, "two jobs running and reporting")]
+        groups = [
+            j.process_id for j in wait_for(both_running, 60, "two jobs running and reporting")
+        ]
         tuner.send_signal(signal.SIGTERM)
         out, err = tuner.communicate(timeout=60)
     finally:
