@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from sagetune.checkpoints import CheckpointSettings, checkpoint_dir, parse_checkpoint_config
+from sagetune.spot import SPOT_MEMBER, SpotInterruptions, parse_spot
+
 MAX_METRIC_DEFINITIONS = 40
 MAX_RETRY_ATTEMPTS = 30
 _DEF = "TrainingJobDefinition"
@@ -54,6 +57,10 @@ class ScriptDefinition:
     max_retry_attempts: int = 0
     entry_point: str | None = None
     instance_type: str | None = None
+    checkpoint: CheckpointSettings | None = None
+    managed_spot: bool = False
+    spot_interruptions: SpotInterruptions | None = None
+    max_wait_time_in_seconds: int | None = None
 
 
 def _local_path(
@@ -137,6 +144,8 @@ def parse_script_definition(
         metric_defs.append(MetricDefinition(name, regex))
 
     if program is None and command_raw is None:
+        if definition.get(SPOT_MEMBER) is not None:
+            errors.append(f"{path}.{SPOT_MEMBER}: only script training jobs can be interrupted")
         if raw_defs or definition.get("InputDataConfig"):
             errors.append(
                 f"{path}: say how to start the training job: "
@@ -245,6 +254,7 @@ def parse_script_definition(
         if local is not None:
             channels[name] = local
 
+    spot_fields = _spot_fields(definition, base_dir, path, errors)
     if len(errors) > n_before or source is None:
         return None
     resource = definition.get("ResourceConfig") or {}
@@ -258,7 +268,30 @@ def parse_script_definition(
         max_retry_attempts=int(attempts or 0),
         entry_point=program,
         instance_type=(resource.get("InstanceType") if isinstance(resource, Mapping) else None),
+        **spot_fields,
     )
+
+
+def _spot_fields(
+    definition: Mapping[str, Any], base_dir: Path, path: str, errors: list[str]
+) -> dict[str, Any]:
+    """``CheckpointConfig``, managed spot and its simulated interruptions, checked (see
+    :mod:`sagetune.checkpoints` and :mod:`sagetune.spot`).
+
+    ``CheckpointConfig.LocalPath`` is accepted as SageMaker accepts it, but a local job's
+    checkpoints are always in ``<job folder>/checkpoints`` (``SM_CHECKPOINT_DIR``), the local
+    ``/opt/ml/checkpoints``, whatever ``LocalPath`` says.
+    """
+    checkpoint = parse_checkpoint_config(
+        definition.get("CheckpointConfig"), base_dir, f"{path}.CheckpointConfig", errors
+    )
+    spot, interruptions, max_wait = parse_spot(definition, path, errors)
+    return {
+        "checkpoint": checkpoint,
+        "managed_spot": spot,
+        "spot_interruptions": interruptions,
+        "max_wait_time_in_seconds": max_wait,
+    }
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any]:
@@ -417,4 +450,7 @@ def prepare_job_dir(
         env[f"SM_HP_{k.upper().replace('-', '_').replace('.', '_')}"] = _env_text(
             hyperparameter_value(v)
         )
+    if definition.checkpoint is not None:
+        checkpoint_dir(ml).mkdir(exist_ok=True)
+        env["SM_CHECKPOINT_DIR"] = str(checkpoint_dir(ml))
     return code, env
