@@ -260,6 +260,10 @@ def describe_training_job(
     """The DescribeTrainingJob answer for one of a tuning job's training jobs.
 
     Times in seconds are whole and at least 1 once the job has started (the API's minimum).
+    ``TrainingTimeInSeconds`` is the wall time from the job's first start; a finished managed
+    spot job's ``BillableTimeInSeconds`` is the time its process ran (its waits for spot
+    capacity after interruptions not counted), so SageMaker's saving formula,
+    ``1 - BillableTimeInSeconds / TrainingTimeInSeconds``, holds.
     """
     d = spec.definition(job.definition_name)
     definition = d.body
@@ -274,8 +278,18 @@ def describe_training_job(
         and "MaxRuntimeInSeconds" in (job.failure_reason)
     ):
         secondary = "MaxRuntimeExceeded"
+    if (
+        job.status == "Stopped"
+        and job.failure_reason
+        and job.failure_reason.startswith("MaxWaitTimeInSeconds")
+    ):
+        secondary = "MaxWaitTimeExceeded"
     end = job.ended_at if job.ended_at is not None else now
     seconds = max(1, int(round(end - job.started_at))) if job.started_at is not None else None
+    billable = seconds
+    if seconds is not None and job.billable_seconds is not None and job.ended_at is not None:
+        # A managed spot job bills the time it ran, not the time it waited for capacity.
+        billable = max(1, int(round(job.billable_seconds)))
     configured = definition.get("OutputDataConfig")
     given = configured.get("S3OutputPath") if isinstance(configured, Mapping) else None
     artifacts = model_uri(given if isinstance(given, str) and given else output_path, job.name)
@@ -298,7 +312,9 @@ def describe_training_job(
         "TrainingEndTime": to_datetime(job.ended_at),
         "LastModifiedTime": to_datetime(job.ended_at or job.started_at or job.created_at),
         "TrainingTimeInSeconds": seconds,
-        "BillableTimeInSeconds": seconds,
+        "BillableTimeInSeconds": billable,
+        "EnableManagedSpotTraining": definition.get("EnableManagedSpotTraining"),
+        "CheckpointConfig": definition.get("CheckpointConfig"),
         "FinalMetricDataList": [
             {"MetricName": k, "Value": v, "Timestamp": to_datetime(end)}
             for k, v in job.final_metrics.items()

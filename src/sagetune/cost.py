@@ -13,7 +13,9 @@ come from a ``--prices`` file or from the request extension ``LocalPricing``::
 
 (a prices file may also be a plain mapping of instance type to price). ``SpotDiscount`` is
 the fraction of the on-demand price saved by spot training; it defaults to 0, so spot changes
-nothing until a discount is given.
+nothing until a discount is given. A spot job's billable seconds are the time its process ran
+(the waits for capacity after simulated interruptions are not billed), and its spot saving is
+what those seconds would have cost on demand less what they cost on spot.
 
 The saving of a job stopped by early stopping or Hyperband is the epochs it did not run times
 its measured seconds per epoch (billable seconds / epochs reported). The epochs it would have
@@ -88,6 +90,7 @@ class JobCost:
     saved_seconds: float
     cost: float | None
     saved_cost: float | None
+    spot_saved_cost: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """SageMaker-style field names."""
@@ -104,6 +107,7 @@ class JobCost:
             "EstimatedSavedSeconds": round(self.saved_seconds, 3),
             "Cost": _round(self.cost),
             "EstimatedSavedCost": _round(self.saved_cost),
+            "SpotSavedCost": _round(self.spot_saved_cost),
         }
 
 
@@ -131,9 +135,11 @@ def job_costs(
         not_run = max(0, planned - epochs) if job.early_stopped and planned and epochs else 0
         saved = not_run * seconds / epochs if epochs else 0.0
         price = prices.prices.get(kind) if kind is not None else None
-        rate = None
+        rate = spot_saved = None
         if price is not None:
-            rate = price * count * (1 - (prices.spot_discount if spot else 0.0)) / 3600
+            discount = prices.spot_discount if spot else 0.0
+            rate = price * count * (1 - discount) / 3600
+            spot_saved = seconds * price * count * discount / 3600
         out.append(
             JobCost(
                 job.name,
@@ -148,6 +154,7 @@ def job_costs(
                 saved,
                 None if rate is None else seconds * rate,
                 None if rate is None else saved * rate,
+                spot_saved,
             )
         )
     return out
@@ -172,10 +179,12 @@ def cost_summary(
     a price for its instance type.
     """
     rows = job_costs(spec, jobs, pricing, now)
+    prices = (spec.pricing or Pricing()).merged(pricing)
     priced = [r for r in rows if r.billable_seconds > 0]
     costs = [r.cost for r in priced if r.cost is not None]
     total = sum(costs) if priced and len(costs) == len(priced) else None
     saved_cost = sum(r.saved_cost or 0.0 for r in rows) if total is not None else None
+    spot_saved = sum(r.spot_saved_cost or 0.0 for r in rows) if total is not None else None
     missing = sorted({str(r.instance_type) for r in priced if r.cost is None})
     return {
         "NumberOfTrainingJobs": len(rows),
@@ -188,5 +197,9 @@ def cost_summary(
         "EpochsNotRun": sum(r.epochs_not_run for r in rows),
         "EstimatedSavedSeconds": round(sum(r.saved_seconds for r in rows), 3),
         "EstimatedSavedCost": _round(saved_cost),
+        "ManagedSpotTrainingJobs": sum(r.spot for r in rows),
+        "SpotBillableTimeInSeconds": round(sum(r.billable_seconds for r in rows if r.spot), 3),
+        "SpotDiscount": prices.spot_discount,
+        "SpotSavedCost": _round(spot_saved),
         "InstanceTypesWithoutPrice": missing,
     }

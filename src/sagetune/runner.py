@@ -401,7 +401,10 @@ class TuningJobRunner:
         curve = self._curves.get(ev.name, [])
         decision = self._decisions.get(ev.name)
         started = fields.get("started_at", job.started_at)
-        fields["billable_seconds"] = max(0.0, ev.time - started) if started else 0.0
+        if ev.billable_seconds is not None:  # a spot job: its running time, not its waits
+            fields["billable_seconds"] = ev.billable_seconds
+        else:
+            fields["billable_seconds"] = max(0.0, ev.time - started) if started else 0.0
         fields["epochs_completed"] = max((e for e, _ in curve), default=0)
         if ev.status == TrainingJobStatus.Stopped and decision is not None:
             # Stopped by the rule: the last reported value is the job's final objective.

@@ -39,8 +39,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from sagetune.checkpoints import CheckpointSettings, checkpoint_dir, parse_checkpoint_config
 from sagetune.images import LOCAL_IMAGE, ImageRun, unmapped_message
 from sagetune.images import resolve as resolve_image
+from sagetune.spot import SPOT_MEMBER, SpotInterruptions, parse_spot
 
 MAX_METRIC_DEFINITIONS = 40
 MAX_RETRY_ATTEMPTS = 30
@@ -108,6 +110,10 @@ class ScriptDefinition:
     runs: str | None = None
     image: str | None = None
     objective_metric: str | None = None
+    checkpoint: CheckpointSettings | None = None
+    managed_spot: bool = False
+    spot_interruptions: SpotInterruptions | None = None
+    max_wait_time_in_seconds: int | None = None
 
     @property
     def passes_arguments(self) -> bool:
@@ -249,6 +255,8 @@ def parse_script_definition(
             )
             return None
         else:
+            if definition.get(SPOT_MEMBER) is not None:
+                errors.append(f"{path}.{SPOT_MEMBER}: only script training jobs can be interrupted")
             if raw_defs or definition.get("InputDataConfig"):
                 errors.append(
                     f"{path}: say how to start the training job: "
@@ -414,6 +422,7 @@ def parse_script_definition(
         output, base_dir, f"{path}.OutputDataConfig.S3OutputPath", errors
     )
 
+    spot_fields = _spot_fields(definition, base_dir, path, errors)
     if len(errors) > n_before or source is None:
         return None
     resource = definition.get("ResourceConfig") or {}
@@ -433,7 +442,30 @@ def parse_script_definition(
         runs=runs,
         image=image if image_run is not None else None,
         objective_metric=objective_metric,
+        **spot_fields,
     )
+
+
+def _spot_fields(
+    definition: Mapping[str, Any], base_dir: Path, path: str, errors: list[str]
+) -> dict[str, Any]:
+    """``CheckpointConfig``, managed spot and its simulated interruptions, checked (see
+    :mod:`sagetune.checkpoints` and :mod:`sagetune.spot`).
+
+    ``CheckpointConfig.LocalPath`` is accepted as SageMaker accepts it, but a local job's
+    checkpoints are always in ``<job folder>/checkpoints`` (``SM_CHECKPOINT_DIR``), the local
+    ``/opt/ml/checkpoints``, whatever ``LocalPath`` says.
+    """
+    checkpoint = parse_checkpoint_config(
+        definition.get("CheckpointConfig"), base_dir, f"{path}.CheckpointConfig", errors
+    )
+    spot, interruptions, max_wait = parse_spot(definition, path, errors)
+    return {
+        "checkpoint": checkpoint,
+        "managed_spot": spot,
+        "spot_interruptions": interruptions,
+        "max_wait_time_in_seconds": max_wait,
+    }
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any]:
@@ -617,4 +649,7 @@ def prepare_job_dir(
         env[f"SM_HP_{k.upper().replace('-', '_').replace('.', '_')}"] = _env_text(
             hyperparameter_value(v)
         )
+    if definition.checkpoint is not None:
+        checkpoint_dir(ml).mkdir(exist_ok=True)
+        env["SM_CHECKPOINT_DIR"] = str(checkpoint_dir(ml))
     return code, env

@@ -31,8 +31,9 @@ def _money(x: float | None) -> str:
 @store_option
 @click.pass_context
 def cost(ctx: click.Context, name: str, prices_path: str | None, as_json: bool) -> None:
-    """A tuning job's cost: total, per training job, and the estimated saving of early
-    stopping or Hyperband (epochs not run x the job's measured seconds per epoch)."""
+    """A tuning job's cost: total, per training job, the saving of managed spot training
+    (SpotDiscount x the seconds its jobs ran) and the estimated saving of early stopping or
+    Hyperband (epochs not run x the job's measured seconds per epoch)."""
     store = get_store(ctx)
     spec = load_spec(store.get_tuning_job(name))
     jobs = store.list_training_jobs(name)
@@ -60,6 +61,7 @@ def cost(ctx: click.Context, name: str, prices_path: str | None, as_json: bool) 
         "saved s",
         "cost",
         "saved",
+        "spot saved",
     ):
         table.add_column(
             column, justify="left" if column in ("training job", "status", "instance") else "right"
@@ -76,6 +78,7 @@ def cost(ctx: click.Context, name: str, prices_path: str | None, as_json: bool) 
             f"{r.saved_seconds:.1f}",
             _money(r.cost),
             _money(r.saved_cost),
+            _money(r.spot_saved_cost) if r.spot else "-",
         )
     Console(width=160).print(table)
     n = summary["NumberOfTrainingJobs"]
@@ -93,6 +96,14 @@ def cost(ctx: click.Context, name: str, prices_path: str | None, as_json: bool) 
         click.echo(
             f"cost: {summary['TotalCost']:.4f}, per training job: "
             f"{summary['CostPerTrainingJob']:.4f}"
+        )
+    if summary["ManagedSpotTrainingJobs"]:
+        spot_saved = summary["SpotSavedCost"]
+        click.echo(
+            f"managed spot: {summary['ManagedSpotTrainingJobs']} jobs, "
+            f"{summary['SpotBillableTimeInSeconds']:.1f} s billed (waits for spot capacity "
+            f"not billed), SpotDiscount {summary['SpotDiscount']:g}, saving "
+            + ("unknown (no price)" if spot_saved is None else f"{spot_saved:.4f} in cost")
         )
     saved = summary["EstimatedSavedCost"]
     click.echo(

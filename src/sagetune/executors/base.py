@@ -47,6 +47,8 @@ class JobFinished:
         metrics: final metric values (for callables, what they returned).
         result: the raw return value of a callable (None for other jobs).
         failure_reason: why it failed or stopped, with the tail of its log.
+        billable_seconds: the seconds to bill when they are not start to end (a managed spot
+            job: the time its process ran, not the time it waited for capacity).
     """
 
     name: str
@@ -55,6 +57,7 @@ class JobFinished:
     metrics: dict[str, float] = field(default_factory=dict)
     result: Any = None
     failure_reason: str | None = None
+    billable_seconds: float | None = None
 
 
 Event = JobStarted | MetricReported | JobFinished

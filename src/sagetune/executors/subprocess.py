@@ -6,6 +6,7 @@ job's ``log.txt`` and through the ``MetricDefinitions`` regexes, and every match
 point, streamed to the tuner at once. Stopping a job (a stop request or the job's
 ``MaxRuntimeInSeconds``) sends SIGTERM to its process group, then SIGKILL after a grace period.
 Failed attempts (non-zero exit, killed by a signal) are retried ``MaximumRetryAttempts`` times.
+Checkpoints and simulated spot interruptions: see :class:`SubprocessExecutor`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,18 @@ import subprocess
 import tarfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sagetune.artifacts import publish
+from sagetune.checkpoints import (
+    CheckpointSyncError,
+    checkpoint_dir,
+    job_uri,
+    sync_down,
+    sync_up,
+)
 from sagetune.executors.base import (
     Event,
     Executor,
@@ -100,18 +109,39 @@ class LineReader:
 
 @dataclass
 class _Run:
+    """One training job, across the processes that run it (retries, spot restarts)."""
+
     request: JobRequest
-    proc: subprocess.Popen[bytes]
-    started: float
+    proc: subprocess.Popen[bytes] | None  # None while waiting for spot capacity
+    started: float  # when the current process started
     attempt: int
     final: dict[str, float] = field(default_factory=dict)
     steps: dict[str, int] = field(default_factory=dict)
     stop_reason: str | None = None
     stop_status: str = "Stopped"
+    first_started: float = 0.0
+    generation: int = 0  # which process: an exit of an earlier one is ignored
+    ran: float = 0.0  # seconds its earlier processes ran
+    attempt_ran: float = 0.0  # the same, within this attempt (MaxRuntimeInSeconds)
+    interruptions: int = 0
+    gaps: Iterator[float] | None = None  # seconds from each start to its interruption
+    interrupt_at: float | None = None
+    interrupting: bool = False
+    waiting_until: float | None = None  # reclaimed; restarts at this time
 
 
 class SubprocessExecutor(Executor):
     """Runs a script-mode training job definition for each suggestion.
+
+    With ``CheckpointConfig``, the job's ``checkpoints`` folder is synced down before each
+    start of its process and up after each end (:mod:`sagetune.checkpoints`). With managed
+    spot and ``LocalSpotInterruptions`` (:mod:`sagetune.spot`) the process is reclaimed as
+    scheduled: SIGTERM to its process group (SIGKILL after the grace period), checkpoints
+    synced up, a line in ``log.txt``, ``RestartDelaySeconds`` waiting for capacity (the poll
+    loop goes on), checkpoints synced down, the process started again. A restart is not a
+    retry attempt and metric steps go on counting. ``MaxRuntimeInSeconds`` counts the time
+    processes ran (per attempt); ``MaxWaitTimeInSeconds`` the wall time since the first start.
+    A spot job's ``JobFinished`` carries its billable seconds: the time its processes ran.
 
     Args:
         definition: the validated script definition.
@@ -129,7 +159,7 @@ class SubprocessExecutor(Executor):
         self.objective_metric = objective_metric
         self.grace = stop_grace_seconds
         self.patterns = [(m.name, re.compile(m.regex)) for m in definition.metric_definitions]
-        self._events: queue.Queue[Event | tuple[str, str, int]] = queue.Queue()
+        self._events: queue.Queue[Event | tuple[str, str, int, int, float]] = queue.Queue()
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
 
@@ -139,7 +169,34 @@ class SubprocessExecutor(Executor):
 
     def start(self, job: JobRequest, attempt: int = 0) -> None:
         job.job_dir.mkdir(parents=True, exist_ok=True)
+        now = time.time()
+        run = _Run(job, None, now, attempt, first_started=now)
+        spot = self.definition.spot_interruptions
+        if spot is not None and self.definition.managed_spot:
+            run.gaps = spot.gaps(job.name)
+        with self._lock:
+            self._runs[job.name] = run
+        if self._launch(run) and run.proc is not None:
+            run.first_started = run.started
+            self._events.put(JobStarted(job.name, run.started, run.proc.pid))
+
+    def _launch(self, run: _Run, header: str | None = None) -> bool:
+        """Sync the checkpoints down and start the job's process (False: it ended, failed)."""
+        job = run.request
         log_path = job.job_dir / LOG_NAME
+        checkpoint = self.definition.checkpoint
+        try:
+            if checkpoint is not None:
+                sync_down(
+                    job_uri(checkpoint, job.name),
+                    checkpoint_dir(job.job_dir),
+                    base_dir=checkpoint.base_dir,
+                )
+        except CheckpointSyncError as exc:
+            with open(log_path, "a") as log:
+                log.write(f"{exc}\n")
+            self._events.put(self._finished(run, "Failed", str(exc)))
+            return False
         try:
             cwd, sm_env = prepare_job_dir(job.job_dir, self.definition, job.hyperparameters)
             env = {
@@ -149,7 +206,7 @@ class SubprocessExecutor(Executor):
                 "SAGETUNE_TRAINING_JOB": job.name,
             }  # lets a resume find orphans safely
             args = cli_args(job.hyperparameters) if self.definition.passes_arguments else []
-            if attempt == 0 and self.definition.runs:
+            if self.definition.runs and header is None:
                 with open(log_path, "a") as log:
                     log.write(f"[sagetune] {self.definition.runs}\n")
             proc = subprocess.Popen(
@@ -164,41 +221,46 @@ class SubprocessExecutor(Executor):
         except StorageError as exc:  # a channel or the code could not be downloaded
             with open(log_path, "a") as log:
                 log.write(f"could not download the training job's input: {exc}\n")
-            self._events.put(
-                JobFinished(job.name, time.time(), "Failed", failure_reason=f"ClientError: {exc}")
-            )
-            return
+            self._events.put(self._finished(run, "Failed", f"ClientError: {exc}"))
+            return False
         except OSError as exc:
             with open(log_path, "a") as log:
                 log.write(f"could not start the training job: {exc}\n")
-            self._events.put(
-                JobFinished(
-                    job.name,
-                    time.time(),
-                    "Failed",
-                    failure_reason=(f"could not start {self.definition.command[0]!r}: {exc}"),
-                )
-            )
-            return
+            reason = f"could not start {self.definition.command[0]!r}: {exc}"
+            self._events.put(self._finished(run, "Failed", reason))
+            return False
         now = time.time()
-        run = _Run(job, proc, now, attempt)
-        with self._lock:
-            self._runs[job.name] = run
-        if attempt == 0:
-            self._events.put(JobStarted(job.name, now, proc.pid))
+        run.proc = proc
+        run.started = now
+        run.generation += 1
+        run.interrupting = False
+        run.waiting_until = None
+        gap = next(run.gaps, None) if run.gaps is not None else None
+        run.interrupt_at = None if gap is None else now + gap
         threading.Thread(
-            target=self._read, args=(run, log_path), daemon=True, name=f"log-{job.name}"
+            target=self._read,
+            args=(run, proc, run.generation, log_path, header),
+            daemon=True,
+            name=f"log-{job.name}",
         ).start()
+        return True
 
-    def _read(self, run: _Run, log_path: Path) -> None:
+    def _read(
+        self,
+        run: _Run,
+        proc: subprocess.Popen[bytes],
+        generation: int,
+        log_path: Path,
+        header: str | None,
+    ) -> None:
         """Tee the job's output into its log and turn regex matches into metric points."""
         written = log_path.stat().st_size if log_path.exists() else 0
-        assert run.proc.stdout is not None
+        assert proc.stdout is not None
         with open(log_path, "ab") as log:
-            if run.attempt:
-                log.write(f"----- retry {run.attempt} -----\n".encode())
+            if header is not None:
+                log.write(f"{header}\n".encode())
             lines = LineReader()
-            fd = run.proc.stdout.fileno()  # unbuffered: a line is seen as soon as it is written
+            fd = proc.stdout.fileno()  # unbuffered: a line is seen as soon as it is written
             while raw := os.read(fd, READ_BYTES):
                 if written < MAX_LOG_BYTES:
                     log.write(raw)
@@ -210,8 +272,8 @@ class SubprocessExecutor(Executor):
                     self._match(run, windows)
             for windows in lines.close():
                 self._match(run, windows)
-        code = run.proc.wait()
-        self._events.put(("exit", run.request.name, code))
+        code = proc.wait()
+        self._events.put(("exit", run.request.name, code, generation, time.time()))
 
     def _match(self, run: _Run, windows: list[str]) -> None:
         """One point per metric whose regex matches the line (its first match)."""
@@ -229,16 +291,21 @@ class SubprocessExecutor(Executor):
 
     def poll(self, timeout: float) -> list[Event]:
         out: list[Event] = []
-        self._enforce_runtime()
         deadline = time.time() + timeout
+        self._tick(out)
         while True:
-            remaining = deadline - time.time()
+            now = time.time()
+            # Wake up for the next interruption, restart or time limit, whichever is first.
+            wait = 0.0 if out else max(0.0, min(deadline, self._next_due()) - now)
             try:
-                item = self._events.get(timeout=max(remaining, 0) if not out else 0)
+                item = self._events.get(timeout=wait)
             except queue.Empty:
-                break
+                if out or time.time() >= deadline:
+                    break
+                self._tick(out)
+                continue
             if isinstance(item, tuple):
-                finished = self._exited(item[1], item[2])
+                finished = self._exited(*item[1:])
                 if finished is not None:
                     out.append(finished)
             else:
@@ -247,18 +314,68 @@ class SubprocessExecutor(Executor):
                 break
         return out
 
-    def _exited(self, name: str, code: int) -> JobFinished | None:
+    def _finished(self, run: _Run, status: str, reason: str | None = None) -> JobFinished:
+        """The job's end: it leaves the running set; a spot job's billable seconds are the
+        seconds its processes ran."""
         with self._lock:
-            run = self._runs.pop(name, None)
-        if run is None:
+            self._runs.pop(run.request.name, None)
+        if run.interruptions and reason is not None:
+            n = run.interruptions
+            first, sep, rest = reason.partition("\n")
+            reason = f"{first} (after {n} spot interruption{'s' if n > 1 else ''}){sep}{rest}"
+        return JobFinished(
+            run.request.name,
+            time.time(),
+            status,
+            metrics=dict(run.final),
+            failure_reason=reason,
+            billable_seconds=run.ran if self.definition.managed_spot else None,
+        )
+
+    def _sync_up(self, run: _Run) -> str | None:
+        """Sync the checkpoints up; the failure reason when that fails."""
+        checkpoint = self.definition.checkpoint
+        if checkpoint is None:
             return None
-        now = time.time()
-        log_path = run.request.job_dir / LOG_NAME
-        if run.stop_reason is not None:
-            reason = self._publish(run) or run.stop_reason
-            return JobFinished(
-                name, now, run.stop_status, metrics=dict(run.final), failure_reason=reason
+        try:
+            sync_up(
+                checkpoint_dir(run.request.job_dir),
+                job_uri(checkpoint, run.request.name),
+                base_dir=checkpoint.base_dir,
             )
+        except CheckpointSyncError as exc:
+            with open(run.request.job_dir / LOG_NAME, "a") as log:
+                log.write(f"{exc}\n")
+            return str(exc)
+        return None
+
+    def _exited(self, name: str, code: int, generation: int, ended: float) -> JobFinished | None:
+        with self._lock:
+            run = self._runs.get(name)
+        if run is None or generation != run.generation:
+            return None
+        run.ran += max(0.0, ended - run.started)
+        run.attempt_ran += max(0.0, ended - run.started)
+        run.proc = None
+        log_path = run.request.job_dir / LOG_NAME
+        sync_failure = self._sync_up(run)
+        if sync_failure is not None:
+            return self._finished(run, "Failed", sync_failure)
+        if run.stop_reason is not None:
+            return self._finished(run, run.stop_status, self._publish(run) or run.stop_reason)
+        if run.interrupting:  # reclaimed: wait for capacity, then start again
+            run.interrupting = False
+            run.interrupt_at = None
+            run.interruptions += 1
+            with open(log_path, "a") as log:
+                log.write(
+                    f"----- spot interruption {run.interruptions}: the instance was "
+                    f"reclaimed; restarting from checkpoints -----\n"
+                )
+            spot = self.definition.spot_interruptions
+            delay = spot.restart_delay_seconds if spot is not None else 0.0
+            run.waiting_until = time.time() + delay
+            return None
         if code != 0:
             how = (
                 f"was killed by signal {signal.Signals(-code).name}"
@@ -266,36 +383,30 @@ class SubprocessExecutor(Executor):
                 else f"failed with exit code {code}"
             )
             if run.attempt < self.definition.max_retry_attempts:
-                self.start(run.request, run.attempt + 1)
+                run.attempt += 1
+                run.steps, run.final, run.attempt_ran = {}, {}, 0.0
+                self._launch(run, header=f"----- retry {run.attempt} -----")
                 return None
             tries = f" after {run.attempt + 1} attempts" if run.attempt else ""
             said = _failure_file(run.request.job_dir)
-            return JobFinished(
-                name,
-                now,
+            return self._finished(
+                run,
                 "Failed",
-                metrics=dict(run.final),
-                failure_reason=(
-                    f"AlgorithmError: the training script {how}{tries}"
-                    + (f": {said}" if said else "")
-                    + f"\nlog tail:\n{log_tail(log_path)}"
-                ),
+                f"AlgorithmError: the training script {how}{tries}"
+                + (f": {said}" if said else "")
+                + f"\nlog tail:\n{log_tail(log_path)}",
             )
         if self.objective_metric not in run.final:
-            return JobFinished(
-                name,
-                now,
+            return self._finished(
+                run,
                 "Failed",
-                metrics=dict(run.final),
-                failure_reason=(
-                    f"objective metric {self.objective_metric!r} not found in the log\n"
-                    f"log tail:\n{log_tail(log_path)}"
-                ),
+                f"objective metric {self.objective_metric!r} not found in the log\n"
+                f"log tail:\n{log_tail(log_path)}",
             )
         problem = self._publish(run)
         if problem is not None:
-            return JobFinished(name, now, "Failed", metrics=dict(run.final), failure_reason=problem)
-        return JobFinished(name, now, "Completed", metrics=dict(run.final))
+            return self._finished(run, "Failed", problem)
+        return self._finished(run, "Completed")
 
     def _publish(self, run: _Run) -> str | None:
         """Pack and copy the job's artifacts; the failure reason when that fails."""
@@ -305,20 +416,70 @@ class SubprocessExecutor(Executor):
             return f"ClientError: could not save the model artifacts: {exc}"
         return None
 
-    def _enforce_runtime(self) -> None:
+    def _next_due(self) -> float:
+        """When the next interruption, restart or time limit falls due."""
+        due = math.inf
         limit = self.definition.max_runtime_in_seconds
-        if limit is None:
-            return
-        now = time.time()
+        max_wait = (
+            self.definition.max_wait_time_in_seconds if self.definition.managed_spot else None
+        )
         for run in list(self._runs.values()):
-            if run.stop_reason is None and now - run.started >= limit:
+            if run.stop_reason is not None:
+                continue
+            if max_wait is not None:
+                due = min(due, run.first_started + max_wait)
+            if run.proc is None:
+                if run.waiting_until is not None:
+                    due = min(due, run.waiting_until)
+                continue
+            if limit is not None:
+                due = min(due, run.started + limit - run.attempt_ran)
+            if run.interrupt_at is not None and not run.interrupting:
+                due = min(due, run.interrupt_at)
+        return due
+
+    def _tick(self, out: list[Event]) -> None:
+        """Enforce the time limits, reclaim spot instances and restart reclaimed jobs."""
+        now = time.time()
+        limit = self.definition.max_runtime_in_seconds
+        max_wait = (
+            self.definition.max_wait_time_in_seconds if self.definition.managed_spot else None
+        )
+        for run in list(self._runs.values()):
+            if run.stop_reason is not None:
+                continue
+            if max_wait is not None and now - run.first_started >= max_wait:
+                reason = (
+                    f"MaxWaitTimeInSeconds ({max_wait} s) exceeded: the training job was stopped"
+                )
+                if run.proc is None:  # waiting for capacity: it ends now
+                    run.stop_reason = reason
+                    out.append(self._finished(run, run.stop_status, reason))
+                else:
+                    self._terminate(run, reason)
+                continue
+            if run.proc is None:
+                if run.waiting_until is not None and now >= run.waiting_until:
+                    if self._launch(run) and run.proc is not None:
+                        # The new process group, for whoever must find it (a resume's
+                        # orphan check); the job's start stays its first.
+                        self._events.put(
+                            JobStarted(run.request.name, run.first_started, run.proc.pid)
+                        )
+                continue
+            if run.interrupting:
+                continue
+            if limit is not None and run.attempt_ran + now - run.started >= limit:
                 self._terminate(
                     run, f"MaxRuntimeInSeconds ({limit} s) exceeded: the training job was stopped"
                 )
+            elif run.interrupt_at is not None and now >= run.interrupt_at:
+                run.interrupting = True
+                self._kill(run.proc, run.request.name)
 
-    def _terminate(self, run: _Run, reason: str) -> None:
-        run.stop_reason = reason
-        pgid = run.proc.pid
+    def _kill(self, proc: subprocess.Popen[bytes], name: str) -> None:
+        """SIGTERM to the process group, SIGKILL after the grace period (in a thread)."""
+        pgid = proc.pid
 
         def kill() -> None:
             try:
@@ -326,7 +487,7 @@ class SubprocessExecutor(Executor):
             except ProcessLookupError:
                 return
             try:
-                run.proc.wait(self.grace)
+                proc.wait(self.grace)
             except subprocess.TimeoutExpired:
                 pass
             try:  # the leader may be gone while its children live on
@@ -334,12 +495,22 @@ class SubprocessExecutor(Executor):
             except ProcessLookupError:
                 pass
 
-        threading.Thread(target=kill, daemon=True, name=f"stop-{run.request.name}").start()
+        threading.Thread(target=kill, daemon=True, name=f"stop-{name}").start()
+
+    def _terminate(self, run: _Run, reason: str) -> None:
+        run.stop_reason = reason
+        if run.proc is not None:
+            self._kill(run.proc, run.request.name)
 
     def stop(self, name: str, reason: str) -> None:
         run = self._runs.get(name)
-        if run is not None and run.stop_reason is None:
-            self._terminate(run, reason)
+        if run is None or run.stop_reason is not None:
+            return
+        if run.proc is None:  # waiting for spot capacity: nothing runs, it ends at once
+            run.stop_reason = reason
+            self._events.put(self._finished(run, run.stop_status, reason))
+            return
+        self._terminate(run, reason)
 
     def shutdown(self) -> None:
         for name in list(self._runs):

@@ -31,11 +31,12 @@ OPERATION = "CreateHyperParameterTuningJob"
 
 # Members that are sagetune's own, by the shape that holds them; each has its own rules
 # (``LocalPricing``: spec/pricing.py; ``LocalBaseDirectory``: spec/validate.py;
-# ``LocalCommand``: training.py), so the model walk leaves their values alone.
+# ``LocalCommand``: training.py; ``LocalSpotInterruptions``: spot.py), so the model walk
+# leaves their values alone.
 LOCAL_MEMBERS: Mapping[str, frozenset[str]] = {
     "CreateHyperParameterTuningJobRequest": frozenset({"LocalPricing", "LocalBaseDirectory"}),
     # Both TrainingJobDefinition and every TrainingJobDefinitions[] item.
-    "HyperParameterTrainingJobDefinition": frozenset({"LocalCommand"}),
+    "HyperParameterTrainingJobDefinition": frozenset({"LocalCommand", "LocalSpotInterruptions"}),
 }
 
 # Members the model marks required that are optional locally, by (shape, member), with why.
