@@ -131,3 +131,24 @@ def test_waiting_for_capacity_past_max_wait_time_stops_the_job(work: Path) -> No
     described = cli_json("describe-training-job", "--training-job-name", job.name, work=work)
     assert described["TrainingJobStatus"] == "Stopped"
     assert described["SecondaryStatus"] == "MaxWaitTimeExceeded"
+
+
+def test_checkpoints_in_s3_carry_an_interrupted_job_over_its_restart(
+    work: Path, s3_env: Any
+) -> None:
+    s3_env.bucket("spot-bucket")
+    req = spot_request(
+        "spot-s3",
+        work,
+        StoppingCondition={"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 120},
+        LocalSpotInterruptions={"AfterSeconds": [1.0]},
+    )
+    req["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": "s3://spot-bucket/ckpt"}
+    res = sagetune("tune", str(write_request(work, req)), store=store_of(work), cwd=work)
+    assert res.returncode == 0, res.stderr
+    (job,) = open_store(store_of(work)).list_training_jobs("spot-s3")
+    assert job.status == "Completed", job.failure_reason
+    after = Path(job.log_path or "").read_text().split("spot interruption 1")[1]
+    assert int(after.split("resumed from step ")[1].split()[0]) > 0
+    body = s3_env.client().get_object(Bucket="spot-bucket", Key=f"ckpt/{job.name}/step.txt")
+    assert body["Body"].read() == b"5"
