@@ -59,14 +59,20 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 class Server:
-    def __init__(self, folder: Path, store_url: str):
-        self.folder, self.store_url = folder, store_url
+    def __init__(self, folder: Path, store_url: str, env: dict[str, str] | None = None):
+        """``env`` is added to the server's environment (an S3 endpoint and its keys)."""
+        self.folder, self.store_url, self.extra_env = folder, store_url, dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, sigv4.ENV_ACCESS_KEY_ID: KEY_ID, sigv4.ENV_SECRET_ACCESS_KEY: SECRET}
+        env = {
+            **os.environ,
+            **self.extra_env,
+            sigv4.ENV_ACCESS_KEY_ID: KEY_ID,
+            sigv4.ENV_SECRET_ACCESS_KEY: SECRET,
+        }
         log = open(self.folder / "server.log", "ab")  # noqa: SIM115 - the server's lifetime
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sagetune", "serve", "--port", str(self.port)]
