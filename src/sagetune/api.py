@@ -343,6 +343,49 @@ def stop_training_job(backend: Backend, request: Request) -> Answer:
     return {}
 
 
+# tags ------------------------------------------------------------------------------------------
+_RESOURCE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:"
+    r"(?P<kind>hyper-parameter-tuning-job|training-job)/(?P<name>.+)$"
+)
+
+
+def _tuning_job_of_arn(store: Store, arn: str) -> TuningJobRecord | None:
+    """The tuning job an ARN names, itself or through one of its training jobs (names in
+    ARNs are lower case, as the service writes them)."""
+    match = _RESOURCE_ARN.match(arn)
+    if match is None:
+        return None
+    name = match["name"]
+    for record in store.list_tuning_jobs():
+        if match["kind"] == "hyper-parameter-tuning-job":
+            if record.name.lower() == name:
+                return record
+        elif any(j.name.lower() == name for j in store.list_training_jobs(record.name)):
+            return record
+    return None
+
+
+def list_tags(backend: Backend, request: Request) -> Answer:
+    """ListTags of a tuning job or a training job: the tuning job's ``Tags``, which SageMaker
+    also adds to every training job the tuning job launches (the SageMaker SDK's ``attach``
+    reads them). An ARN of any other resource, or of no stored job, is a
+    ValidationException (the operation models no other error). A resource holds at most 50
+    tags and ``MaxResults`` is at least 50, so every answer is one page: a ``NextToken`` is
+    never given out, and one passed in is refused."""
+    arn = _name(request, "ResourceArn")
+    size = request.get("MaxResults")
+    minimum = _input_member("ListTags", "MaxResults").metadata["min"]
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < minimum):
+        raise ValidationError(f"MaxResults: must be an integer of at least {minimum}, got {size!r}")
+    if request.get("NextToken"):
+        raise ValidationError("NextToken: is not a token this service gave out")
+    record = _tuning_job_of_arn(backend.store, arn)
+    if record is None:
+        raise ValidationError(f"ResourceArn: no tuning job or training job {arn!r}")
+    return {"Tags": list(load_spec(record).to_request().get("Tags") or [])}
+
+
 OPERATIONS: dict[str, Callable[[Backend, Request], Answer]] = {
     "CreateHyperParameterTuningJob": create_hyper_parameter_tuning_job,
     "DescribeHyperParameterTuningJob": describe_hyper_parameter_tuning_job,
@@ -355,6 +398,7 @@ OPERATIONS: dict[str, Callable[[Backend, Request], Answer]] = {
     "DescribeTrainingJob": describe_training_job_,
     "ListTrainingJobs": list_training_jobs,
     "StopTrainingJob": stop_training_job,
+    "ListTags": list_tags,
 }
 
 _OPERATION_NAME = re.compile(r"^[A-Za-z]{1,64}$")

@@ -344,3 +344,30 @@ def test_the_cli_lists_page_by_page_or_all_at_once(finished: Store) -> None:
     assert [s["TrainingJobName"] for s in first["TrainingJobSummaries"]] + [
         s["TrainingJobName"] for s in second["TrainingJobSummaries"]
     ] == [s["TrainingJobName"] for s in every["TrainingJobSummaries"]]
+
+
+def test_list_tags_of_a_tuning_job_and_its_training_jobs(tmp_path: Path) -> None:
+    """The SageMaker SDK's Estimator.attach (and so best_estimator) calls ListTags on the
+    training job; a tuning job's Tags are its training jobs' too, as SageMaker adds them."""
+    store = open_store(tmp_path / "s.db")
+    (tmp_path / "train.py").write_text(SCRIPT)
+    tags = [{"Key": "team", "Value": "ml"}, {"Key": "project", "Value": "Tagged"}]
+    service.create_tuning_job(store, local_command_request("Tagged") | {"Tags": tags}, tmp_path)
+    service.create_tuning_job(store, local_command_request("plain"), tmp_path)
+    service.run_tuning_job(store, "plain")
+    d = call(store, "DescribeHyperParameterTuningJob", HyperParameterTuningJobName="Tagged")
+    answer = call(store, "ListTags", ResourceArn=d["HyperParameterTuningJobArn"])
+    assert_matches("ListTags", answer)
+    assert answer == {"Tags": tags}
+    job = store.list_training_jobs("plain")[0]
+    arn = call(store, "DescribeTrainingJob", TrainingJobName=job.name)["TrainingJobArn"]
+    assert call(store, "ListTags", ResourceArn=arn, MaxResults=50) == {"Tags": []}
+    for request, match in [
+        ({}, "ResourceArn: is required"),
+        ({"ResourceArn": arn, "MaxResults": 10}, "MaxResults: must be an integer of at least 50"),
+        ({"ResourceArn": arn, "NextToken": "x"}, "NextToken"),
+        ({"ResourceArn": arn.replace("training-job/", "training-job/x")}, "no tuning job"),
+        ({"ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"}, "no tuning job"),
+    ]:
+        with pytest.raises(ValidationError, match=match):
+            call(store, "ListTags", **request)

@@ -59,14 +59,20 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 class Server:
-    def __init__(self, folder: Path, store_url: str):
-        self.folder, self.store_url = folder, store_url
+    def __init__(self, folder: Path, store_url: str, env: dict[str, str] | None = None):
+        """``env`` is added to the server's environment (an S3 endpoint and its keys)."""
+        self.folder, self.store_url, self.extra_env = folder, store_url, dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, sigv4.ENV_ACCESS_KEY_ID: KEY_ID, sigv4.ENV_SECRET_ACCESS_KEY: SECRET}
+        env = {
+            **os.environ,
+            **self.extra_env,
+            sigv4.ENV_ACCESS_KEY_ID: KEY_ID,
+            sigv4.ENV_SECRET_ACCESS_KEY: SECRET,
+        }
         log = open(self.folder / "server.log", "ab")  # noqa: SIM115 - the server's lifetime
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sagetune", "serve", "--port", str(self.port)]
@@ -424,7 +430,23 @@ def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:
     assert "SAGETUNE_ACCESS_KEY_ID" in res.stderr and "SAGETUNE_SECRET_ACCESS_KEY" in res.stderr
 
 
-def test_the_readme_boto3_example_runs_as_written(server: Server) -> None:
+def test_the_readme_boto3_example_runs_as_written(tmp_path: Path, s3_env: Any) -> None:
+    # The example's S3OutputPath is s3://my-bucket/tuning: a server with an S3 holding it.
+    s3_env.bucket("my-bucket")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text(TRAIN)
+    server = Server(tmp_path, f"sqlite:///{tmp_path / 'readme.db'}", env=s3_env.env)
+    server.start()
+    try:
+        readme_example(server)
+        listed = s3_env.client().list_objects_v2(Bucket="my-bucket", Prefix="tuning/")
+        keys = [o["Key"] for o in listed.get("Contents", [])]
+        assert len([k for k in keys if k.endswith("/output/model.tar.gz")]) == 2, keys
+    finally:
+        server.stop()
+
+
+def readme_example(server: Server) -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("## Use boto3 or the SageMaker SDK", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
@@ -447,7 +469,7 @@ def test_the_readme_boto3_example_runs_as_written(server: Server) -> None:
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert len(lines) == 2 and all(line.startswith("from-boto3-") for line in lines)
-    assert all("'Value'" in line for line in lines)
+    assert all("'Value'" in line for line in lines), lines
 
 
 def test_tuning_jobs_go_on_across_a_server_restart(tmp_path: Path) -> None:
