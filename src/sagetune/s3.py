@@ -304,12 +304,7 @@ def _place(cached: Path, target: Path) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
             raise
-        tmp = _temp_beside(target)
-        try:
-            shutil.copyfile(cached, tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        _copy_atomically(cached, target)
 
 
 def _fetch_object(

@@ -503,7 +503,9 @@ _NOT_XGBOOST_PARAMS = (
 
 def _decode(value: Any) -> Any:
     """A value as SageMaker's training toolkit reads it (as ``training.hyperparameter_value``):
-    JSON-decoded where it is JSON (``'"binary:logistic"'`` -> ``binary:logistic``)."""
+    JSON-decoded where it is JSON (``'"binary:logistic"'`` -> ``binary:logistic``). Kept here
+    rather than imported: a job runs this file alone, as a container runs its algorithm,
+    without importing the sagetune package."""
     if isinstance(value, str):
         try:
             return json.loads(value)
