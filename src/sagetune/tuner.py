@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sagetune import service
+from sagetune import api, service
 from sagetune.analytics import TuningJobAnalytics
 from sagetune.errors import ValidationError
 from sagetune.executors.process import serialize_callable
@@ -17,6 +19,7 @@ from sagetune.naming import name_from_base
 from sagetune.space import Parameter
 from sagetune.spec import load_spec, parse_request
 from sagetune.store import Store, open_store
+from sagetune.store.records import FINISHED
 from sagetune.strategy_config import StrategyConfig
 
 
@@ -88,13 +91,52 @@ class WarmStartConfig:
         }
 
 
+TrainFunction = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """The best training job, as ``best_estimator()`` gives it: what SageMaker's attached
+    estimator carries that means something locally.
+
+    Attributes:
+        training_job_name: the best training job.
+        hyperparameters: its tuned and static hyperparameters, as the job received them.
+        objective_value: its final objective metric value.
+        model_data: ``ModelArtifacts.S3ModelArtifacts`` (where its ``model.tar.gz`` is).
+    """
+
+    training_job_name: str
+    hyperparameters: dict[str, Any]
+    objective_value: float | None
+    model_data: str
+    _tuner: Any = None
+
+    def model_dir(self, path: str | Path | None = None) -> Path:
+        """The model, unpacked (see :meth:`HyperparameterTuner.best_model`)."""
+        return self._tuner.best_model(path)
+
+
 class HyperparameterTuner:
     """Tunes a training function's hyperparameters, locally, the SageMaker way.
 
+    Takes the SageMaker Python SDK's argument order, with the training function (or a
+    script-mode training job definition) where the SDK has its estimator::
+
+        HyperparameterTuner(train, "validation:auc", ranges, max_jobs=20).fit()
+
+    or the metric first, the training function given to :meth:`fit`::
+
+        HyperparameterTuner("validation:auc", ranges, max_jobs=20).fit(train)
+
     Args:
+        estimator: the training function or definition (see :meth:`fit`), or, in the second
+            form, the objective metric's name.
         objective_metric_name: the metric to optimise (a key of what ``train`` returns).
         hyperparameter_ranges: name -> ContinuousParameter / IntegerParameter /
             CategoricalParameter.
+        metric_definitions: ``[{"Name": ..., "Regex": ...}]`` for a script-mode definition
+            (added to its ``AlgorithmSpecification.MetricDefinitions``).
         objective_type: ``Maximize`` or ``Minimize``.
         strategy: ``Bayesian`` (default), ``Random``, ``Grid`` or ``Hyperband``.
         max_jobs: MaxNumberOfTrainingJobs (failed jobs count too). Defaults to 1, or to the
@@ -122,6 +164,9 @@ class HyperparameterTuner:
             ``{"InstancePricesPerHour": {"ml.m5.xlarge": 0.23}}`` (see :mod:`sagetune.cost`);
             jobs of a Python callable take the instance type of ``instance_type``.
         instance_type: ``ResourceConfig.InstanceType`` recorded for the training jobs.
+        tags: ``[{"Key": ..., "Value": ...}]``, the tuning job's ``Tags`` (ListTags answers
+            them for it and its training jobs).
+        completion_criteria_config: the SageMaker SDK's name of ``completion_criteria``.
 
     Raises:
         ValidationError: when the configuration breaks a rule (all problems listed).
@@ -138,25 +183,60 @@ class HyperparameterTuner:
 
     def __init__(
         self,
-        objective_metric_name: str,
-        hyperparameter_ranges: Mapping[str, Parameter],
-        objective_type: str = "Maximize",
+        estimator: TrainFunction | Mapping[str, Any] | str,
+        objective_metric_name: str | Mapping[str, Parameter] | None = None,
+        hyperparameter_ranges: Mapping[str, Parameter] | None = None,
+        metric_definitions: list[Mapping[str, str]] | None = None,
         strategy: str = "Bayesian",
+        objective_type: str = "Maximize",
         max_jobs: int | None = None,
         max_parallel_jobs: int = 1,
+        max_runtime_in_seconds: int | None = None,
+        tags: list[Mapping[str, str]] | None = None,
+        base_tuning_job_name: str | None = None,
+        warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None,
+        strategy_config: StrategyConfig | Mapping[str, Any] | None = None,
+        completion_criteria_config: TuningJobCompletionCriteriaConfig
+        | Mapping[str, Any]
+        | None = None,
         early_stopping_type: str = "Off",
         random_seed: int | None = None,
-        base_tuning_job_name: str | None = None,
+        *,
         completion_criteria: TuningJobCompletionCriteriaConfig | Mapping[str, Any] | None = None,
-        max_runtime_in_seconds: int | None = None,
         store: Store | str | None = None,
         static_hyperparameters: Mapping[str, Any] | None = None,
         show_progress: bool | None = None,
-        warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None,
-        strategy_config: StrategyConfig | Mapping[str, Any] | None = None,
         pricing: Mapping[str, Any] | None = None,
         instance_type: str | None = None,
     ):
+        self.estimator: TrainFunction | Mapping[str, Any] | None = None
+        if isinstance(estimator, str):  # the metric first; the function comes with fit()
+            if hyperparameter_ranges is None and isinstance(objective_metric_name, Mapping):
+                hyperparameter_ranges = objective_metric_name
+            objective_metric_name = estimator
+        else:
+            if not callable(estimator) and not isinstance(estimator, Mapping):
+                raise ValidationError(
+                    "estimator: must be a training function, a training job definition (a "
+                    f"dict) or the objective metric's name, got {type(estimator).__name__}"
+                )
+            self.estimator = estimator
+        if not isinstance(objective_metric_name, str) or not objective_metric_name:
+            raise ValidationError(
+                "objective_metric_name: is required (the metric to optimise, a string), got "
+                f"{type(objective_metric_name).__name__}"
+            )
+        if hyperparameter_ranges is None:
+            raise ValidationError(
+                "hyperparameter_ranges: is required (a dict of name -> ContinuousParameter / "
+                "IntegerParameter / CategoricalParameter)"
+            )
+        if completion_criteria is not None and completion_criteria_config is not None:
+            raise ValidationError(
+                "completion_criteria_config: give it or completion_criteria, not both"
+            )
+        self.metric_definitions = [dict(m) for m in metric_definitions or []]
+        self.tags = [dict(t) for t in tags or []]
         self._configure(
             objective_metric_name,
             hyperparameter_ranges,
@@ -167,7 +247,7 @@ class HyperparameterTuner:
             early_stopping_type,
             random_seed,
             base_tuning_job_name,
-            completion_criteria,
+            completion_criteria if completion_criteria is not None else completion_criteria_config,
             max_runtime_in_seconds,
             store,
             static_hyperparameters,
@@ -300,15 +380,19 @@ class HyperparameterTuner:
                 "InstanceType": self.instance_type,
                 "InstanceCount": 1,
             }
+        if self.tags:
+            request["Tags"] = [dict(t) for t in self.tags]
         return request
 
     def fit(
         self,
-        train: Callable[[dict[str, Any]], float | Mapping[str, float]] | Mapping[str, Any],
+        train: TrainFunction | Mapping[str, Any] | None = None,
         job_name: str | None = None,
         wait: bool = True,
+        *,
+        inputs: Mapping[str, Any] | None = None,
     ) -> None:
-        """Run a tuning job to its end.
+        """Run a tuning job (to its end, unless ``wait=False``).
 
         Args:
             train: either a Python callable ``train(hyperparameters) -> float | dict[str,
@@ -316,21 +400,40 @@ class HyperparameterTuner:
                 notebook; a float is the objective metric, a dict must hold it; with a second
                 parameter, ``train(hyperparameters, report)``, it gets a reporter and calls
                 ``report(epoch=k, **metrics)`` after each epoch, see
-                :mod:`sagetune.reporting`), or a
-                script-mode training job definition (the request's ``TrainingJobDefinition``:
-                ``StaticHyperParameters.sagemaker_program`` or ``LocalCommand``, and
-                ``AlgorithmSpecification.MetricDefinitions``).
+                :mod:`sagetune.reporting`; with a ``model_dir`` parameter it gets the job's
+                model folder), or a script-mode training job definition (the request's
+                ``TrainingJobDefinition``: ``StaticHyperParameters.sagemaker_program``,
+                ``LocalCommand`` or a ``TrainingImage``, and
+                ``AlgorithmSpecification.MetricDefinitions``). Default: the tuner's
+                ``estimator``. For a tuner made with a definition, a dict of channel name ->
+                URI (the SageMaker SDK's ``fit(inputs)``) is taken as ``inputs``.
             job_name: the tuning job's name (default: generated from the base name).
-            wait: must be True (the tuner runs in this process).
+            wait: False returns once the tuning job is stored, with a detached tuner process
+                running it (as the CLI's ``create-hyper-parameter-tuning-job``); see
+                :meth:`wait` and :meth:`stop_tuning_job`.
+            inputs: channel name -> ``s3://`` URI, ``file://`` URL or path (or a full
+                ``Channel`` dict), the definition's ``InputDataConfig``.
 
         Raises:
             ValidationError: on a bad configuration (nothing is stored).
             ResourceInUse: the name is already used in the store.
         """
-        if not wait:
+        if (
+            self.estimator is not None
+            and isinstance(train, Mapping)
+            and inputs is None
+            and all(not k[:1].isupper() for k in train)  # channel names, not definition keys
+        ):
+            train, inputs = None, train
+        train = train if train is not None else self.estimator
+        if train is None:
             raise ValidationError(
-                "wait: fit(wait=False) is not supported; use the CLI's "
-                "create-hyper-parameter-tuning-job to run in the background"
+                "train: give fit() the training function or definition (or the tuner an estimator)"
+            )
+        if not wait and self.store.url.rstrip("/") in ("sqlite:", "sqlite://"):
+            raise ValidationError(
+                "wait: fit(wait=False) runs the tuning job in another process, which cannot "
+                "see an in-memory store; give store= a file or a database URL"
             )
         name = job_name or name_from_base(self.base_tuning_job_name)
         request = self.request(name)
@@ -342,12 +445,109 @@ class HyperparameterTuner:
                 **(definition.get("StaticHyperParameters") or {}),
             }
             request["TrainingJobDefinition"] = {**definition, "StaticHyperParameters": static}
+            self._add_metric_definitions(request["TrainingJobDefinition"])
+            if inputs is not None:
+                request["TrainingJobDefinition"]["InputDataConfig"] = _channels(inputs)
         else:
+            for given, what in (
+                (self.metric_definitions, "metric_definitions"),
+                (inputs, "inputs"),
+            ):
+                if given:
+                    raise ValidationError(
+                        f"{what}: only for a script-mode training job definition; a training "
+                        f"function returns or reports its metrics and reads its own data"
+                    )
             payload = serialize_callable(train)
         service.create_tuning_job(self.store, request, train_payload=payload)
         self.latest_tuning_job = name
+        if not wait:
+            from sagetune.cli import background
+
+            background.start(self.store, name, cwd=Path.cwd())
+            return
         show = self.show_progress if self.show_progress is not None else sys.stderr.isatty()
         service.run_tuning_job(self.store, name, show_progress=show)
+
+    def _add_metric_definitions(self, definition: dict[str, Any]) -> None:
+        if not self.metric_definitions:
+            return
+        algo = dict(definition.get("AlgorithmSpecification") or {})
+        have = {m.get("Name") for m in algo.get("MetricDefinitions") or []}
+        algo["MetricDefinitions"] = [
+            *(algo.get("MetricDefinitions") or []),
+            *(m for m in self.metric_definitions if m.get("Name") not in have),
+        ]
+        definition["AlgorithmSpecification"] = algo
+
+    def wait(self, poll: float = 1.0, timeout: float | None = None) -> str:
+        """Wait for the latest tuning job to end; returns its status.
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first.
+        """
+        name = self._require_job()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            status = self.store.get_tuning_job(name).status
+            if status in FINISHED:
+                return str(status)
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"tuning job {name!r} is still {status}")
+            time.sleep(poll)
+
+    def stop_tuning_job(self) -> None:
+        """StopHyperParameterTuningJob for the latest tuning job (its tuner stops its
+        training jobs and marks it Stopped)."""
+        from sagetune.control import stop_tuning_job
+
+        stop_tuning_job(self.store, self._require_job())
+
+    def identical_dataset_and_algorithm_tuner(
+        self, additional_parents: set[str] | None = None
+    ) -> HyperparameterTuner:
+        """A new tuner like this one, warm-started (IdenticalDataAndAlgorithm) from the
+        latest tuning job and ``additional_parents``."""
+        return self._warm_tuner(WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, additional_parents)
+
+    def transfer_learning_tuner(
+        self,
+        additional_parents: set[str] | None = None,
+        estimator: TrainFunction | Mapping[str, Any] | None = None,
+    ) -> HyperparameterTuner:
+        """A new tuner like this one, warm-started (TransferLearning) from the latest tuning
+        job and ``additional_parents``; ``estimator`` replaces the training function."""
+        return self._warm_tuner(WarmStartTypes.TRANSFER_LEARNING, additional_parents, estimator)
+
+    def _warm_tuner(
+        self,
+        kind: WarmStartTypes,
+        additional_parents: set[str] | None,
+        estimator: TrainFunction | Mapping[str, Any] | None = None,
+    ) -> HyperparameterTuner:
+        parents = {self._require_job(), *(additional_parents or ())}
+        tuner = copy.copy(self)
+        tuner.warm_start_config = WarmStartConfig(kind, parents).to_input_req()
+        tuner.latest_tuning_job = None
+        if estimator is not None:
+            tuner.estimator = estimator
+        return tuner
+
+    def best_estimator(self) -> TrainedModel:
+        """The best training job of the latest tuning job: its hyperparameters, objective
+        value and ``model_data`` (its ``model.tar.gz``); ``.model_dir()`` unpacks it."""
+        name = self.best_training_job()
+        described = api.call(
+            api.Backend(self.store), "DescribeTrainingJob", {"TrainingJobName": name}
+        )
+        job = self.store.get_training_job(name)
+        return TrainedModel(
+            training_job_name=name,
+            hyperparameters=dict(described.get("HyperParameters") or {}),
+            objective_value=job.objective,
+            model_data=described.get("ModelArtifacts", {}).get("S3ModelArtifacts", ""),
+            _tuner=self,
+        )
 
     def _require_job(self) -> str:
         if self.latest_tuning_job is None:
@@ -368,6 +568,9 @@ class HyperparameterTuner:
         definition = spec.definitions[0]
         resource = definition.body.get("ResourceConfig") or {}
         tuner = cls.__new__(cls)
+        tuner.estimator = None  # the stored job keeps its code; fit() needs it given again
+        tuner.metric_definitions = []
+        tuner.tags = [dict(t) for t in request.get("Tags") or []]
         tuner._configure(
             spec.objective.metric_name,
             dict(spec.space.ranges),
@@ -423,3 +626,19 @@ class HyperparameterTuner:
     def analytics(self) -> TuningJobAnalytics:
         """Analytics of the latest tuning job (``.dataframe()`` as in SageMaker's SDK)."""
         return TuningJobAnalytics(self._require_job(), store=self.store)
+
+
+def _channels(inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``fit(inputs)`` as ``InputDataConfig``: a URI per channel, or a full Channel dict."""
+    out = []
+    for name, value in inputs.items():
+        if isinstance(value, Mapping):
+            out.append({"ChannelName": name, **value})
+        else:
+            out.append(
+                {
+                    "ChannelName": name,
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": value}},
+                }
+            )
+    return out

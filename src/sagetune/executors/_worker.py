@@ -93,6 +93,7 @@ def _run(
 def main(in_fd: int, out_fd: int) -> None:
     inbox, outbox = Connection(in_fd, writable=False), Connection(out_fd, readable=False)
     functions: dict[str, Any] = {}
+    failed: dict[str, str] = {}  # why a function could not be loaded, by its key
     while True:
         try:
             message = inbox.recv()
@@ -111,15 +112,13 @@ def main(in_fd: int, out_fd: int) -> None:
             try:
                 functions[key] = cloudpickle.loads(payload)
             except BaseException as exc:  # noqa: BLE001
-                outbox.send(
-                    (
-                        "error",
-                        name,
-                        "the training function could not be loaded in the "
-                        f"worker process: {type(exc).__name__}: {exc}",
-                    )
+                failed[key] = (
+                    "the training function could not be loaded in the "
+                    f"worker process: {type(exc).__name__}: {exc}"
                 )
-                continue
+        if key not in functions:  # it failed to load, now or for an earlier job
+            outbox.send(("error", name, failed.get(key, "the training function is missing")))
+            continue
         outbox.send(("started", name))
         kind, value = _run(
             functions[key], hyperparameters, log_path, _PipeReporter(name, inbox, outbox)

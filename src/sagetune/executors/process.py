@@ -23,7 +23,9 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
+import types
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -54,8 +56,18 @@ def serialize_callable(fn: Callable[..., Any]) -> bytes:
             f"train: must be a callable train(hyperparameters) -> float | dict, "
             f"got {type(fn).__name__}"
         )
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    by_value = module is not None and _is_user_code(module)
     try:
-        return cloudpickle.dumps(fn)
+        # The user's own modules travel by value: a worker started by another process (a
+        # resumed or detached tuner, in another folder) need not be able to import them.
+        if by_value:
+            cloudpickle.register_pickle_by_value(module)
+        try:
+            return cloudpickle.dumps(fn)
+        finally:
+            if by_value:
+                cloudpickle.unregister_pickle_by_value(module)
     except Exception as exc:
         raise ValidationError(
             f"train: the function {getattr(fn, '__name__', fn)!r} cannot be sent to a worker "
@@ -63,6 +75,19 @@ def serialize_callable(fn: Callable[..., Any]) -> bytes:
             f"open file, a database connection, a live model) cannot be pickled: create such "
             f"objects inside the function, or define the function in an importable module"
         ) from None
+
+
+def _is_user_code(module: types.ModuleType) -> bool:
+    """A module of the user's own (not ``__main__``, which cloudpickle sends by value anyway,
+    nor an installed package or the standard library, which every worker can import)."""
+    path = getattr(module, "__file__", None)
+    if module.__name__ == "__main__" or not path:
+        return False
+    installed = {sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    resolved = os.path.realpath(path)
+    return not any(
+        root and resolved.startswith(os.path.realpath(root) + os.sep) for root in installed
+    ) and not module.__name__.startswith("sagetune")
 
 
 def metrics_from_result(
