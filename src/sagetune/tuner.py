@@ -131,7 +131,7 @@ class HyperparameterTuner:
 
     Args:
         estimator: the training function or definition (see :meth:`fit`), or, in the second
-            form, the objective metric's name.
+            form, the objective metric's name (or nothing, with ``objective_metric_name=``).
         objective_metric_name: the metric to optimise (a key of what ``train`` returns).
         hyperparameter_ranges: name -> ContinuousParameter / IntegerParameter /
             CategoricalParameter.
@@ -183,7 +183,7 @@ class HyperparameterTuner:
 
     def __init__(
         self,
-        estimator: TrainFunction | Mapping[str, Any] | str,
+        estimator: TrainFunction | Mapping[str, Any] | str | None = None,
         objective_metric_name: str | Mapping[str, Parameter] | None = None,
         hyperparameter_ranges: Mapping[str, Parameter] | None = None,
         metric_definitions: list[Mapping[str, str]] | None = None,
@@ -214,7 +214,7 @@ class HyperparameterTuner:
             if hyperparameter_ranges is None and isinstance(objective_metric_name, Mapping):
                 hyperparameter_ranges = objective_metric_name
             objective_metric_name = estimator
-        else:
+        elif estimator is not None:
             if not callable(estimator) and not isinstance(estimator, Mapping):
                 raise ValidationError(
                     "estimator: must be a training function, a training job definition (a "
