@@ -3,7 +3,7 @@
 Beyond the SDK's ``dataframe()``: intermediate metric curves in long form (``curves()``) and a
 summary (``summary()``) with the best job, counts by status, time spent, and per tuned
 hyperparameter its rank correlation with the objective and an importance figure
-(``importance()``, see :func:`variance_importance` for the method).
+(``importance()``, see :mod:`sagetune.importance` for the method).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sagetune.cost import cost_summary, job_costs
+from sagetune.importance import fanova
 from sagetune.space import SearchSpace
 from sagetune.spec import TuningJobSpec, load_spec
 from sagetune.store import Store, open_store
@@ -41,9 +42,10 @@ COST_COLUMNS = [
     "EstimatedSavedCost",
 ]
 IMPORTANCE_METHOD = (
-    "fANOVA-style first-order variance decomposition: the share of the objective's variance "
-    "explained by each hyperparameter's binned marginal (bias-adjusted, on the range's scaled "
-    "axis), normalised to sum to 1 over the tuned hyperparameters"
+    "fANOVA on a random forest (64 trees, scikit-learn): each hyperparameter's share of the "
+    "objective's variance over the search space (on the ranges' scaled axes), averaged over "
+    "the trees and normalised to sum to 1 over the tuned hyperparameters; "
+    "importance_std is its spread across the trees"
 )
 RANK_CORRELATION_METHOD = "Spearman rank correlation with the objective (numeric ranges only)"
 COST_NOTE = (
@@ -166,7 +168,15 @@ class TuningJobAnalytics:
         jobs = self.training_jobs() if jobs is None else jobs
         rows = hyperparameter_effects(self.space, jobs)
         df = pd.DataFrame(
-            rows, columns=["hyperparameter", "kind", "scaling", "rank_correlation", "importance"]
+            rows,
+            columns=[
+                "hyperparameter",
+                "kind",
+                "scaling",
+                "rank_correlation",
+                "importance",
+                "importance_std",
+            ],
         )
         return df.sort_values(
             "importance", ascending=False, na_position="last", kind="stable"
@@ -277,51 +287,6 @@ def scaled_axis(space: SearchSpace, name: str, values: Sequence[Any]) -> np.ndar
     return space.ranges[name].scaled(values)
 
 
-def variance_importance(
-    x: np.ndarray, y: np.ndarray, categorical: bool, max_bins: int = 10
-) -> float:
-    """Bias-adjusted share of ``y``'s variance explained by the bins of ``x`` (omega squared).
-
-    Numeric ``x`` is cut into equal-count bins (about ``sqrt(n)``, at most ``max_bins``; every
-    distinct value its own bin when there are few); categorical ``x`` bins by choice. The raw
-    between-bin share of variance grows with the number of bins even for pure noise, so, as in
-    a one-way ANOVA's omega squared, what noise alone would explain (``bins - 1`` within-bin
-    mean squares) is taken off and the result clipped at 0.
-
-    Returns:
-        A figure in ``[0, 1]``; 0 when ``y`` is constant or there are fewer than 4 points.
-    """
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    n = len(y)
-    if n < 4:
-        return 0.0
-    total = float(np.sum((y - y.mean()) ** 2))
-    if total <= 0:
-        return 0.0
-    distinct = np.unique(x)
-    if categorical or len(distinct) <= max_bins:
-        labels = np.searchsorted(distinct, x)
-    else:
-        k = int(min(max_bins, max(2, round(math.sqrt(n)))))
-        edges = np.unique(np.quantile(x, np.linspace(0, 1, k + 1)[1:-1]))
-        labels = np.searchsorted(edges, x, side="right")
-    groups = np.unique(labels)
-    k = len(groups)
-    if k < 2:
-        return 0.0
-    between = sum(
-        float(np.sum(labels == g)) * (float(y[labels == g].mean()) - float(y.mean())) ** 2
-        for g in groups
-    )
-    within = total - between
-    if n > k:
-        adjusted = (between - (k - 1) * within / (n - k)) / (total + within / (n - k))
-    else:
-        adjusted = between / total
-    return float(min(max(adjusted, 0.0), 1.0))
-
-
 def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
@@ -335,19 +300,18 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
 def hyperparameter_effects(
     space: SearchSpace, jobs: Sequence[TrainingJobRecord]
 ) -> list[dict[str, Any]]:
-    """Rank correlation and normalised importance per tuned hyperparameter.
+    """Rank correlation and fANOVA importance per tuned hyperparameter.
 
-    Only jobs with an objective value count. Importances are those of
-    :func:`variance_importance`, normalised to sum to 1; all None with fewer than 4 such jobs,
-    all 0 when nothing explains any variance.
+    Only jobs with an objective value (and a value for every tuned hyperparameter) count.
+    Importances (:func:`sagetune.importance.fanova`) sum to 1; all None with fewer than 4
+    such jobs, all 0 when the objective is constant.
     """
     scored = [j for j in jobs if j.objective is not None]
     y = np.array([j.objective for j in scored], dtype=float)
-    raw: dict[str, float] = {}
     rows: list[dict[str, Any]] = []
+    columns = []
     for name, p in space.ranges.items():
         x = scaled_axis(space, name, [j.hyperparameters.get(name) for j in scored])
-        raw[name] = variance_importance(x, y, p.is_categorical)
         rows.append(
             {
                 "hyperparameter": name,
@@ -356,10 +320,25 @@ def hyperparameter_effects(
                 "rank_correlation": None if p.is_categorical else _spearman(x, y),
             }
         )
-    total = sum(raw.values())
-    for row in rows:
-        if len(scored) < 4:
-            row["importance"] = None
-        else:
-            row["importance"] = raw[row["hyperparameter"]] / total if total > 0 else 0.0
+        columns.append(_unit(space, name, x))
+    x_all = np.column_stack(columns) if columns else np.zeros((len(scored), 0))
+    ok = np.isfinite(y) & np.all(np.isfinite(x_all), axis=1)
+    result = fanova(x_all[ok], y[ok]) if ok.sum() >= 4 else None
+    for i, row in enumerate(rows):
+        row["importance"] = None if result is None else float(result.mean[i])
+        row["importance_std"] = None if result is None else float(result.std[i])
     return rows
+
+
+def _unit(space: SearchSpace, name: str, x: np.ndarray) -> np.ndarray:
+    """A hyperparameter's scaled values mapped onto [0, 1] of its whole range (a categorical
+    choice by its index), the cube fANOVA integrates over."""
+    p = space.ranges[name]
+    if p.is_categorical:
+        ends = np.array([0.0, float(max((p.n_values or 1) - 1, 1))])
+    else:
+        bounds = p.bounds
+        assert bounds is not None
+        ends = np.asarray(p.scaled(list(bounds)), dtype=float)
+    lo, hi = float(ends.min()), float(ends.max())
+    return np.clip((x - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(x)

@@ -22,8 +22,8 @@ from sagetune.analytics import (
     CURVE_COLUMNS,
     IMPORTANCE_METHOD,
     hyperparameter_effects,
-    variance_importance,
 )
+from sagetune.importance import fanova
 from sagetune.store import open_store
 from sagetune.store.records import MetricPoint, TrainingJobRecord
 
@@ -171,17 +171,31 @@ def test_curves_are_long_form_and_hold_per_epoch_points(store_url: str) -> None:
     assert finished.summary()["TrainingJobCounts"]["Stopped"] == 1
 
 
-def test_variance_importance_separates_signal_from_noise() -> None:
+def test_fanova_gives_a_dummy_range_nothing_and_the_dominant_one_the_most() -> None:
     rng = np.random.default_rng(0)
-    x = rng.random(200)
-    noise = rng.random(200)
-    y = np.sin(3 * x) + 0.05 * rng.standard_normal(200)
-    assert variance_importance(x, y, categorical=False) > 0.8
-    assert variance_importance(noise, y, categorical=False) < 0.05
-    cats = rng.integers(0, 3, 200).astype(float)
-    assert variance_importance(cats, cats * 2 + 0.01 * rng.standard_normal(200), True) > 0.95
-    assert variance_importance(x[:3], y[:3], False) == 0.0
-    assert variance_importance(x, np.ones(200), False) == 0.0
+    x = rng.random((200, 3))  # columns: dominant, minor, dummy
+    y = 3 * np.sin(3 * x[:, 0]) + 0.5 * x[:, 1] + 0.01 * rng.standard_normal(200)
+    result = fanova(x, y)
+    assert result.mean[0] > 0.9
+    assert result.mean[1] > result.mean[2]
+    assert result.mean[2] < 0.02
+    assert result.mean.sum() == pytest.approx(1.0)
+    assert np.all(result.std >= 0) and result.std[0] < 0.1
+
+
+def test_fanova_splits_a_pure_interaction_between_its_two_ranges() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.random((300, 3))
+    y = (x[:, 0] - 0.5) * (x[:, 1] - 0.5) + 0.3 * x[:, 0]  # an interaction on top of x0
+    result = fanova(x, y)
+    assert result.mean[0] > result.mean[1] > result.mean[2]
+    assert result.mean[2] < 0.05
+
+
+def test_fanova_of_a_constant_or_a_single_row_is_zero() -> None:
+    x = np.random.default_rng(2).random((20, 2))
+    assert fanova(x, np.ones(20)).mean.tolist() == [0.0, 0.0]
+    assert fanova(x[:1], np.array([1.0])).mean.tolist() == [0.0, 0.0]
 
 
 def test_too_few_jobs_gives_no_importance() -> None:
