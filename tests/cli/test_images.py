@@ -216,3 +216,17 @@ def test_best_model_without_a_model_says_so(tmp_path: Path) -> None:
     tuner.fit(lambda hp: hp["x"], job_name="no-model")
     with pytest.raises(FileNotFoundError, match="model.tar.gz"):
         tuner.best_model(tmp_path / "best")
+
+
+def test_list_tags_answers_a_tuning_jobs_tags_for_its_training_jobs_too(tmp_path: Path) -> None:
+    write_script(tmp_path / "src")
+    req = request("tagged", max_jobs=1)
+    req["Tags"] = [{"Key": "team", "Value": "search"}]
+    sagetune("tune", str(write_request(tmp_path, req)), store=_url(tmp_path), check=True)
+    job = open_store(_url(tmp_path)).list_training_jobs("tagged")[0]
+    for arn in (
+        "arn:aws:sagemaker:local:000000000000:hyper-parameter-tuning-job/tagged",
+        f"arn:aws:sagemaker:local:000000000000:training-job/{job.name}",
+    ):
+        out = sagetune("list-tags", "--resource-arn", arn, store=_url(tmp_path), check=True)
+        assert json.loads(out.stdout)["Tags"] == [{"Key": "team", "Value": "search"}]

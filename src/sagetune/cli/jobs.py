@@ -297,6 +297,22 @@ def list_all_training_jobs(
     _list(ctx, "ListTrainingJobs", "TrainingJobSummaries", explicit, options)
 
 
+@main.command("list-tags")
+@aws_options("ListTags")
+@click.option(
+    "--resource-arn",
+    "arn",
+    metavar="ARN",
+    help="A tuning job's or a training job's ARN (its tags are its tuning job's).",
+)
+@paging_options
+@store_option
+@click.pass_context
+def list_tags(ctx: click.Context, arn: str | None, **options: Any) -> None:
+    """ListTags, as JSON."""
+    _list(ctx, "ListTags", "Tags", {"ResourceArn": arn}, options)
+
+
 @main.command("describe-training-job")
 @aws_options("DescribeTrainingJob")
 @TRAINING_JOB_NAME
