@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from sagetune import TuningJobAnalytics
-from sagetune.cost import Pricing, cost_summary, job_costs
+from sagetune.cost import Pricing, cost_summary, job_costs, stopped_epoch_seconds
 from sagetune.service import describe
 from sagetune.spec import load_spec
 from sagetune.store import open_store
-from sagetune.store.records import TrainingJobRecord, TuningJobRecord
+from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
 
 REQUEST: dict[str, Any] = {
     "HyperParameterTuningJobName": "priced",
@@ -169,3 +169,30 @@ def test_a_store_from_before_the_cost_columns_gets_them(tmp_path: Path) -> None:
     engine.dispose()
     (job,) = open_store(str(path)).list_training_jobs("t")
     assert job.billable_seconds is None and job.early_stopped is False
+
+
+def test_seconds_per_epoch_come_from_the_epochs_times_and_savings_stay_below_a_full_run(
+    store_url: str,
+) -> None:
+    store = stored(store_url)
+    # priced-002 took 300 s to start and load its data, then 30 s an epoch (epochs 1 and 2
+    # reported at 330 s and 360 s after its start).
+    store.add_metric_points(
+        [
+            MetricPoint("priced-002", "loss", 2.5, 1, 100.0 + 330.0),
+            MetricPoint("priced-002", "loss", 2.0, 2, 100.0 + 360.0),
+        ]
+    )
+    spec, jobs = load_spec(store.get_tuning_job("priced")), store.list_training_jobs("priced")
+    per_epoch = stopped_epoch_seconds(spec, jobs, store.metric_points)
+    assert per_epoch == {"priced-002": pytest.approx(30.0)}
+    second = job_costs(spec, jobs, per_epoch=per_epoch)[1]
+    assert second.saved_seconds == pytest.approx(8 * 30.0)  # not 8 x 180 s of start-up
+    assert describe(store, "priced")["Cost"]["EstimatedSavedSeconds"] == pytest.approx(240.0)
+    # Whatever the per-epoch figure, a stopped job's time plus its saving is at most the
+    # longest full run (3600 s here).
+    capped = job_costs(spec, jobs, per_epoch={"priced-002": 10_000.0})[1]
+    assert capped.billable_seconds + capped.saved_seconds == pytest.approx(3600.0)
+    summary = cost_summary(spec, jobs, per_epoch={"priced-002": 10_000.0})
+    full = [j for j in job_costs(spec, jobs) if j.status == "Completed"]
+    assert summary["EstimatedSavedCost"] <= sum(j.cost or 0.0 for j in full)

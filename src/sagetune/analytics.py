@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sagetune.cost import cost_summary, job_costs
+from sagetune.cost import cost_summary, job_costs, stopped_epoch_seconds
 from sagetune.importance import fanova
 from sagetune.space import SearchSpace
 from sagetune.spec import TuningJobSpec, load_spec
@@ -124,7 +124,8 @@ class TuningJobAnalytics:
         df["FinalObjectiveValue"] = df["FinalObjectiveValue"].astype(float)
         df["TrainingElapsedTimeSeconds"] = df["TrainingElapsedTimeSeconds"].astype(float)
         # Cost figures (see sagetune.cost), after the SDK's columns.
-        costs = [c.as_dict() for c in job_costs(self.spec, jobs)]
+        per_epoch = stopped_epoch_seconds(self.spec, jobs, self.store.metric_points)
+        costs = [c.as_dict() for c in job_costs(self.spec, jobs, per_epoch=per_epoch)]
         for column in COST_COLUMNS:
             df[column] = pd.Series(
                 [c[column] for c in costs], dtype=(bool if column == "EarlyStopped" else float)
@@ -230,7 +231,12 @@ class TuningJobAnalytics:
                 "TrainingSeconds": round(training_seconds, 3),
                 "WallClockSeconds": round((record.ended_at or now) - record.created_at, 3),
             },
-            "Cost": cost_summary(self.spec, jobs, now=now),
+            "Cost": cost_summary(
+                self.spec,
+                jobs,
+                now=now,
+                per_epoch=stopped_epoch_seconds(self.spec, jobs, self.store.metric_points),
+            ),
             "Hyperparameters": [
                 {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
                 for row in effects.to_dict("records")

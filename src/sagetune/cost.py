@@ -18,16 +18,19 @@ nothing until a discount is given. A spot job's billable seconds are the time it
 what those seconds would have cost on demand less what they cost on spot.
 
 The saving of a job stopped by early stopping or Hyperband is the epochs it did not run times
-its measured seconds per epoch (billable seconds / epochs reported). The epochs it would have
-run are Hyperband's ``MaxResource``, else the static hyperparameter ``epochs`` (or
-``numepochs``, ``n-epochs``, ``n_epochs``, ``num_epochs``), else the most epochs any job of
-the tuning job completed.
+its seconds per epoch, measured between its first and last reported epochs (so the time to
+start the process and load data is not counted per epoch; with a single epoch reported,
+billable seconds / epochs). The epochs it would have run are Hyperband's ``MaxResource``,
+else the static hyperparameter ``epochs`` (or ``numepochs``, ``n-epochs``, ``n_epochs``,
+``num_epochs``), else the most epochs any job of the tuning job completed. A saving is never
+more than a full run would have added: when jobs ran all the planned epochs, a stopped job's
+billable seconds plus its saving are at most the longest of those full runs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,7 @@ from typing import Any
 from sagetune.errors import ValidationError
 from sagetune.spec import TuningJobSpec
 from sagetune.spec.pricing import Pricing, validate_pricing
-from sagetune.store.records import TrainingJobRecord
+from sagetune.store.records import MetricPoint, TrainingJobRecord
 
 
 def load_prices(path: str | Path) -> Pricing:
@@ -115,15 +118,40 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
+def epoch_seconds(points: Iterable[MetricPoint], metric: str) -> float | None:
+    """Seconds per epoch of one job, from the times of its first and last reported epochs
+    of ``metric`` (None with fewer than two epochs)."""
+    series = sorted((p.step, p.timestamp) for p in points if p.metric_name == metric)
+    if len(series) < 2 or series[-1][0] <= series[0][0]:
+        return None
+    (first, t0), (last, t1) = series[0], series[-1]
+    return max(0.0, t1 - t0) / (last - first)
+
+
 def job_costs(
     spec: TuningJobSpec,
     jobs: Sequence[TrainingJobRecord],
     pricing: Pricing | None = None,
     now: float | None = None,
+    per_epoch: Mapping[str, float] | None = None,
 ) -> list[JobCost]:
-    """Each training job's cost figures; prices from ``pricing`` over the request's."""
+    """Each training job's cost figures; prices from ``pricing`` over the request's.
+
+    Args:
+        per_epoch: measured seconds per epoch of the early-stopped jobs
+            (:func:`epoch_seconds`); billable seconds / epochs where missing.
+    """
     prices = (spec.pricing or Pricing()).merged(pricing)
     planned = spec.planned_epochs(jobs)
+    full_runs = [
+        billable_seconds(j, now)
+        for j in jobs
+        if planned
+        and j.status == "Completed"
+        and not j.early_stopped
+        and (j.epochs_completed or 0) >= planned
+    ]
+    longest_full = max(full_runs) if full_runs else None
     out = []
     for job in jobs:
         definition = _definition_of(spec, job)
@@ -133,7 +161,12 @@ def job_costs(
         seconds = billable_seconds(job, now)
         epochs = int(job.epochs_completed or 0)
         not_run = max(0, planned - epochs) if job.early_stopped and planned and epochs else 0
-        saved = not_run * seconds / epochs if epochs else 0.0
+        rate_per_epoch = (per_epoch or {}).get(job.name)
+        if rate_per_epoch is None:
+            rate_per_epoch = seconds / epochs if epochs else 0.0
+        saved = not_run * rate_per_epoch
+        if longest_full is not None:
+            saved = min(saved, max(0.0, longest_full - seconds))
         price = prices.prices.get(kind) if kind is not None else None
         rate = spot_saved = None
         if price is not None:
@@ -160,6 +193,26 @@ def job_costs(
     return out
 
 
+def stopped_epoch_seconds(
+    spec: TuningJobSpec, jobs: Sequence[TrainingJobRecord], points_of: Any
+) -> dict[str, float]:
+    """Measured seconds per epoch of the early-stopped jobs; ``points_of(names)`` reads their
+    metric points (one query for all of them)."""
+    stopped = [j for j in jobs if j.early_stopped]
+    if not stopped:
+        return {}
+    by_job: dict[str, list[MetricPoint]] = {}
+    for p in points_of([j.name for j in stopped]):
+        by_job.setdefault(p.training_job_name, []).append(p)
+    out = {}
+    for j in stopped:
+        metric = spec.objective_of(j.definition_name).metric_name
+        seconds = epoch_seconds(by_job.get(j.name, []), metric)
+        if seconds is not None:
+            out[j.name] = seconds
+    return out
+
+
 def _definition_of(spec: TuningJobSpec, job: TrainingJobRecord) -> Any:
     try:
         return spec.definition(job.definition_name)
@@ -172,13 +225,14 @@ def cost_summary(
     jobs: Sequence[TrainingJobRecord],
     pricing: Pricing | None = None,
     now: float | None = None,
+    per_epoch: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Totals for a tuning job (the ``Cost`` part of describe, and ``sagetune cost``).
 
     ``TotalCost`` and ``CostPerTrainingJob`` are None unless every job with billable time has
     a price for its instance type.
     """
-    rows = job_costs(spec, jobs, pricing, now)
+    rows = job_costs(spec, jobs, pricing, now, per_epoch)
     prices = (spec.pricing or Pricing()).merged(pricing)
     priced = [r for r in rows if r.billable_seconds > 0]
     costs = [r.cost for r in priced if r.cost is not None]

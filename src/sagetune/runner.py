@@ -74,7 +74,7 @@ def default_stopping_rule(spec: TuningJobSpec, strategy: Strategy) -> StoppingRu
     if isinstance(strategy, HyperbandStrategy):
         return strategy.rule
     if spec.early_stopping_type == "Auto":
-        return MedianStoppingRule(min_jobs=min_jobs_for(spec.max_jobs))
+        return MedianStoppingRule(min_jobs=min_jobs_for(spec.max_jobs), maximize=spec.maximize)
     return None
 
 
@@ -412,6 +412,13 @@ class TuningJobRunner:
                 fields.update(status=TrainingJobStatus.Completed, failure_reason=None)
             else:
                 fields["early_stopped"] = True
+                reached = fields["epochs_completed"]
+                if decision.epoch is not None and reached > decision.epoch and ev.failure_reason:
+                    # It trained on while the stop reached it: the record says how far.
+                    first, sep, rest = ev.failure_reason.partition("\n")
+                    fields["failure_reason"] = (
+                        f"{first} (it reached epoch {reached} before it stopped){sep}{rest}"
+                    )
             if curve and objective not in ev.metrics:
                 ev = replace(
                     ev, metrics={**ev.metrics, objective: self.spec.to_minimize(curve[-1][1])}

@@ -16,7 +16,7 @@ from typing import Any
 
 from sagetune.answers import LOCAL_OUTPUT_PATH, Parent, describe_tuning_job
 from sagetune.artifacts import fetch_model, model_uri
-from sagetune.cost import cost_summary
+from sagetune.cost import cost_summary, stopped_epoch_seconds
 from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.executors.base import Executor
 from sagetune.executors.process import ProcessExecutor
@@ -179,5 +179,6 @@ def describe(store: Store, name: str) -> dict[str, Any]:
         spec, record, jobs, now, parents=parent_jobs, output_path=output_path(name)
     )
     # Not in SageMaker's answer: billable time, cost and early-stopping savings (sagetune.cost).
-    out["Cost"] = cost_summary(spec, jobs, now=now)
+    per_epoch = stopped_epoch_seconds(spec, jobs, store.metric_points)
+    out["Cost"] = cost_summary(spec, jobs, now=now, per_epoch=per_epoch)
     return out

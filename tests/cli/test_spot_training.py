@@ -27,7 +27,9 @@ start = int(checkpoint.read_text()) if checkpoint.exists() else 0
 print(f"resumed from step {start}", flush=True)
 for step in range(start + 1, args.epochs + 1):
     time.sleep(args.sleep)
-    checkpoint.write_text(str(step))
+    partial = checkpoint.with_suffix(".tmp")  # a reclaimed instance may die mid-write
+    partial.write_text(str(step))
+    os.replace(partial, checkpoint)
     print(f"epoch={step} validation:auc={0.5 + 0.01 * step:.5f}", flush=True)
 """
 

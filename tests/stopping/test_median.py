@@ -46,11 +46,15 @@ def test_the_median_is_of_running_averages_up_to_the_same_epoch() -> None:
     assert decision == StopDecision(
         "stop",
         (
-            "stopped by early stopping (Auto) at epoch 2: the objective was worse than the median "
-            "of the running averages of previous training jobs up to the same epoch (median 0.7, "
-            "as minimised)"
+            "stopped by early stopping (Auto) at epoch 2: its objective 0.71 was worse than 0.7, "
+            "the median of the running averages of previous training jobs up to that epoch"
         ),
+        epoch=2,
     )
+    # A maximised objective is compared negated, and shown in its own sign.
+    flipped = MedianStoppingRule(min_jobs=5, maximize=True)
+    shown = flipped.on_metric(worse, 2, 0.71, [*PREVIOUS, worse]).reason or ""
+    assert "its objective -0.71 was worse than -0.7," in shown
     assert rule.on_metric(worse, 1, 0.9, [*PREVIOUS, worse]) == CONTINUE  # 0.9 < 1.0
     assert rule.on_metric(worse, 1, 1.0, [*PREVIOUS, worse]) == CONTINUE  # equal is not worse
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sagetune.cli import echo_json, get_store, main, store_option
-from sagetune.cost import cost_summary, job_costs, load_prices
+from sagetune.cost import cost_summary, job_costs, load_prices, stopped_epoch_seconds
 from sagetune.spec import load_spec
 
 
@@ -39,8 +39,9 @@ def cost(ctx: click.Context, name: str, prices_path: str | None, as_json: bool) 
     jobs = store.list_training_jobs(name)
     pricing = load_prices(prices_path) if prices_path else None
     now = time.time()
-    summary = cost_summary(spec, jobs, pricing, now)
-    rows = job_costs(spec, jobs, pricing, now)
+    per_epoch = stopped_epoch_seconds(spec, jobs, store.metric_points)
+    summary = cost_summary(spec, jobs, pricing, now, per_epoch)
+    rows = job_costs(spec, jobs, pricing, now, per_epoch)
     if as_json:
         echo_json(
             {

@@ -30,6 +30,8 @@ class StopDecision:
             ``complete`` (it has trained enough: ended and recorded Completed).
         reason: the FailureReason to record for ``stop`` and ``complete`` (required there);
             None for ``continue``.
+        epoch: the epoch the decision was taken at (a job may report later epochs before
+            it stops: the record names the one it reached).
 
     Example:
         >>> StopDecision("stop", "worse than the median at epoch 3").action
@@ -40,6 +42,7 @@ class StopDecision:
 
     action: StopAction
     reason: str | None = None
+    epoch: int | None = None
 
     def __post_init__(self) -> None:
         # The reason travels to the executor and the store: a stop without one would leave a

@@ -38,6 +38,8 @@ class MedianStoppingRule(StoppingRule):
     Args:
         min_jobs: how many previous jobs must have reached the epoch for the rule to apply.
         min_epoch: the first epoch at which a job may be stopped.
+        maximize: the objective is maximised: the rule compares values to minimise (negated),
+            and the reason shows them in the objective's own sign.
 
     Example:
         >>> rule = MedianStoppingRule(min_jobs=2)
@@ -51,11 +53,14 @@ class MedianStoppingRule(StoppingRule):
         'stopped by early stopping (Auto) at epoch 1'
     """
 
-    def __init__(self, min_jobs: int = MIN_JOBS, min_epoch: int = MIN_EPOCH):
+    def __init__(
+        self, min_jobs: int = MIN_JOBS, min_epoch: int = MIN_EPOCH, maximize: bool = False
+    ):
         if min_jobs < 1 or min_epoch < 1:
             raise ValueError("min_jobs and min_epoch must be >= 1")
         self.min_jobs = int(min_jobs)
         self.min_epoch = int(min_epoch)
+        self.maximize = bool(maximize)
 
     def median_at(self, job: JobSnapshot, epoch: int, jobs: Sequence[JobSnapshot]) -> float | None:
         """The median of previous jobs' running averages up to ``epoch`` (None when fewer
@@ -75,11 +80,13 @@ class MedianStoppingRule(StoppingRule):
         median = self.median_at(job, epoch, jobs)
         if median is None or value <= median:
             return CONTINUE
+        sign = -1.0 if self.maximize else 1.0
         return StopDecision(
             "stop",
             (
-                f"stopped by early stopping (Auto) at epoch {epoch}: the objective was worse than "
-                f"the median of the running averages of previous training jobs up to the same "
-                f"epoch (median {median:.6g}, as minimised)"
+                f"stopped by early stopping (Auto) at epoch {epoch}: its objective "
+                f"{sign * value:.6g} was worse than {sign * median:.6g}, the median of the "
+                f"running averages of previous training jobs up to that epoch"
             ),
+            epoch=epoch,
         )

@@ -124,6 +124,7 @@ class HyperbandRule(StoppingRule):
                         f"stopped by Hyperband at the rung of epoch {rung} (bracket {bracket}): "
                         f"ranked {rank} of {n} jobs at that epoch, only the top {keep} go on"
                     ),
+                    epoch=epoch,
                 )
         return CONTINUE
 
