@@ -1,7 +1,8 @@
 """The store contract (``sagetune.store.Store``), checked on every store implementation.
 
-Each test runs once per entry of ``STORES``. A new implementation (a PostgreSQL store, say)
-joins by one more entry that returns a fresh, empty store; nothing else changes.
+Each test runs once per entry of ``STORES``. A new implementation joins by one more entry that
+returns a fresh, empty store (given the test's request, for fixtures such as ``pg_url``, and its
+temporary folder); nothing else changes.
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from sagetune.store import (
     open_store,
 )
 
-STORES: dict[str, Callable[[Path], Store]] = {
-    "sqlite-file": lambda tmp: open_store(tmp / "s.db"),
-    "sqlite-memory": lambda tmp: SQLStore("sqlite://"),
+STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
+    "sqlite-file": lambda request, tmp: open_store(tmp / "s.db"),
+    "sqlite-memory": lambda request, tmp: SQLStore("sqlite://"),
+    "postgresql": lambda request, tmp: open_store(request.getfixturevalue("pg_url")),
 }
 
 
 @pytest.fixture(params=sorted(STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made = STORES[request.param](tmp_path)
+    made = STORES[request.param](request, tmp_path)
     yield made
     made.close()
 
