@@ -157,7 +157,8 @@ class SQLStore:
 
     Args:
         url: a SQLAlchemy URL, e.g. ``sqlite:///tuning.db``, ``sqlite://`` (in memory, gone
-            when closed) or ``postgresql://host/db``; default ``default_store_url()``.
+            when closed) or ``postgresql+psycopg://user:password@host/db`` (the ``postgres``
+            extra); default ``default_store_url()``.
 
     Raises:
         StoreVersionError: the store was written by a newer sagetune (left unchanged).
