@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,11 @@ def test_sagetune_store_may_name_a_postgresql_store(
     store.create_tuning_job(tuning())
     store.close()
     assert [r.name for r in open_store(pg_url).list_tuning_jobs()] == ["t1"]
+
+
+def test_a_postgresql_url_without_its_driver_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(ImportError, match=r"pip install 'sagetune\[postgres\]'"):
+        open_store("postgresql+psycopg://u:p@127.0.0.1:1/db")

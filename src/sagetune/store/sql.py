@@ -445,7 +445,16 @@ def create_store_engine(url: str) -> Engine:
         return engine
     # Writes are serialised per store by its lock; the pool is for concurrent readers (a
     # dashboard's requests, the tuner's threads).
-    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=3600)
+    try:
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=3600
+        )
+    except ImportError as exc:
+        if parsed.get_backend_name() != "postgresql":
+            raise
+        raise ImportError(
+            f"{exc}: a PostgreSQL store needs psycopg, pip install 'sagetune[postgres]'"
+        ) from exc
     event.listen(engine, "handle_error", _nul_is_a_validation_error)
     return engine
 
