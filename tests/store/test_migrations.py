@@ -423,7 +423,7 @@ def test_every_revision_can_be_undone_on_postgresql(pg_url: str) -> None:
 
 
 def test_processes_opening_a_new_postgresql_store_at_once_all_succeed(pg_url: str) -> None:
-    n = 6
+    n = 4
     ctx = multiprocessing.get_context("spawn")
     together = ctx.Barrier(n)
     procs = [ctx.Process(target=open_and_write, args=(pg_url, together, i)) for i in range(n)]
