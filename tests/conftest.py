@@ -1,6 +1,7 @@
 """Shared fixtures: every test gets its own SQLite file and SAGETUNE_HOME; tests that need S3
 get moto's server (``s3_server``, one per session) and an environment pointing at it
-(``s3_env``)."""
+(``s3_env``); tests that need PostgreSQL get a server (``pg_server``, one per session) and a
+fresh empty database of it (``pg_url``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from pg_server import PostgresServer
 from s3_server import S3Server
 
 
@@ -31,6 +33,24 @@ def s3_server() -> Iterator[S3Server]:
     """moto's S3 (and STS) server on a loopback port, one process for the whole session."""
     with S3Server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the tests' own on a loopback port, one for the whole session.
+
+    A machine without PostgreSQL fails these tests with the reason (``tests/setup.sh``
+    installs it); they are never skipped."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database on the session's server, dropped after the test."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
 
 
 @dataclass

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Python packages: a headless Chromium for the dashboard's
-# browser tests (Debian's package; Playwright drives it, it never downloads a browser).
+# browser tests (Debian's package; Playwright drives it, it never downloads a browser), and
+# PostgreSQL's server binaries for the store tests (tests/pg_server.py starts its own server in
+# a temporary folder; the package's own cluster is not used).
 set -euo pipefail
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
@@ -9,6 +11,16 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "chromium is not installed and cannot be installed here; browser tests will fail" >&2
+  fi
+fi
+
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing postgresql (Debian package) for the store tests..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL (initdb) is not installed and cannot be installed here; store tests will fail" >&2
   fi
 fi
 

@@ -100,6 +100,8 @@ def _name(request: Request, member: str) -> str:
     value = request.get(member)
     if not isinstance(value, str) or not value:
         raise ValidationError(f"{member}: is required (a non-empty string), got {value!r}")
+    if "\x00" in value:  # no name holds one; PostgreSQL could not even look it up
+        raise ValidationError(f"{member}: must not contain NUL (\\x00) characters, got {value!r}")
     return value
 
 

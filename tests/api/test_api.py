@@ -225,6 +225,31 @@ def test_a_request_nested_too_deeply_is_a_validation_error(tmp_path: Path) -> No
     assert unreadable({"a": [[{"b": ["é", 1.5, None]}]]}) is None
 
 
+def test_a_nul_character_is_a_validation_error_naming_the_field(tmp_path: Path) -> None:
+    """JSON carries ``"\\u0000"``; PostgreSQL's text and a process's arguments cannot, so a
+    NUL is refused with the field it is in, on every store, before anything is stored."""
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    backend = api.Backend(store, start_tuner=lambda *a: None, base_dir=tmp_path)
+    for op, member in [
+        ("DescribeHyperParameterTuningJob", "HyperParameterTuningJobName"),
+        ("DeleteHyperParameterTuningJob", "HyperParameterTuningJobName"),
+        ("DescribeTrainingJob", "TrainingJobName"),
+        ("StopTrainingJob", "TrainingJobName"),
+    ]:
+        with pytest.raises(ValidationError, match=rf"^{member}: must not contain NUL"):
+            api.call(backend, op, {member: "a\x00b"})
+    request = local_command_request("nul")
+    request["TrainingJobDefinition"]["StaticHyperParameters"] = {"k": "v\x00", "k\x00": "v"}
+    with pytest.raises(ValidationError) as caught:
+        api.call(backend, "CreateHyperParameterTuningJob", request)
+    assert caught.value.errors[:2] == [
+        "TrainingJobDefinition.StaticHyperParameters.k: must not contain NUL (\\x00) characters",
+        "TrainingJobDefinition.StaticHyperParameters: member name 'k\\x00' must not contain "
+        "NUL (\\x00) characters",
+    ]
+    assert store.list_tuning_jobs() == []
+
+
 def test_create_starts_a_tuner_and_a_taken_name_or_a_full_quota_is_refused(
     tmp_path: Path,
 ) -> None:

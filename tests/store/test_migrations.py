@@ -1,4 +1,5 @@
-"""Opening a store migrates its schema in place: new stores, old stores, stores from the future."""
+"""Opening a store migrates its schema in place: new stores, old stores, stores from the future;
+on SQLite files and on PostgreSQL (``pg_url``, a fresh database of the tests' own server)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,11 +20,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 from store_race import open_and_write
 
 from sagetune.store import StoreVersionError, open_store
-from sagetune.store.migrations import HEAD, script_directory
+from sagetune.store.migrations import HEAD, MIGRATION_LOCK, script_directory
 from sagetune.store.sql import metadata
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -300,3 +303,154 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> No
     store = open_store(path)
     assert sorted(r.name for r in store.list_tuning_jobs()) == ["p0", "p1", "p2", "p3"]
     store.close()
+
+
+# PostgreSQL ---------------------------------------------------------------------------------
+def pg_state(url: str) -> dict[str, Any]:
+    """Every table of a PostgreSQL database: its columns, indexes and rows (in key order)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            state: dict[str, Any] = {}
+            for table in sorted(inspector.get_table_names()):
+                columns = [(c["name"], str(c["type"])) for c in inspector.get_columns(table)]
+                indexes = sorted(i["name"] or "" for i in inspector.get_indexes(table))
+                rows = conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()
+                state[table] = (columns, indexes, [tuple(r) for r in rows])
+            return state
+    finally:
+        engine.dispose()
+
+
+def test_a_new_postgresql_store_is_created_at_head_and_matches_the_tables(pg_url: str) -> None:
+    store = open_store(pg_url)
+    state = pg_state(pg_url)
+    assert state["alembic_version"][2] == [(HEAD,)]
+    assert set(state) == {"alembic_version", *metadata.tables}
+    assert set(state["training_jobs"][1]) | set(state["metric_points"][1]) == NEW_INDEXES
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    store.close()
+    # Opening it again changes nothing.
+    open_store(pg_url).close()
+    assert pg_state(pg_url) == state
+
+
+def test_a_postgresql_store_from_a_newer_sagetune_is_refused_and_left_alone(pg_url: str) -> None:
+    open_store(pg_url).close()
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+        conn.execute(text("CREATE TABLE from_the_future (x INTEGER)"))
+    engine.dispose()
+    before = pg_state(pg_url)
+    with pytest.raises(StoreVersionError) as err:
+        open_store(pg_url)
+    shown = make_url(pg_url).render_as_string(hide_password=True)
+    assert str(err.value) == (
+        f"the store at {shown} has schema revision 0099, newer than this "
+        f"sagetune knows (head {HEAD}): upgrade sagetune to open it"
+    )
+    assert "sagetune-test" not in str(err.value)  # the password is not shown
+    assert pg_state(pg_url) == before
+    for verb in (["ls"], ["db", "upgrade"]):
+        cli = subprocess.run(
+            [sys.executable, "-m", "sagetune", *verb, "--store", pg_url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cli.returncode == 2 and "Traceback" not in cli.stderr
+        assert cli.stderr.strip() == f"StoreVersionError: {err.value}"
+    assert pg_state(pg_url) == before
+
+
+def _upgrade_to(url: str, revision: str) -> None:
+    """Run the revisions up to ``revision`` only, as an older sagetune left the store."""
+    scripts = script_directory()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        context = MigrationContext.configure(conn)
+        steps = list(scripts.iterate_revisions(revision, "base"))[::-1]
+        with Operations.context(context):
+            for step in steps:
+                step.module.upgrade()
+                context.stamp(scripts, step.revision)
+    engine.dispose()
+
+
+def test_a_postgresql_store_at_an_older_revision_is_upgraded(pg_url: str) -> None:
+    _upgrade_to(pg_url, "0001")
+    assert pg_state(pg_url)["alembic_version"][2] == [("0001",)]
+    open_store(pg_url).close()
+    state = pg_state(pg_url)
+    assert state["alembic_version"][2] == [(HEAD,)]
+    assert set(state["training_jobs"][1]) | set(state["metric_points"][1]) == NEW_INDEXES
+
+
+def test_a_failed_migration_leaves_a_postgresql_store_as_it_was(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _upgrade_to(pg_url, "0001")
+    before = pg_state(pg_url)
+    revision = script_directory().get_revision("0002").module
+
+    def half_done() -> None:
+        revision_upgrade()
+        raise RuntimeError("the disk is full")
+
+    revision_upgrade = revision.upgrade
+    monkeypatch.setattr(revision, "upgrade", half_done)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        open_store(pg_url)
+    assert pg_state(pg_url) == before
+
+
+def test_every_revision_can_be_undone_on_postgresql(pg_url: str) -> None:
+    open_store(pg_url).close()
+    scripts = script_directory()
+    engine = create_engine(pg_url)
+    for script in scripts.walk_revisions():
+        with engine.begin() as conn:
+            context = MigrationContext.configure(conn)
+            with Operations.context(context):
+                script.module.downgrade()
+            context.stamp(scripts, script.down_revision or "base")
+    engine.dispose()
+    state = pg_state(pg_url)
+    assert set(state) == {"alembic_version"} and state["alembic_version"][2] == []
+
+
+def test_processes_opening_a_new_postgresql_store_at_once_all_succeed(pg_url: str) -> None:
+    n = 4
+    ctx = multiprocessing.get_context("spawn")
+    together = ctx.Barrier(n)
+    procs = [ctx.Process(target=open_and_write, args=(pg_url, together, i)) for i in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * n
+    state = pg_state(pg_url)
+    assert state["alembic_version"][2] == [(HEAD,)]  # one row: one schema, made once
+    assert set(state) == {"alembic_version", *metadata.tables}
+    store = open_store(pg_url)
+    assert sorted(r.name for r in store.list_tuning_jobs()) == [f"p{i}" for i in range(n)]
+    store.close()
+
+
+def test_opening_a_new_postgresql_store_waits_for_the_migration_lock(pg_url: str) -> None:
+    holder = create_engine(pg_url)
+    opened: list[Any] = []
+    with holder.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+        opener = threading.Thread(target=lambda: opened.append(open_store(pg_url)))
+        opener.start()
+        opener.join(1.5)
+        assert opener.is_alive() and "alembic_version" not in pg_state(pg_url)
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+        opener.join(60)
+    holder.dispose()
+    assert not opener.is_alive() and pg_state(pg_url)["alembic_version"][2] == [(HEAD,)]
+    opened[0].close()

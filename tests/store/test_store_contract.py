@@ -1,7 +1,8 @@
 """The store contract (``sagetune.store.Store``), checked on every store implementation.
 
-Each test runs once per entry of ``STORES``. A new implementation (a PostgreSQL store, say)
-joins by one more entry that returns a fresh, empty store; nothing else changes.
+Each test runs once per entry of ``STORES``. A new implementation joins by one more entry that
+returns a fresh, empty store (given the test's request, for fixtures such as ``pg_url``, and its
+temporary folder); nothing else changes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sagetune.errors import ResourceInUse, ResourceNotFound
+from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
 from sagetune.store import (
     UNCHANGED,
     MetricPoint,
@@ -24,15 +25,16 @@ from sagetune.store import (
     open_store,
 )
 
-STORES: dict[str, Callable[[Path], Store]] = {
-    "sqlite-file": lambda tmp: open_store(tmp / "s.db"),
-    "sqlite-memory": lambda tmp: SQLStore("sqlite://"),
+STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
+    "sqlite-file": lambda request, tmp: open_store(tmp / "s.db"),
+    "sqlite-memory": lambda request, tmp: SQLStore("sqlite://"),
+    "postgresql": lambda request, tmp: open_store(request.getfixturevalue("pg_url")),
 }
 
 
 @pytest.fixture(params=sorted(STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made = STORES[request.param](tmp_path)
+    made = STORES[request.param](request, tmp_path)
     yield made
     made.close()
 
@@ -80,6 +82,58 @@ class TestStoreContract:
             store.create_tuning_job(tuning(name, created))
         assert [r.name for r in store.list_tuning_jobs()] == ["a", "b", "d", "c"]
         assert store.list_training_jobs("a") == []
+
+    def test_names_sort_byte_by_byte_whatever_the_collation(self, store: Store) -> None:
+        # PostgreSQL's test databases collate by ICU's en-US, which puts "ab" before "B" and
+        # ignores hyphens; the store's order is SQLite's, code point by code point.
+        names = ["ab", "a-b", "B", "a", "a-c", "A1", "0z"]
+        for name in names:
+            store.create_tuning_job(tuning(name, 1.0))
+        assert [r.name for r in store.list_tuning_jobs()] == sorted(names)
+
+    def test_numbers_round_trip_exactly(self, store: Store) -> None:
+        floats = [0.1 + 0.2, 1e-300, 1.7976931348623157e308, 1_764_590_400.123456, -0.0, 5e-324]
+        record = dataclasses.replace(
+            tuning(),
+            seed=2**31 - 1,
+            created_at=floats[3],
+            last_modified_at=floats[0],
+            ended_at=floats[1],
+            heartbeat_at=floats[2],
+            request={"f": floats, "i": 2**53 + 1, "big": 10**30, "u": "\u00e9\U0001f600"},
+        )
+        store.create_tuning_job(record)
+        assert store.get_tuning_job("t1") == record
+        store.create_training_job(dataclasses.replace(training(1), hyperparameters={"x": 0.1}))
+        assert store.update_training_job("t1-001", objective=floats[0], billable_seconds=5e-324)
+        job = store.get_training_job("t1-001")
+        assert (job.objective, job.billable_seconds) == (floats[0], 5e-324)
+        points = [MetricPoint("t1-001", "m", v, i, floats[3] + i) for i, v in enumerate(floats)]
+        store.add_metric_points(points)
+        assert store.metric_points(["t1-001"]) == points
+
+    def test_a_nul_character_is_a_validation_error_naming_the_field(self, store: Store) -> None:
+        with pytest.raises(ValidationError, match=r"^name: must not contain NUL"):
+            store.create_tuning_job(tuning("a\x00b"))
+        store.create_tuning_job(tuning())
+        with pytest.raises(ValidationError, match=r"^owner: must not contain NUL"):
+            store.acquire_lease("t1", "host:1:\x00", now=1.0, stale_before=0.0)
+        with pytest.raises(ValidationError, match=r"^definition_name: must not contain NUL"):
+            store.create_training_job(dataclasses.replace(training(1), definition_name="d\x00"))
+        store.create_training_job(training(1))
+        with pytest.raises(ValidationError, match=r"^metric_name: must not contain NUL"):
+            store.add_metric_points([MetricPoint("t1-001", "m\x00", 1.0, 1, 1.0)])
+        with pytest.raises(ValidationError, match=r"^log_path: must not contain NUL"):
+            store.update_training_job("t1-001", log_path="/x\x00")
+        assert store.metric_points(["t1-001"]) == []
+        # Inside JSON (a request, hyperparameters) a NUL is escaped, so it round-trips.
+        store.update_tuning_job("t1", details={"k\x00": "v\x00"})
+        assert store.get_tuning_job("t1").details == {"k\x00": "v\x00"}
+        # A failure reason is free text from a script or an exception: recorded, NUL shown.
+        store.update_tuning_job("t1", failure_reason="bad\x00byte")
+        assert store.get_tuning_job("t1").failure_reason == "bad\ufffdbyte"
+        assert store.update_training_job("t1-001", status="Failed", failure_reason="\x00")
+        assert store.get_training_job("t1-001").failure_reason == "\ufffd"
 
     def test_every_field_of_a_tuning_job_round_trips(self, store: Store) -> None:
         record = TuningJobRecord(

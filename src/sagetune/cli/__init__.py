@@ -83,10 +83,15 @@ def store_option(fn: F) -> F:
     )(fn)
 
 
-def get_store(ctx: click.Context) -> Store:
+def store_url_of(ctx: click.Context) -> str | None:
+    """The ``--store`` given (after the verb, else before it, else ``$SAGETUNE_STORE``)."""
     root = ctx.find_root()
-    url = (ctx.obj or {}).get("store") or (root.obj or {}).get("store")
-    return open_store(url)
+    url: str | None = (ctx.obj or {}).get("store") or (root.obj or {}).get("store")
+    return url
+
+
+def get_store(ctx: click.Context) -> Store:
+    return open_store(store_url_of(ctx))
 
 
 def _default(o: Any) -> Any:
@@ -101,4 +106,4 @@ def echo_json(data: Any) -> None:
 
 
 # The verbs register themselves on ``main`` when their modules are imported.
-from sagetune.cli import cost, jobs, serve, viz  # noqa: E402,F401
+from sagetune.cli import cost, db, jobs, serve, viz  # noqa: E402,F401

@@ -293,6 +293,26 @@ def unreadable(request: Any) -> str | None:
     return None
 
 
+def nul_fields(request: Any, path: str = "") -> list[str]:
+    """One error for each string (member name or value) holding a NUL character, by field
+    path: the service's JSON carries it, but neither a process's arguments nor PostgreSQL's
+    text can. Call it on a request :func:`unreadable` accepts (its nesting is bounded)."""
+    rule = "must not contain NUL (\\x00) characters"
+    if isinstance(request, str):
+        return [f"{path or 'request'}: {rule}"] if "\x00" in request else []
+    found: list[str] = []
+    if isinstance(request, Mapping):
+        for key, value in request.items():
+            if isinstance(key, str) and "\x00" in key:
+                found.append(f"{path or 'request'}: member name {key!r} {rule}")
+                continue
+            found += nul_fields(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(request, list | tuple):
+        for i, value in enumerate(request):
+            found += nul_fields(value, f"{path}[{i}]")
+    return found
+
+
 def parse_request(
     request: Mapping[str, Any],
     base_dir: str | Path | None = None,
@@ -334,7 +354,7 @@ def parse_request(
     copied = _without_nulls(copy.deepcopy(dict(request)))
     assert isinstance(copied, dict)
     model_errors = check_request(copied) if service_model else []
-    errors: list[str] = []
+    errors: list[str] = nul_fields(copied)
     try:
         spec = _parse(copied, base_dir, check_paths, errors)
     except Exception:

@@ -1,8 +1,12 @@
-"""The SQL store (SQLAlchemy 2): SQLite by default, any SQLAlchemy URL (PostgreSQL) alike.
+"""The SQL store (SQLAlchemy 2): SQLite by default, PostgreSQL for a store shared by a team.
 
 Every state change is one transaction. SQLite runs in WAL mode with a busy timeout, so readers
 in other processes (describe, list, a dashboard) never see "database is locked" while a tuner
-writes. Finished training jobs never change: updates only apply to jobs still running.
+writes. PostgreSQL (``postgresql+psycopg://user:password@host/db``, the ``postgres`` extra)
+behaves the same: connections are checked before use (``pool_pre_ping``), names are ordered
+byte by byte as on SQLite whatever the database's collation, and a NUL character, which its
+text columns refuse, is a ``ValidationError`` naming the field on every database. Finished
+training jobs never change: updates only apply to jobs still running.
 
 The tables below are the schema at ``migrations.HEAD``; opening a store migrates it there
 (``store/migrations``), so they never create anything themselves.
@@ -36,11 +40,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.elements import ColumnElement
 
-from sagetune.errors import ResourceInUse, ResourceNotFound
+from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
 from sagetune.store.base import UNCHANGED, Store, Unchanged
 from sagetune.store.migrations import upgrade_to_head
 from sagetune.store.records import FINISHED, MetricPoint, TrainingJobRecord, TuningJobRecord
@@ -118,8 +123,19 @@ def default_store_url() -> str:
     return os.environ.get("SAGETUNE_STORE") or f"sqlite:///{sagetune_home() / 'sagetune.db'}"
 
 
+# Free text sagetune writes from what others produced (a script's last lines, an exception):
+# a NUL in it is shown as U+FFFD rather than failing the tuner that records it.
+_FREE_TEXT_COLUMNS = {"failure_reason"}
+
+
 def _to_row(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: json.dumps(dict(v)) if k in _JSON_COLUMNS else v for k, v in fields.items()}
+    row = {k: json.dumps(dict(v)) if k in _JSON_COLUMNS else v for k, v in fields.items()}
+    for k, v in row.items():
+        if isinstance(v, str) and "\x00" in v:
+            if k not in _FREE_TEXT_COLUMNS:
+                raise ValidationError(f"{k}: must not contain NUL (\\x00) characters, got {v!r}")
+            row[k] = v.replace("\x00", "\ufffd")
+    return row
 
 
 def _given(**fields: Any) -> dict[str, Any]:
@@ -141,7 +157,8 @@ class SQLStore:
 
     Args:
         url: a SQLAlchemy URL, e.g. ``sqlite:///tuning.db``, ``sqlite://`` (in memory, gone
-            when closed) or ``postgresql://host/db``; default ``default_store_url()``.
+            when closed) or ``postgresql+psycopg://user:password@host/db`` (the ``postgres``
+            extra); default ``default_store_url()``.
 
     Raises:
         StoreVersionError: the store was written by a newer sagetune (left unchanged).
@@ -151,22 +168,13 @@ class SQLStore:
         self.url = url or default_store_url()
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        self.path: Path | None = None
-        kwargs: dict[str, Any] = {}
-        in_memory = False
-        if self.is_sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                self.path = Path(parsed.database).expanduser().resolve()
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            else:
-                # Each connection to ":memory:" is a database of its own: every thread must
-                # share the one connection, so the store is one database.
-                in_memory = True
-                kwargs["poolclass"] = StaticPool
-            kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
-        self.engine: Engine = create_engine(self.url, **kwargs)
-        if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.path = sqlite_path(parsed)
+        in_memory = self.is_sqlite and self.path is None
+        self.engine: Engine = create_store_engine(self.url)
+        # Names sort byte by byte, as SQLite's BINARY collation does, on PostgreSQL too.
+        self._by_name: ColumnElement[str] = (
+            tuning_jobs.c.name if self.is_sqlite else tuning_jobs.c.name.collate("C")
+        )
         self._lock = threading.Lock()
         # Writes take the lock; reads too when they share the writers' single connection, lest
         # one thread's read end another's transaction.
@@ -222,7 +230,7 @@ class SQLStore:
         """All tuning jobs, newest first."""
         with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(
-                select(tuning_jobs).order_by(tuning_jobs.c.created_at.desc(), tuning_jobs.c.name)
+                select(tuning_jobs).order_by(tuning_jobs.c.created_at.desc(), self._by_name)
             ).all()
         return [TuningJobRecord(**_from_row(r)) for r in rows]
 
@@ -277,17 +285,21 @@ class SQLStore:
         self, name: str, owner: str, now: float, stale_before: float, dead_owner: str | None = None
     ) -> bool:
         """Take the tuning job for ``owner`` if it is free, already ours, stale (no heartbeat
-        since ``stale_before``) or held by ``dead_owner`` (a process known to be gone)."""
+        since ``stale_before``) or held by ``dead_owner`` (a process known to be gone).
+
+        One conditional ``UPDATE``, its row count the answer: the check and the take are one
+        statement, atomic for processes on any number of machines. On SQLite the database's
+        write lock orders racing tuners. On PostgreSQL a racing ``UPDATE`` waits for the row
+        lock of the one ahead and, once that commits, evaluates the condition again on the
+        new row (READ COMMITTED), where the winner's fresh heartbeat makes it false.
+        """
         c = tuning_jobs.c
         free = c.owner.is_(None) | (c.owner == owner) | (c.heartbeat_at < stale_before)
         if dead_owner is not None:
             free = free | (c.owner == dead_owner)
+        values = _to_row({"owner": owner, "heartbeat_at": now})
         with self._lock, self.engine.begin() as conn:
-            res = conn.execute(
-                update(tuning_jobs)
-                .where(c.name == name, free)
-                .values(owner=owner, heartbeat_at=now)
-            )
+            res = conn.execute(update(tuning_jobs).where(c.name == name, free).values(**values))
         return res.rowcount > 0
 
     def renew_lease(self, name: str, owner: str, now: float) -> bool:
@@ -387,7 +399,7 @@ class SQLStore:
         if not points:
             return
         with self._lock, self.engine.begin() as conn:
-            conn.execute(insert(metric_points), [p.__dict__ for p in points])
+            conn.execute(insert(metric_points), [_to_row(p.__dict__) for p in points])
 
     def metric_points(self, training_job_names: Iterable[str]) -> list[MetricPoint]:
         """Every point of the given training jobs, in the order they were recorded."""
@@ -403,6 +415,71 @@ class SQLStore:
         return [MetricPoint(**{k: v for k, v in r._mapping.items() if k != "id"}) for r in rows]
 
 
+def sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL (None in memory or for another database)."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser().resolve()
+
+
+def create_store_engine(url: str) -> Engine:
+    """The engine of a store's database, set up for it; the schema is not touched.
+
+    SQLite: WAL, a 60 s busy timeout, one shared connection in memory; its folder is created.
+    PostgreSQL (any other server): a small pool of connections checked before each use, so a
+    connection the server closed (a restart, an idle timeout) is replaced, not failed on.
+    """
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        path = sqlite_path(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            # Each connection to ":memory:" is a database of its own: every thread must
+            # share the one connection, so the store is one database.
+            kwargs["poolclass"] = StaticPool
+        kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # Writes are serialised per store by its lock; the pool is for concurrent readers (a
+    # dashboard's requests, the tuner's threads).
+    try:
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=3600
+        )
+    except ImportError as exc:
+        if parsed.get_backend_name() != "postgresql":
+            raise
+        raise ImportError(
+            f"{exc}: a PostgreSQL store needs psycopg, pip install 'sagetune[postgres]'"
+        ) from exc
+    event.listen(engine, "handle_error", _nul_is_a_validation_error)
+    return engine
+
+
+def _nul_is_a_validation_error(context: ExceptionContext) -> None:
+    """PostgreSQL's drivers refuse a NUL in a text parameter: say which field held it."""
+    if "NUL" not in str(context.original_exception):
+        return
+    params = context.parameters
+    rows = params if isinstance(params, list) else [params]
+    fields = sorted(
+        {
+            str(k).rstrip("_0123456789") or str(k)
+            for row in rows
+            if isinstance(row, Mapping)
+            for k, v in row.items()
+            if isinstance(v, str) and "\x00" in v
+        }
+    )
+    raise ValidationError(
+        [f"{field}: must not contain NUL (\\x00) characters" for field in fields]
+        or ["a value must not contain NUL (\\x00) characters"]
+    ) from None
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -411,16 +488,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def store_url(store: str | os.PathLike[str] | None) -> str:
+    """The SQLAlchemy URL of a store given as a URL, a plain file path, or None (the default)."""
+    if store is None:
+        return default_store_url()
+    url = os.fspath(store)
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    return url
+
+
 def open_store(store: str | os.PathLike[str] | Store | None) -> Store:
     """A store from a URL, a plain file path, an existing store, or the default."""
     if store is not None and not isinstance(store, (str, os.PathLike)):
         return store
     if store is None:
         return SQLStore()
-    url = os.fspath(store)
-    if "://" not in url:
-        url = f"sqlite:///{Path(url).expanduser().resolve()}"
-    return SQLStore(url)
+    return SQLStore(store_url(store))
 
 
 if TYPE_CHECKING:

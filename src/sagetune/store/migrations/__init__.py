@@ -15,10 +15,13 @@ What opening a store does:
 - A revision this code does not know (a newer sagetune wrote it): ``StoreVersionError``, and
   nothing is changed.
 
-All of it is one transaction, so a failed migration leaves the store as it was. Processes that
-open a new store at once are serialised: on SQLite the transaction takes the write lock first
-(``BEGIN IMMEDIATE``) and the others wait, then find the store at ``HEAD``; elsewhere, a loser
-of the race sees "already exists" and tries again.
+All of it is one transaction, so a failed migration leaves the store as it was (PostgreSQL's
+DDL is transactional too). Processes that open a new store at once are serialised: on SQLite
+the transaction takes the write lock first (``BEGIN IMMEDIATE``); on PostgreSQL it takes a
+transaction-level advisory lock (``pg_advisory_xact_lock(MIGRATION_LOCK)``, released at commit
+or rollback). The others wait, then find the store at ``HEAD``. On any other database, a loser
+of the race sees "already exists" and tries again. ``sagetune db upgrade`` runs the same
+upgrade for operators, ``sagetune db current`` tells the revision without changing anything.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ HEAD = "0002"
 """The newest revision in ``versions/`` (a test keeps the two in step)."""
 
 VERSION_TABLE = "alembic_version"
+
+MIGRATION_LOCK = 0x5A6E_7475_6E65_0001
+"""The PostgreSQL advisory lock key that serialises sagetune's migrations of one database."""
 
 _ATTEMPTS = 5
 
@@ -64,10 +70,14 @@ def upgrade_to_head(engine: Engine) -> None:
     for attempt in range(_ATTEMPTS):
         try:
             with engine.connect() as conn:
+                # Take a lock before looking, so that looking and creating are one step: a
+                # concurrent opener waits here, then finds the store at HEAD.
                 if conn.dialect.name == "sqlite":
-                    # Take the write lock before looking, so that looking and creating are one
-                    # step: a concurrent opener waits here, then finds the store at HEAD.
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
+                elif conn.dialect.name == "postgresql":
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
                 _upgrade(conn, _where(engine))
                 conn.commit()
             return
