@@ -205,3 +205,35 @@ def test_warm_start_tuners_and_best_estimator(tmp_path: Path) -> None:
     transfer = parent.transfer_learning_tuner(estimator=score)
     assert transfer.estimator is score
     assert transfer.warm_start_config["WarmStartType"] == "TransferLearning"
+
+
+def reporting(hp: dict[str, Any], report: Any) -> float:
+    for epoch in range(1, 200):
+        report(epoch=epoch, score=hp["x"] + epoch / 1000, extra=float(epoch))
+        time.sleep(0.2)
+    return hp["x"]
+
+
+def test_a_stopped_job_keeps_the_metrics_it_reported(tmp_path: Path) -> None:
+    from sagetune import api
+
+    tuner = HyperparameterTuner(
+        reporting, "score", RANGES, strategy="Random", max_jobs=1, store=_store(tmp_path)
+    )
+    tuner.fit(job_name="kept", wait=False)
+    store = tuner.store
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        jobs = store.list_training_jobs("kept")
+        if jobs and len(store.metric_points([jobs[0].name])) >= 6:
+            break
+        time.sleep(0.2)
+    name = store.list_training_jobs("kept")[0].name
+    backend = api.Backend(store)
+    api.call(backend, "StopTrainingJob", {"TrainingJobName": name})
+    assert tuner.wait(poll=0.2, timeout=60) == "Completed"
+    job = store.get_training_job(name)
+    assert job.status == "Stopped"
+    assert set(job.final_metrics) == {"score", "extra"} and job.final_metrics["extra"] >= 3
+    described = api.call(backend, "DescribeTrainingJob", {"TrainingJobName": name})
+    assert {m["MetricName"] for m in described["FinalMetricDataList"]} == {"score", "extra"}

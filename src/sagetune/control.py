@@ -113,6 +113,25 @@ class Lease:
         self.store.release_lease(self.name, self.owner)
 
 
+def last_values(store: Store, training_job_name: str) -> dict[str, float]:
+    """The last reported value of each of a training job's metrics: what a job stopped
+    without its tuner keeps as its final metrics."""
+    last: dict[str, float] = {}
+    for p in sorted(store.metric_points([training_job_name]), key=lambda p: (p.step, p.timestamp)):
+        last[p.metric_name] = p.value
+    return last
+
+
+def _stopped_fields(store: Store, record: TuningJobRecord, training_job_name: str) -> dict:
+    """Final metrics and objective of a job stopped here, from what it reported."""
+    from sagetune.spec import load_spec
+
+    metrics = last_values(store, training_job_name)
+    job = store.get_training_job(training_job_name)
+    objective = load_spec(record).objective_of(job.definition_name).metric_name
+    return {"final_metrics": metrics, "objective": metrics.get(objective)}
+
+
 def stop_tuning_job(store: Store, name: str) -> TuningJobRecord:
     """StopHyperParameterTuningJob.
 
@@ -134,6 +153,7 @@ def stop_tuning_job(store: Store, name: str) -> TuningJobRecord:
                     status=TrainingJobStatus.Stopped,
                     ended_at=now,
                     failure_reason="the tuning job was stopped",
+                    **_stopped_fields(store, record, job.name),
                 )
         store.update_tuning_job(
             name,
@@ -169,13 +189,18 @@ def stop_training_job(store: Store, name: str) -> None:
         )
     if job.status == TrainingJobStatus.Stopping:
         return
-    if lease_alive(store.get_tuning_job(job.tuning_job_name)):
+    record = store.get_tuning_job(job.tuning_job_name)
+    if lease_alive(record):
         store.update_training_job(name, status=TrainingJobStatus.Stopping)
         return
     if job.process_id:
         kill_process_group(job.process_id, name)
     store.update_training_job(
-        name, status=TrainingJobStatus.Stopped, ended_at=time.time(), failure_reason=STOP_REQUESTED
+        name,
+        status=TrainingJobStatus.Stopped,
+        ended_at=time.time(),
+        failure_reason=STOP_REQUESTED,
+        **_stopped_fields(store, record, name),
     )
 
 

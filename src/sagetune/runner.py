@@ -243,6 +243,8 @@ class TuningJobRunner:
                 interrupted=True,
                 failure_reason="interrupted: the tuner process ended while this training "
                 "job ran; a new training job replaces it",
+                # What it reported is kept; no objective: it did not run to its end.
+                final_metrics=control.last_values(self.store, job.name),
             )
 
     def _budget_used(self) -> int:
@@ -440,12 +442,21 @@ class TuningJobRunner:
                 ]
             )
         else:  # streamed metrics: the last point of each series is its final value
-            fields["final_metrics"] = dict(ev.metrics)
+            metrics = dict(ev.metrics)
+            if fields["status"] == TrainingJobStatus.Stopped:
+                # A stopped job keeps what it reported, whatever its executor still knew.
+                last: dict[str, float] = {}
+                for p in sorted(
+                    self.store.metric_points([ev.name]), key=lambda p: (p.step, p.timestamp)
+                ):
+                    last[p.metric_name] = p.value
+                metrics = {**last, **metrics}
+            fields["final_metrics"] = metrics
             if (
                 fields["status"] in (TrainingJobStatus.Completed, TrainingJobStatus.Stopped)
-                and objective in ev.metrics
+                and objective in metrics
             ):
-                fields["objective"] = ev.metrics[objective]
+                fields["objective"] = metrics[objective]
         self._set(ev.name, **fields)
 
     def _touch(self) -> None:

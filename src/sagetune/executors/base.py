@@ -89,7 +89,12 @@ class Executor(ABC):
 
 
 def log_tail(path: Path | None, max_chars: int = 600) -> str:
-    """The last characters of a log file, decoded leniently (logs may hold binary junk)."""
+    """The last characters of a log file, decoded leniently (logs may hold binary junk).
+
+    When the log holds a Python traceback whose exception line is not in that tail (a native
+    library printed its own backtrace after it, say), the tail starts with that line, so the
+    reason names the Python error.
+    """
     if path is None or not path.exists():
         return ""
     with open(path, "rb") as f:
@@ -97,4 +102,24 @@ def log_tail(path: Path | None, max_chars: int = 600) -> str:
         size = f.tell()
         f.seek(max(0, size - max_chars))
         data = f.read()
-    return data.decode("utf-8", errors="replace").strip()
+        f.seek(max(0, size - EXCEPTION_WINDOW))
+        window = f.read().decode("utf-8", errors="replace")
+    tail = data.decode("utf-8", errors="replace").strip()
+    exception = last_python_exception(window)
+    if exception is not None and exception not in tail:
+        return f"last Python exception: {exception}\n...\n{tail}"
+    return tail
+
+
+EXCEPTION_WINDOW = 256 * 1024  # how far back from the end a traceback is looked for
+
+
+def last_python_exception(text: str) -> str | None:
+    """The exception line of the last Python traceback in ``text`` (``ValueError: ...``)."""
+    start = text.rfind("Traceback (most recent call last):")
+    if start < 0:
+        return None
+    for line in text[start:].splitlines()[1:]:
+        if line and not line[0].isspace():  # frames are indented; the exception is not
+            return line.strip()[:300]
+    return None
