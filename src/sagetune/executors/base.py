@@ -20,11 +20,13 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class JobStarted:
-    """A job's process started (``pid`` is its process group leader, when known)."""
+    """A job's process started (``pid`` is its process group leader, when known; ``node`` is
+    where it runs when that is not this machine: a Ray node's ``"<ip> <node id>"``)."""
 
     name: str
     time: float
     pid: int | None = None
+    node: str | None = None
 
 
 @dataclass(frozen=True)

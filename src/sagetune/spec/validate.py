@@ -36,6 +36,7 @@ from sagetune.spec.model import (
     TuningJobSpec,
     WarmStartSpec,
 )
+from sagetune.spec.executor import EXECUTOR_FIELD, validate_executor
 from sagetune.spec.pricing import PRICING_FIELD, validate_pricing
 from sagetune.spec.service_model import check_request
 from sagetune.store.records import TuningJobRecord
@@ -538,6 +539,7 @@ def _parse(
         else None
     )
     pricing = validate_pricing(request.get(PRICING_FIELD), errors)
+    executor = validate_executor(request.get(EXECUTOR_FIELD), errors)
 
     if errors:
         return None
@@ -563,6 +565,7 @@ def _parse(
         warm_start=warm_start,
         hyperband=hyperband,
         pricing=pricing,
+        executor=executor,
         notices=tuple(notices),
         normalised=request,
     )
