@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagetune.errors import ValidationError
+
 EXECUTOR_FIELD = "LocalExecutor"
 EXECUTOR_TYPES = ("Local", "Ray")
 
@@ -86,3 +88,25 @@ def validate_executor(
         errors.append(f"{path}.Address: only a Ray executor has an address")
         return None
     return ExecutorChoice(str(kind), address, resources)
+
+
+def executor_member(
+    executor: str | None,
+    ray_address: str | None = None,
+    ray_resources: Mapping[str, Mapping[str, float]] | None = None,
+) -> dict[str, Any] | None:
+    """The request extension ``LocalExecutor`` for an executor name and a Ray address (None:
+    the local executors, the default)."""
+    kind = (executor or ("ray" if ray_address or ray_resources else "local")).lower()
+    if kind == "local":
+        if ray_address or ray_resources:
+            raise ValidationError("ray_address: only the ray executor has an address")
+        return None
+    if kind != "ray":
+        raise ValidationError(f"executor: must be 'local' or 'ray', got {executor!r}")
+    member: dict[str, Any] = {"Type": "Ray"}
+    if ray_address:
+        member["Address"] = ray_address
+    if ray_resources:
+        member["InstanceResources"] = {k: dict(v) for k, v in ray_resources.items()}
+    return member

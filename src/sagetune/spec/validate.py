@@ -29,6 +29,7 @@ from sagetune.space import (
     Parameter,
     SearchSpace,
 )
+from sagetune.spec.executor import EXECUTOR_FIELD, validate_executor
 from sagetune.spec.model import (
     DefinitionSpec,
     Objective,
@@ -36,7 +37,6 @@ from sagetune.spec.model import (
     TuningJobSpec,
     WarmStartSpec,
 )
-from sagetune.spec.executor import EXECUTOR_FIELD, validate_executor
 from sagetune.spec.pricing import PRICING_FIELD, validate_pricing
 from sagetune.spec.service_model import check_request
 from sagetune.store.records import TuningJobRecord
