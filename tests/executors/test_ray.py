@@ -319,6 +319,7 @@ def test_the_cli_runs_a_tuning_job_on_ray(ray_cluster: Any, tmp_path: Path) -> N
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "cli-ray: Completed (2 training jobs)" in res.stdout
+    from sagetune import api
     from sagetune.store import open_store
 
     opened = open_store(store)
@@ -329,6 +330,14 @@ def test_the_cli_runs_a_tuning_job_on_ray(ray_cluster: Any, tmp_path: Path) -> N
         log = Path(job.log_path or "").read_text()
         assert log.startswith("[sagetune] node: 127.0.0.1 ")
         assert (Path(job.log_path or "").parent / "output" / "model.tar.gz").is_file()
+        answer = api.call(
+            api.Backend(opened, start_tuner=lambda *_: None),
+            "DescribeTrainingJob",
+            {"TrainingJobName": job.name},
+        )
+        assert answer["LocalNode"]["IpAddress"] == "127.0.0.1"
+        workers = {ray_cluster.node_ids["node_a"], ray_cluster.node_ids["node_b"]}
+        assert answer["LocalNode"]["NodeId"] in workers
     # Nothing answers at the address: a clear error at start, the tuning job kept to resume.
     request["HyperParameterTuningJobName"] = "cli-unreachable"
     path.write_text(json.dumps(request))

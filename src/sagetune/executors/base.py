@@ -100,3 +100,22 @@ def log_tail(path: Path | None, max_chars: int = 600) -> str:
         f.seek(max(0, size - max_chars))
         data = f.read()
     return data.decode("utf-8", errors="replace").strip()
+
+
+NODE_LINE = "[sagetune] node: "  # the first line of the log of a job that ran on another node
+
+
+def node_of(log_path: str | Path | None) -> tuple[str, str] | None:
+    """``(ip, node id)`` of the node a job ran on, from the first line of its log (written by
+    the Ray executor); None for a job that ran on this machine."""
+    if not log_path:
+        return None
+    try:
+        with open(log_path, "rb") as f:
+            first = f.readline(512).decode("utf-8", errors="replace").rstrip("\n")
+    except OSError:
+        return None
+    if not first.startswith(NODE_LINE):
+        return None
+    ip, _, node_id = first[len(NODE_LINE) :].partition(" ")
+    return ip, node_id.strip()

@@ -25,8 +25,9 @@ answers as soon as something is new (or after half a second): output bytes since
 answer, a callable's reporter messages, the process's exit. The output is appended to the
 job's ``log.txt`` in the tuner's job folder as it arrives and matched against
 ``MetricDefinitions`` here, so every point reaches the tuner (and its stopping rule) while the
-job runs. The log begins with ``[sagetune] node: <ip> <node id>``, where the job ran;
-``JobStarted.node`` carries the same. When the job ends, its ``model.tar.gz`` and
+job runs. The log begins with ``[sagetune] node: <ip> <node id>``, where the job ran
+(``DescribeTrainingJob`` shows it as the local addition ``LocalNode``); ``JobStarted.node``
+carries the same, for a store column to come. When the job ends, its ``model.tar.gz`` and
 ``output.tar.gz`` (packed on the node) come back as bytes and are written to the job folder and
 copied under ``S3OutputPath``. Only the tuner writes the store.
 
@@ -65,6 +66,7 @@ from typing import Any
 from sagetune.artifacts import MODEL_ARCHIVE, OUTPUT_ARCHIVE, upload
 from sagetune.errors import ValidationError
 from sagetune.executors.base import (
+    NODE_LINE,
     Event,
     Executor,
     JobFinished,
@@ -667,7 +669,7 @@ class RayExecutor(Executor):
         if not run.started:
             run.started = True
             run.node = f"{answer.get('node_ip')} {answer.get('node_id')}"
-            header = f"[sagetune] node: {run.node}\n"
+            header = f"{NODE_LINE}{run.node}\n"
             if run.attempt:
                 header = f"----- retry {run.attempt} -----\n" + header
             if self.script is not None and self.script.runs and not run.attempt:
