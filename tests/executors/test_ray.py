@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tarfile
+import tempfile
 import textwrap
 import threading
 import time
@@ -150,6 +151,15 @@ def test_jobs_land_on_both_worker_nodes_and_bring_their_model_back(
         )
     finally:
         ex.shutdown()
+
+    def left_on_nodes() -> list[Path]:
+        configs = Path(tempfile.gettempdir()).glob("sagetune-ray-*/jobs/*/input/config/*.json")
+        return [c for c in configs if str(tmp_path) in c.read_text(errors="replace")]
+
+    end = time.monotonic() + 15
+    while left_on_nodes() and time.monotonic() < end:  # removed as each actor lets go
+        time.sleep(0.1)
+    assert left_on_nodes() == []
     nodes = {started(events, n).node for n in ("a", "b")}
     assert nodes == {f"127.0.0.1 {ray_cluster.node_ids[r]}" for r in ("node_a", "node_b")}
     for name in ("a", "b"):

@@ -827,10 +827,15 @@ class RayExecutor(Executor):
         return None
 
     def _end(
-        self, run: _RayRun, status: str, reason: str | None = None, result: Any = None
+        self,
+        run: _RayRun,
+        status: str,
+        reason: str | None = None,
+        result: Any = None,
+        kill: bool = False,
     ) -> list[Event]:
         self._runs.pop(run.request.name, None)
-        self._discard(run)
+        self._discard(run, kill)
         return [
             JobFinished(
                 run.request.name,
@@ -842,10 +847,15 @@ class RayExecutor(Executor):
             )
         ]
 
-    def _discard(self, run: _RayRun) -> None:
+    def _discard(self, run: _RayRun, kill: bool = False) -> None:
+        """Let go of the job's actor: it removes its node folder (if it has not yet) and
+        ends once this last handle is dropped; one that does not answer is killed."""
         if run.actor is not None:
             try:
-                self.ray.kill(run.actor, no_restart=True)
+                if kill:
+                    self.ray.kill(run.actor, no_restart=True)
+                else:
+                    run.actor.finish.remote(False)
             except Exception:  # noqa: BLE001 - an actor already gone
                 pass
         run.actor = None
@@ -864,7 +874,7 @@ class RayExecutor(Executor):
                         f"MaxRuntimeInSeconds ({limit} s) exceeded: the training job was stopped",
                     )
             elif run.stop_deadline is not None and now >= run.stop_deadline:
-                out.extend(self._end(run, "Stopped", run.stop_reason))
+                out.extend(self._end(run, "Stopped", run.stop_reason, kill=True))
 
     def stop(self, name: str, reason: str) -> None:
         run = self._runs.get(name)
@@ -872,7 +882,7 @@ class RayExecutor(Executor):
             return
         run.stop_reason = reason
         if not run.started:  # still being placed or set up: nothing to wait for
-            self._pending.extend(self._end(run, "Stopped", reason))
+            self._pending.extend(self._end(run, "Stopped", reason, kill=True))
             return
         run.stop_deadline = time.time() + self.cooperative + self.grace + 10.0
         try:
@@ -887,4 +897,6 @@ class RayExecutor(Executor):
         while self._runs and time.time() < deadline:
             self._pending.extend(self.poll(0.1))
         for run in list(self._runs.values()):
-            self._pending.extend(self._end(run, "Stopped", run.stop_reason or "shut down"))
+            self._pending.extend(
+                self._end(run, "Stopped", run.stop_reason or "shut down", kill=True)
+            )
