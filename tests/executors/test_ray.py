@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -122,6 +123,12 @@ def pid_gone(pid: int, seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def remove_node_folders(tmp_path: Path) -> None:
+    """The node folders of this test's jobs whose actor or node died (nobody removed them)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"sagetune-ray-*/{tmp_path.name}"):
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 def test_instance_types_map_to_ray_resources() -> None:
@@ -370,6 +377,7 @@ def test_a_killed_actor_fails_its_job_as_node_lost(ray_cluster: Any, tmp_path: P
         events = poll_until(ex, lambda evs: bool(finishes(evs, "k")), "the loss", 30)
     finally:
         ex.shutdown()
+        remove_node_folders(tmp_path)
     (finished,) = finishes(events, "k")
     assert finished.status == TrainingJobStatus.Failed
     assert str(finished.failure_reason).startswith("node lost: the Ray node 127.0.0.1 ")
@@ -392,6 +400,7 @@ def test_a_removed_node_fails_its_attempt_and_the_retry_runs_on_the_other(
         ex.shutdown()
         if removed is not None:  # the session's cluster has both workers again
             ray_cluster.add_worker(removed)
+        remove_node_folders(tmp_path)
     (finished,) = finishes(events, "r")
     assert finished.status == TrainingJobStatus.Completed, finished.failure_reason
     second = [e for e in events if isinstance(e, JobStarted)][-1]

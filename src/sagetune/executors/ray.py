@@ -90,6 +90,7 @@ STOP_GRACE_SECONDS = 5.0
 EVENTS_WAIT_SECONDS = 0.5  # how long an actor holds an events call when nothing is new
 CONNECT_TIMEOUT_SECONDS = 5.0
 ACTOR_CALL_SECONDS = 60.0  # the most a finished job's artifacts may take to come back
+NODE_DEAD_SECONDS = 30.0  # how long a retry waits for the cluster to see a lost node dead
 
 # The Ray resources one training job asks for, by ``ResourceConfig.InstanceType`` (SageMaker's
 # vCPUs and GPUs of the type). Overridden per tuning job by ``LocalExecutor.InstanceResources``
@@ -497,6 +498,7 @@ class _RayRun:
     stop_reason: str | None = None
     stop_deadline: float | None = None
     outcome: tuple[str, Any] | None = None  # a callable's last message
+    relaunch: tuple[str, float] | None = None  # (lost node id, until when to wait for it)
 
 
 class RayExecutor(Executor):
@@ -634,14 +636,16 @@ class RayExecutor(Executor):
         events, self._pending = self._pending, []
         self._tick(events)
         for run in self._runs.values():
-            if run.pending is None:
+            if run.pending is None and run.actor is not None:
                 run.pending = run.actor.events.remote(EVENTS_WAIT_SECONDS)
-        by_ref = {run.pending: run for run in self._runs.values()}
+        by_ref = {run.pending: run for run in self._runs.values() if run.pending is not None}
         if not by_ref:
             if not events and timeout > 0:
                 time.sleep(min(timeout, 0.05))
             return events
         wait = 0.0 if events else timeout
+        if any(r.relaunch is not None for r in self._runs.values()):
+            wait = min(wait, 0.25)
         deadlines = [r.stop_deadline for r in self._runs.values() if r.stop_deadline]
         if deadlines:
             wait = max(0.0, min(wait, min(deadlines) - time.time()))
@@ -678,10 +682,11 @@ class RayExecutor(Executor):
             if "error" in answer:
                 return self._end(run, "Failed", str(answer["error"]))
             run.pid = answer.get("pid")
-            if run.attempt:  # a retry's new process group, for whoever must find it
-                return [JobStarted(name, run.started_at, run.pid, node=run.node)]
+            # A retry's new process group, for whoever must find it; the job's start stays
+            # its first, its time limit counts from this attempt's.
+            first = run.started_at if run.attempt else now
             run.started_at = now
-            return [JobStarted(name, now, run.pid, node=run.node)]
+            return [JobStarted(name, first, run.pid, node=run.node)]
         events: list[Event] = []
         out: bytes = answer["out"]
         if out:
@@ -777,13 +782,27 @@ class RayExecutor(Executor):
             return f"{what} was killed by signal {signal.Signals(-code).name}"
         return f"{what} failed with exit code {code}"
 
-    def _retry(self, run: _RayRun) -> list[Event]:
+    def _retry(self, run: _RayRun, lost_node: str | None = None) -> list[Event]:
+        """Start the job again; after a node loss, once the cluster sees that node dead (so
+        the new actor is not placed on it)."""
         self._discard(run)
         run.attempt += 1
         run.steps, run.final, run.lines = {}, {}, LineReader()
         run.outcome = None
-        self._launch(run)
+        run.started = False
+        if lost_node is not None:
+            run.relaunch = (lost_node, time.time() + NODE_DEAD_SECONDS)
+        else:
+            self._launch(run)
         return []
+
+    def _relaunch_due(self, run: _RayRun, now: float) -> bool:
+        assert run.relaunch is not None
+        node_id, until = run.relaunch
+        if now >= until:
+            return True
+        alive = {n.get("NodeID") for n in self.ray.nodes() if n.get("Alive")}
+        return node_id not in alive
 
     def _lost(self, run: _RayRun, exc: Exception) -> list[Event]:
         """The actor died: its node went away (or its worker was killed)."""
@@ -794,7 +813,8 @@ class RayExecutor(Executor):
         self._write_log(run.request.job_dir, f"[sagetune] node lost: {where} died\n".encode())
         retries = self.script.max_retry_attempts if self.script is not None else 0
         if run.attempt < retries:
-            return self._retry(run)
+            lost = run.node.split()[-1] if run.node else None
+            return self._retry(run, lost)
         return self._end(
             run,
             "Failed",
@@ -867,6 +887,11 @@ class RayExecutor(Executor):
         now = time.time()
         limit = self.script.max_runtime_in_seconds if self.script is not None else None
         for run in list(self._runs.values()):
+            if run.relaunch is not None and run.stop_reason is None:
+                if self._relaunch_due(run, now):
+                    run.relaunch = None
+                    self._launch(run)
+                continue
             if run.stop_reason is None:
                 if limit is not None and run.started and now - run.started_at >= limit:
                     self.stop(
@@ -881,7 +906,7 @@ class RayExecutor(Executor):
         if run is None or run.stop_reason is not None:
             return
         run.stop_reason = reason
-        if not run.started:  # still being placed or set up: nothing to wait for
+        if not run.started or run.actor is None:  # being placed or set up: nothing runs
             self._pending.extend(self._end(run, "Stopped", reason, kill=True))
             return
         run.stop_deadline = time.time() + self.cooperative + self.grace + 10.0
