@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from sagetune import control, service
 from sagetune.answers import describe_training_job, training_job_summary, tuning_job_summary
 from sagetune.errors import ResourceLimitExceeded, ValidationError
+from sagetune.executors.base import node_of
 from sagetune.naming import to_datetime, training_job_arn, tuning_job_arn
 from sagetune.spec import load_spec, unreadable
 from sagetune.status import TuningJobStatus
@@ -277,12 +278,16 @@ def describe_training_job_(backend: Backend, request: Request) -> Answer:
     store = backend.store
     job = store.get_training_job(_name(request, "TrainingJobName"))
     spec = load_spec(store.get_tuning_job(job.tuning_job_name))
-    return describe_training_job(
+    out = describe_training_job(
         spec,
         job,
         time.time(),
         output_path=service.output_path(job.tuning_job_name),
     )
+    node = node_of(job.log_path)
+    if node is not None:  # not in SageMaker's answer: the Ray node the job ran on
+        out["LocalNode"] = {"IpAddress": node[0], "NodeId": node[1]}
+    return out
 
 
 def _secondary_status(job: TrainingJobRecord) -> str:

@@ -54,14 +54,26 @@ def publish(job_dir: Path, training_job_name: str, output_path: str | None) -> N
     Raises:
         sagetune.s3.StorageError: the copy failed (the message names the destination).
     """
-    model = pack(job_dir)
+    pack(job_dir)
+    upload(job_dir, training_job_name, output_path)
+
+
+def upload(job_dir: Path, training_job_name: str, output_path: str | None) -> None:
+    """Copy a job's packed archives under ``output_path`` (when given); for archives packed
+    elsewhere (a Ray node) and brought back into the job's folder.
+
+    Raises:
+        sagetune.s3.StorageError: the copy failed (the message names the destination).
+    """
     if output_path is None:
         return
     from sagetune import s3  # boto3 only for jobs that write somewhere
 
+    output = job_dir / "output"
     prefix = f"{output_path.rstrip('/')}/{training_job_name}/output"
-    s3.put_file(model, f"{prefix}/{MODEL_ARCHIVE}")
-    s3.put_file(model.parent / OUTPUT_ARCHIVE, f"{prefix}/{OUTPUT_ARCHIVE}")
+    for archive in (MODEL_ARCHIVE, OUTPUT_ARCHIVE):
+        if (output / archive).is_file():
+            s3.put_file(output / archive, f"{prefix}/{archive}")
 
 
 def model_uri(output_path: str, training_job_name: str) -> str:

@@ -79,6 +79,8 @@ def create_tuning_job(
 
 
 def _executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
+    if spec.executor is not None and spec.executor.type == "Ray":
+        return _ray_executor(spec, record)
     if spec.named_definitions:  # every named definition has a script (validated)
         return RoutingExecutor(
             {
@@ -93,6 +95,37 @@ def _executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
     if record.train_payload is None:
         raise ValidationError(f"tuning job {spec.name!r} has no training script or function")
     return ProcessExecutor(record.train_payload, spec.max_parallel_jobs)
+
+
+def _ray_executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
+    """The training jobs on a Ray cluster (``LocalExecutor.Type`` Ray); ray is imported here
+    only."""
+    from sagetune.executors.ray import RayExecutor
+
+    choice = spec.executor
+    assert choice is not None
+    options: dict[str, Any] = {
+        "address": choice.address,
+        "resources": choice.instance_resources,
+    }
+    if spec.named_definitions:
+        return RoutingExecutor(
+            {
+                str(d.name): RayExecutor(
+                    d.script, objective_metric=d.objective_metric_name, **options
+                )
+                for d in spec.definitions
+                if d.script is not None
+            }
+        )
+    script = spec.definitions[0].script
+    if script is not None:
+        return RayExecutor(script, objective_metric=spec.objective.metric_name, **options)
+    if record.train_payload is None:
+        raise ValidationError(f"tuning job {spec.name!r} has no training script or function")
+    resource = spec.definitions[0].body.get("ResourceConfig")
+    instance_type = resource.get("InstanceType") if isinstance(resource, Mapping) else None
+    return RayExecutor(train=record.train_payload, instance_type=instance_type, **options)
 
 
 def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> TuningJobRecord:
@@ -111,7 +144,14 @@ def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> Tuni
         )
     # The training code must be where the request said: checked now, not when results are read.
     spec = load_spec(record, check_paths=True)
-    executor = _executor(spec, record)
+    try:
+        executor = _executor(spec, record)
+    except ValidationError as exc:
+        if spec.executor is None or spec.executor.type != "Ray":
+            raise
+        raise ValidationError(
+            f"{exc} (the tuning job {name!r} is stored: resume it once the cluster is up)"
+        ) from None
     strategy = make_strategy(
         spec.strategy, spec.space, record.seed, spec.max_parallel_jobs, hyperband=spec.hyperband
     )

@@ -18,6 +18,7 @@ from sagetune.executors.process import serialize_callable
 from sagetune.naming import name_from_base
 from sagetune.space import Parameter
 from sagetune.spec import load_spec, parse_request
+from sagetune.spec.executor import executor_member
 from sagetune.store import Store, open_store
 from sagetune.store.records import FINISHED
 from sagetune.strategy_config import StrategyConfig
@@ -163,10 +164,18 @@ class HyperparameterTuner:
         pricing: the request extension ``LocalPricing`` for cost figures, e.g.
             ``{"InstancePricesPerHour": {"ml.m5.xlarge": 0.23}}`` (see :mod:`sagetune.cost`);
             jobs of a Python callable take the instance type of ``instance_type``.
-        instance_type: ``ResourceConfig.InstanceType`` recorded for the training jobs.
+        instance_type: ``ResourceConfig.InstanceType`` recorded for the training jobs (on
+            Ray, also the resources each asks for: :mod:`sagetune.executors.ray`).
         tags: ``[{"Key": ..., "Value": ...}]``, the tuning job's ``Tags`` (ListTags answers
             them for it and its training jobs).
         completion_criteria_config: the SageMaker SDK's name of ``completion_criteria``.
+        executor: where training jobs run: ``"local"`` (default: worker processes on this
+            machine) or ``"ray"`` (a Ray cluster); stored with the tuning job as the request
+            extension ``LocalExecutor``.
+        ray_address: the Ray cluster's address (``host:6379``, ``ray://host:10001``);
+            default ``RAY_ADDRESS``, else a new local Ray. Implies ``executor="ray"``.
+        ray_resources: Ray resources per instance type, over the built-in table, e.g.
+            ``{"ml.m5.large": {"CPU": 1}}``.
 
     Raises:
         ValidationError: when the configuration breaks a rule (all problems listed).
@@ -208,7 +217,11 @@ class HyperparameterTuner:
         show_progress: bool | None = None,
         pricing: Mapping[str, Any] | None = None,
         instance_type: str | None = None,
+        executor: str | None = None,
+        ray_address: str | None = None,
+        ray_resources: Mapping[str, Mapping[str, float]] | None = None,
     ):
+        self.local_executor = executor_member(executor, ray_address, ray_resources)
         self.estimator: TrainFunction | Mapping[str, Any] | None = None
         if isinstance(estimator, str):  # the metric first; the function comes with fit()
             if hyperparameter_ranges is None and isinstance(objective_metric_name, Mapping):
@@ -375,6 +388,8 @@ class HyperparameterTuner:
             config["StrategyConfig"] = dict(self.strategy_config)
         if self.pricing:
             request["LocalPricing"] = self.pricing
+        if self.local_executor:
+            request["LocalExecutor"] = dict(self.local_executor)
         if self.instance_type:
             request["TrainingJobDefinition"]["ResourceConfig"] = {
                 "InstanceType": self.instance_type,
@@ -591,6 +606,7 @@ class HyperparameterTuner:
             request.get("LocalPricing"),
             resource.get("InstanceType") if isinstance(resource, Mapping) else None,
         )
+        tuner.local_executor = request.get("LocalExecutor")
         tuner.latest_tuning_job = tuning_job_name
         return tuner
 

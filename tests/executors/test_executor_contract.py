@@ -2,7 +2,9 @@
 
 - ProcessExecutor: a Python callable that reports each epoch, in worker processes;
 - SubprocessExecutor: a script-mode script whose ``loss=...`` lines MetricDefinitions match;
-- ReplayExecutor (tests/replay.py): replayed curves, one epoch per poll, no processes.
+- ReplayExecutor (tests/replay.py): replayed curves, one epoch per poll, no processes;
+- RayExecutor, with the callable and with the script, on the loopback Ray cluster of
+  ``conftest.py`` (two worker nodes of one CPU: two jobs at once).
 
 Each runs the same small job: ``epochs`` points of ``loss = 2 ** -epoch``, a pause of ``sleep``
 seconds after each, an optional failure after epoch 2, and an optional meeting with a peer job
@@ -139,7 +141,7 @@ def _process(root: Path) -> Harness:
     )
 
 
-def _subprocess(root: Path) -> Harness:
+def _script_definition(root: Path) -> Any:
     source = root / "src"
     source.mkdir()
     (source / "job.py").write_text(
@@ -158,8 +160,39 @@ def _subprocess(root: Path) -> Harness:
         errors,
     )
     assert definition is not None and not errors, errors
+    return definition
+
+
+def _subprocess(root: Path) -> Harness:
     return Harness(
-        SubprocessExecutor(definition, "loss", stop_grace_seconds=2.0), root, lambda ev: ev.metrics
+        SubprocessExecutor(_script_definition(root), "loss", stop_grace_seconds=2.0),
+        root,
+        lambda ev: ev.metrics,
+    )
+
+
+def _ray_callable(root: Path) -> Harness:
+    from sagetune.executors.process import serialize_callable
+    from sagetune.executors.ray import RayExecutor
+
+    return Harness(
+        RayExecutor(
+            train=serialize_callable(contract_job),
+            stop_grace_seconds=2.0,
+            cooperative_stop_seconds=2.0,
+        ),
+        root,
+        lambda ev: metrics_from_result(ev.result, "loss")[0],
+    )
+
+
+def _ray_script(root: Path) -> Harness:
+    from sagetune.executors.ray import RayExecutor
+
+    return Harness(
+        RayExecutor(_script_definition(root), objective_metric="loss", stop_grace_seconds=2.0),
+        root,
+        lambda ev: ev.metrics,
     )
 
 
@@ -173,8 +206,13 @@ def _replay(root: Path) -> Harness:
     )
 
 
-@pytest.fixture(params=[_process, _subprocess, _replay], ids=["process", "subprocess", "replay"])
+@pytest.fixture(
+    params=[_process, _subprocess, _replay, _ray_callable, _ray_script],
+    ids=["process", "subprocess", "replay", "ray-callable", "ray-script"],
+)
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    if request.param in (_ray_callable, _ray_script):
+        request.getfixturevalue("ray_cluster")  # the session's cluster, connected
     h = request.param(tmp_path)
     try:
         yield h

@@ -20,6 +20,7 @@ from sagetune.cli.aws import aws_options, input_request, list_pages, paging_opti
 from sagetune.errors import ValidationError
 from sagetune.naming import tuning_job_arn
 from sagetune.spec import load_spec
+from sagetune.spec.executor import executor_member
 from sagetune.status import TuningJobStatus
 from sagetune.store.records import FINISHED
 
@@ -374,13 +375,44 @@ def delete(
     default=None,
     help="Live table (default: when stderr is a terminal).",
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default=None,
+    help="Where training jobs run: this machine (default) or a Ray cluster; overrides the "
+    "request's LocalExecutor.",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDR",
+    default=None,
+    help="The Ray cluster (host:6379, ray://host:10001); default $RAY_ADDRESS. Implies "
+    "--executor ray.",
+)
 @store_option
 @click.pass_context
-def tune(ctx: click.Context, request_file: str, name: str | None, progress: bool | None) -> None:
+def tune(
+    ctx: click.Context,
+    request_file: str,
+    name: str | None,
+    progress: bool | None,
+    executor: str | None,
+    ray_address: str | None,
+) -> None:
     """Run a CreateHyperParameterTuningJob request (JSON or YAML) in the foreground."""
     request, base = load_request(request_file)
     if name:
         request["HyperParameterTuningJobName"] = name
+    if executor is not None or ray_address is not None:
+        try:
+            member = executor_member(executor, ray_address)
+        except ValidationError as exc:
+            raise click.UsageError(str(exc)) from None
+        given = request.pop("LocalExecutor", None)
+        if member is not None:
+            if isinstance(given, dict) and "InstanceResources" in given:
+                member["InstanceResources"] = given["InstanceResources"]  # still the request's
+            request["LocalExecutor"] = member
     store = get_store(ctx)
     spec = service.create_tuning_job(store, request, base_dir=base)
     _print_notices(spec)

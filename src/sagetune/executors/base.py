@@ -20,11 +20,13 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class JobStarted:
-    """A job's process started (``pid`` is its process group leader, when known)."""
+    """A job's process started (``pid`` is its process group leader, when known; ``node`` is
+    where it runs when that is not this machine: a Ray node's ``"<ip> <node id>"``)."""
 
     name: str
     time: float
     pid: int | None = None
+    node: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,3 +125,22 @@ def last_python_exception(text: str) -> str | None:
         if line and not line[0].isspace():  # frames are indented; the exception is not
             return line.strip()[:300]
     return None
+
+
+NODE_LINE = "[sagetune] node: "  # the first line of the log of a job that ran on another node
+
+
+def node_of(log_path: str | Path | None) -> tuple[str, str] | None:
+    """``(ip, node id)`` of the node a job ran on, from the first line of its log (written by
+    the Ray executor); None for a job that ran on this machine."""
+    if not log_path:
+        return None
+    try:
+        with open(log_path, "rb") as f:
+            first = f.readline(512).decode("utf-8", errors="replace").rstrip("\n")
+    except OSError:
+        return None
+    if not first.startswith(NODE_LINE):
+        return None
+    ip, _, node_id = first[len(NODE_LINE) :].partition(" ")
+    return ip, node_id.strip()

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from sagetune.definitions import JointSearchSpace
 from sagetune.space import SearchSpace
+from sagetune.spec.executor import ExecutorChoice
 from sagetune.spec.pricing import Pricing
 from sagetune.store.records import TrainingJobRecord
 from sagetune.strategies.hyperband import EPOCH_KEYS, HyperbandConfig
@@ -123,6 +124,7 @@ class TuningJobSpec:
         warm_start: the parents, if any.
         hyperband: Hyperband's resources, for the Hyperband strategy.
         pricing: the request extension ``LocalPricing``, if any.
+        executor: the request extension ``LocalExecutor`` (where training jobs run), if any.
         notices: remarks for the user made while validating (nothing is wrong).
     """
 
@@ -142,6 +144,7 @@ class TuningJobSpec:
     warm_start: WarmStartSpec | None = None
     hyperband: HyperbandConfig | None = None
     pricing: Pricing | None = None
+    executor: ExecutorChoice | None = None
     notices: tuple[str, ...] = ()
     normalised: Mapping[str, Any] = field(default_factory=dict, repr=False)
 

@@ -30,11 +30,14 @@ from botocore.model import Shape, StructureShape
 OPERATION = "CreateHyperParameterTuningJob"
 
 # Members that are sagetune's own, by the shape that holds them; each has its own rules
-# (``LocalPricing``: spec/pricing.py; ``LocalBaseDirectory``: spec/validate.py;
+# (``LocalPricing``: spec/pricing.py; ``LocalExecutor``: spec/executor.py;
+# ``LocalBaseDirectory``: spec/validate.py;
 # ``LocalCommand``: training.py; ``LocalSpotInterruptions``: spot.py), so the model walk
 # leaves their values alone.
 LOCAL_MEMBERS: Mapping[str, frozenset[str]] = {
-    "CreateHyperParameterTuningJobRequest": frozenset({"LocalPricing", "LocalBaseDirectory"}),
+    "CreateHyperParameterTuningJobRequest": frozenset(
+        {"LocalPricing", "LocalBaseDirectory", "LocalExecutor"}
+    ),
     # Both TrainingJobDefinition and every TrainingJobDefinitions[] item.
     "HyperParameterTrainingJobDefinition": frozenset({"LocalCommand", "LocalSpotInterruptions"}),
 }

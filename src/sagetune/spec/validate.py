@@ -29,6 +29,7 @@ from sagetune.space import (
     Parameter,
     SearchSpace,
 )
+from sagetune.spec.executor import EXECUTOR_FIELD, validate_executor
 from sagetune.spec.model import (
     DefinitionSpec,
     Objective,
@@ -558,6 +559,7 @@ def _parse(
         else None
     )
     pricing = validate_pricing(request.get(PRICING_FIELD), errors)
+    executor = validate_executor(request.get(EXECUTOR_FIELD), errors)
 
     if errors:
         return None
@@ -583,6 +585,7 @@ def _parse(
         warm_start=warm_start,
         hyperband=hyperband,
         pricing=pricing,
+        executor=executor,
         notices=tuple(notices),
         normalised=request,
     )

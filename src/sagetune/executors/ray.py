@@ -1,0 +1,927 @@
+"""Run training jobs on a Ray cluster: one Ray actor per running training job.
+
+Chosen per tuning job by the request extension ``LocalExecutor`` (:mod:`sagetune.spec.executor`:
+``{"Type": "Ray", "Address": "host:6379"}``), which the SDK (``HyperparameterTuner(...,
+executor="ray", ray_address=...)``) and the CLI (``sagetune tune REQUEST --executor ray
+--ray-address ADDR``) write into the request; it is stored with the tuning job, so a resume
+runs where the job ran. Without an address, ``RAY_ADDRESS`` is used, else a local Ray is
+started. ``RAY_ADDRESS`` alone does not move a tuning job to Ray: the local executors stay the
+default.
+
+How a job runs. :class:`RayExecutor` creates an actor (``max_restarts=0``,
+``max_task_retries=0``: retries are sagetune's, ``RetryStrategy``) asking for the resources of
+the job's ``ResourceConfig.InstanceType`` (:data:`INSTANCE_RESOURCES`, overridable by
+``LocalExecutor.InstanceResources`` or the ``resources`` argument; an unknown type asks for one
+CPU). On its node the actor lays the job's folder out in a node-local temporary folder with
+:func:`~sagetune.training.prepare_job_dir`, as the subprocess executor does on this machine;
+the submit directory and local channels travel as tar archives through Ray's object store
+(once per tuning job), ``s3://`` ones are fetched on the node. A script runs as a subprocess in
+its own process group; a callable (the cloudpickled payload of the process executor) runs in a
+``sagetune.executors._worker`` interpreter, also in its own process group. Both die with the
+actor (``PR_SET_PDEATHSIG`` on Linux).
+
+What travels back. The executor keeps one ``events`` call outstanding per actor; the actor
+answers as soon as something is new (or after half a second): output bytes since the last
+answer, a callable's reporter messages, the process's exit. The output is appended to the
+job's ``log.txt`` in the tuner's job folder as it arrives and matched against
+``MetricDefinitions`` here, so every point reaches the tuner (and its stopping rule) while the
+job runs. The log begins with ``[sagetune] node: <ip> <node id>``, where the job ran
+(``DescribeTrainingJob`` shows it as the local addition ``LocalNode``); ``JobStarted.node``
+carries the same, for a store column to come. When the job ends, its ``model.tar.gz`` and
+``output.tar.gz`` (packed on the node) come back as bytes and are written to the job folder and
+copied under ``S3OutputPath``. Only the tuner writes the store.
+
+Stop. ``stop`` (a request, early stopping, ``MaxRuntimeInSeconds``) asks the actor to end the
+process group: SIGTERM, ``stop_grace_seconds``, SIGKILL (a reporting callable is first told to
+stop, as in the process executor). An actor that does not answer is killed.
+
+Faults. A job whose actor or node dies fails with ``node lost: ...`` (or is retried, when its
+``RetryStrategy`` allows); the other jobs go on. An unreachable cluster fails at start with
+:class:`RayUnavailable`. Managed-spot interruptions and checkpoints are not simulated on Ray.
+
+Ray is imported only when a :class:`RayExecutor` is made; sagetune must be importable on every
+node (the same version as the tuner's).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from sagetune.artifacts import MODEL_ARCHIVE, OUTPUT_ARCHIVE, upload
+from sagetune.errors import ValidationError
+from sagetune.executors.base import (
+    NODE_LINE,
+    Event,
+    Executor,
+    JobFinished,
+    JobRequest,
+    JobStarted,
+    MetricReported,
+    log_tail,
+)
+from sagetune.executors.process import COOPERATIVE_STOP_SECONDS
+from sagetune.executors.subprocess import (
+    MAX_LOG_BYTES,
+    MAX_POINTS_PER_METRIC,
+    LineReader,
+    _value,
+)
+from sagetune.s3 import StorageError
+from sagetune.training import Channel, ScriptDefinition, cli_args, prepare_job_dir
+
+LOG_NAME = "log.txt"
+STOP_GRACE_SECONDS = 5.0
+EVENTS_WAIT_SECONDS = 0.5  # how long an actor holds an events call when nothing is new
+CONNECT_TIMEOUT_SECONDS = 5.0
+ACTOR_CALL_SECONDS = 60.0  # the most a finished job's artifacts may take to come back
+NODE_DEAD_SECONDS = 30.0  # how long a retry waits for the cluster to see a lost node dead
+
+# The Ray resources one training job asks for, by ``ResourceConfig.InstanceType`` (SageMaker's
+# vCPUs and GPUs of the type). Overridden per tuning job by ``LocalExecutor.InstanceResources``
+# or RayExecutor's ``resources``; a type in neither asks for one CPU.
+INSTANCE_RESOURCES: Mapping[str, Mapping[str, float]] = {
+    "ml.t3.medium": {"CPU": 2},
+    "ml.m5.large": {"CPU": 2},
+    "ml.m5.xlarge": {"CPU": 4},
+    "ml.m5.2xlarge": {"CPU": 8},
+    "ml.m5.4xlarge": {"CPU": 16},
+    "ml.c5.large": {"CPU": 2},
+    "ml.c5.xlarge": {"CPU": 4},
+    "ml.c5.2xlarge": {"CPU": 8},
+    "ml.g4dn.xlarge": {"CPU": 4, "GPU": 1},
+    "ml.g4dn.2xlarge": {"CPU": 8, "GPU": 1},
+    "ml.g5.xlarge": {"CPU": 4, "GPU": 1},
+    "ml.p3.2xlarge": {"CPU": 8, "GPU": 1},
+}
+DEFAULT_RESOURCES: Mapping[str, float] = {"CPU": 1}
+
+
+class RayUnavailable(ValidationError):
+    """The Ray cluster cannot be reached (or Ray is not installed)."""
+
+
+def resources_for(
+    instance_type: str | None, overrides: Mapping[str, Mapping[str, float]] | None = None
+) -> dict[str, float]:
+    """The Ray resources a job of ``instance_type`` asks for (overrides first, then
+    :data:`INSTANCE_RESOURCES`, else one CPU)."""
+    table = {**INSTANCE_RESOURCES, **(overrides or {})}
+    return dict(table.get(instance_type or "", DEFAULT_RESOURCES))
+
+
+def _reachable(address: str) -> str | None:
+    """Why ``host:port`` (or ``ray://host:port``) cannot be reached; None when it can."""
+    target = address.split("://", 1)[-1]
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return None  # not host:port: let Ray say what it makes of it
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), CONNECT_TIMEOUT_SECONDS):
+            return None
+    except OSError as exc:
+        return str(exc)
+
+
+def connect(address: str | None = None) -> Any:
+    """Connect this process to the Ray cluster at ``address`` (default ``RAY_ADDRESS``, else a
+    new local Ray); returns the ``ray`` module. A connection made before is kept.
+
+    Raises:
+        RayUnavailable: Ray is not installed, or nothing answers at the address.
+    """
+    try:
+        import ray
+    except ImportError as exc:
+        raise RayUnavailable(
+            f"LocalExecutor: Ray is not installed ({exc}); pip install 'sagetune[ray]'"
+        ) from None
+    if ray.is_initialized():
+        return ray
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address not in (None, "auto", "local"):
+        problem = _reachable(address)
+        if problem is not None:
+            raise RayUnavailable(
+                f"LocalExecutor.Address: cannot reach the Ray cluster at {address!r} "
+                f"({problem}); start it (ray start --head) or give its address"
+            )
+    try:
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise RayUnavailable(
+            f"LocalExecutor.Address: cannot connect to the Ray cluster at {address!r}: {exc}"
+        ) from None
+    return ray
+
+
+def _tar_bytes(path: Path) -> bytes:
+    """A folder's contents (or a file, under its own name) as an uncompressed tar."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                tar.add(child, arcname=child.name)
+        else:
+            tar.add(path, arcname=path.name)
+    return buffer.getvalue()
+
+
+def _untar(data: bytes, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(dest, filter="data")
+
+
+# On the node ------------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+    """In the job's process: receive SIGKILL when the actor that started it dies."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+try:
+    import ctypes
+
+    _LIBC: Any = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
+except (ImportError, OSError):  # pragma: no cover
+    _LIBC = None
+
+
+class _JobActor:
+    """One training job on its node (a Ray actor; its methods are called by RayExecutor)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._out = bytearray()
+        self._messages: list[Any] = []
+        self._exit: dict[str, Any] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._inbox: Connection | None = None
+        self._log: Path | None = None
+        self._log_offset = 0
+        self._reported = False
+        self._root: Path | None = None
+        self._job_dir: Path | None = None
+        self._script: ScriptDefinition | None = None
+        self._name = ""
+
+    def start(
+        self,
+        name: str,
+        folder: str,
+        hyperparameters: dict[str, Any],
+        script: ScriptDefinition | None,
+        payload: bytes | None,
+        source: bytes | None,
+        channels: dict[str, bytes],
+        tuner_python: str,
+        tuner_path: list[str],
+    ) -> dict[str, Any]:
+        """Lay out the job's folder on this node and start its process."""
+        import ray
+
+        self._name = name
+        context = ray.get_runtime_context()
+        info = {
+            "node_id": context.get_node_id(),
+            "node_ip": ray.util.get_node_ip_address(),
+            "host": socket.gethostname(),
+        }
+        self._root = Path(tempfile.mkdtemp(prefix="sagetune-ray-"))
+        job_dir = self._root / folder / name
+        job_dir.mkdir(parents=True)
+        self._job_dir = job_dir
+        self._log = job_dir / LOG_NAME
+        self._log.touch()
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "SAGETUNE_TRAINING_JOB": name,  # lets a resume find orphans safely
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [package_root, os.environ.get("PYTHONPATH", "")])
+            ),
+        }
+        try:
+            if script is not None:
+                info["pid"] = self._start_script(
+                    job_dir, script, hyperparameters, source, channels, tuner_python, env
+                )
+            else:
+                assert payload is not None
+                info["pid"] = self._start_callable(name, payload, hyperparameters, tuner_path, env)
+        except (StorageError, OSError, tarfile.TarError) as exc:
+            kind = "ClientError: " if isinstance(exc, StorageError) else ""
+            info["error"] = f"{kind}could not start the training job on its node: {exc}"
+        return info
+
+    def _start_script(
+        self,
+        job_dir: Path,
+        script: ScriptDefinition,
+        hyperparameters: dict[str, Any],
+        source: bytes | None,
+        channels: dict[str, bytes],
+        tuner_python: str,
+        env: dict[str, str],
+    ) -> int:
+        assert self._root is not None
+        changes: dict[str, Any] = {}
+        if source is not None:
+            code = self._root / "code"
+            _untar(source, code)
+            changes["source"] = code / script.source.name if script.source.is_file() else code
+        if channels:
+            moved = dict(script.channels)
+            for name, data in channels.items():
+                channel = script.channels[name]
+                assert channel.local is not None
+                dest = self._root / "channels" / name
+                _untar(data, dest)
+                local = dest if channel.local.is_dir() else dest / channel.local.name
+                moved[name] = Channel(name, str(local), channel.data_type, channel.content_type)
+            changes["channels"] = moved
+        command = list(script.command)
+        if command and command[0] == tuner_python:
+            command[0] = sys.executable  # this node's interpreter, not the tuner's path
+        script = replace(script, **changes)
+        self._script = script
+        cwd, sm_env = prepare_job_dir(job_dir, script, hyperparameters)
+        args = cli_args(hyperparameters) if script.passes_arguments else []
+        proc = subprocess.Popen(
+            [*command, *args],
+            cwd=cwd,
+            env={**env, **sm_env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self._proc = proc
+        threading.Thread(target=self._read_output, args=(proc,), daemon=True).start()
+        return proc.pid
+
+    def _read_output(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None and self._log is not None
+        fd = proc.stdout.fileno()
+        with open(self._log, "ab") as log:
+            while raw := os.read(fd, 64 * 1024):
+                log.write(raw)
+                log.flush()
+                with self._lock:
+                    self._out += raw
+                    self._lock.notify_all()
+        code = proc.wait()
+        failure = ""
+        if self._job_dir is not None:
+            try:
+                text = (self._job_dir / "output" / "failure").read_text(errors="replace")
+                failure = text.strip()[:1024]
+            except OSError:
+                pass
+        with self._lock:
+            self._exit = {"code": code, "failure": failure}
+            self._lock.notify_all()
+
+    def _start_callable(
+        self,
+        name: str,
+        payload: bytes,
+        hyperparameters: dict[str, Any],
+        tuner_path: list[str],
+        env: dict[str, str],
+    ) -> int:
+        assert self._log is not None and self._job_dir is not None
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sagetune.executors._worker",
+                str(to_child_r),
+                str(from_child_w),
+            ],
+            pass_fds=(to_child_r, from_child_w),
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self._job_dir,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._proc = proc
+        inbox = Connection(to_child_w, readable=False)
+        outbox = Connection(from_child_r, writable=False)
+        self._inbox = inbox
+        inbox.send(("path", [p for p in [*sys.path, *tuner_path] if p]))
+        inbox.send(("run", name, "payload", payload, hyperparameters, str(self._log)))
+        threading.Thread(target=self._read_messages, args=(proc, outbox), daemon=True).start()
+        return proc.pid
+
+    def _read_messages(self, proc: subprocess.Popen[bytes], outbox: Connection) -> None:
+        final = None
+        while final is None:
+            try:
+                message = outbox.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                if message[0] == "metric":
+                    self._reported = True
+                if message[0] != "started":
+                    self._messages.append(message)
+                if message[0] in ("result", "error", "stopped"):
+                    final = message
+                self._lock.notify_all()
+        if final is not None and self._inbox is not None:
+            try:
+                self._inbox.close()  # EOF: the worker ends
+            except OSError:
+                pass
+        try:
+            code = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._kill_group(proc, 0.0)
+            code = proc.wait()
+        with self._lock:
+            self._exit = {"code": code, "failure": ""}
+            self._lock.notify_all()
+
+    def events(self, wait: float) -> dict[str, Any]:
+        """What is new since the last call (output bytes, messages, the exit), waiting up to
+        ``wait`` seconds for something."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._out or self._messages or self._exit, wait)
+            out, self._out = bytes(self._out), bytearray()
+            messages, self._messages = self._messages, []
+            exit_ = self._exit
+        if self._script is None and self._log is not None:  # a callable writes its log
+            with open(self._log, "rb") as f:
+                f.seek(self._log_offset)
+                out = f.read()
+                self._log_offset += len(out)
+        return {"out": out, "messages": messages, "exit": exit_}
+
+    def stop(self, grace: float, cooperative: float) -> None:
+        """End the job: a reporting callable is told first (``cooperative`` seconds), then
+        SIGTERM to the process group, SIGKILL after ``grace``."""
+        proc = self._proc
+        if proc is None:
+            return
+        if self._script is None and self._reported and self._inbox is not None:
+            try:
+                self._inbox.send(("stop", self._name))
+            except (OSError, ValueError):
+                pass
+            else:
+                try:
+                    proc.wait(cooperative)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
+        self._kill_group(proc, grace)
+
+    def _kill_group(self, proc: subprocess.Popen[bytes], grace: float) -> None:
+        pgid = proc.pid
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+        try:  # the leader may be gone while its children live on
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def finish(self, pack: bool) -> dict[str, bytes]:
+        """The job's archives (packed here for a script), then its node folder is removed."""
+        from sagetune import artifacts
+
+        out: dict[str, bytes] = {}
+        try:
+            if self._job_dir is not None:
+                if pack:
+                    artifacts.pack(self._job_dir)
+                for archive in (MODEL_ARCHIVE, OUTPUT_ARCHIVE):
+                    path = self._job_dir / "output" / archive
+                    if path.is_file():
+                        out[archive] = path.read_bytes()
+        finally:
+            if self._proc is not None and self._proc.poll() is None:
+                self._kill_group(self._proc, 0.0)
+            if self._root is not None:
+                shutil.rmtree(self._root, ignore_errors=True)
+        return out
+
+
+# In the tuner -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _RayRun:
+    request: JobRequest
+    actor: Any
+    attempt: int = 0
+    pending: Any = None  # the outstanding start or events call
+    started: bool = False
+    started_at: float = 0.0
+    node: str | None = None
+    pid: int | None = None
+    steps: dict[str, int] = field(default_factory=dict)
+    final: dict[str, float] = field(default_factory=dict)
+    lines: LineReader = field(default_factory=LineReader)
+    log_written: int = 0
+    stop_reason: str | None = None
+    stop_deadline: float | None = None
+    outcome: tuple[str, Any] | None = None  # a callable's last message
+    relaunch: tuple[str, float] | None = None  # (lost node id, until when to wait for it)
+
+
+class RayExecutor(Executor):
+    """Runs training jobs on a Ray cluster, one actor per running job.
+
+    Args:
+        script: the script definition the jobs run, or None for a callable.
+        train: the cloudpickled callable (for ``script=None``).
+        objective_metric: the metric a script job must report to complete.
+        address: the cluster's address (default ``RAY_ADDRESS``, else a local Ray).
+        instance_type: the definition's ``ResourceConfig.InstanceType`` (for callables; a
+            script definition has its own).
+        resources: Ray resources per instance type, over :data:`INSTANCE_RESOURCES`.
+        stop_grace_seconds: time between SIGTERM and SIGKILL.
+        cooperative_stop_seconds: how long a reporting callable has to stop by itself.
+
+    Raises:
+        RayUnavailable: Ray is missing, or the cluster cannot be reached.
+        ValidationError: the definition asks for what Ray jobs do not do (checkpoints,
+            simulated spot interruptions).
+    """
+
+    def __init__(
+        self,
+        script: ScriptDefinition | None = None,
+        train: bytes | None = None,
+        objective_metric: str | None = None,
+        address: str | None = None,
+        instance_type: str | None = None,
+        resources: Mapping[str, Mapping[str, float]] | None = None,
+        stop_grace_seconds: float = STOP_GRACE_SECONDS,
+        cooperative_stop_seconds: float = COOPERATIVE_STOP_SECONDS,
+    ):
+        if (script is None) == (train is None):
+            raise ValueError("give either a script definition or a callable's payload")
+        if script is not None and script.checkpoint is not None:
+            raise ValidationError(
+                "CheckpointConfig: checkpoints are not synced for training jobs on Ray yet"
+            )
+        if script is not None and script.spot_interruptions is not None:
+            raise ValidationError(
+                "LocalSpotInterruptions: spot interruptions are not simulated on Ray"
+            )
+        self.ray = connect(address)
+        self.script = script
+        self.objective_metric = objective_metric
+        self.grace = stop_grace_seconds
+        self.cooperative = cooperative_stop_seconds
+        kind = script.instance_type if script is not None else instance_type
+        self.resources = resources_for(kind, resources)
+        self.patterns = (
+            [(m.name, re.compile(m.regex)) for m in script.metric_definitions] if script else []
+        )
+        self._payload = train
+        self._shared: dict[str, Any] | None = None  # object refs of code, channels, payload
+        self._runs: dict[str, _RayRun] = {}
+        self._pending: list[Event] = []
+
+    @property
+    def running(self) -> set[str]:
+        return set(self._runs)
+
+    # starting -------------------------------------------------------------------------------
+    def _inputs(self) -> dict[str, Any]:
+        """The code, local channels and payload, put into the object store once."""
+        if self._shared is None:
+            ray = self.ray
+            shared: dict[str, Any] = {"source": None, "channels": {}, "payload": None}
+            script = self.script
+            if script is not None:
+                if script.image is None and script.source_uri is None:
+                    shared["source"] = ray.put(_tar_bytes(script.source))
+                for name, channel in script.channels.items():
+                    if channel.local is not None:
+                        shared["channels"][name] = ray.put(_tar_bytes(channel.local))
+            else:
+                shared["payload"] = ray.put(self._payload)
+            self._shared = shared
+        return self._shared
+
+    def _feasible(self) -> str | None:
+        """Why no live node can ever hold one job; None when one can."""
+        wanted = self.resources
+        for node in self.ray.nodes():
+            have = node.get("Resources", {}) if node.get("Alive") else {}
+            if all(have.get(k, 0.0) >= v for k, v in wanted.items()):
+                return None
+        return f"no node of the Ray cluster has the resources one training job asks for {wanted}"
+
+    def start(self, job: JobRequest) -> None:
+        job.job_dir.mkdir(parents=True, exist_ok=True)
+        problem = self._feasible()
+        if problem is not None:
+            self._write_log(job.job_dir, f"[sagetune] {problem}\n".encode())
+            self._pending.append(
+                JobFinished(job.name, time.time(), "Failed", failure_reason=problem)
+            )
+            return
+        run = _RayRun(job, None)
+        self._runs[job.name] = run
+        self._launch(run)
+
+    def _launch(self, run: _RayRun) -> None:
+        ray = self.ray
+        wanted = dict(self.resources)
+        options: dict[str, Any] = {
+            "num_cpus": wanted.pop("CPU", 0.0),
+            "num_gpus": wanted.pop("GPU", 0.0),
+            "max_restarts": 0,
+            "max_task_retries": 0,
+            "max_concurrency": 4,
+        }
+        if wanted:
+            options["resources"] = wanted
+        actor_class = ray.remote(_JobActor)
+        run.actor = actor_class.options(**options).remote()
+        inputs = self._inputs()
+        job = run.request
+        run.started = False
+        run.pending = run.actor.start.remote(
+            job.name,
+            job.job_dir.parent.name or "jobs",
+            dict(job.hyperparameters),
+            self.script,
+            inputs["payload"],
+            inputs["source"],
+            inputs["channels"],
+            sys.executable,
+            [p for p in sys.path if p],
+        )
+
+    # polling --------------------------------------------------------------------------------
+    def poll(self, timeout: float) -> list[Event]:
+        ray = self.ray
+        events, self._pending = self._pending, []
+        self._tick(events)
+        for run in self._runs.values():
+            if run.pending is None and run.actor is not None:
+                run.pending = run.actor.events.remote(EVENTS_WAIT_SECONDS)
+        by_ref = {run.pending: run for run in self._runs.values() if run.pending is not None}
+        if not by_ref:
+            if not events and timeout > 0:
+                time.sleep(min(timeout, 0.05))
+            return events
+        wait = 0.0 if events else timeout
+        if any(r.relaunch is not None for r in self._runs.values()):
+            wait = min(wait, 0.25)
+        deadlines = [r.stop_deadline for r in self._runs.values() if r.stop_deadline]
+        if deadlines:
+            wait = max(0.0, min(wait, min(deadlines) - time.time()))
+        ready, _ = ray.wait(list(by_ref), num_returns=1, timeout=wait)
+        if ready:
+            rest = [r for r in by_ref if r not in ready]
+            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0) if rest else ([], [])
+            ready = ready + more
+        for ref in ready:
+            run = by_ref[ref]
+            run.pending = None
+            events.extend(self._answer(run, ref))
+        return events
+
+    def _answer(self, run: _RayRun, ref: Any) -> list[Event]:
+        ray = self.ray
+        name = run.request.name
+        try:
+            answer = ray.get(ref)
+        except ray.exceptions.RayActorError as exc:
+            return self._lost(run, exc)
+        except ray.exceptions.RayError as exc:
+            return self._end(run, "Failed", f"the Ray task failed: {type(exc).__name__}: {exc}")
+        now = time.time()
+        if not run.started:
+            run.started = True
+            run.node = f"{answer.get('node_ip')} {answer.get('node_id')}"
+            header = f"{NODE_LINE}{run.node}\n"
+            if run.attempt:
+                header = f"----- retry {run.attempt} -----\n" + header
+            if self.script is not None and self.script.runs and not run.attempt:
+                header += f"[sagetune] {self.script.runs}\n"
+            self._write_log(run.request.job_dir, header.encode())
+            if "error" in answer:
+                return self._end(run, "Failed", str(answer["error"]))
+            run.pid = answer.get("pid")
+            # A retry's new process group, for whoever must find it; the job's start stays
+            # its first, its time limit counts from this attempt's.
+            first = run.started_at if run.attempt else now
+            run.started_at = now
+            return [JobStarted(name, first, run.pid, node=run.node)]
+        events: list[Event] = []
+        out: bytes = answer["out"]
+        if out:
+            self._append_output(run, out)
+            if self.script is not None:
+                for windows in run.lines.feed(out):
+                    events.extend(self._match(run, windows, now))
+        for message in answer["messages"]:
+            kind = message[0]
+            if kind == "metric":
+                epoch, values = message[2]
+                run.final.update(values)
+                events.extend(MetricReported(name, k, v, epoch, now) for k, v in values.items())
+            else:
+                run.outcome = (kind, message[2])
+        exit_ = answer["exit"]
+        if exit_ is not None:
+            if self.script is not None:
+                for windows in run.lines.close():
+                    events.extend(self._match(run, windows, now))
+            events.extend(self._exited(run, int(exit_["code"]), str(exit_["failure"])))
+        return events
+
+    def _match(self, run: _RayRun, windows: list[str], now: float) -> list[Event]:
+        out: list[Event] = []
+        for metric, pattern in self.patterns:
+            match = next(filter(None, (pattern.search(w) for w in windows)), None)
+            value = _value(match)
+            if value is None:
+                continue
+            step = run.steps.get(metric, 0) + 1
+            run.steps[metric] = step
+            run.final[metric] = value
+            if step <= MAX_POINTS_PER_METRIC:
+                out.append(MetricReported(run.request.name, metric, value, step, now))
+        return out
+
+    def _append_output(self, run: _RayRun, data: bytes) -> None:
+        if run.log_written >= MAX_LOG_BYTES:
+            return
+        run.log_written += len(data)
+        if run.log_written >= MAX_LOG_BYTES:
+            data += b"\n[sagetune: log truncated at 50 MB]\n"
+        self._write_log(run.request.job_dir, data)
+
+    @staticmethod
+    def _write_log(job_dir: Path, data: bytes) -> None:
+        with open(job_dir / LOG_NAME, "ab") as log:
+            log.write(data)
+
+    def _exited(self, run: _RayRun, code: int, failure: str) -> list[Event]:
+        log_path = run.request.job_dir / LOG_NAME
+        if run.stop_reason is not None:
+            return self._end(run, "Stopped", self._fetch(run) or run.stop_reason)
+        if self.script is None:
+            kind, value = run.outcome or ("died", None)
+            if kind == "result":
+                problem = self._fetch(run)
+                if problem is not None:
+                    return self._end(run, "Failed", problem)
+                return self._end(run, "Completed", result=value)
+            if kind == "stopped":
+                return self._end(run, "Stopped", str(value))
+            what = str(value) if kind == "error" else self._how(code, "the training process")
+            tail = log_tail(log_path)
+            return self._end(run, "Failed", f"{what}\nlog tail:\n{tail}" if tail else what)
+        if code != 0:
+            if run.attempt < self.script.max_retry_attempts:
+                return self._retry(run)
+            tries = f" after {run.attempt + 1} attempts" if run.attempt else ""
+            return self._end(
+                run,
+                "Failed",
+                f"AlgorithmError: {self._how(code, 'the training script')}{tries}"
+                + (f": {failure}" if failure else "")
+                + f"\nlog tail:\n{log_tail(log_path)}",
+            )
+        if self.objective_metric not in run.final:
+            return self._end(
+                run,
+                "Failed",
+                f"objective metric {self.objective_metric!r} not found in the log\n"
+                f"log tail:\n{log_tail(log_path)}",
+            )
+        problem = self._fetch(run)
+        if problem is not None:
+            return self._end(run, "Failed", problem)
+        return self._end(run, "Completed")
+
+    @staticmethod
+    def _how(code: int, what: str) -> str:
+        if code < 0:
+            return f"{what} was killed by signal {signal.Signals(-code).name}"
+        return f"{what} failed with exit code {code}"
+
+    def _retry(self, run: _RayRun, lost_node: str | None = None) -> list[Event]:
+        """Start the job again; after a node loss, once the cluster sees that node dead (so
+        the new actor is not placed on it)."""
+        self._discard(run)
+        run.attempt += 1
+        run.steps, run.final, run.lines = {}, {}, LineReader()
+        run.outcome = None
+        run.started = False
+        if lost_node is not None:
+            run.relaunch = (lost_node, time.time() + NODE_DEAD_SECONDS)
+        else:
+            self._launch(run)
+        return []
+
+    def _relaunch_due(self, run: _RayRun, now: float) -> bool:
+        assert run.relaunch is not None
+        node_id, until = run.relaunch
+        if now >= until:
+            return True
+        alive = {n.get("NodeID") for n in self.ray.nodes() if n.get("Alive")}
+        return node_id not in alive
+
+    def _lost(self, run: _RayRun, exc: Exception) -> list[Event]:
+        """The actor died: its node went away (or its worker was killed)."""
+        where = f"the Ray node {run.node}" if run.node else "its Ray node"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if run.stop_reason is not None:
+            return self._end(run, "Stopped", run.stop_reason)
+        self._write_log(run.request.job_dir, f"[sagetune] node lost: {where} died\n".encode())
+        retries = self.script.max_retry_attempts if self.script is not None else 0
+        if run.attempt < retries:
+            lost = run.node.split()[-1] if run.node else None
+            return self._retry(run, lost)
+        return self._end(
+            run,
+            "Failed",
+            f"node lost: {where} running the training job died ({type(exc).__name__}: {first})",
+        )
+
+    def _fetch(self, run: _RayRun) -> str | None:
+        """Bring the job's archives back and copy them under S3OutputPath; the failure
+        reason when that fails."""
+        ray = self.ray
+        try:
+            archives = ray.get(
+                run.actor.finish.remote(self.script is not None), timeout=ACTOR_CALL_SECONDS
+            )
+        except ray.exceptions.RayError as exc:
+            return f"ClientError: could not bring the model artifacts back: {exc}"
+        if not archives:
+            return None
+        output = run.request.job_dir / "output"
+        output.mkdir(parents=True, exist_ok=True)
+        for archive, data in archives.items():
+            tmp = output / f".{archive}.part"
+            tmp.write_bytes(data)
+            os.replace(tmp, output / archive)
+        if self.script is not None and self.script.output_path is not None:
+            try:
+                upload(run.request.job_dir, run.request.name, self.script.output_path)
+            except (StorageError, OSError) as exc:
+                return f"ClientError: could not save the model artifacts: {exc}"
+        return None
+
+    def _end(
+        self,
+        run: _RayRun,
+        status: str,
+        reason: str | None = None,
+        result: Any = None,
+        kill: bool = False,
+    ) -> list[Event]:
+        self._runs.pop(run.request.name, None)
+        self._discard(run, kill)
+        return [
+            JobFinished(
+                run.request.name,
+                time.time(),
+                status,
+                metrics=dict(run.final),
+                result=result,
+                failure_reason=reason,
+            )
+        ]
+
+    def _discard(self, run: _RayRun, kill: bool = False) -> None:
+        """Let go of the job's actor: it removes its node folder (if it has not yet) and
+        ends once this last handle is dropped; one that does not answer is killed."""
+        if run.actor is not None:
+            try:
+                if kill:
+                    self.ray.kill(run.actor, no_restart=True)
+                else:
+                    run.actor.finish.remote(False)
+            except Exception:  # noqa: BLE001 - an actor already gone
+                pass
+        run.actor = None
+        run.pending = None
+
+    # stopping -------------------------------------------------------------------------------
+    def _tick(self, out: list[Event]) -> None:
+        """MaxRuntimeInSeconds, and stops an actor did not carry out in time."""
+        now = time.time()
+        limit = self.script.max_runtime_in_seconds if self.script is not None else None
+        for run in list(self._runs.values()):
+            if run.relaunch is not None and run.stop_reason is None:
+                if self._relaunch_due(run, now):
+                    run.relaunch = None
+                    self._launch(run)
+                continue
+            if run.stop_reason is None:
+                if limit is not None and run.started and now - run.started_at >= limit:
+                    self.stop(
+                        run.request.name,
+                        f"MaxRuntimeInSeconds ({limit} s) exceeded: the training job was stopped",
+                    )
+            elif run.stop_deadline is not None and now >= run.stop_deadline:
+                out.extend(self._end(run, "Stopped", run.stop_reason, kill=True))
+
+    def stop(self, name: str, reason: str) -> None:
+        run = self._runs.get(name)
+        if run is None or run.stop_reason is not None:
+            return
+        run.stop_reason = reason
+        if not run.started or run.actor is None:  # being placed or set up: nothing runs
+            self._pending.extend(self._end(run, "Stopped", reason, kill=True))
+            return
+        run.stop_deadline = time.time() + self.cooperative + self.grace + 10.0
+        try:
+            run.actor.stop.remote(self.grace, self.cooperative)
+        except Exception:  # noqa: BLE001 - the actor is gone: its poll says so
+            pass
+
+    def shutdown(self) -> None:
+        for name in list(self._runs):
+            self.stop(name, "the tuning job ended")
+        deadline = time.time() + self.cooperative + self.grace + 10.0
+        while self._runs and time.time() < deadline:
+            self._pending.extend(self.poll(0.1))
+        for run in list(self._runs.values()):
+            self._pending.extend(
+                self._end(run, "Stopped", run.stop_reason or "shut down", kill=True)
+            )

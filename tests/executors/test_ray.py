@@ -1,0 +1,411 @@
+"""RayExecutor on a real multi-node Ray cluster on loopback (``ray_cluster`` in conftest.py):
+where jobs land, live metrics and a stop request through the SDK, stops that end the remote
+process group, artifacts and logs brought back, a lost node, and the CLI's ``--executor ray``.
+
+The executor contract suite (test_executor_contract.py) runs over RayExecutor as well.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_executor_contract import finishes, meet, points, poll_until
+
+from sagetune.executors.base import Event, JobFinished, JobRequest, JobStarted
+from sagetune.executors.process import serialize_callable
+from sagetune.status import TrainingJobStatus
+from sagetune.training import parse_script_definition
+
+pytest.importorskip("ray")
+
+from sagetune.executors.ray import (  # noqa: E402 - only with ray installed
+    INSTANCE_RESOURCES,
+    RayExecutor,
+    resources_for,
+)
+
+SCRIPT = """
+import argparse, os, subprocess, sys, time
+p = argparse.ArgumentParser()
+p.add_argument("--epochs", type=int)
+p.add_argument("--sleep", type=float)
+p.add_argument("--meet", default="")
+p.add_argument("--me", default="")
+p.add_argument("--peer", default="")
+p.add_argument("--child", type=int, default=0)
+args = p.parse_args()
+if args.child:  # a child in the job's process group, as a data loader would be
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    print(f"child={child.pid}", flush=True)
+if args.meet:
+    open(os.path.join(args.meet, args.me), "w").close()
+    end = time.time() + 30
+    while not os.path.exists(os.path.join(args.meet, args.peer)):
+        if time.time() > end:
+            raise RuntimeError("the peer job never ran")
+        time.sleep(0.02)
+with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w") as f:
+    f.write(f"trained {args.epochs}")
+for epoch in range(1, args.epochs + 1):
+    print(f"epoch={epoch} loss={2.0 ** -epoch!r}", flush=True)
+    time.sleep(args.sleep)
+"""
+
+
+def definition(root: Path, **extra: Any) -> Any:
+    source = root / "src"
+    source.mkdir(exist_ok=True)
+    (source / "job.py").write_text(textwrap.dedent(SCRIPT))
+    errors: list[str] = []
+    parsed = parse_script_definition(
+        {
+            "LocalCommand": "python job.py",
+            "AlgorithmSpecification": {
+                "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([-0-9.eE+]+)"}]
+            },
+            **extra,
+        },
+        "loss",
+        source,
+        errors,
+    )
+    assert parsed is not None and not errors, errors
+    return parsed
+
+
+def callable_job(hp: dict[str, Any], report: Any, model_dir: str) -> float:
+    if hp.get("meet"):
+        meet(hp["meet"], hp["me"], hp["peer"])
+    Path(model_dir, "weights.txt").write_text(str(hp["epochs"]))
+    for epoch in range(1, int(hp["epochs"]) + 1):
+        report(epoch=epoch, loss=2.0**-epoch)
+        time.sleep(float(hp["sleep"]))
+    return 2.0 ** -int(hp["epochs"])
+
+
+def hp(root: Path, name: str, peer: str = "", epochs: int = 3, sleep: float = 0.0) -> dict:
+    (root / "meet").mkdir(exist_ok=True)
+    return {
+        "epochs": epochs,
+        "sleep": sleep,
+        "meet": str(root / "meet") if peer else "",
+        "me": name,
+        "peer": peer,
+    }
+
+
+def started(events: list[Event], name: str) -> JobStarted:
+    return next(e for e in events if isinstance(e, JobStarted) and e.name == name)
+
+
+def pid_gone(pid: int, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:  # a zombie of the actor's is gone too
+            if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def remove_node_folders(tmp_path: Path) -> None:
+    """The node folders of this test's jobs whose actor or node died (nobody removed them)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"sagetune-ray-*/{tmp_path.name}"):
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def test_instance_types_map_to_ray_resources() -> None:
+    assert resources_for("ml.m5.large") == {"CPU": 2}
+    assert resources_for("ml.m5.xlarge") == {"CPU": 4}
+    assert resources_for("ml.g4dn.xlarge") == {"CPU": 4, "GPU": 1}
+    assert resources_for("ml.unknown.type") == resources_for(None) == {"CPU": 1}
+    over = {"ml.m5.large": {"CPU": 1, "node_a": 1}}
+    assert resources_for("ml.m5.large", over) == {"CPU": 1, "node_a": 1}
+    assert "ml.m5.large" in INSTANCE_RESOURCES
+
+
+@pytest.mark.parametrize("kind", ["script", "callable"])
+def test_jobs_land_on_both_worker_nodes_and_bring_their_model_back(
+    ray_cluster: Any, tmp_path: Path, kind: str
+) -> None:
+    if kind == "script":
+        ex = RayExecutor(definition(tmp_path), objective_metric="loss", stop_grace_seconds=2.0)
+    else:
+        ex = RayExecutor(train=serialize_callable(callable_job))
+    try:
+        # Each waits until the other has started: with one CPU per node, on two nodes.
+        for me, peer in (("a", "b"), ("b", "a")):
+            ex.start(JobRequest(me, hp(tmp_path, me, peer), tmp_path / "jobs" / me))
+        events = poll_until(
+            ex, lambda evs: bool(finishes(evs, "a") and finishes(evs, "b")), "both jobs", 90
+        )
+    finally:
+        ex.shutdown()
+
+    def left_on_nodes() -> list[Path]:
+        configs = Path(tempfile.gettempdir()).glob("sagetune-ray-*/jobs/*/input/config/*.json")
+        return [c for c in configs if str(tmp_path) in c.read_text(errors="replace")]
+
+    end = time.monotonic() + 15
+    while left_on_nodes() and time.monotonic() < end:  # removed as each actor lets go
+        time.sleep(0.1)
+    assert left_on_nodes() == []
+    nodes = {started(events, n).node for n in ("a", "b")}
+    assert nodes == {f"127.0.0.1 {ray_cluster.node_ids[r]}" for r in ("node_a", "node_b")}
+    for name in ("a", "b"):
+        (finished,) = finishes(events, name)
+        assert finished.status == TrainingJobStatus.Completed, finished.failure_reason
+        assert [s for _, s, _ in points(events, name)] == [1, 2, 3]
+        job_dir = tmp_path / "jobs" / name
+        log = (job_dir / "log.txt").read_text()
+        assert log.splitlines()[0] == f"[sagetune] node: {started(events, name).node}"
+        with tarfile.open(job_dir / "output" / "model.tar.gz") as tar:
+            assert tar.getnames() == (["model.txt"] if kind == "script" else ["weights.txt"])
+        if kind == "script":
+            assert "epoch=3 loss=0.125" in log
+
+
+def test_a_job_asks_for_its_instance_type_resources(ray_cluster: Any, tmp_path: Path) -> None:
+    pinned = RayExecutor(
+        train=serialize_callable(callable_job),
+        instance_type="ml.m5.large",
+        resources={"ml.m5.large": {"CPU": 1, "node_b": 1}},
+    )
+    too_big = RayExecutor(train=serialize_callable(callable_job), instance_type="ml.m5.xlarge")
+    try:
+        pinned.start(JobRequest("p", hp(tmp_path, "p"), tmp_path / "jobs" / "p"))
+        too_big.start(JobRequest("big", hp(tmp_path, "big"), tmp_path / "jobs" / "big"))
+        (big,) = finishes(too_big.poll(0), "big")
+        assert big.status == TrainingJobStatus.Failed
+        assert "no node of the Ray cluster has" in str(big.failure_reason)
+        assert "'CPU': 4" in str(big.failure_reason)
+        events = poll_until(pinned, lambda evs: bool(finishes(evs, "p")), "the pinned job", 60)
+    finally:
+        pinned.shutdown()
+        too_big.shutdown()
+    assert started(events, "p").node == f"127.0.0.1 {ray_cluster.node_ids['node_b']}"
+
+
+def test_stop_and_max_runtime_end_the_remote_process_group(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    limited = definition(tmp_path, StoppingCondition={"MaxRuntimeInSeconds": 3})
+    ex = RayExecutor(definition(tmp_path), objective_metric="loss", stop_grace_seconds=1.0)
+    timed = RayExecutor(limited, objective_metric="loss", stop_grace_seconds=1.0)
+    try:
+        for executor, name in ((ex, "stopped"), (timed, "timed")):
+            params = {**hp(tmp_path, name, epochs=1000, sleep=0.05), "child": 1}
+            executor.start(JobRequest(name, params, tmp_path / "jobs" / name))
+        events = poll_until(ex, lambda evs: len(points(evs, "stopped")) >= 2, "two points", 60)
+        log = (tmp_path / "jobs" / "stopped" / "log.txt").read_text()
+        child = int(log.split("child=")[1].split()[0])
+        ex.stop("stopped", "told to stop")
+        events += poll_until(ex, lambda evs: bool(finishes(evs, "stopped")), "the stop", 30)
+        timed_events = poll_until(timed, lambda evs: bool(finishes(evs, "timed")), "limit", 60)
+    finally:
+        ex.shutdown()
+        timed.shutdown()
+    (finished,) = finishes(events, "stopped")
+    assert finished.status == TrainingJobStatus.Stopped
+    assert finished.failure_reason == "told to stop"
+    assert finished.metrics["loss"] == points(events, "stopped")[-1][2]
+    leader = started(events, "stopped").pid
+    assert leader is not None and pid_gone(leader) and pid_gone(child)
+    (ended,) = finishes(timed_events, "timed")
+    assert ended.status == TrainingJobStatus.Stopped
+    assert "MaxRuntimeInSeconds (3 s) exceeded" in str(ended.failure_reason)
+    timed_log = (tmp_path / "jobs" / "timed" / "log.txt").read_text()
+    assert pid_gone(int(timed_log.split("child=")[1].split()[0]))
+    # A stopped job keeps what it trained.
+    assert (tmp_path / "jobs" / "stopped" / "output" / "model.tar.gz").is_file()
+
+
+def test_live_metrics_and_a_stop_request_through_the_sdk(ray_cluster: Any, tmp_path: Path) -> None:
+    from sagetune import CategoricalParameter, HyperparameterTuner, control
+    from sagetune.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'tuning.db'}"
+    tuner = HyperparameterTuner(
+        "loss",
+        {"sleep": CategoricalParameter([0.05])},
+        objective_type="Minimize",
+        strategy="Grid",
+        max_jobs=1,
+        store=url,
+        static_hyperparameters={"epochs": 2000},
+        executor="ray",
+        ray_address=ray_cluster.address,
+        show_progress=False,
+    )
+    assert tuner.request("x")["LocalExecutor"] == {"Type": "Ray", "Address": ray_cluster.address}
+    failure: list[BaseException] = []
+
+    def fit() -> None:
+        try:
+            tuner.fit(callable_job, job_name="on-ray")
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            failure.append(exc)
+
+    thread = threading.Thread(target=fit, daemon=True)
+    thread.start()
+    store = open_store(url)
+    deadline = time.monotonic() + 90
+    job = None
+    while time.monotonic() < deadline and not failure:
+        jobs = store.list_training_jobs("on-ray") if _exists(store, "on-ray") else []
+        if jobs and len(store.metric_points([jobs[0].name])) >= 3:
+            job = jobs[0]
+            break
+        time.sleep(0.2)
+    assert not failure, failure
+    assert job is not None, "no live metric points within 90 s"
+    assert store.get_training_job(job.name).status == TrainingJobStatus.InProgress
+    control.stop_training_job(store, job.name)
+    thread.join(60)
+    assert not thread.is_alive() and not failure, failure
+    done = store.get_training_job(job.name)
+    assert done.status == TrainingJobStatus.Stopped, done.failure_reason
+    assert done.objective is not None and done.epochs_completed < 2000
+    assert store.get_tuning_job("on-ray").status == "Completed"
+    log = Path(done.log_path or "").read_text()
+    assert log.startswith("[sagetune] node: 127.0.0.1 ")
+
+
+def _exists(store: Any, name: str) -> bool:
+    try:
+        store.get_tuning_job(name)
+    except LookupError:
+        return False
+    return True
+
+
+def test_the_cli_runs_a_tuning_job_on_ray(ray_cluster: Any, tmp_path: Path) -> None:
+    import subprocess
+
+    definition(tmp_path)  # writes src/job.py
+    request = {
+        "HyperParameterTuningJobName": "cli-ray",
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {
+                "IntegerParameterRanges": [{"Name": "epochs", "MinValue": "2", "MaxValue": "4"}]
+            },
+            "RandomSeed": 3,
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {"sleep": "0.0", "sagemaker_submit_directory": "src"},
+            "LocalCommand": "python job.py",
+            "AlgorithmSpecification": {
+                "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([-0-9.eE+]+)"}]
+            },
+            "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+        },
+        # ml.m5.xlarge asks for 4 CPUs: this cluster's nodes have one each.
+        "LocalExecutor": {"InstanceResources": {"ml.m5.xlarge": {"CPU": 1}}},
+    }
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    cli = [sys.executable, "-m", "sagetune", "tune", str(path), "--store", store]
+    res = subprocess.run(
+        [*cli, "--executor", "ray", "--ray-address", ray_cluster.address],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "cli-ray: Completed (2 training jobs)" in res.stdout
+    from sagetune import api
+    from sagetune.store import open_store
+
+    opened = open_store(store)
+    stored = opened.get_tuning_job("cli-ray").request["LocalExecutor"]
+    assert stored["Type"] == "Ray" and stored["Address"] == ray_cluster.address
+    for job in opened.list_training_jobs("cli-ray"):
+        assert job.status == TrainingJobStatus.Completed, job.failure_reason
+        log = Path(job.log_path or "").read_text()
+        assert log.startswith("[sagetune] node: 127.0.0.1 ")
+        assert (Path(job.log_path or "").parent / "output" / "model.tar.gz").is_file()
+        answer = api.call(
+            api.Backend(opened, start_tuner=lambda *_: None),
+            "DescribeTrainingJob",
+            {"TrainingJobName": job.name},
+        )
+        assert answer["LocalNode"]["IpAddress"] == "127.0.0.1"
+        workers = {ray_cluster.node_ids["node_a"], ray_cluster.node_ids["node_b"]}
+        assert answer["LocalNode"]["NodeId"] in workers
+    # Nothing answers at the address: a clear error at start, the tuning job kept to resume.
+    request["HyperParameterTuningJobName"] = "cli-unreachable"
+    path.write_text(json.dumps(request))
+    res = subprocess.run(
+        [*cli, "--ray-address", "127.0.0.1:9"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "cannot reach the Ray cluster at '127.0.0.1:9'" in res.stderr
+    assert "resume it once the cluster is up" in res.stderr
+
+
+def test_a_killed_actor_fails_its_job_as_node_lost(ray_cluster: Any, tmp_path: Path) -> None:
+    import ray
+
+    ex = RayExecutor(train=serialize_callable(callable_job))
+    try:
+        ex.start(JobRequest("k", hp(tmp_path, "k", epochs=1000, sleep=0.05), tmp_path / "k"))
+        poll_until(ex, lambda evs: len(points(evs, "k")) >= 1, "a point", 60)
+        ray.kill(ex._runs["k"].actor, no_restart=True)
+        events = poll_until(ex, lambda evs: bool(finishes(evs, "k")), "the loss", 30)
+    finally:
+        ex.shutdown()
+        remove_node_folders(tmp_path)
+    (finished,) = finishes(events, "k")
+    assert finished.status == TrainingJobStatus.Failed
+    assert str(finished.failure_reason).startswith("node lost: the Ray node 127.0.0.1 ")
+
+
+def test_a_removed_node_fails_its_attempt_and_the_retry_runs_on_the_other(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    script = definition(tmp_path, RetryStrategy={"MaximumRetryAttempts": 1})
+    ex = RayExecutor(script, objective_metric="loss", stop_grace_seconds=1.0)
+    removed = None
+    try:
+        ex.start(JobRequest("r", hp(tmp_path, "r", epochs=40, sleep=0.1), tmp_path / "r"))
+        events = poll_until(ex, lambda evs: len(points(evs, "r")) >= 1, "a point", 60)
+        node_id = str(started(events, "r").node).split()[1]
+        removed = next(r for r, n in ray_cluster.node_ids.items() if n == node_id)
+        ray_cluster.cluster.remove_node(ray_cluster.workers[removed], allow_graceful=False)
+        events += poll_until(ex, lambda evs: bool(finishes(evs, "r")), "the retry", 120)
+    finally:
+        ex.shutdown()
+        if removed is not None:  # the session's cluster has both workers again
+            ray_cluster.add_worker(removed)
+        remove_node_folders(tmp_path)
+    (finished,) = finishes(events, "r")
+    assert finished.status == TrainingJobStatus.Completed, finished.failure_reason
+    second = [e for e in events if isinstance(e, JobStarted)][-1]
+    assert second.node is not None and node_id not in second.node
+    log = (tmp_path / "r" / "log.txt").read_text()
+    assert "[sagetune] node lost: the Ray node 127.0.0.1" in log
+    assert "----- retry 1 -----" in log
+    assert isinstance(finished, JobFinished) and finished.metrics["loss"] == 2.0**-40
