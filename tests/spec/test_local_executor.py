@@ -12,7 +12,7 @@ from sagetune.spec.executor import ExecutorChoice, executor_member
 
 
 def tuning_request(**extra: Any) -> dict[str, Any]:
-    tuner = HyperparameterTuner("loss", {"x": ContinuousParameter(0, 1)}, "Minimize")
+    tuner = HyperparameterTuner("loss", {"x": ContinuousParameter(0, 1)}, objective_type="Minimize")
     return {**tuner.request("job"), **extra}
 
 
@@ -56,10 +56,14 @@ def test_the_sdk_writes_the_member_and_local_stays_the_default() -> None:
     with pytest.raises(ValidationError, match="must be 'local' or 'ray'"):
         executor_member("dask")
     tuner = HyperparameterTuner(
-        "loss", {"x": ContinuousParameter(0, 1)}, "Minimize", executor="ray", ray_address="h:1"
+        "loss",
+        {"x": ContinuousParameter(0, 1)},
+        objective_type="Minimize",
+        executor="ray",
+        ray_address="h:1",
     )
     assert tuner.request("job")["LocalExecutor"] == {"Type": "Ray", "Address": "h:1"}
-    plain = HyperparameterTuner("loss", {"x": ContinuousParameter(0, 1)}, "Minimize")
+    plain = HyperparameterTuner("loss", {"x": ContinuousParameter(0, 1)}, objective_type="Minimize")
     assert "LocalExecutor" not in plain.request("job")
 
 
