@@ -25,7 +25,7 @@ from sagetune.naming import ACCOUNT, to_datetime, training_job_arn, tuning_job_a
 from sagetune.spec import TuningJobSpec
 from sagetune.spec.model import DefinitionSpec
 from sagetune.status import TrainingJobStatus
-from sagetune.store.records import TrainingJobRecord, TuningJobRecord
+from sagetune.store.records import TrainingJobRecord, TrainingJobStats, TuningJobRecord
 
 # A parent of a warm-started job: its spec and its training jobs.
 Parent = tuple[TuningJobSpec, Sequence[TrainingJobRecord]]
@@ -148,23 +148,44 @@ def describe_tuning_job(
     now: float,
     parents: Sequence[Parent] = (),
     output_path: str = LOCAL_OUTPUT_PATH,
+    stats: TrainingJobStats | None = None,
+    runtime_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """The DescribeHyperParameterTuningJob answer for a stored tuning job.
 
     ``parents`` (warm start) adds ``OverallBestTrainingJob``: the best across the job and its
-    parents. ``output_path`` is the ``S3OutputPath`` shown where the request gave none.
+    parents (a parent's jobs may be just its best one). ``output_path`` is the ``S3OutputPath``
+    shown where the request gave none. With ``stats`` (the store's counts and best jobs) and
+    ``runtime_seconds`` (the sum of the jobs' run times), ``jobs`` is not read: a tuning job
+    of any size is described without reading its training jobs.
     """
-    statuses = Counter(j.status for j in jobs)
+    if stats is None:
+        statuses: Mapping[str, int] = Counter(j.status for j in jobs)
+        objective = [j.objective_status for j in jobs]
+        objective_counts = {k: objective.count(k) for k in ("Succeeded", "Pending", "Failed")}
+        runtime = sum(
+            ((j.ended_at or now) - j.started_at) for j in jobs if j.started_at is not None
+        )
+        best = spec.best_training_job(jobs)
+    else:
+        statuses = stats.by_status
+        failed = stats.finished_without_objective
+        objective_counts = {
+            "Succeeded": stats.with_objective,
+            "Pending": stats.total - stats.with_objective - failed,
+            "Failed": failed,
+        }
+        runtime = runtime_seconds
+        best = stats.best(spec.maximize)
     counters = {
-        "Completed": statuses[TrainingJobStatus.Completed],
-        "InProgress": statuses[TrainingJobStatus.InProgress] + statuses[TrainingJobStatus.Stopping],
+        "Completed": statuses.get(TrainingJobStatus.Completed, 0),
+        "InProgress": statuses.get(TrainingJobStatus.InProgress, 0)
+        + statuses.get(TrainingJobStatus.Stopping, 0),
         "RetryableError": 0,
-        "NonRetryableError": statuses[TrainingJobStatus.Failed],
-        "Stopped": statuses[TrainingJobStatus.Stopped],
+        "NonRetryableError": statuses.get(TrainingJobStatus.Failed, 0),
+        "Stopped": statuses.get(TrainingJobStatus.Stopped, 0),
     }
-    objective = [j.objective_status for j in jobs]
     end = record.ended_at
-    runtime = sum(((j.ended_at or now) - j.started_at) for j in jobs if j.started_at is not None)
     request = spec.to_request()
     if spec.named_definitions:
         definitions: Any = [
@@ -188,14 +209,9 @@ def describe_tuning_job(
         "HyperParameterTuningEndTime": to_datetime(end),
         "LastModifiedTime": to_datetime(record.last_modified_at),
         "TrainingJobStatusCounters": counters,
-        "ObjectiveStatusCounters": {
-            "Succeeded": objective.count("Succeeded"),
-            "Pending": objective.count("Pending"),
-            "Failed": objective.count("Failed"),
-        },
+        "ObjectiveStatusCounters": objective_counts,
         "ConsumedResources": {"RuntimeInSeconds": int(round(runtime))},
     }
-    best = spec.best_training_job(jobs)
     if best is not None:
         out["BestTrainingJob"] = training_job_summary(spec, best)
     if spec.warm_start is not None:

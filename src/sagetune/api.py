@@ -121,8 +121,8 @@ def _time(request: Request, member: str) -> float | None:
     raise ValidationError(f"{member}: must be a timestamp, got {value!r}")
 
 
-def _page(operation: str, request: Request, items: Sequence[T]) -> tuple[list[T], str | None]:
-    """One page of ``items`` and the token of the next (None on the last page)."""
+def _window(operation: str, request: Request) -> tuple[int, int]:
+    """The offset (from ``NextToken``) and size (``MaxResults``) of the page asked for."""
     limits = _input_member(operation, "MaxResults").metadata
     size = request.get("MaxResults", DEFAULT_MAX_RESULTS)
     if (
@@ -145,14 +145,31 @@ def _page(operation: str, request: Request, items: Sequence[T]) -> tuple[list[T]
                 "NextToken: is not a token this service gave out (pass the NextToken of the "
                 "previous answer unchanged)"
             ) from None
+    return offset, size
+
+
+def _next_token(offset: int, size: int, more: bool) -> str | None:
+    """The token of the page after the one at ``offset`` (None on the last page)."""
+    if not more:
+        return None
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset + size}).encode()).decode()
+
+
+def _page(operation: str, request: Request, items: Sequence[T]) -> tuple[list[T], str | None]:
+    """One page of ``items`` and the token of the next (None on the last page)."""
+    offset, size = _window(operation, request)
     page = list(items[offset : offset + size])
-    more = offset + size < len(items)
-    next_token = (
-        base64.urlsafe_b64encode(json.dumps({"offset": offset + size}).encode()).decode()
-        if more
-        else None
-    )
-    return page, next_token
+    return page, _next_token(offset, size, offset + size < len(items))
+
+
+def _store_page(
+    operation: str, request: Request, read: Callable[[int, int], list[TrainingJobRecord]]
+) -> tuple[list[TrainingJobRecord], str | None]:
+    """One page read from the store by ``read(offset, limit)``: one more job than the page is
+    asked for, to know whether there is a next page."""
+    offset, size = _window(operation, request)
+    jobs = read(offset, size + 1)
+    return jobs[:size], _next_token(offset, size, len(jobs) > size)
 
 
 def _between(value: float | None, after: float | None, before: float | None) -> bool:
@@ -259,17 +276,19 @@ def list_training_jobs_for_hyper_parameter_tuning_job(backend: Backend, request:
     status = _enum(request, op, "StatusEquals")
     store = backend.store
     spec = load_spec(store.get_tuning_job(name))
-    jobs = [j for j in store.list_training_jobs(name) if status is None or j.status == status]
-    if sort_by == "FinalObjectiveMetricValue":
-        jobs = [j for j in jobs if j.objective is not None]
-    key: Callable[[TrainingJobRecord], Any] = {
-        "Name": lambda j: j.name,
-        "CreationTime": lambda j: (j.created_at, j.seq),
-        "Status": lambda j: (j.status, j.seq),
-        "FinalObjectiveMetricValue": lambda j: (j.objective, j.seq),
-    }[sort_by]
-    jobs.sort(key=key, reverse=order == "Descending")
-    page, token = _page(op, request, jobs)
+    page, token = _store_page(
+        op,
+        request,
+        lambda offset, limit: store.training_jobs_page(
+            name,
+            sort_by=sort_by,
+            descending=order == "Descending",
+            offset=offset,
+            limit=limit,
+            status=status,
+            with_objective=sort_by == "FinalObjectiveMetricValue",
+        ),
+    )
     return _paged({"TrainingJobSummaries": [training_job_summary(spec, j) for j in page]}, token)
 
 
@@ -305,22 +324,23 @@ def list_training_jobs(backend: Backend, request: Request) -> Answer:
     created = _time(request, "CreationTimeAfter"), _time(request, "CreationTimeBefore")
     modified = _time(request, "LastModifiedTimeAfter"), _time(request, "LastModifiedTimeBefore")
     store = backend.store
-    jobs = [
-        j
-        for r in store.list_tuning_jobs()
-        for j in store.list_training_jobs(r.name)
-        if (not contains or str(contains).lower() in j.name.lower())
-        and (status is None or j.status == status)
-        and _between(j.created_at, *created)
-        and _between(_last_modified(j), *modified)
-    ]
-    key: Callable[[TrainingJobRecord], Any] = {
-        "Name": lambda j: j.name,
-        "CreationTime": lambda j: (j.created_at, j.name),
-        "Status": lambda j: (j.status, j.name),
-    }[sort_by]
-    jobs.sort(key=key, reverse=order == "Descending")
-    page, token = _page(op, request, jobs)
+    page, token = _store_page(
+        op,
+        request,
+        lambda offset, limit: store.training_jobs_page(
+            None,
+            sort_by=sort_by,
+            descending=order == "Descending",
+            offset=offset,
+            limit=limit,
+            status=status,
+            name_contains=str(contains) if contains else None,
+            created_after=created[0],
+            created_before=created[1],
+            modified_after=modified[0],
+            modified_before=modified[1],
+        ),
+    )
     summaries = [
         {
             k: v

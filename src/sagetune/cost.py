@@ -38,7 +38,7 @@ from typing import Any
 from sagetune.errors import ValidationError
 from sagetune.spec import TuningJobSpec
 from sagetune.spec.pricing import Pricing, validate_pricing
-from sagetune.store.records import MetricPoint, TrainingJobRecord
+from sagetune.store.records import MetricPoint, TrainingJobRecord, TrainingJobTotals
 
 
 def load_prices(path: str | Path) -> Pricing:
@@ -257,3 +257,72 @@ def cost_summary(
         "SpotSavedCost": _round(spot_saved),
         "InstanceTypesWithoutPrice": missing,
     }
+
+
+def cost_summary_of_totals(
+    spec: TuningJobSpec,
+    totals: Sequence[TrainingJobTotals],
+    planned_epochs: int | None,
+    pricing: Pricing | None = None,
+) -> dict[str, Any]:
+    """``cost_summary`` from the store's per-definition sums (``Store.training_job_totals``)
+    instead of every training job: the same figures, for a tuning job of any size.
+
+    Args:
+        planned_epochs: ``spec.planned_epochs`` of the jobs, the one ``totals`` was made with.
+    """
+    prices = (spec.pricing or Pricing()).merged(pricing)
+    billed = sum(t.billed_jobs for t in totals)
+    costs: list[float] = []
+    saved_costs: list[float] = []
+    spot_saved: list[float] = []
+    missing: set[str] = set()
+    unpriced = 0
+    for t in totals:
+        definition = _definition_named(spec, t.definition_name)
+        kind = definition.instance_type if definition is not None else None
+        count = definition.instance_count if definition is not None else 1
+        spot = definition.managed_spot if definition is not None else False
+        price = prices.prices.get(kind) if kind is not None else None
+        if price is None:
+            unpriced += t.billed_jobs
+            if t.billed_jobs:
+                missing.add(str(kind))
+            continue
+        discount = prices.spot_discount if spot else 0.0
+        rate = price * count * (1 - discount) / 3600
+        costs.append(t.billable_seconds * rate)
+        saved_costs.append(t.saved_seconds * rate)
+        spot_saved.append(t.billable_seconds * price * count * discount / 3600)
+    jobs = sum(t.jobs for t in totals)
+    total = sum(costs) if billed and not unpriced else None
+    spot_totals = [t for t in totals if _spot(spec, t.definition_name)]
+    return {
+        "NumberOfTrainingJobs": jobs,
+        "BillableTimeInSeconds": round(sum(t.billable_seconds for t in totals), 3),
+        "TotalCost": _round(total),
+        "CostPerTrainingJob": _round(total / jobs if total is not None and jobs else None),
+        "EpochsCompleted": sum(t.epochs for t in totals),
+        "EarlyStoppedTrainingJobs": sum(t.early_stopped for t in totals),
+        "PlannedEpochsPerTrainingJob": planned_epochs,
+        "EpochsNotRun": sum(t.epochs_not_run for t in totals),
+        "EstimatedSavedSeconds": round(sum(t.saved_seconds for t in totals), 3),
+        "EstimatedSavedCost": _round(sum(saved_costs) if total is not None else None),
+        "ManagedSpotTrainingJobs": sum(t.jobs for t in spot_totals),
+        "SpotBillableTimeInSeconds": round(sum(t.billable_seconds for t in spot_totals), 3),
+        "SpotDiscount": prices.spot_discount,
+        "SpotSavedCost": _round(sum(spot_saved) if total is not None else None),
+        "InstanceTypesWithoutPrice": sorted(missing),
+    }
+
+
+def _definition_named(spec: TuningJobSpec, name: str | None) -> Any:
+    try:
+        return spec.definition(name)
+    except KeyError:  # a definition name the spec does not know: no price
+        return None
+
+
+def _spot(spec: TuningJobSpec, name: str | None) -> bool:
+    definition = _definition_named(spec, name)
+    return bool(definition.managed_spot) if definition is not None else False

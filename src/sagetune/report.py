@@ -21,7 +21,7 @@ from typing import Any
 
 from sagetune.analytics import TuningJobAnalytics
 from sagetune.errors import ValidationError
-from sagetune.plots.data import KINDS, TuningData
+from sagetune.plots.data import KINDS, MAX_CURVES, TuningData
 from sagetune.store import Store, open_store
 from sagetune.store.records import TRAINING_JOB_STATUSES, TrainingJobRecord
 
@@ -245,7 +245,7 @@ def render_report(name: str, store: Store | str | None = None) -> str:
     st = open_store(store)
     analytics = TuningJobAnalytics(name, store=st)
     jobs = analytics.training_jobs()
-    data = TuningData.load(st, name, jobs=jobs)
+    data = TuningData.load(st, name, jobs=jobs, max_curves=MAX_CURVES)
     summary = analytics.summary(jobs)
     best = summary["BestTrainingJob"]
     plots = []

@@ -16,7 +16,7 @@ from typing import Any
 
 from sagetune.answers import LOCAL_OUTPUT_PATH, Parent, describe_tuning_job
 from sagetune.artifacts import fetch_model, model_uri
-from sagetune.cost import cost_summary, stopped_epoch_seconds
+from sagetune.cost import cost_summary, cost_summary_of_totals, stopped_epoch_seconds
 from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.executors.base import Executor
 from sagetune.executors.process import ProcessExecutor
@@ -205,7 +205,12 @@ def describe(store: Store, name: str) -> dict[str, Any]:
     warm-started job (those with the same objective metric)."""
     record = store.get_tuning_job(name)
     spec = load_spec(record)
-    jobs = store.list_training_jobs(name)
+    now = time.time()
+    # Sums and the best jobs from the store, so the answer costs the same at 10 or 10,000
+    # training jobs; a warm start's parents are represented by their best job alone.
+    stats = store.training_job_stats(name)
+    planned = spec.planned_epochs(most_epochs=stats.most_epochs)
+    totals = store.training_job_totals(name, now, planned)
     parent_jobs: list[Parent] = []
     for parent in spec.warm_start.parents if spec.warm_start is not None else ():
         try:
@@ -213,12 +218,24 @@ def describe(store: Store, name: str) -> dict[str, Any]:
         except LookupError:
             continue
         if parent_spec.objective == spec.objective:
-            parent_jobs.append((parent_spec, store.list_training_jobs(parent)))
-    now = time.time()
+            best = store.training_job_stats(parent).best(parent_spec.maximize)
+            parent_jobs.append((parent_spec, [best] if best is not None else []))
     out = describe_tuning_job(
-        spec, record, jobs, now, parents=parent_jobs, output_path=output_path(name)
+        spec,
+        record,
+        (),
+        now,
+        parents=parent_jobs,
+        output_path=output_path(name),
+        stats=stats,
+        runtime_seconds=sum(t.runtime_seconds for t in totals),
     )
     # Not in SageMaker's answer: billable time, cost and early-stopping savings (sagetune.cost).
-    per_epoch = stopped_epoch_seconds(spec, jobs, store.metric_points)
-    out["Cost"] = cost_summary(spec, jobs, now=now, per_epoch=per_epoch)
+    out["Cost"] = cost_summary_of_totals(spec, totals, planned)
+    if out["Cost"]["EarlyStoppedTrainingJobs"]:
+        # The savings of stopped jobs need each one's pace between epochs and the longest
+        # full run: read per job (the store's sums do not carry them yet).
+        jobs = store.list_training_jobs(name)
+        per_epoch = stopped_epoch_seconds(spec, jobs, store.metric_points)
+        out["Cost"] = cost_summary(spec, jobs, now=now, per_epoch=per_epoch)
     return out

@@ -29,9 +29,16 @@ from sagetune.store.migrations import HEAD, MIGRATION_LOCK, script_directory
 from sagetune.store.sql import metadata
 
 FIXTURES = Path(__file__).parent / "fixtures"
-NEW_INDEXES = {
+INDEXES_0002 = {
     "ix_training_jobs_tuning_job_name_seq",
     "ix_metric_points_training_job_name_metric_name",
+}
+NEW_INDEXES = INDEXES_0002 | {
+    "ix_training_jobs_tuning_job_name_objective",
+    "ix_training_jobs_tuning_job_name_created_at",
+    "ix_training_jobs_tuning_job_name_status",
+    "ix_training_jobs_created_at",
+    "ix_training_jobs_status",
 }
 OLD_INDEXES = {"ix_training_jobs_tuning_job_name", "ix_metric_points_training_job_name"}
 
@@ -95,7 +102,7 @@ def subset(record: Any, expected: dict[str, Any]) -> dict[str, Any]:
 def test_head_is_the_newest_revision_shipped() -> None:
     scripts = script_directory()
     assert scripts.get_heads() == [HEAD]
-    assert [s.revision for s in scripts.walk_revisions()] == ["0002", "0001"]
+    assert [s.revision for s in scripts.walk_revisions()] == ["0003", "0002", "0001"]
 
 
 def test_a_new_store_is_created_at_head_and_matches_the_tables_the_code_queries(
@@ -269,6 +276,8 @@ def test_every_revision_can_be_undone(tmp_path: Path) -> None:
             with Operations.context(context):
                 script.module.downgrade()
             context.stamp(scripts, script.down_revision or "base")
+        if script.revision == "0003":
+            assert sqlite_indexes(path) == INDEXES_0002 and revisions(path) == ["0002"]
         if script.revision == "0002":
             assert sqlite_indexes(path) == OLD_INDEXES and revisions(path) == ["0001"]
     engine.dispose()

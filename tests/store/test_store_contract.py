@@ -400,3 +400,203 @@ class TestStoreContract:
         assert len(points) == threads_n * points_n
         for name in names:  # each writer's points in the order it wrote them
             assert [p.step for p in points if p.training_job_name == name] == list(range(points_n))
+
+    # reads that answer one page or one figure without reading every job --------------------
+    def test_training_jobs_are_created_in_bulk_all_or_none(self, store: Store) -> None:
+        store.create_tuning_job(tuning())
+        store.create_training_jobs([training(s) for s in (1, 2, 3)])
+        assert [j.name for j in store.list_training_jobs("t1")] == ["t1-001", "t1-002", "t1-003"]
+        assert store.get_training_job("t1-002") == training(2)
+        store.create_training_jobs([])
+        with pytest.raises(ResourceInUse, match="none was created"):
+            store.create_training_jobs([training(4), training(2)])
+        with pytest.raises(ResourceInUse, match="none was created"):
+            store.create_training_jobs([training(5), training(5)])
+        assert [j.seq for j in store.list_training_jobs("t1")] == [1, 2, 3]
+
+    @staticmethod
+    def _varied(store: Store) -> list[TrainingJobRecord]:
+        """Two tuning jobs whose training jobs tie on every sort key somewhere."""
+        made = []
+        for name, created in (("t1", 1.0), ("t2", 2.0)):
+            store.create_tuning_job(tuning(name, created))
+            for seq in range(1, 13):
+                job = dataclasses.replace(
+                    training(seq, name),
+                    name=f"{name}-{seq}",  # t1-10 sorts before t1-2 by name, after it by seq
+                    status=("Completed", "Failed", "InProgress", "Stopped")[seq % 4],
+                    created_at=float(seq // 3),
+                    started_at=None if seq % 5 == 0 else float(seq // 3) + 0.5,
+                    ended_at=float(seq) + 10 if seq % 2 else None,
+                    objective=None if seq % 4 == 1 else float(seq % 3),
+                )
+                made.append(job)
+        store.create_training_jobs(made)
+        return made
+
+    def test_a_page_of_training_jobs_is_the_slice_of_the_whole_sorted_list(
+        self, store: Store
+    ) -> None:
+        made = self._varied(store)
+        keys = {
+            "Name": lambda j: j.name,
+            "CreationTime": lambda j: (j.created_at, j.seq),
+            "Status": lambda j: (j.status, j.seq),
+            "FinalObjectiveMetricValue": lambda j: (j.objective, j.seq),
+        }
+        for sort_by, key in keys.items():
+            for descending in (False, True):
+                for status in (None, "Completed"):
+                    jobs = [
+                        j
+                        for j in made
+                        if j.tuning_job_name == "t1"
+                        and (status is None or j.status == status)
+                        and (sort_by != "FinalObjectiveMetricValue" or j.objective is not None)
+                    ]
+                    expected = sorted(jobs, key=key, reverse=descending)
+                    for offset, limit in ((0, 100), (0, 5), (5, 5), (10, 5), (40, 5)):
+                        page = store.training_jobs_page(
+                            "t1",
+                            sort_by=sort_by,  # type: ignore[arg-type]
+                            descending=descending,
+                            offset=offset,
+                            limit=limit,
+                            status=status,
+                            with_objective=sort_by == "FinalObjectiveMetricValue",
+                        )
+                        assert page == expected[offset : offset + limit], (sort_by, offset)
+
+    def test_a_page_across_tuning_jobs_filters_and_breaks_ties_by_name(self, store: Store) -> None:
+        made = self._varied(store)
+
+        def modified(j: TrainingJobRecord) -> float:
+            return j.ended_at or j.started_at or j.created_at
+
+        cases: list[tuple[dict[str, object], object]] = [
+            ({}, lambda j: True),
+            ({"name_contains": "T2-1"}, lambda j: "t2-1" in j.name),
+            ({"status": "Stopped"}, lambda j: j.status == "Stopped"),
+            ({"created_after": 1.0, "created_before": 4.0}, lambda j: 1.0 < j.created_at < 4.0),
+            ({"modified_after": 3.0}, lambda j: modified(j) > 3.0),
+            ({"modified_before": 11.5}, lambda j: modified(j) < 11.5),
+        ]
+        keys = {
+            "Name": lambda j: j.name,
+            "CreationTime": lambda j: (j.created_at, j.name),
+            "Status": lambda j: (j.status, j.name),
+        }
+        for filters, keep in cases:
+            for sort_by, key in keys.items():
+                for descending in (False, True):
+                    expected = sorted(
+                        [j for j in made if keep(j)],  # type: ignore[operator]
+                        key=key,
+                        reverse=descending,
+                    )
+                    page = store.training_jobs_page(
+                        None,
+                        sort_by=sort_by,  # type: ignore[arg-type]
+                        descending=descending,
+                        offset=3,
+                        limit=7,
+                        **filters,  # type: ignore[arg-type]
+                    )
+                    assert page == expected[3:10], (filters, sort_by, descending)
+        none = store.training_jobs_page(None, sort_by="Name", limit=5, name_contains="%")
+        assert none == []
+        assert store.training_jobs_page("nope", sort_by="Name", limit=5) == []
+
+    def test_training_job_stats_count_and_find_the_best_without_a_list(self, store: Store) -> None:
+        made = self._varied(store)
+        stats = store.training_job_stats("t1")
+        mine = [j for j in made if j.tuning_job_name == "t1"]
+        assert stats.by_status == {
+            s: sum(j.status == s for j in mine) for s in {j.status for j in mine}
+        }
+        assert stats.total == 12
+        assert stats.with_objective == sum(j.objective is not None for j in mine)
+        assert stats.finished_without_objective == sum(
+            j.objective is None and j.finished for j in mine
+        )
+        scored = [j for j in mine if j.objective is not None]
+        assert stats.best(False) == min(scored, key=lambda j: (j.objective, j.seq))
+        assert stats.best(True) == min(scored, key=lambda j: (-(j.objective or 0.0), j.seq))
+        empty = store.training_job_stats("nope")
+        assert (empty.by_status, empty.total, empty.best(True), empty.best(False)) == (
+            {},
+            0,
+            None,
+            None,
+        )
+
+    def test_jobs_with_points_of_a_metric_by_seq(self, store: Store) -> None:
+        store.create_tuning_job(tuning())
+        store.create_tuning_job(tuning("t2"))
+        store.create_training_jobs([training(s) for s in (3, 1, 2, 4)] + [training(1, "t2")])
+        store.add_metric_points(
+            [
+                MetricPoint("t1-004", "loss", 1.0, 1, 1.0),
+                MetricPoint("t1-002", "acc", 1.0, 1, 1.0),
+                MetricPoint("t1-001", "loss", 1.0, 1, 1.0),
+                MetricPoint("t1-001", "loss", 2.0, 2, 2.0),
+                MetricPoint("t2-001", "loss", 1.0, 1, 1.0),
+            ]
+        )
+        assert store.jobs_with_metric_points("t1", "loss") == ["t1-001", "t1-004"]
+        assert store.jobs_with_metric_points("t1", "acc") == ["t1-002"]
+        assert store.jobs_with_metric_points("t1", "nope") == []
+        assert store.jobs_with_metric_points("nope", "loss") == []
+
+    def test_training_job_totals_sum_each_definition(self, store: Store) -> None:
+        store.create_tuning_job(tuning())
+        jobs = [
+            dataclasses.replace(
+                training(seq),
+                status=("Completed", "Stopped", "InProgress")[seq % 3],
+                definition_name=None if seq < 5 else "b",
+                started_at=None if seq == 2 else float(seq),
+                ended_at=float(seq) + 4 if seq % 3 != 2 else None,
+                billable_seconds=2.5 if seq == 7 else None,
+                epochs_completed=None if seq == 1 else seq,
+                early_stopped=seq % 3 == 1,
+            )
+            for seq in range(1, 10)
+        ]
+        store.create_training_jobs(jobs)
+        now, planned = 20.0, 6
+
+        def billable(j: TrainingJobRecord) -> float:
+            if j.billable_seconds is not None:
+                return j.billable_seconds
+            if j.started_at is None:
+                return 0.0
+            return max(0.0, (j.ended_at if j.ended_at is not None else now) - j.started_at)
+
+        def not_run(j: TrainingJobRecord) -> int:
+            epochs = j.epochs_completed or 0
+            return max(0, planned - epochs) if j.early_stopped and epochs else 0
+
+        totals = store.training_job_totals("t1", now, planned)
+        assert [t.definition_name for t in totals] == [None, "b"]
+        for t in totals:
+            mine = [j for j in jobs if j.definition_name == t.definition_name]
+            assert t.jobs == len(mine)
+            assert t.runtime_seconds == pytest.approx(
+                sum((j.ended_at or now) - j.started_at for j in mine if j.started_at is not None)
+            )
+            assert t.billable_seconds == pytest.approx(sum(billable(j) for j in mine))
+            assert t.billed_jobs == sum(billable(j) > 0 for j in mine)
+            assert t.epochs == sum(j.epochs_completed or 0 for j in mine)
+            assert t.early_stopped == sum(j.early_stopped for j in mine)
+            assert t.epochs_not_run == sum(not_run(j) for j in mine)
+            assert t.saved_seconds == pytest.approx(
+                sum(not_run(j) * billable(j) / j.epochs_completed for j in mine if not_run(j))
+            )
+        stats = store.training_job_stats("t1")
+        assert stats.most_epochs == max(
+            j.epochs_completed or 0
+            for j in jobs
+            if j.status == "Completed" and not j.early_stopped and j.epochs_completed
+        )
+        assert store.training_job_totals("nope", now, planned) == []

@@ -24,7 +24,7 @@ from sagetune import control
 from sagetune.analytics import TuningJobAnalytics, load_metric_points
 from sagetune.dashboard import is_loopback, pages
 from sagetune.errors import ResourceNotFound
-from sagetune.plots.data import KINDS, TuningData
+from sagetune.plots.data import KINDS, MAX_CURVES, TuningData
 from sagetune.store import Store, open_store
 from sagetune.store.records import FINISHED, TRAINING_JOB_STATUSES, TrainingJobRecord
 
@@ -78,7 +78,7 @@ class Snapshots:
                 return snap
             analytics = TuningJobAnalytics(name, store=self.store)
             jobs = analytics.training_jobs()
-            data = TuningData.load(self.store, name, jobs=jobs)
+            data = TuningData.load(self.store, name, jobs=jobs, max_curves=MAX_CURVES)
             summary = analytics.summary(jobs)
             summary["Version"] = f"{record.last_modified_at:.6f}:{record.status}:{len(jobs)}"
             snap = _Snapshot(key, now, jobs, data, summary)

@@ -24,6 +24,7 @@ from sagetune.store import Store
 from sagetune.store.records import MetricPoint, TrainingJobRecord
 
 KINDS = ("scatter", "convergence", "parallel", "curves", "importance")
+MAX_CURVES = 200  # learning curves drawn at most (see ``curves_data``)
 
 # Marker groups, in legend order. A job "has no objective" when it failed, or was stopped
 # before reporting; those are drawn on a band below the data so they stay visible.
@@ -42,6 +43,8 @@ class TuningData:
         space: the tuned ranges.
         jobs: its training jobs, in creation order.
         points: the objective metric's points (None when not loaded).
+        curve_jobs: how many jobs have points when ``points`` holds only the jobs the curves
+            plot draws (``load(max_curves=...)``); None when it holds every job's.
     """
 
     name: str
@@ -51,6 +54,7 @@ class TuningData:
     space: SearchSpace
     jobs: list[TrainingJobRecord]
     points: list[MetricPoint] | None = None
+    curve_jobs: int | None = None
 
     @classmethod
     def load(
@@ -59,6 +63,7 @@ class TuningData:
         name: str,
         curves: bool = True,
         jobs: Sequence[TrainingJobRecord] | None = None,
+        max_curves: int | None = None,
     ) -> TuningData:
         """Read a snapshot from the store.
 
@@ -67,6 +72,9 @@ class TuningData:
             name: the tuning job.
             curves: also read the objective metric's points (for ``curves``).
             jobs: training jobs already read (saves a query).
+            max_curves: read the points of only the jobs ``curves_data`` draws with this
+                ``max_curves`` (or a larger one), not every job's: what a job of thousands of
+                training jobs needs to stay quick. None reads them all.
 
         Raises:
             ResourceNotFound: when there is no such tuning job.
@@ -75,12 +83,25 @@ class TuningData:
         spec = load_spec(record)
         jobs = list(store.list_training_jobs(name) if jobs is None else jobs)
         points = None
+        curve_jobs = None
         if curves:
             # Each job's own objective: definitions of one tuning job may name it differently.
             metric_of = {j.name: spec.objective_of(j.definition_name).metric_name for j in jobs}
+            read = [j.name for j in jobs]
+            if max_curves is not None:
+                having = {
+                    job
+                    for metric in sorted(set(metric_of.values()))
+                    for job in store.jobs_with_metric_points(name, metric)
+                    if metric_of.get(job) == metric
+                }
+                with_points = [j for j in jobs if j.name in having]
+                best = best_training_job(jobs, spec.maximize)
+                read = [j.name for j in choose_curves(with_points, best, max_curves)]
+                curve_jobs = len(with_points)
             points = [
                 p
-                for p in load_metric_points(store, [j.name for j in jobs])
+                for p in load_metric_points(store, read)
                 if p.metric_name == metric_of.get(p.training_job_name)
             ]
         return cls(
@@ -91,6 +112,7 @@ class TuningData:
             space=spec.space,
             jobs=jobs,
             points=points,
+            curve_jobs=curve_jobs,
         )
 
     @property
@@ -518,8 +540,19 @@ class CurvesData:
         return notes
 
 
+def choose_curves(
+    with_points: Sequence[TrainingJobRecord], best: TrainingJobRecord | None, max_curves: int
+) -> list[TrainingJobRecord]:
+    """The jobs whose curves are drawn: the best job, every early-stopped job up to half the
+    budget, then an even spread of the rest (in the order given)."""
+    priority = [i for i, j in enumerate(with_points) if best is not None and j.name == best.name]
+    stopped = [i for i, j in enumerate(with_points) if j.status in ("Stopped", "Stopping")]
+    priority += stopped[: max(max_curves // 2, 1)]
+    return [with_points[i] for i in sample_indices(len(with_points), max_curves, priority)]
+
+
 def curves_data(
-    data: TuningData, max_curves: int = 200, max_points_per_curve: int = 500
+    data: TuningData, max_curves: int = MAX_CURVES, max_points_per_curve: int = 500
 ) -> CurvesData:
     """Per job, the objective metric against the epoch.
 
@@ -534,10 +567,7 @@ def curves_data(
         by_job.setdefault(p.training_job_name, []).append(p)
     best = data.best
     with_points = [j for j in data.jobs if j.name in by_job]
-    priority = [i for i, j in enumerate(with_points) if best is not None and j.name == best.name]
-    stopped = [i for i, j in enumerate(with_points) if j.status in ("Stopped", "Stopping")]
-    priority += stopped[: max(max_curves // 2, 1)]
-    chosen = [with_points[i] for i in sample_indices(len(with_points), max_curves, priority)]
+    chosen = choose_curves(with_points, best, max_curves)
     curves = []
     for j in chosen:
         pts = sorted(by_job[j.name], key=lambda p: (p.step, p.timestamp))
@@ -561,7 +591,7 @@ def curves_data(
         objective=data.objective_metric_name,
         maximize=data.maximize,
         curves=curves,
-        total=len(with_points),
+        total=len(with_points) if data.curve_jobs is None else data.curve_jobs,
         max_seq=max([j.seq for j in data.jobs], default=1),
         single_point=all(len(c.epochs) <= 1 for c in curves),
     )

@@ -214,12 +214,15 @@ class TuningJobSpec:
         """The job with the best final objective (ties go to the earlier job)."""
         return best_training_job(jobs, self.maximize)
 
-    def planned_epochs(self, jobs: Sequence[TrainingJobRecord] = ()) -> int | None:
+    def planned_epochs(
+        self, jobs: Sequence[TrainingJobRecord] = (), most_epochs: int | None = None
+    ) -> int | None:
         """The epochs a training job runs when nothing stops it.
 
         Hyperband's MaxResource, else a static hyperparameter ``epochs`` (or ``numepochs``,
         ``n-epochs``, ``n_epochs``, ``num_epochs``) of the lone definition, else the most
-        epochs a completed, not early-stopped job of ``jobs`` reported.
+        epochs a completed, not early-stopped job of ``jobs`` reported (or ``most_epochs``,
+        that figure as the store counted it: ``TrainingJobStats.most_epochs``).
         """
         if self.hyperband is not None:
             return self.hyperband.max_resource
@@ -232,6 +235,8 @@ class TuningJobSpec:
             for j in jobs
             if j.epochs_completed and not j.early_stopped and j.status == "Completed"
         ]
+        if most_epochs:
+            done.append(most_epochs)
         return max(done) if done else None
 
 

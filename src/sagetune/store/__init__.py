@@ -4,9 +4,15 @@
 SQLAlchemy database, migrating the schema in place when it opens (``store/migrations``).
 """
 
-from sagetune.store.base import UNCHANGED, Store
+from sagetune.store.base import UNCHANGED, Store, TrainingJobSort
 from sagetune.store.migrations import StoreVersionError
-from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
+from sagetune.store.records import (
+    MetricPoint,
+    TrainingJobRecord,
+    TrainingJobStats,
+    TrainingJobTotals,
+    TuningJobRecord,
+)
 from sagetune.store.sql import SQLStore, default_store_url, open_store
 
 __all__ = [
@@ -16,6 +22,9 @@ __all__ = [
     "Store",
     "StoreVersionError",
     "TrainingJobRecord",
+    "TrainingJobSort",
+    "TrainingJobStats",
+    "TrainingJobTotals",
     "TuningJobRecord",
     "default_store_url",
     "open_store",

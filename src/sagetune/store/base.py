@@ -22,7 +22,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
-from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
+from sagetune.store.records import (
+    MetricPoint,
+    TrainingJobRecord,
+    TrainingJobStats,
+    TrainingJobTotals,
+    TuningJobRecord,
+)
 
 
 class _Unchanged(enum.Enum):
@@ -40,6 +46,11 @@ A sentinel rather than None because None is a value some fields are set to (a tr
 """
 
 Unchanged: TypeAlias = Literal[_Unchanged.UNCHANGED]
+
+TrainingJobSort: TypeAlias = Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]
+"""What ``training_jobs_page`` sorts by: the name, or ``created_at``, ``status`` or
+``objective``, each with the ties broken by ``seq`` within a tuning job and by the name across
+all of them (so every order is total and a page is the same whichever way it is read)."""
 
 
 @runtime_checkable
@@ -165,6 +176,14 @@ class Store(Protocol):
         """
         ...
 
+    def create_training_jobs(self, records: Sequence[TrainingJobRecord]) -> None:
+        """Store many new training jobs in one transaction (an import, a benchmark's fill).
+
+        Raises:
+            ResourceInUse: one of the names is taken, or given twice (nothing is changed).
+        """
+        ...
+
     def get_training_job(self, name: str) -> TrainingJobRecord:
         """The training job as stored now.
 
@@ -175,6 +194,50 @@ class Store(Protocol):
 
     def list_training_jobs(self, tuning_job_name: str) -> list[TrainingJobRecord]:
         """A tuning job's training jobs by ``seq`` (creation order); empty if it has none."""
+        ...
+
+    def training_jobs_page(
+        self,
+        tuning_job_name: str | None,
+        *,
+        sort_by: TrainingJobSort,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int,
+        status: str | None = None,
+        with_objective: bool = False,
+        name_contains: str | None = None,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        modified_after: float | None = None,
+        modified_before: float | None = None,
+    ) -> list[TrainingJobRecord]:
+        """One page of training jobs, filtered and sorted by the store (the list operations).
+
+        Args:
+            tuning_job_name: a tuning job's training jobs; None for every tuning job's.
+            sort_by: the order (see ``TrainingJobSort``), reversed whole by ``descending``.
+            offset: how many of the sorted jobs to skip.
+            limit: at most this many jobs.
+            status: only jobs of this status.
+            with_objective: only jobs with an objective value.
+            name_contains: only jobs whose name holds this, ignoring case.
+            created_after, created_before: only jobs created strictly between.
+            modified_after, modified_before: only jobs last modified (``ended_at``, else
+                ``started_at``, else ``created_at``) strictly between.
+        """
+        ...
+
+    def training_job_stats(self, tuning_job_name: str) -> TrainingJobStats:
+        """Counts and the best job of a tuning job's training jobs, without reading them all."""
+        ...
+
+    def training_job_totals(
+        self, tuning_job_name: str, now: float, planned_epochs: int | None
+    ) -> list[TrainingJobTotals]:
+        """A tuning job's training jobs summed per definition (by definition name, None
+        first), without reading them all; ``now`` ends running jobs, ``planned_epochs`` is
+        what early-stopped jobs are measured against. Empty if it has no training jobs."""
         ...
 
     def update_training_job(
@@ -212,4 +275,9 @@ class Store(Protocol):
 
     def metric_points(self, training_job_names: Iterable[str]) -> list[MetricPoint]:
         """Every point of the given training jobs, in the order they were recorded."""
+        ...
+
+    def jobs_with_metric_points(self, tuning_job_name: str, metric_name: str) -> list[str]:
+        """The names of a tuning job's training jobs with at least one point of a metric, by
+        ``seq``: which jobs have a curve, without reading the curves."""
         ...

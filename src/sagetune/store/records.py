@@ -89,3 +89,61 @@ class MetricPoint:
     value: float
     step: int
     timestamp: float
+
+
+@dataclass(frozen=True)
+class TrainingJobStats:
+    """What a tuning job's training jobs add up to, as the store counts them.
+
+    Attributes:
+        by_status: how many training jobs are in each state (states without jobs left out).
+        with_objective: how many have an objective value.
+        finished_without_objective: how many finished (Completed, Failed, Stopped) without one.
+        best_minimum, best_maximum: the job with the smallest and the largest objective value
+            (ties to the earlier ``seq``); None before any value.
+        most_epochs: the most epochs a Completed job that was not early-stopped reported
+            (None if none did): what ``planned_epochs`` falls back on.
+    """
+
+    by_status: dict[str, int]
+    with_objective: int
+    finished_without_objective: int
+    best_minimum: TrainingJobRecord | None
+    best_maximum: TrainingJobRecord | None
+    most_epochs: int | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    def best(self, maximize: bool) -> TrainingJobRecord | None:
+        """The best job in the objective's direction."""
+        return self.best_maximum if maximize else self.best_minimum
+
+
+@dataclass(frozen=True)
+class TrainingJobTotals:
+    """Sums over the training jobs of one definition of a tuning job (the cost figures).
+
+    Attributes:
+        definition_name: the definition (None for a lone, unnamed one).
+        jobs: how many training jobs.
+        runtime_seconds: the sum of end (``now`` while running) minus start of jobs that started.
+        billable_seconds: the sum of each job's billable seconds (``cost.billable_seconds``).
+        billed_jobs: how many jobs have billable seconds above 0.
+        epochs: the sum of ``epochs_completed``.
+        early_stopped: how many jobs were early-stopped.
+        epochs_not_run: the sum, over early-stopped jobs with epochs, of the planned epochs
+            they did not run.
+        saved_seconds: the seconds those epochs would have taken, at each job's own pace.
+    """
+
+    definition_name: str | None
+    jobs: int
+    runtime_seconds: float
+    billable_seconds: float
+    billed_jobs: int
+    epochs: int
+    early_stopped: int
+    epochs_not_run: int
+    saved_seconds: float

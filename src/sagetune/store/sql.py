@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     Boolean,
     Column,
+    ColumnElement,
     Float,
     Index,
     Integer,
@@ -33,9 +34,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    case,
     create_engine,
     delete,
     event,
+    exists,
+    func,
     insert,
     select,
     update,
@@ -43,12 +48,18 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.sql.elements import ColumnElement
 
 from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
-from sagetune.store.base import UNCHANGED, Store, Unchanged
+from sagetune.store.base import UNCHANGED, Store, TrainingJobSort, Unchanged
 from sagetune.store.migrations import upgrade_to_head
-from sagetune.store.records import FINISHED, MetricPoint, TrainingJobRecord, TuningJobRecord
+from sagetune.store.records import (
+    FINISHED,
+    MetricPoint,
+    TrainingJobRecord,
+    TrainingJobStats,
+    TrainingJobTotals,
+    TuningJobRecord,
+)
 
 metadata = MetaData()
 
@@ -96,6 +107,11 @@ training_jobs = Table(
     Column("epochs_completed", Integer),
     Column("early_stopped", Boolean, nullable=False, default=False),
     Index("ix_training_jobs_tuning_job_name_seq", "tuning_job_name", "seq"),
+    Index("ix_training_jobs_tuning_job_name_objective", "tuning_job_name", "objective", "seq"),
+    Index("ix_training_jobs_tuning_job_name_created_at", "tuning_job_name", "created_at", "seq"),
+    Index("ix_training_jobs_tuning_job_name_status", "tuning_job_name", "status", "seq"),
+    Index("ix_training_jobs_created_at", "created_at", "name"),
+    Index("ix_training_jobs_status", "status", "name"),
 )
 
 metric_points = Table(
@@ -171,10 +187,6 @@ class SQLStore:
         self.path = sqlite_path(parsed)
         in_memory = self.is_sqlite and self.path is None
         self.engine: Engine = create_store_engine(self.url)
-        # Names sort byte by byte, as SQLite's BINARY collation does, on PostgreSQL too.
-        self._by_name: ColumnElement[str] = (
-            tuning_jobs.c.name if self.is_sqlite else tuning_jobs.c.name.collate("C")
-        )
         self._lock = threading.Lock()
         # Writes take the lock; reads too when they share the writers' single connection, lest
         # one thread's read end another's transaction.
@@ -230,7 +242,9 @@ class SQLStore:
         """All tuning jobs, newest first."""
         with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(
-                select(tuning_jobs).order_by(tuning_jobs.c.created_at.desc(), self._by_name)
+                select(tuning_jobs).order_by(
+                    tuning_jobs.c.created_at.desc(), self._by_name(tuning_jobs.c.name)
+                )
             ).all()
         return [TuningJobRecord(**_from_row(r)) for r in rows]
 
@@ -332,6 +346,19 @@ class SQLStore:
                 f"a training job named {record.name!r} already exists in {self.url}"
             ) from None
 
+    def create_training_jobs(self, records: Sequence[TrainingJobRecord]) -> None:
+        """Insert many training jobs in one transaction; ResourceInUse if a name is taken."""
+        if not records:
+            return
+        try:
+            with self._lock, self.engine.begin() as conn:
+                conn.execute(insert(training_jobs), [_to_row(r.__dict__) for r in records])
+        except IntegrityError:
+            raise ResourceInUse(
+                f"a training job of {len(records)} to create is named as one that exists in "
+                f"{self.url} (or two share a name); none was created"
+            ) from None
+
     def update_training_job(
         self,
         name: str,
@@ -393,6 +420,148 @@ class SQLStore:
             ).all()
         return [TrainingJobRecord(**_from_row(r)) for r in rows]
 
+    def training_jobs_page(
+        self,
+        tuning_job_name: str | None,
+        *,
+        sort_by: TrainingJobSort,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int,
+        status: str | None = None,
+        with_objective: bool = False,
+        name_contains: str | None = None,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        modified_after: float | None = None,
+        modified_before: float | None = None,
+    ) -> list[TrainingJobRecord]:
+        """One sorted, filtered page of training jobs (see ``Store.training_jobs_page``)."""
+        c = training_jobs.c
+        where: list[ColumnElement[bool]] = []
+        if tuning_job_name is not None:
+            where.append(c.tuning_job_name == tuning_job_name)
+        if status is not None:
+            where.append(c.status == status)
+        if with_objective:
+            where.append(c.objective.is_not(None))
+        if name_contains:
+            where.append(func.lower(c.name).contains(name_contains.lower(), autoescape=True))
+        modified = func.coalesce(c.ended_at, c.started_at, c.created_at)
+        for column, after, before in (
+            (c.created_at, created_after, created_before),
+            (modified, modified_after, modified_before),
+        ):
+            if after is not None:
+                where.append(column > after)
+            if before is not None:
+                where.append(column < before)
+        tie = c.seq if tuning_job_name is not None else self._by_name(c.name)
+        keys: list[Any] = {
+            "Name": [self._by_name(c.name)],
+            "CreationTime": [c.created_at, tie],
+            "Status": [self._by_name(c.status), tie],
+            "FinalObjectiveMetricValue": [c.objective, tie],
+        }[sort_by]
+        query = (
+            select(training_jobs)
+            .where(*where)
+            .order_by(*(k.desc() if descending else k.asc() for k in keys))
+            .offset(offset)
+            .limit(limit)
+        )
+        with self._read_lock, self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [TrainingJobRecord(**_from_row(r)) for r in rows]
+
+    def _by_name(self, column: Any) -> Any:
+        """A text column in code point order, as Python sorts strings (SQLite's own order)."""
+        return column if self.is_sqlite else column.collate("C")
+
+    def training_job_stats(self, tuning_job_name: str) -> TrainingJobStats:
+        """Counts by status and the best jobs, by SQL aggregates (see ``Store``)."""
+        c = training_jobs.c
+        mine = c.tuning_job_name == tuning_job_name
+        scored = and_(mine, c.objective.is_not(None))
+        with self._read_lock, self.engine.connect() as conn:
+            counts = conn.execute(
+                select(c.status, c.objective.is_not(None), func.count())
+                .where(mine)
+                .group_by(c.status, c.objective.is_not(None))
+            ).all()
+            best = [
+                conn.execute(
+                    select(training_jobs).where(scored).order_by(order, c.seq).limit(1)
+                ).first()
+                for order in (c.objective.asc(), c.objective.desc())
+            ]
+            most_epochs = conn.execute(
+                select(func.max(c.epochs_completed)).where(
+                    mine,
+                    c.status == "Completed",
+                    c.early_stopped.is_(False),
+                    c.epochs_completed != 0,
+                )
+            ).scalar()
+        by_status: dict[str, int] = {}
+        with_objective = finished_without = 0
+        for status, has_objective, n in counts:
+            by_status[status] = by_status.get(status, 0) + n
+            if has_objective:
+                with_objective += n
+            elif status in FINISHED:
+                finished_without += n
+        low, high = (None if r is None else TrainingJobRecord(**_from_row(r)) for r in best)
+        return TrainingJobStats(by_status, with_objective, finished_without, low, high, most_epochs)
+
+    def training_job_totals(
+        self, tuning_job_name: str, now: float, planned_epochs: int | None
+    ) -> list[TrainingJobTotals]:
+        """Per-definition sums by SQL aggregates (see ``Store.training_job_totals``)."""
+        c = training_jobs.c
+        ran = func.coalesce(c.ended_at, now) - c.started_at
+        billable = case(
+            (c.billable_seconds.is_not(None), c.billable_seconds),
+            (c.started_at.is_(None), 0.0),
+            (ran > 0, ran),
+            else_=0.0,
+        )
+        epochs = func.coalesce(c.epochs_completed, 0)
+        planned = planned_epochs or 0
+        cut = and_(c.early_stopped.is_(True), epochs > 0, epochs < planned)
+        query = (
+            select(
+                c.definition_name,
+                func.count(),
+                func.coalesce(func.sum(case((c.started_at.is_not(None), ran))), 0.0),
+                func.sum(billable),
+                func.sum(case((billable > 0, 1), else_=0)),
+                func.sum(epochs),
+                func.sum(case((c.early_stopped.is_(True), 1), else_=0)),
+                func.sum(case((cut, planned - epochs), else_=0)),
+                func.sum(case((cut, (planned - epochs) * billable / epochs), else_=0.0)),
+            )
+            .where(c.tuning_job_name == tuning_job_name)
+            .group_by(c.definition_name)
+            .order_by(c.definition_name.is_not(None), c.definition_name)
+        )
+        with self._read_lock, self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            TrainingJobTotals(
+                r[0],
+                int(r[1]),
+                float(r[2]),
+                float(r[3]),
+                int(r[4]),
+                int(r[5]),
+                int(r[6]),
+                int(r[7]),
+                float(r[8]),
+            )
+            for r in rows
+        ]
+
     # metric points ------------------------------------------------------------------------
     def add_metric_points(self, points: Sequence[MetricPoint]) -> None:
         """Record points in one transaction, in the given order."""
@@ -406,13 +575,27 @@ class SQLStore:
         names = list(training_job_names)
         if not names:
             return []
+        c = metric_points.c
         with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(
-                select(metric_points)
-                .where(metric_points.c.training_job_name.in_(names))
-                .order_by(metric_points.c.id)
+                select(c.training_job_name, c.metric_name, c.value, c.step, c.timestamp)
+                .where(c.training_job_name.in_(names))
+                .order_by(c.id)
             ).all()
-        return [MetricPoint(**{k: v for k, v in r._mapping.items() if k != "id"}) for r in rows]
+        return [MetricPoint(*r) for r in rows]
+
+    def jobs_with_metric_points(self, tuning_job_name: str, metric_name: str) -> list[str]:
+        """A tuning job's training jobs with a point of ``metric_name``, by ``seq``: one index
+        probe per job, never a scan of the points."""
+        c, m = training_jobs.c, metric_points.c
+        has_point = exists().where(m.training_job_name == c.name, m.metric_name == metric_name)
+        with self._read_lock, self.engine.connect() as conn:
+            rows = conn.execute(
+                select(c.name)
+                .where(c.tuning_job_name == tuning_job_name, has_point)
+                .order_by(c.seq)
+            ).all()
+        return [r[0] for r in rows]
 
 
 def sqlite_path(url: URL) -> Path | None:

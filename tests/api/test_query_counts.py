@@ -1,0 +1,186 @@
+"""Answers of a big tuning job read a bounded number of SQL statements, however many training
+jobs and metric points it has: an N+1 query (one per training job) fails here, not in a timer.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from sagetune import api, service
+from sagetune.naming import training_job_name
+from sagetune.store import MetricPoint, SQLStore, TrainingJobRecord, open_store
+
+NAME = "counted"
+
+
+def request(jobs: int) -> dict[str, Any]:
+    return {
+        "HyperParameterTuningJobName": NAME,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]
+            },
+        },
+        "TrainingJobDefinition": {
+            "LocalCommand": "python train.py",
+            "AlgorithmSpecification": {"MetricDefinitions": [{"Name": "loss", "Regex": "l=(.*)"}]},
+        },
+    }
+
+
+def filled(tmp_path: Path, jobs: int) -> SQLStore:
+    store = open_store(tmp_path / f"s{jobs}.db")
+    assert isinstance(store, SQLStore)
+    service.create_tuning_job(store, request(jobs), base_dir=tmp_path)
+    records = [
+        TrainingJobRecord(
+            name=training_job_name(NAME, seq),
+            tuning_job_name=NAME,
+            seq=seq,
+            status="Failed" if seq % 5 == 0 else "Completed",
+            hyperparameters={"x": seq / jobs},
+            created_at=float(seq),
+            started_at=seq + 0.5,
+            ended_at=seq + 1.0,
+            objective=None if seq % 5 == 0 else (seq * 0.37) % 1.0,
+            billable_seconds=0.5,
+            epochs_completed=3,
+        )
+        for seq in range(1, jobs + 1)
+    ]
+    store.create_training_jobs(records)
+    store.add_metric_points(
+        [
+            MetricPoint(r.name, metric, 1.0 / e, e, r.created_at + e / 10)
+            for r in records
+            for metric in ("loss", "acc")
+            for e in (1, 2, 3)
+        ]
+    )
+    store.update_tuning_job(NAME, status="Completed", ended_at=float(jobs + 2))
+    return store
+
+
+@contextmanager
+def counting(store: SQLStore) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+
+
+def statements_of(store: SQLStore, call: Callable[[], Any]) -> int:
+    call()  # first-call work (a parsed spec, a compiled query) is not what is counted
+    with counting(store) as statements:
+        call()
+    return len(statements)
+
+
+def _calls(store: SQLStore, tmp_path: Path) -> dict[str, Callable[[], Any]]:
+    backend = api.Backend(store=store, base_dir=tmp_path)
+    token = api._next_token(0, 10, True)
+    listed = "ListTrainingJobsForHyperParameterTuningJob"
+    return {
+        "list by objective": lambda: api.call(
+            backend,
+            listed,
+            {
+                "HyperParameterTuningJobName": NAME,
+                "SortBy": "FinalObjectiveMetricValue",
+                "MaxResults": 10,
+                "NextToken": token,
+            },
+        ),
+        "list by creation time": lambda: api.call(
+            backend,
+            listed,
+            {"HyperParameterTuningJobName": NAME, "SortBy": "CreationTime", "MaxResults": 10},
+        ),
+        "list all training jobs": lambda: api.call(
+            backend, "ListTrainingJobs", {"MaxResults": 10, "StatusEquals": "Completed"}
+        ),
+        "describe a training job": lambda: api.call(
+            backend, "DescribeTrainingJob", {"TrainingJobName": training_job_name(NAME, 7)}
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "list by objective",
+        "list by creation time",
+        "list all training jobs",
+        "describe a training job",
+    ],
+)
+def test_a_page_reads_a_bounded_number_of_statements(tmp_path: Path, operation: str) -> None:
+    counts = []
+    for jobs in (20, 200):
+        store = filled(tmp_path, jobs)
+        try:
+            counts.append(statements_of(store, _calls(store, tmp_path)[operation]))
+        finally:
+            store.close()
+    assert counts[0] == counts[1] <= 3, counts
+
+
+def test_describe_reads_a_bounded_number_of_statements(tmp_path: Path) -> None:
+    counts = []
+    for jobs in (20, 200):
+        store = filled(tmp_path, jobs)
+        try:
+            counts.append(statements_of(store, functools.partial(service.describe, store, NAME)))
+        finally:
+            store.close()
+    assert counts[0] == counts[1] <= 6, counts
+
+
+def test_describe_from_the_stores_sums_answers_as_from_every_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sagetune.answers import describe_tuning_job
+    from sagetune.cost import cost_summary
+    from sagetune.spec import load_spec
+
+    store = filled(tmp_path, 40)
+    # Running, stopped early, never started, billed by the clock: every branch of the sums.
+    for seq, fields in {
+        3: {"status": "InProgress", "ended_at": None, "billable_seconds": None},
+        4: {"status": "Stopped", "early_stopped": True, "epochs_completed": 1},
+        6: {"status": "Stopped", "early_stopped": True, "epochs_completed": 2},
+        8: {"status": "InProgress", "started_at": None, "ended_at": None, "objective": None},
+        9: {"billable_seconds": None, "epochs_completed": 5},
+    }.items():
+        name = training_job_name(NAME, seq)
+        with store.engine.begin() as conn:
+            from sagetune.store.sql import training_jobs
+
+            conn.execute(
+                training_jobs.update().where(training_jobs.c.name == name).values(**fields)
+            )
+    now = 1000.0
+    monkeypatch.setattr(service.time, "time", lambda: now)
+    record = store.get_tuning_job(NAME)
+    spec = load_spec(record)
+    jobs = store.list_training_jobs(NAME)
+    expected = describe_tuning_job(spec, record, jobs, now, output_path=service.output_path(NAME))
+    expected["Cost"] = cost_summary(spec, jobs, now=now)
+    assert service.describe(store, NAME) == expected
+    store.close()
