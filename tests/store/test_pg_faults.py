@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 from pg_server import PostgresServer
 
-from sagetune import api
+from sagetune import api, service
 from sagetune.analytics import TuningJobAnalytics
+from sagetune.errors import StoreUnavailable
 from sagetune.store import SQLStore
 
 SCRIPT = """
@@ -269,4 +270,46 @@ def test_three_tuners_and_a_reader_share_one_store(
         _assert_points_once(store, name)
         frame = TuningJobAnalytics(name, store).dataframe()
         assert len(frame) == 6
+    store.close()
+
+
+class _FailsOnce:
+    """A store whose ``add_metric_points`` gives up once, as past the retry budget."""
+
+    def __init__(self, store: SQLStore, after: int) -> None:
+        self._store = store
+        self._calls = after
+
+    def add_metric_points(self, points: Any) -> None:
+        self._calls -= 1
+        if self._calls == 0:
+            raise StoreUnavailable("the store was unreachable for 3 s (test)")
+        self._store.add_metric_points(points)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_tuner_that_gave_up_records_stopped_and_resume_takes_the_job_up_again(
+    tmp_path: Path, store_url: str
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text(textwrap.dedent(SCRIPT))
+    store = SQLStore(store_url)
+    service.create_tuning_job(store, _request("gaveup", 6), base_dir=tmp_path)
+    with pytest.raises(StoreUnavailable, match="resume with sagetune resume gaveup"):
+        service.run_tuning_job(_FailsOnce(store, after=4), "gaveup")  # type: ignore[arg-type]
+    record = store.get_tuning_job("gaveup")
+    assert record.status == "Stopped"
+    assert "the store was unreachable" in (record.failure_reason or "")
+    assert "resume with sagetune resume gaveup" in record.details["CompletionReason"]
+    assert all(j.finished for j in store.list_training_jobs("gaveup"))
+    assert store.get_tuning_job("gaveup").owner is None
+    record = service.run_tuning_job(store, "gaveup")
+    assert record.status == "Completed"
+    assert record.failure_reason is None
+    assert "StoppedStoreUnreachable" not in record.details
+    jobs = store.list_training_jobs("gaveup")
+    assert [j.status for j in jobs if not j.interrupted] == ["Completed"] * 6
+    _assert_points_once(store, "gaveup")
     store.close()
