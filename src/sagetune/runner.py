@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from sagetune import completion, control
 from sagetune.errors import StoreUnavailable
@@ -235,8 +235,11 @@ class TuningJobRunner:
             self._store_lost(store_lost)
         if self.lease.lost:  # the tuning job is the new tuner's to finish
             return self.store.get_tuning_job(self.spec.name)
-        record = self._finish(final_status, reason)
-        self.lease.release()
+        try:
+            record = self._finish(final_status, reason)
+            self.lease.release()
+        except StoreUnavailable as exc:
+            self._store_lost(exc)
         if interrupted is Terminated:
             raise SystemExit(128 + signal.SIGTERM)
         if interrupted is not None:
@@ -251,7 +254,7 @@ class TuningJobRunner:
         while self.executor.running and time.time() < deadline:
             self.executor.poll(0.1)
 
-    def _store_lost(self, exc: StoreUnavailable) -> None:
+    def _store_lost(self, exc: StoreUnavailable) -> NoReturn:
         """After the store stayed unreachable past its retry budget (the jobs are stopped):
         record the tuning job Stopped with the reason, if the store answers now, and raise.
 
