@@ -49,3 +49,8 @@ def service_error_type(exc: BaseException) -> str | None:
         if isinstance(exc, kind):
             return name
     return None
+
+
+class StoreUnavailable(RuntimeError):
+    """The store's database could not be reached within the retry budget
+    (``SAGETUNE_STORE_RETRY_SECONDS``); nothing of the failed operation is half done."""

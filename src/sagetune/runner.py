@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from sagetune import completion, control
+from sagetune.errors import StoreUnavailable
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.executors.process import metrics_from_result
 from sagetune.naming import training_job_name
@@ -38,6 +39,9 @@ from sagetune.strategies.hyperband import HyperbandStrategy
 _POLL_SECONDS = 0.25
 _STOP_CHECK_SECONDS = 0.5
 _SHUTDOWN_SECONDS = 30.0
+# In a tuning job's details: it was stopped because the store was unreachable, and
+# ``sagetune resume`` may take it up again (``service.run_tuning_job``).
+STORE_LOST = "StoppedStoreUnreachable"
 
 
 class Terminated(Exception):
@@ -176,6 +180,7 @@ class TuningJobRunner:
         reason: str | None = None
         final_status = TuningJobStatus.Completed
         interrupted: type[BaseException] | None = None
+        store_lost: StoreUnavailable | None = None
         try:
             while True:
                 stop = self._stop_reason()
@@ -197,33 +202,94 @@ class TuningJobRunner:
             how = "SIGTERM" if isinstance(exc, Terminated) else "KeyboardInterrupt"
             final_status, reason = TuningJobStatus.Stopped, f"interrupted ({how})"
             interrupted = type(exc)
+        except StoreUnavailable as exc:  # past the retry budget: stop, say so, exit
+            store_lost = exc
         finally:
             why = f"the tuning job ended: {reason or 'interrupted'}"
-            known = self.executor.running
-            for name in list(self._running):
-                if name in known:
-                    self.executor.stop(name, why)
-                else:  # interrupted before its executor took it: nothing runs to wait for
-                    self._handle(
-                        [
-                            JobFinished(
-                                name, self.clock(), TrainingJobStatus.Stopped, failure_reason=why
-                            )
-                        ]
-                    )
-            deadline = time.time() + _SHUTDOWN_SECONDS
-            while self._running and time.time() < deadline:
-                self._handle(self.executor.poll(0.1))
+            try:
+                if store_lost is not None:
+                    raise store_lost
+                known = self.executor.running
+                for name in list(self._running):
+                    if name in known:
+                        self.executor.stop(name, why)
+                    else:  # interrupted before its executor took it: nothing runs to wait for
+                        self._handle(
+                            [
+                                JobFinished(
+                                    name,
+                                    self.clock(),
+                                    TrainingJobStatus.Stopped,
+                                    failure_reason=why,
+                                )
+                            ]
+                        )
+                deadline = time.time() + _SHUTDOWN_SECONDS
+                while self._running and time.time() < deadline:
+                    self._handle(self.executor.poll(0.1))
+            except StoreUnavailable as exc:
+                store_lost = exc
+                self._stop_unrecorded(f"the tuning job ended: {exc}")
             self.executor.shutdown()
+        if store_lost is not None:
+            self._store_lost(store_lost)
         if self.lease.lost:  # the tuning job is the new tuner's to finish
             return self.store.get_tuning_job(self.spec.name)
-        record = self._finish(final_status, reason)
-        self.lease.release()
+        try:
+            record = self._finish(final_status, reason)
+            self.lease.release()
+        except StoreUnavailable as exc:
+            self._store_lost(exc)
         if interrupted is Terminated:
             raise SystemExit(128 + signal.SIGTERM)
         if interrupted is not None:
             raise KeyboardInterrupt
         return record
+
+    def _stop_unrecorded(self, why: str) -> None:
+        """Stop every running job without recording anything (the store is unreachable)."""
+        deadline = time.time() + _SHUTDOWN_SECONDS
+        for name in list(self.executor.running):
+            self.executor.stop(name, why)
+        while self.executor.running and time.time() < deadline:
+            self.executor.poll(0.1)
+
+    def _store_lost(self, exc: StoreUnavailable) -> NoReturn:
+        """After the store stayed unreachable past its retry budget (the jobs are stopped):
+        record the tuning job Stopped with the reason, if the store answers now, and raise.
+
+        Its unfinished training jobs are recorded interrupted, so ``sagetune resume`` replaces
+        them; if nothing can be written, resume finds them as a dead tuner's orphans.
+
+        Raises:
+            StoreUnavailable: always, its message saying how to go on.
+        """
+        message = f"{exc}; resume with sagetune resume {self.spec.name}"
+        now = self.clock()
+        try:
+            for job in list(self.jobs.values()):
+                if not job.finished:
+                    self.store.update_training_job(
+                        job.name,
+                        status=TrainingJobStatus.Stopped,
+                        ended_at=now,
+                        interrupted=True,
+                        failure_reason="interrupted: the store was unreachable while this "
+                        "training job ran; a new training job replaces it on resume",
+                    )
+            record = self.store.get_tuning_job(self.spec.name)
+            self.store.update_tuning_job(
+                self.spec.name,
+                status=TuningJobStatus.Stopped,
+                ended_at=now,
+                last_modified_at=now,
+                failure_reason=message,
+                details={**record.details, "CompletionReason": message, STORE_LOST: True},
+            )
+            self.lease.release()
+        except StoreUnavailable:
+            pass  # left InProgress: resume takes it over once this process is gone
+        raise StoreUnavailable(message) from None
 
     def _recover_interrupted(self) -> None:
         """Jobs left running by a dead tuner: end their processes, mark them interrupted.

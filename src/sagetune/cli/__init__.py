@@ -18,6 +18,7 @@ from sagetune.errors import (
     ResourceInUse,
     ResourceLimitExceeded,
     ResourceNotFound,
+    StoreUnavailable,
     ValidationError,
 )
 from sagetune.store import Store, StoreVersionError, open_store
@@ -31,6 +32,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ResourceInUse,
     ResourceLimitExceeded,
     StoreVersionError,
+    StoreUnavailable,
 )
 
 

@@ -15,10 +15,11 @@ The tables below are the schema at ``migrations.HEAD``; opening a store migrates
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
+from sagetune.store import retry
 from sagetune.store.base import UNCHANGED, Store, TrainingJobSort, Unchanged
 from sagetune.store.migrations import upgrade_to_head
 from sagetune.store.records import (
@@ -176,12 +178,18 @@ class SQLStore:
             when closed) or ``postgresql+psycopg://user:password@host/db`` (the ``postgres``
             extra); default ``default_store_url()``.
 
+        retry_seconds: how long an operation is retried when the connection fails (a server
+            restarting, SQLite's "database is locked"); default ``$SAGETUNE_STORE_RETRY_SECONDS``,
+            else 30 s (``sagetune.store.retry``).
+
     Raises:
         StoreVersionError: the store was written by a newer sagetune (left unchanged).
+        StoreUnavailable: the database could not be reached within the retry budget.
     """
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, retry_seconds: float | None = None):
         self.url = url or default_store_url()
+        self.retry_seconds = retry.retry_seconds(retry_seconds)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.path = sqlite_path(parsed)
@@ -194,7 +202,7 @@ class SQLStore:
             self._lock if in_memory else contextlib.nullcontext()
         )
         try:
-            upgrade_to_head(self.engine)
+            retry.call(self, lambda: upgrade_to_head(self.engine))
         except BaseException:
             self.engine.dispose()
             raise
@@ -596,6 +604,136 @@ class SQLStore:
                 .order_by(c.seq)
             ).all()
         return [r[0] for r in rows]
+
+
+# The connection layer: every public method of SQLStore runs through ``retry.call``. Writes
+# whose first attempt may have committed are retried through a variant safe either way.
+
+
+def _create_tuning_job_again(store: SQLStore, record: TuningJobRecord) -> None:
+    try:
+        _UNRETRIED["create_tuning_job"](store, record)
+    except ResourceInUse:
+        stored = _UNRETRIED["get_tuning_job"](store, record.name)
+        if (stored.created_at, stored.seed) != (record.created_at, record.seed):
+            raise  # someone else's job of that name, not our first attempt's
+
+
+def _create_training_job_again(store: SQLStore, record: TrainingJobRecord) -> None:
+    try:
+        _UNRETRIED["create_training_job"](store, record)
+    except ResourceInUse:
+        stored = _UNRETRIED["get_training_job"](store, record.name)
+        mine = (record.tuning_job_name, record.seq, record.created_at)
+        if (stored.tuning_job_name, stored.seq, stored.created_at) != mine:
+            raise
+
+
+def _create_training_jobs_again(store: SQLStore, records: Sequence[TrainingJobRecord]) -> None:
+    # One transaction: after a commit of unknown outcome either all are there or none.
+    try:
+        _UNRETRIED["create_training_jobs"](store, records)
+    except ResourceInUse:
+        for record in records:
+            stored = _UNRETRIED["get_training_job"](store, record.name)
+            mine = (record.tuning_job_name, record.seq, record.created_at)
+            if (stored.tuning_job_name, stored.seq, stored.created_at) != mine:
+                raise
+
+
+def _update_training_job_again(store: SQLStore, name: str, **fields: Any) -> bool:
+    if _UNRETRIED["update_training_job"](store, name, **fields):
+        return True
+    # False: the job has finished, perhaps by our first attempt's commit: then it holds what
+    # we wrote, and the answer is the one the first attempt would have given.
+    given = _given(**fields)
+    if not given:
+        return False
+    stored = _UNRETRIED["get_training_job"](store, name)
+    return all(getattr(stored, k) == v for k, v in given.items())
+
+
+def _delete_tuning_job_again(store: SQLStore, name: str) -> None:
+    with contextlib.suppress(ResourceNotFound):  # the first attempt's commit deleted it
+        _UNRETRIED["delete_tuning_job"](store, name)
+
+
+def _add_metric_points_again(store: SQLStore, points: Sequence[MetricPoint]) -> None:
+    """Insert the points the first attempt did not, checked in the inserting transaction.
+
+    ``metric_points`` has no unique key beyond its ``id`` (a point's natural key is its job,
+    metric, step and time), so a re-insert is not refused by the database: the points already
+    there are read and skipped.
+    """
+    if not points:
+        return
+    c = metric_points.c
+    with store._lock, store.engine.begin() as conn:
+        there = {
+            (r.training_job_name, r.metric_name, r.step, r.timestamp)
+            for r in conn.execute(
+                select(c.training_job_name, c.metric_name, c.step, c.timestamp).where(
+                    c.training_job_name.in_(sorted({p.training_job_name for p in points}))
+                )
+            )
+        }
+        new = [
+            _to_row(p.__dict__)
+            for p in points
+            if (p.training_job_name, p.metric_name, p.step, p.timestamp) not in there
+        ]
+        if new:
+            conn.execute(insert(metric_points), new)
+
+
+_AGAIN: dict[str, Callable[..., Any]] = {
+    "create_tuning_job": _create_tuning_job_again,
+    "create_training_job": _create_training_job_again,
+    "create_training_jobs": _create_training_jobs_again,
+    "update_training_job": _update_training_job_again,
+    "delete_tuning_job": _delete_tuning_job_again,
+    "add_metric_points": _add_metric_points_again,
+}
+# Run again as they are: reads, and writes that set values or take the lease conditionally
+# (a second run of a committed first attempt changes nothing and answers the same).
+_AS_THEY_ARE = (
+    "get_tuning_job",
+    "list_tuning_jobs",
+    "update_tuning_job",
+    "acquire_lease",
+    "renew_lease",
+    "release_lease",
+    "get_training_job",
+    "list_training_jobs",
+    "metric_points",
+    "training_jobs_page",
+    "training_job_stats",
+    "training_job_totals",
+    "jobs_with_metric_points",
+)
+# What touches no database (folders, closing the engine).
+_LOCAL_ONLY = ("jobs_dir", "tuning_job_dir", "training_job_dir", "close")
+_UNRETRIED: dict[str, Callable[..., Any]] = {}
+
+
+def _retried(name: str) -> Callable[..., Any]:
+    method = getattr(SQLStore, name)
+    again = _AGAIN.get(name)
+
+    @functools.wraps(method)
+    def run(self: SQLStore, *args: Any, **kwargs: Any) -> Any:
+        return retry.call(
+            self,
+            lambda: method(self, *args, **kwargs),
+            None if again is None else lambda: again(self, *args, **kwargs),
+        )
+
+    return run
+
+
+for _name in (*_AGAIN, *_AS_THEY_ARE):
+    _UNRETRIED[_name] = getattr(SQLStore, _name)
+    setattr(SQLStore, _name, _retried(_name))
 
 
 def sqlite_path(url: URL) -> Path | None:
