@@ -47,6 +47,7 @@ def test_a_job_goes_on_only_in_the_top_third_at_its_rung() -> None:
         "stop",
         "stopped by Hyperband at the rung of epoch 1 (bracket 0): ranked 3 of 6 jobs at "
         "that epoch, only the top 2 go on",
+        epoch=1,
     )
     assert vars(rule) == state  # the reason came with the decision: nothing kept for later
     # The first job at a rung never waits and is never stopped: asynchronous.
