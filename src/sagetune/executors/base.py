@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,3 +145,27 @@ def node_of(log_path: str | Path | None) -> tuple[str, str] | None:
         return None
     ip, _, node_id = first[len(NODE_LINE) :].partition(" ")
     return ip, node_id.strip()
+
+
+def exit_text(code: int, what: str) -> str:
+    """How a process ended: ``<what> was killed by signal SIGKILL`` or ``... failed with
+    exit code 3``."""
+    if code < 0:
+        return f"{what} was killed by signal {signal.Signals(-code).name}"
+    return f"{what} failed with exit code {code}"
+
+
+def script_failure(code: int, attempts: int, said: str, log_path: Path | None) -> str:
+    """The FailureReason of a training script that exited non-zero: how it ended, after how
+    many attempts, what it wrote to ``output/failure``, and its log's tail."""
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    return (
+        f"AlgorithmError: {exit_text(code, 'the training script')}{tries}"
+        + (f": {said}" if said else "")
+        + f"\nlog tail:\n{log_tail(log_path)}"
+    )
+
+
+def objective_missing(metric: str | None, log_path: Path | None) -> str:
+    """The FailureReason of a job that ended without reporting its objective metric."""
+    return f"objective metric {metric!r} not found in the log\nlog tail:\n{log_tail(log_path)}"

@@ -73,7 +73,10 @@ from sagetune.executors.base import (
     JobRequest,
     JobStarted,
     MetricReported,
+    exit_text,
     log_tail,
+    objective_missing,
+    script_failure,
 )
 from sagetune.executors.process import COOPERATIVE_STOP_SECONDS
 from sagetune.executors.subprocess import (
@@ -750,37 +753,21 @@ class RayExecutor(Executor):
                 return self._end(run, "Completed", result=value)
             if kind == "stopped":
                 return self._end(run, "Stopped", str(value))
-            what = str(value) if kind == "error" else self._how(code, "the training process")
+            what = str(value) if kind == "error" else exit_text(code, "the training process")
             tail = log_tail(log_path)
             return self._end(run, "Failed", f"{what}\nlog tail:\n{tail}" if tail else what)
         if code != 0:
             if run.attempt < self.script.max_retry_attempts:
                 return self._retry(run)
-            tries = f" after {run.attempt + 1} attempts" if run.attempt else ""
             return self._end(
-                run,
-                "Failed",
-                f"AlgorithmError: {self._how(code, 'the training script')}{tries}"
-                + (f": {failure}" if failure else "")
-                + f"\nlog tail:\n{log_tail(log_path)}",
+                run, "Failed", script_failure(code, run.attempt + 1, failure, log_path)
             )
         if self.objective_metric not in run.final:
-            return self._end(
-                run,
-                "Failed",
-                f"objective metric {self.objective_metric!r} not found in the log\n"
-                f"log tail:\n{log_tail(log_path)}",
-            )
+            return self._end(run, "Failed", objective_missing(self.objective_metric, log_path))
         problem = self._fetch(run)
         if problem is not None:
             return self._end(run, "Failed", problem)
         return self._end(run, "Completed")
-
-    @staticmethod
-    def _how(code: int, what: str) -> str:
-        if code < 0:
-            return f"{what} was killed by signal {signal.Signals(-code).name}"
-        return f"{what} failed with exit code {code}"
 
     def _retry(self, run: _RayRun, lost_node: str | None = None) -> list[Event]:
         """Start the job again; after a node loss, once the cluster sees that node dead (so

@@ -39,7 +39,8 @@ from sagetune.executors.base import (
     JobRequest,
     JobStarted,
     MetricReported,
-    log_tail,
+    objective_missing,
+    script_failure,
 )
 from sagetune.s3 import StorageError
 from sagetune.training import ScriptDefinition, cli_args, prepare_job_dir
@@ -377,32 +378,17 @@ class SubprocessExecutor(Executor):
             run.waiting_until = time.time() + delay
             return None
         if code != 0:
-            how = (
-                f"was killed by signal {signal.Signals(-code).name}"
-                if code < 0
-                else f"failed with exit code {code}"
-            )
             if run.attempt < self.definition.max_retry_attempts:
                 run.attempt += 1
                 run.steps, run.final, run.attempt_ran = {}, {}, 0.0
                 self._launch(run, header=f"----- retry {run.attempt} -----")
                 return None
-            tries = f" after {run.attempt + 1} attempts" if run.attempt else ""
             said = _failure_file(run.request.job_dir)
             return self._finished(
-                run,
-                "Failed",
-                f"AlgorithmError: the training script {how}{tries}"
-                + (f": {said}" if said else "")
-                + f"\nlog tail:\n{log_tail(log_path)}",
+                run, "Failed", script_failure(code, run.attempt + 1, said, log_path)
             )
         if self.objective_metric not in run.final:
-            return self._finished(
-                run,
-                "Failed",
-                f"objective metric {self.objective_metric!r} not found in the log\n"
-                f"log tail:\n{log_tail(log_path)}",
-            )
+            return self._finished(run, "Failed", objective_missing(self.objective_metric, log_path))
         problem = self._publish(run)
         if problem is not None:
             return self._finished(run, "Failed", problem)
