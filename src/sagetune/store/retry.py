@@ -67,7 +67,8 @@ def is_transient(exc: BaseException, sqlite: bool) -> bool:
     return True
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error (the driver's message, without SQLAlchemy's SQL)."""
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -105,7 +106,7 @@ def call(
                 if elapsed >= budget:
                     raise StoreUnavailable(
                         f"the store was unreachable for {elapsed:.0f} s "
-                        f"({RETRY_ENV}={budget:g}): {_first_line(exc)}"
+                        f"({RETRY_ENV}={budget:g}): {first_line(exc)}"
                     ) from None
                 if not store.is_sqlite:
                     # Every pooled connection is as dead as this one: start afresh.
