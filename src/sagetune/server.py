@@ -2,7 +2,8 @@
 
 ``POST /`` with ``X-Amz-Target: SageMaker.<Operation>`` and a JSON body; the answer is JSON
 with timestamps as epoch seconds (what botocore's JSON parser reads). Errors are HTTP 400 (or
-403 for authentication) with ``{"__type": ..., "message": ...}`` as the service sends them. Every
+403 for authentication) with ``{"__type": ..., "message": ...}`` as the service sends them; a
+store that stays unreachable past its retry budget is ``ServiceUnavailable`` (HTTP 503). Every
 request must carry a valid SigV4 signature (:mod:`sagetune.sigv4`); a refused request changes
 nothing. Operations are :mod:`sagetune.api`'s; tuning jobs created here run each in its own
 detached tuner process, so they go on when the server stops, and a server that starts resumes
@@ -25,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sagetune import api, control
-from sagetune.errors import service_error_type
+from sagetune.errors import StoreUnavailable, service_error_type
 from sagetune.sigv4 import AuthError, verify
 from sagetune.status import TuningJobStatus
 from sagetune.store import StoreVersionError
@@ -115,6 +116,10 @@ def create_app(
             return _error("UnknownOperationException", str(exc))
         except StoreVersionError as exc:
             return _error("InternalFailure", str(exc), 500)
+        except StoreUnavailable as exc:
+            # The database is down past the retry budget: a service fault, which botocore
+            # retries by itself (a 503 ServiceUnavailable is one of its transient errors).
+            return _error("ServiceUnavailable", str(exc), 503)
         except Exception as exc:
             code = service_error_type(exc)
             if code is None:

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from jobs import local_command_request
+from pg_server import PostgresServer
 from shapes import assert_matches
 
 from sagetune import service, sigv4
@@ -492,3 +493,31 @@ def test_tuning_jobs_go_on_across_a_server_restart(tmp_path: Path) -> None:
         assert d["TrainingJobStatusCounters"]["Completed"] == 2
     finally:
         second.stop()
+
+
+def test_a_store_down_past_its_budget_is_service_unavailable(
+    tmp_path: Path, pg_server: PostgresServer, pg_url: str
+) -> None:
+    served = Server(tmp_path, pg_url, env={"SAGETUNE_STORE_RETRY_SECONDS": "1"})
+    served.start()
+    sm = client(served)
+    down = False
+    try:
+        assert sm.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] == []
+        pg_server.stop()
+        down = True
+        with pytest.raises(ClientError) as caught:
+            sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="any")
+        error = caught.value.response
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert error["Error"]["Code"] == "ServiceUnavailable"
+        assert error["Error"]["Message"].startswith("the store was unreachable for "), error
+        pg_server.restart()
+        down = False
+        with pytest.raises(ClientError, match="ResourceNotFound"):  # answers again, as before
+            sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="any")
+    finally:
+        served.stop()
+        if down:
+            pg_server.restart()
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
