@@ -4,7 +4,9 @@ A tuner holds a lease on its tuning job in the store: its identity (``host:pid:t
 heartbeat renewed every few seconds. A second tuner for the same job is refused while the lease
 is alive. A lease is stale when the heartbeat is older than ``LEASE_TTL_SECONDS``, or at once
 when its process is on this host and no longer exists (a tuner killed with SIGKILL), so a dead
-tuner never blocks ``resume``.
+tuner never blocks ``resume``. Heartbeats are written and aged by the database's clock
+(``Store.database_time``), never the tuners': machines whose clocks are minutes apart still
+agree on who holds a lease.
 """
 
 from __future__ import annotations
@@ -50,9 +52,9 @@ def owner_is_dead(owner: str | None) -> bool:
     return False
 
 
-def lease_alive(record: TuningJobRecord, now: float | None = None) -> bool:
-    """Whether a live tuner holds the tuning job."""
-    now = time.time() if now is None else now
+def lease_alive(record: TuningJobRecord, now: float) -> bool:
+    """Whether a live tuner holds the tuning job, at ``now`` by the store's clock
+    (``Store.database_time()``, what the heartbeat was written with)."""
     if record.owner is None or record.heartbeat_at is None:
         return False
     if record.heartbeat_at < now - LEASE_TTL_SECONDS:
@@ -63,9 +65,8 @@ def lease_alive(record: TuningJobRecord, now: float | None = None) -> bool:
 def acquire(store: Store, name: str, owner: str) -> None:
     """Take the lease or raise ResourceInUse naming the live holder."""
     record = store.get_tuning_job(name)
-    now = time.time()
     dead = record.owner if record.owner and owner_is_dead(record.owner) else None
-    if not store.acquire_lease(name, owner, now, now - LEASE_TTL_SECONDS, dead):
+    if not store.acquire_lease(name, owner, LEASE_TTL_SECONDS, dead):
         holder = store.get_tuning_job(name).owner
         raise ResourceInUse(
             f"tuning job {name!r} is being run by another tuner ({holder}); "
@@ -79,7 +80,8 @@ class Lease:
     Args:
         store: where the lease is kept.
         name: the tuning job.
-        clock: the time source of the heartbeat (injectable for tests).
+        clock: when the heartbeat is due (injectable for tests); the heartbeat itself is the
+            database's clock.
     """
 
     def __init__(self, store: Store, name: str, clock: Callable[[], float] = time.time):
@@ -105,7 +107,7 @@ class Lease:
         now = self._clock()
         if not self.lost and now - self._last_heartbeat >= HEARTBEAT_SECONDS:
             self._last_heartbeat = now
-            self.lost = not self.store.renew_lease(self.name, self.owner, now)
+            self.lost = not self.store.renew_lease(self.name, self.owner)
         return not self.lost
 
     def release(self) -> None:
@@ -143,7 +145,7 @@ def stop_tuning_job(store: Store, name: str) -> TuningJobRecord:
     if record.status not in (TuningJobStatus.InProgress, TuningJobStatus.Stopping):
         return record
     now = time.time()
-    if lease_alive(record, now):
+    if lease_alive(record, store.database_time()):
         store.update_tuning_job(name, status=TuningJobStatus.Stopping, last_modified_at=now)
     else:
         for job in store.list_training_jobs(name):
@@ -190,7 +192,7 @@ def stop_training_job(store: Store, name: str) -> None:
     if job.status == TrainingJobStatus.Stopping:
         return
     record = store.get_tuning_job(job.tuning_job_name)
-    if lease_alive(record):
+    if lease_alive(record, store.database_time()):
         store.update_training_job(name, status=TrainingJobStatus.Stopping)
         return
     if job.process_id:

@@ -139,10 +139,11 @@ def resume_orphans(backend: api.Backend) -> list[str]:
     while another process resumes the same jobs.
     """
     resumed = []
+    now = backend.store.database_time()
     for record in backend.store.list_tuning_jobs():
         if record.status not in (TuningJobStatus.InProgress, TuningJobStatus.Stopping):
             continue
-        if control.lease_alive(record):
+        if control.lease_alive(record, now):
             continue
         backend.start_tuner(backend.store, record.name, backend.base_dir)
         resumed.append(record.name)

@@ -145,17 +145,15 @@ def test_a_store_from_6b94b04_is_migrated_with_nothing_lost(tmp_path: Path) -> N
     names = [j["name"] for j in OLD.TRAINING_JOBS]
     assert [dataclasses.asdict(p) for p in store.metric_points(names)] == OLD.METRIC_POINTS
 
-    # The held lease still holds: another tuner is refused, its owner renews it.
+    # The held lease is kept: its owner renews it, then another tuner is refused.
     running = store.get_tuning_job(OLD.RUNNING)
     assert (running.owner, running.heartbeat_at, running.train_payload) == (
         OLD.OWNER,
         1_700_001_090.25,
         OLD.PAYLOAD,
     )
-    assert not store.acquire_lease(
-        OLD.RUNNING, "other:1:x", now=1_700_001_095.0, stale_before=1_700_001_075.0
-    )
-    assert store.renew_lease(OLD.RUNNING, OLD.OWNER, 1_700_001_096.0)
+    assert store.renew_lease(OLD.RUNNING, OLD.OWNER)
+    assert not store.acquire_lease(OLD.RUNNING, "other:1:x", ttl_seconds=20.0)
     store.close()
 
     # Opening it again changes nothing.
@@ -216,7 +214,7 @@ def test_the_oldest_schema_gets_the_columns_added_since(tmp_path: Path) -> None:
     ) == (0.25, "l.txt", None, False, None, None, None, False)
     assert [p.value for p in store.metric_points(["t-001"])] == [0.25]
     # The columns added to old rows behave as those of a new store.
-    assert store.acquire_lease("t", "me", 3.0, 0.0)
+    assert store.acquire_lease("t", "me", ttl_seconds=20.0)
     store.close()
 
 

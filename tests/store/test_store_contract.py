@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -117,7 +118,7 @@ class TestStoreContract:
             store.create_tuning_job(tuning("a\x00b"))
         store.create_tuning_job(tuning())
         with pytest.raises(ValidationError, match=r"^owner: must not contain NUL"):
-            store.acquire_lease("t1", "host:1:\x00", now=1.0, stale_before=0.0)
+            store.acquire_lease("t1", "host:1:\x00", ttl_seconds=20.0)
         with pytest.raises(ValidationError, match=r"^definition_name: must not contain NUL"):
             store.create_training_job(dataclasses.replace(training(1), definition_name="d\x00"))
         store.create_training_job(training(1))
@@ -302,36 +303,45 @@ class TestStoreContract:
     # the lease ---------------------------------------------------------------------------
     def test_lease_acquire_renew_release(self, store: Store) -> None:
         store.create_tuning_job(tuning())
-        assert store.acquire_lease("t1", "a", now=10.0, stale_before=0.0)
-        assert store.acquire_lease("t1", "a", now=11.0, stale_before=0.0)  # already ours
-        assert not store.acquire_lease("t1", "b", now=12.0, stale_before=0.0)
+        before = store.database_time()
+        assert store.acquire_lease("t1", "a", ttl_seconds=20.0)
+        assert store.acquire_lease("t1", "a", ttl_seconds=20.0)  # already ours
+        assert not store.acquire_lease("t1", "b", ttl_seconds=20.0)
         got = store.get_tuning_job("t1")
-        assert (got.owner, got.heartbeat_at) == ("a", 11.0)
-        assert store.renew_lease("t1", "a", 13.0)
-        assert not store.renew_lease("t1", "b", 14.0)
-        assert store.get_tuning_job("t1").heartbeat_at == 13.0
+        assert got.owner == "a"
+        # The heartbeat is the database's clock, not the caller's.
+        assert got.heartbeat_at is not None
+        assert before - 0.01 <= got.heartbeat_at <= store.database_time() + 0.01
+        assert store.renew_lease("t1", "a")
+        assert not store.renew_lease("t1", "b")
+        renewed = store.get_tuning_job("t1").heartbeat_at
+        assert renewed is not None and renewed >= got.heartbeat_at
         store.release_lease("t1", "b")  # not b's to give up
         assert store.get_tuning_job("t1").owner == "a"
         store.release_lease("t1", "a")
         got = store.get_tuning_job("t1")
         assert (got.owner, got.heartbeat_at) == (None, None)
-        assert not store.renew_lease("t1", "a", 15.0)
-        assert store.acquire_lease("t1", "b", now=16.0, stale_before=0.0)
-        assert not store.acquire_lease("nope", "a", now=1.0, stale_before=0.0)
+        assert not store.renew_lease("t1", "a")
+        assert store.acquire_lease("t1", "b", ttl_seconds=20.0)
+        assert not store.acquire_lease("nope", "a", ttl_seconds=20.0)
+
+    def test_the_database_clock_is_the_wall_clock_here(self, store: Store) -> None:
+        # Same machine, so the two agree: the store's clock is epoch seconds, to the ms.
+        assert abs(store.database_time() - time.time()) < 5.0
 
     def test_a_stale_or_dead_lease_is_taken_over(self, store: Store) -> None:
         store.create_tuning_job(tuning())
-        assert store.acquire_lease("t1", "a", now=100.0, stale_before=80.0)
-        assert not store.acquire_lease("t1", "b", now=110.0, stale_before=90.0)
-        assert not store.acquire_lease("t1", "b", now=110.0, stale_before=100.0)  # not older
-        assert store.acquire_lease("t1", "b", now=125.0, stale_before=100.5)  # a went quiet
-        assert not store.renew_lease("t1", "a", 126.0)  # a woke up: it lost the job
+        assert store.acquire_lease("t1", "a", ttl_seconds=20.0)
+        assert not store.acquire_lease("t1", "b", ttl_seconds=20.0)
+        time.sleep(0.3)  # by the database's clock, a's heartbeat is now 0.3 s old
+        assert not store.acquire_lease("t1", "b", ttl_seconds=5.0)  # not that old
+        assert store.acquire_lease("t1", "b", ttl_seconds=0.2)  # a went quiet
+        assert not store.renew_lease("t1", "a")  # a woke up: it lost the job
         assert not store.acquire_lease(
-            "t1", "c", now=127.0, stale_before=0.0, dead_owner="a"
+            "t1", "c", ttl_seconds=20.0, dead_owner="a"
         )  # a is not the holder any more
-        assert store.acquire_lease("t1", "c", now=127.0, stale_before=0.0, dead_owner="b")
-        got = store.get_tuning_job("t1")
-        assert (got.owner, got.heartbeat_at) == ("c", 127.0)
+        assert store.acquire_lease("t1", "c", ttl_seconds=20.0, dead_owner="b")
+        assert store.get_tuning_job("t1").owner == "c"
 
     def test_one_of_several_racing_tuners_gets_the_lease(self, store: Store) -> None:
         store.create_tuning_job(tuning())
@@ -340,7 +350,7 @@ class TestStoreContract:
 
         def take(owner: str) -> None:
             start.wait(timeout=30)
-            if store.acquire_lease("t1", owner, now=1.0, stale_before=0.0):
+            if store.acquire_lease("t1", owner, ttl_seconds=20.0):
                 won.append(owner)
 
         threads = [threading.Thread(target=take, args=(f"o{i}",)) for i in range(6)]

@@ -135,16 +135,23 @@ class Store(Protocol):
         ...
 
     # the lease ---------------------------------------------------------------------------
+    # Heartbeats are the database's clock, never a tuner's: tuners on machines whose clocks
+    # disagree still agree on whether a lease is alive.
+    def database_time(self) -> float:
+        """The store's clock (the database server's), in seconds since the epoch: what the
+        heartbeats are written with and what a lease's age is measured against."""
+        ...
+
     def acquire_lease(
-        self, name: str, owner: str, now: float, stale_before: float, dead_owner: str | None = None
+        self, name: str, owner: str, ttl_seconds: float, dead_owner: str | None = None
     ) -> bool:
-        """Make ``owner`` the tuner of a tuning job, with a heartbeat at ``now``.
+        """Make ``owner`` the tuner of a tuning job, with a heartbeat at the database's now.
 
         Args:
             name: the tuning job.
             owner: the taker's identity (``host:pid:token``).
-            now: the heartbeat to record.
-            stale_before: a heartbeat older than this is a dead tuner's; its lease is taken.
+            ttl_seconds: a heartbeat older than this, by the database's clock, is a dead
+                tuner's; its lease is taken.
             dead_owner: an owner known to be gone (its process no longer exists), whose lease
                 is taken however fresh its heartbeat.
 
@@ -155,8 +162,8 @@ class Store(Protocol):
         """
         ...
 
-    def renew_lease(self, name: str, owner: str, now: float) -> bool:
-        """Record a heartbeat at ``now``.
+    def renew_lease(self, name: str, owner: str) -> bool:
+        """Record a heartbeat at the database's now.
 
         Returns:
             False if ``owner`` no longer holds the lease (another tuner took it over).

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     and_,
     case,
+    cast,
     create_engine,
     delete,
     event,
@@ -303,34 +304,52 @@ class SQLStore:
                 raise ResourceNotFound(f"no tuning job named {name!r} in {self.url}")
 
     # the lease -------------------------------------------------------------------------------
+    def _now(self) -> ColumnElement[float]:
+        """The database's clock as epoch seconds, in SQL: ``julianday('now')`` on SQLite (to
+        the millisecond; ``unixepoch('subsec')`` needs SQLite 3.42), ``now()`` on PostgreSQL
+        (the transaction's start, the same for every row it touches)."""
+        if self.is_sqlite:
+            return (func.julianday("now") - 2440587.5) * 86400.0
+        return cast(func.extract("epoch", func.now()), Float)
+
+    def database_time(self) -> float:
+        """The database server's clock, in seconds since the epoch (see ``Store``)."""
+        with self._read_lock, self.engine.connect() as conn:
+            return float(conn.execute(select(self._now())).scalar_one())
+
     def acquire_lease(
-        self, name: str, owner: str, now: float, stale_before: float, dead_owner: str | None = None
+        self, name: str, owner: str, ttl_seconds: float, dead_owner: str | None = None
     ) -> bool:
         """Take the tuning job for ``owner`` if it is free, already ours, stale (no heartbeat
-        since ``stale_before``) or held by ``dead_owner`` (a process known to be gone).
+        for ``ttl_seconds`` by the database's clock) or held by ``dead_owner`` (a process
+        known to be gone).
 
         One conditional ``UPDATE``, its row count the answer: the check and the take are one
-        statement, atomic for processes on any number of machines. On SQLite the database's
-        write lock orders racing tuners. On PostgreSQL a racing ``UPDATE`` waits for the row
-        lock of the one ahead and, once that commits, evaluates the condition again on the
-        new row (READ COMMITTED), where the winner's fresh heartbeat makes it false.
+        statement, atomic for processes on any number of machines, and both read the one
+        clock of the database, so tuners whose own clocks disagree cannot both win. On SQLite
+        the database's write lock orders racing tuners. On PostgreSQL a racing ``UPDATE``
+        waits for the row lock of the one ahead and, once that commits, evaluates the
+        condition again on the new row (READ COMMITTED), where the winner's fresh heartbeat
+        makes it false.
         """
         c = tuning_jobs.c
-        free = c.owner.is_(None) | (c.owner == owner) | (c.heartbeat_at < stale_before)
+        now = self._now()
+        free = c.owner.is_(None) | (c.owner == owner) | (c.heartbeat_at < now - ttl_seconds)
         if dead_owner is not None:
             free = free | (c.owner == dead_owner)
-        values = _to_row({"owner": owner, "heartbeat_at": now})
+        values = {**_to_row({"owner": owner}), "heartbeat_at": now}
         with self._lock, self.engine.begin() as conn:
             res = conn.execute(update(tuning_jobs).where(c.name == name, free).values(**values))
         return res.rowcount > 0
 
-    def renew_lease(self, name: str, owner: str, now: float) -> bool:
-        """Refresh the heartbeat; False if another process took the job over."""
+    def renew_lease(self, name: str, owner: str) -> bool:
+        """Refresh the heartbeat to the database's now; False if another process took the
+        job over."""
         with self._lock, self.engine.begin() as conn:
             res = conn.execute(
                 update(tuning_jobs)
                 .where(tuning_jobs.c.name == name, tuning_jobs.c.owner == owner)
-                .values(heartbeat_at=now)
+                .values(heartbeat_at=self._now())
             )
         return res.rowcount > 0
 
@@ -700,6 +719,7 @@ _AS_THEY_ARE = (
     "get_tuning_job",
     "list_tuning_jobs",
     "update_tuning_job",
+    "database_time",
     "acquire_lease",
     "renew_lease",
     "release_lease",
