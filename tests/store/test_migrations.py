@@ -24,8 +24,8 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from store_race import open_and_write
 
-from sagetune.store import StoreVersionError, open_store
-from sagetune.store.migrations import HEAD, MIGRATION_LOCK, script_directory
+from sagetune.store import MetricPoint, StoreVersionError, open_store
+from sagetune.store.migrations import HEAD, MIGRATION_LOCK, current_revisions, script_directory
 from sagetune.store.sql import metadata
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -33,12 +33,15 @@ INDEXES_0002 = {
     "ix_training_jobs_tuning_job_name_seq",
     "ix_metric_points_training_job_name_metric_name",
 }
-NEW_INDEXES = INDEXES_0002 | {
+INDEXES_0003 = INDEXES_0002 | {
     "ix_training_jobs_tuning_job_name_objective",
     "ix_training_jobs_tuning_job_name_created_at",
     "ix_training_jobs_tuning_job_name_status",
     "ix_training_jobs_created_at",
     "ix_training_jobs_status",
+}
+NEW_INDEXES = INDEXES_0003 - {"ix_metric_points_training_job_name_metric_name"} | {
+    "ux_metric_points_point"
 }
 OLD_INDEXES = {"ix_training_jobs_tuning_job_name", "ix_metric_points_training_job_name"}
 
@@ -102,7 +105,7 @@ def subset(record: Any, expected: dict[str, Any]) -> dict[str, Any]:
 def test_head_is_the_newest_revision_shipped() -> None:
     scripts = script_directory()
     assert scripts.get_heads() == [HEAD]
-    assert [s.revision for s in scripts.walk_revisions()] == ["0003", "0002", "0001"]
+    assert [s.revision for s in scripts.walk_revisions()] == ["0004", "0003", "0002", "0001"]
 
 
 def test_a_new_store_is_created_at_head_and_matches_the_tables_the_code_queries(
@@ -274,12 +277,80 @@ def test_every_revision_can_be_undone(tmp_path: Path) -> None:
             with Operations.context(context):
                 script.module.downgrade()
             context.stamp(scripts, script.down_revision or "base")
+        if script.revision == "0004":
+            assert sqlite_indexes(path) == INDEXES_0003 and revisions(path) == ["0003"]
         if script.revision == "0003":
             assert sqlite_indexes(path) == INDEXES_0002 and revisions(path) == ["0002"]
         if script.revision == "0002":
             assert sqlite_indexes(path) == OLD_INDEXES and revisions(path) == ["0001"]
     engine.dispose()
     assert set(sqlite_schema(path)) == {"alembic_version"} and revisions(path) == []
+
+
+def _downgrade_to(url: str, revision: str) -> None:
+    """Undo the revisions after ``revision``, as if an older sagetune had made the store."""
+    scripts = script_directory()
+    engine = create_engine(url)
+    for script in scripts.walk_revisions():
+        if script.revision == revision:
+            break
+        with engine.begin() as conn:
+            context = MigrationContext.configure(conn)
+            with Operations.context(context):
+                script.module.downgrade()
+            context.stamp(scripts, script.down_revision or "base")
+    engine.dispose()
+
+
+# Points as a store before 0004 could hold them: a retried insert recorded some twice (the
+# same job, metric, step and time); a retried training job's steps start from 1 again, later.
+POINTS_WITH_DUPLICATES = [
+    ("j1", "auc", 0.5, 1, 10.0),
+    ("j1", "auc", 0.5, 1, 10.0),
+    ("j1", "auc", 0.6, 2, 11.0),
+    ("j1", "loss", 1.0, 1, 10.0),
+    ("j1", "auc", 0.9, 1, 10.0),  # the same point again, another value: the first one stays
+    ("j1", "auc", 0.4, 1, 30.0),  # the retried job's first step
+    ("j2", "auc", 0.5, 1, 10.0),
+    ("j1", "loss", 1.0, 1, 10.0),
+]
+ONE_EACH = [
+    ("j1", "auc", 0.5, 1, 10.0),
+    ("j1", "auc", 0.6, 2, 11.0),
+    ("j1", "loss", 1.0, 1, 10.0),
+    ("j1", "auc", 0.4, 1, 30.0),
+    ("j2", "auc", 0.5, 1, 10.0),
+]
+
+
+@pytest.mark.parametrize("database", ["sqlite-file", "postgresql"])
+def test_a_store_with_duplicated_points_is_upgraded_to_one_of_each(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        request.getfixturevalue("pg_url")
+        if database == "postgresql"
+        else f"sqlite:///{tmp_path / 'dup.db'}"
+    )
+    open_store(url).close()
+    _downgrade_to(url, "0003")
+    engine = create_engine(url)
+    columns = ["training_job_name", "metric_name", "value", "step", "timestamp"]
+    with engine.begin() as conn:
+        for row in POINTS_WITH_DUPLICATES:  # one at a time: ids in this order
+            conn.execute(metadata.tables["metric_points"].insert().values(dict(zip(columns, row))))
+    engine.dispose()
+    store = open_store(url)
+    kept = [tuple(vars(p).values()) for p in store.metric_points(["j1", "j2"])]
+    assert kept == ONE_EACH
+    store.add_metric_points([MetricPoint("j1", "auc", 0.5, 1, 10.0)])  # there: skipped
+    assert len(store.metric_points(["j1", "j2"])) == len(ONE_EACH)
+    with store.engine.connect() as conn:
+        assert {i["name"] for i in inspect(conn).get_indexes("metric_points")} == {
+            "ux_metric_points_point"
+        }
+        assert current_revisions(conn) == (HEAD,)
+    store.close()
 
 
 def test_an_up_to_date_store_opens_without_loading_alembic(tmp_path: Path) -> None:

@@ -288,6 +288,18 @@ class TestStoreContract:
         assert len(store.metric_points(["j", "k"])) == 6
         assert store.metric_points([]) == [] and store.metric_points(["none"]) == []
 
+    def test_a_point_already_stored_is_not_recorded_twice(self, store: Store) -> None:
+        points = [MetricPoint("j", "auc", 0.5 + i / 10, i, 10.0 + i) for i in range(1, 4)]
+        store.add_metric_points(points[:2])  # as if a first attempt had committed two of them
+        store.add_metric_points(points)  # the retried insert
+        assert store.metric_points(["j"]) == points
+        store.add_metric_points(points)
+        assert store.metric_points(["j"]) == points
+        # A retried training job counts its steps from 1 again: its points are new ones.
+        second = [MetricPoint("j", "auc", 0.7, 1, 20.0), MetricPoint("j", "loss", 0.5, 1, 10.0)]
+        store.add_metric_points(second)
+        assert store.metric_points(["j"]) == points + second
+
     def test_metric_points_come_back_in_recording_order_not_step_order(self, store: Store) -> None:
         recorded = [
             MetricPoint("b", "loss", 3.0, 2, 10.0),

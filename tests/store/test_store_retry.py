@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sagetune.errors import ResourceInUse, StoreUnavailable
-from sagetune.store import MetricPoint, SQLStore, TrainingJobRecord, TuningJobRecord, retry, sql
+from sagetune.store import SQLStore, TrainingJobRecord, TuningJobRecord, retry, sql
 
 
 def _locked() -> OperationalError:
@@ -95,16 +95,6 @@ def test_a_committed_finishing_update_answers_as_it_did(store: SQLStore) -> None
     assert store.update_training_job("t-001", **done)
     assert sql._update_training_job_again(store, "t-001", **done)
     assert not sql._update_training_job_again(store, "t-001", status="Stopped")
-
-
-def test_committed_points_are_not_inserted_twice(store: SQLStore) -> None:
-    store.create_training_job(JOB)
-    points = [MetricPoint("t-001", "auc", 0.5 + i / 10, i, 10.0 + i) for i in range(1, 4)]
-    store.add_metric_points(points[:2])  # as if the first attempt had committed two of them
-    sql._add_metric_points_again(store, points)
-    assert store.metric_points(["t-001"]) == points
-    sql._add_metric_points_again(store, points)
-    assert store.metric_points(["t-001"]) == points
 
 
 def test_every_store_operation_goes_through_the_retry_layer() -> None:

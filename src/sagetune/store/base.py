@@ -277,7 +277,8 @@ class Store(Protocol):
 
     # metric points -----------------------------------------------------------------------
     def add_metric_points(self, points: Sequence[MetricPoint]) -> None:
-        """Record points, in the given order, in one transaction."""
+        """Record points, in the given order, in one transaction; a point already stored (the
+        same training job, metric, step and timestamp) is not recorded twice."""
         ...
 
     def metric_points(self, training_job_names: Iterable[str]) -> list[MetricPoint]:

@@ -12,9 +12,9 @@ then it raises :class:`~sagetune.errors.StoreUnavailable`.
 A failed write may have committed (the server went away between the commit and its answer),
 so a write is retried only in a form that is safe either way: each write method names its
 ``again`` variant, which checks what the first attempt left (a row already created by it, an
-update already applied, points already inserted) in the retrying transaction. Reads and
-idempotent writes (updates that set values, the lease's conditional updates) are simply run
-again.
+update already applied) in the retrying transaction. Reads and idempotent writes (updates that
+set values, the lease's conditional updates, metric points, which the database skips when
+their unique key is already there) are simply run again.
 """
 
 from __future__ import annotations

@@ -47,6 +47,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
@@ -126,8 +128,17 @@ metric_points = Table(
     Column("value", Float, nullable=False),
     Column("step", Integer, nullable=False),
     Column("timestamp", Float, nullable=False),
-    Index("ix_metric_points_training_job_name_metric_name", "training_job_name", "metric_name"),
+    # A point's natural key (migration 0004): a retried insert skips the points already there.
+    Index(
+        "ux_metric_points_point",
+        "training_job_name",
+        "metric_name",
+        "step",
+        "timestamp",
+        unique=True,
+    ),
 )
+_POINT_KEY = ["training_job_name", "metric_name", "step", "timestamp"]
 
 _JSON_COLUMNS = {"request", "details", "hyperparameters", "final_metrics"}
 
@@ -591,11 +602,18 @@ class SQLStore:
 
     # metric points ------------------------------------------------------------------------
     def add_metric_points(self, points: Sequence[MetricPoint]) -> None:
-        """Record points in one transaction, in the given order."""
+        """Record points in one transaction, in the given order.
+
+        A point already stored (the same job, metric, step and time) is skipped, by the
+        database (``INSERT ... ON CONFLICT DO NOTHING`` on the unique key), so running this
+        again after a commit whose answer was lost records each point once.
+        """
         if not points:
             return
+        dialect_insert = sqlite_insert if self.is_sqlite else postgresql_insert
+        query = dialect_insert(metric_points).on_conflict_do_nothing(index_elements=_POINT_KEY)
         with self._lock, self.engine.begin() as conn:
-            conn.execute(insert(metric_points), [_to_row(p.__dict__) for p in points])
+            conn.execute(query, [_to_row(p.__dict__) for p in points])
 
     def metric_points(self, training_job_names: Iterable[str]) -> list[MetricPoint]:
         """Every point of the given training jobs, in the order they were recorded."""
@@ -677,44 +695,16 @@ def _delete_tuning_job_again(store: SQLStore, name: str) -> None:
         _UNRETRIED["delete_tuning_job"](store, name)
 
 
-def _add_metric_points_again(store: SQLStore, points: Sequence[MetricPoint]) -> None:
-    """Insert the points the first attempt did not, checked in the inserting transaction.
-
-    ``metric_points`` has no unique key beyond its ``id`` (a point's natural key is its job,
-    metric, step and time), so a re-insert is not refused by the database: the points already
-    there are read and skipped.
-    """
-    if not points:
-        return
-    c = metric_points.c
-    with store._lock, store.engine.begin() as conn:
-        there = {
-            (r.training_job_name, r.metric_name, r.step, r.timestamp)
-            for r in conn.execute(
-                select(c.training_job_name, c.metric_name, c.step, c.timestamp).where(
-                    c.training_job_name.in_(sorted({p.training_job_name for p in points}))
-                )
-            )
-        }
-        new = [
-            _to_row(p.__dict__)
-            for p in points
-            if (p.training_job_name, p.metric_name, p.step, p.timestamp) not in there
-        ]
-        if new:
-            conn.execute(insert(metric_points), new)
-
-
 _AGAIN: dict[str, Callable[..., Any]] = {
     "create_tuning_job": _create_tuning_job_again,
     "create_training_job": _create_training_job_again,
     "create_training_jobs": _create_training_jobs_again,
     "update_training_job": _update_training_job_again,
     "delete_tuning_job": _delete_tuning_job_again,
-    "add_metric_points": _add_metric_points_again,
 }
-# Run again as they are: reads, and writes that set values or take the lease conditionally
-# (a second run of a committed first attempt changes nothing and answers the same).
+# Run again as they are: reads, and writes that set values, take the lease conditionally or
+# skip what is there (a second run of a committed first attempt changes nothing and answers
+# the same).
 _AS_THEY_ARE = (
     "get_tuning_job",
     "list_tuning_jobs",
@@ -723,6 +713,7 @@ _AS_THEY_ARE = (
     "acquire_lease",
     "renew_lease",
     "release_lease",
+    "add_metric_points",
     "get_training_job",
     "list_training_jobs",
     "metric_points",

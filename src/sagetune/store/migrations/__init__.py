@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
-HEAD = "0003"
+HEAD = "0004"
 """The newest revision in ``versions/`` (a test keeps the two in step)."""
 
 VERSION_TABLE = "alembic_version"
