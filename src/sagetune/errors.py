@@ -54,3 +54,9 @@ def service_error_type(exc: BaseException) -> str | None:
 class StoreUnavailable(RuntimeError):
     """The store's database could not be reached within the retry budget
     (``SAGETUNE_STORE_RETRY_SECONDS``); nothing of the failed operation is half done."""
+
+
+class LeaseLost(RuntimeError):
+    """Another tuner took a tuning job over while this process could not reach the store for
+    longer than its lease: this process must write nothing more for that job (the store's
+    record is the new tuner's) and stop."""

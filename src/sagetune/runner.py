@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any, NoReturn, Protocol
 
 from sagetune import completion, control
-from sagetune.errors import StoreUnavailable
+from sagetune.errors import LeaseLost, StoreUnavailable
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.executors.process import metrics_from_result
 from sagetune.naming import training_job_name
@@ -170,6 +170,9 @@ class TuningJobRunner:
         Raises:
             KeyboardInterrupt: after Ctrl-C, once the tuning job is recorded Stopped.
             SystemExit: with code 143 after SIGTERM, likewise.
+            StoreUnavailable: the store stayed unreachable past its retry budget.
+            LeaseLost: another tuner took the job over while the store was unreachable; its
+                training jobs were stopped and nothing more was written.
         """
         with sigterm_stops():
             return self._run()
@@ -181,6 +184,7 @@ class TuningJobRunner:
         final_status = TuningJobStatus.Completed
         interrupted: type[BaseException] | None = None
         store_lost: StoreUnavailable | None = None
+        lease_lost: LeaseLost | None = None
         try:
             while True:
                 stop = self._stop_reason()
@@ -204,9 +208,13 @@ class TuningJobRunner:
             interrupted = type(exc)
         except StoreUnavailable as exc:  # past the retry budget: stop, say so, exit
             store_lost = exc
+        except LeaseLost as exc:  # taken over during an outage: the store is the new tuner's
+            lease_lost = exc
         finally:
             why = f"the tuning job ended: {reason or 'interrupted'}"
             try:
+                if lease_lost is not None:
+                    raise lease_lost
                 if store_lost is not None:
                     raise store_lost
                 known = self.executor.running
@@ -230,7 +238,13 @@ class TuningJobRunner:
             except StoreUnavailable as exc:
                 store_lost = exc
                 self._stop_unrecorded(f"the tuning job ended: {exc}")
+            except LeaseLost as exc:
+                lease_lost = exc
+                self.lease.lost = True
+                self._stop_unrecorded(f"the tuning job ended: {exc}")
             self.executor.shutdown()
+        if lease_lost is not None:
+            raise lease_lost
         if store_lost is not None:
             self._store_lost(store_lost)
         if self.lease.lost:  # the tuning job is the new tuner's to finish

@@ -15,6 +15,13 @@ so a write is retried only in a form that is safe either way: each write method 
 update already applied) in the retrying transaction. Reads and idempotent writes (updates that
 set values, the lease's conditional updates, metric points, which the database skips when
 their unique key is already there) are simply run again.
+
+The budget outlasts a tuner's lease (``control.LEASE_TTL_SECONDS``, 20 s) on purpose, so that
+a tuner rides out a server's restart; but another tuner may find the lease stale meanwhile
+and take the tuning job over. So after any lost connection a store renews the leases it holds
+before it runs anything else (``SQLStore._confirm_leases``): a lease found taken raises
+:class:`~sagetune.errors.LeaseLost`, and that tuner stops its training jobs and writes nothing
+more.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from sagetune.errors import ResourceInUse, ResourceNotFound, ValidationError
+from sagetune.errors import LeaseLost, ResourceInUse, ResourceNotFound, ValidationError
 from sagetune.store import retry
 from sagetune.store.base import UNCHANGED, Store, TrainingJobSort, Unchanged
 from sagetune.store.migrations import upgrade_to_head
@@ -208,6 +208,10 @@ class SQLStore:
         in_memory = self.is_sqlite and self.path is None
         self.engine: Engine = create_store_engine(self.url)
         self._lock = threading.Lock()
+        # The leases this store holds for its tuner, and whether a connection was lost since
+        # they were last known to be held: then they are renewed before anything else runs.
+        self._leases: dict[str, str] = {}
+        self._leases_unconfirmed = False
         # Writes take the lock; reads too when they share the writers' single connection, lest
         # one thread's read end another's transaction.
         self._read_lock: contextlib.AbstractContextManager[Any] = (
@@ -351,6 +355,8 @@ class SQLStore:
         values = {**_to_row({"owner": owner}), "heartbeat_at": now}
         with self._lock, self.engine.begin() as conn:
             res = conn.execute(update(tuning_jobs).where(c.name == name, free).values(**values))
+            if res.rowcount > 0:
+                self._leases[name] = owner
         return res.rowcount > 0
 
     def renew_lease(self, name: str, owner: str) -> bool:
@@ -362,6 +368,8 @@ class SQLStore:
                 .where(tuning_jobs.c.name == name, tuning_jobs.c.owner == owner)
                 .values(heartbeat_at=self._now())
             )
+            if res.rowcount == 0 and self._leases.get(name) == owner:
+                del self._leases[name]
         return res.rowcount > 0
 
     def release_lease(self, name: str, owner: str) -> None:
@@ -371,6 +379,32 @@ class SQLStore:
                 update(tuning_jobs)
                 .where(tuning_jobs.c.name == name, tuning_jobs.c.owner == owner)
                 .values(owner=None, heartbeat_at=None)
+            )
+            if self._leases.get(name) == owner:
+                del self._leases[name]
+
+    def _confirm_leases(self) -> None:
+        """After a lost connection, before anything else: renew every lease this store took.
+
+        The retry budget (``SAGETUNE_STORE_RETRY_SECONDS``, 30 s) may outlast a lease (20 s):
+        while this process could not reach the database another tuner may have found the
+        lease stale and taken the job over. Writing on would overwrite that tuner's record, so
+        a lease found taken is ``LeaseLost`` instead, and it is dropped from this store.
+
+        Raises:
+            LeaseLost: another tuner holds one of the leases now (or its job was deleted).
+        """
+        lost = [
+            name
+            for name, owner in list(self._leases.items())
+            if not _UNRETRIED["renew_lease"](self, name, owner)
+        ]
+        self._leases_unconfirmed = False
+        if lost:
+            raise LeaseLost(
+                f"tuning job {lost[0]!r} was taken over by another tuner while this process "
+                f"could not reach the store for longer than its lease; this tuner stops and "
+                f"leaves the job to it"
             )
 
     # training jobs ------------------------------------------------------------------------
@@ -733,10 +767,23 @@ def _retried(name: str) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def run(self: SQLStore, *args: Any, **kwargs: Any) -> Any:
+        def checked(attempt: Callable[[], Any]) -> Callable[[], Any]:
+            def run_attempt() -> Any:
+                try:
+                    if self._leases_unconfirmed:
+                        self._confirm_leases()
+                    return attempt()
+                except Exception as exc:
+                    if retry.is_transient(exc, self.is_sqlite):
+                        self._leases_unconfirmed = True
+                    raise
+
+            return run_attempt
+
         return retry.call(
             self,
-            lambda: method(self, *args, **kwargs),
-            None if again is None else lambda: again(self, *args, **kwargs),
+            checked(lambda: method(self, *args, **kwargs)),
+            None if again is None else checked(lambda: again(self, *args, **kwargs)),
         )
 
     return run
