@@ -213,6 +213,12 @@ def stopped_epoch_seconds(
     return out
 
 
+def objective_metrics(spec: TuningJobSpec) -> dict[str | None, str]:
+    """Each definition's objective metric name, by definition name: the series whose epochs
+    measure an early-stopped job's pace (``Store.training_job_totals``)."""
+    return {d.name: d.objective_metric_name for d in spec.definitions}
+
+
 def _definition_of(spec: TuningJobSpec, job: TrainingJobRecord) -> Any:
     try:
         return spec.definition(job.definition_name)
