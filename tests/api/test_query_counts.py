@@ -118,6 +118,9 @@ def _calls(store: SQLStore, tmp_path: Path) -> dict[str, Callable[[], Any]]:
         "describe a training job": lambda: api.call(
             backend, "DescribeTrainingJob", {"TrainingJobName": training_job_name(NAME, 7)}
         ),
+        "list tuning jobs": lambda: api.call(
+            backend, "ListHyperParameterTuningJobs", {"MaxResults": 10}
+        ),
     }
 
 
@@ -128,6 +131,7 @@ def _calls(store: SQLStore, tmp_path: Path) -> dict[str, Callable[[], Any]]:
         "list by creation time",
         "list all training jobs",
         "describe a training job",
+        "list tuning jobs",
     ],
 )
 def test_a_page_reads_a_bounded_number_of_statements(tmp_path: Path, operation: str) -> None:

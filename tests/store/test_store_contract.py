@@ -530,6 +530,21 @@ class TestStoreContract:
             None,
         )
 
+    def test_training_job_counts_of_several_tuning_jobs_in_one_read(self, store: Store) -> None:
+        made = self._varied(store)
+        counts = store.training_job_counts(["t1", "t2", "nope"])
+        assert set(counts) == {"t1", "t2", "nope"}
+        for name in ("t1", "t2"):
+            stats, alone = counts[name], store.training_job_stats(name)
+            assert stats.total == sum(j.tuning_job_name == name for j in made) > 0
+            assert (stats.by_status, stats.with_objective, stats.finished_without_objective) == (
+                alone.by_status,
+                alone.with_objective,
+                alone.finished_without_objective,
+            )
+        assert counts["nope"].total == 0
+        assert store.training_job_counts([]) == {}
+
     def test_jobs_with_points_of_a_metric_by_seq(self, store: Store) -> None:
         store.create_tuning_job(tuning())
         store.create_tuning_job(tuning("t2"))

@@ -232,6 +232,12 @@ class Store(Protocol):
         """Counts and the best job of a tuning job's training jobs, without reading them all."""
         ...
 
+    def training_job_counts(self, tuning_job_names: Sequence[str]) -> dict[str, TrainingJobStats]:
+        """For each named tuning job, its training jobs counted by status and objective (the
+        best jobs and ``most_epochs`` left None), in one read whatever the number of jobs: the
+        counters of ListHyperParameterTuningJobs. A name without training jobs counts none."""
+        ...
+
     def training_job_totals(
         self,
         tuning_job_name: str,

@@ -167,6 +167,24 @@ def _billable(c: Any, now: float) -> Any:
     )
 
 
+def _counted(
+    counts: Iterable[Any],
+    low: TrainingJobRecord | None = None,
+    high: TrainingJobRecord | None = None,
+    most_epochs: int | None = None,
+) -> TrainingJobStats:
+    """``TrainingJobStats`` from rows of (status, has an objective, count)."""
+    by_status: dict[str, int] = {}
+    with_objective = finished_without = 0
+    for status, has_objective, n in counts:
+        by_status[status] = by_status.get(status, 0) + n
+        if has_objective:
+            with_objective += n
+        elif status in FINISHED:
+            finished_without += n
+    return TrainingJobStats(by_status, with_objective, finished_without, low, high, most_epochs)
+
+
 def _given(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not UNCHANGED}
 
@@ -522,16 +540,25 @@ class SQLStore:
                     c.epochs_completed != 0,
                 )
             ).scalar()
-        by_status: dict[str, int] = {}
-        with_objective = finished_without = 0
-        for status, has_objective, n in counts:
-            by_status[status] = by_status.get(status, 0) + n
-            if has_objective:
-                with_objective += n
-            elif status in FINISHED:
-                finished_without += n
         low, high = (None if r is None else TrainingJobRecord(**_from_row(r)) for r in best)
-        return TrainingJobStats(by_status, with_objective, finished_without, low, high, most_epochs)
+        return _counted(counts, low, high, most_epochs)
+
+    def training_job_counts(self, tuning_job_names: Sequence[str]) -> dict[str, TrainingJobStats]:
+        """Counts by status and objective of several tuning jobs in one query (see ``Store``)."""
+        names = list(tuning_job_names)
+        if not names:
+            return {}
+        c = training_jobs.c
+        with self._read_lock, self.engine.connect() as conn:
+            rows = conn.execute(
+                select(c.tuning_job_name, c.status, c.objective.is_not(None), func.count())
+                .where(c.tuning_job_name.in_(names))
+                .group_by(c.tuning_job_name, c.status, c.objective.is_not(None))
+            ).all()
+        by_job: dict[str, list[Any]] = {name: [] for name in names}
+        for name, *counts in rows:
+            by_job[name].append(counts)
+        return {name: _counted(counts) for name, counts in by_job.items()}
 
     def training_job_totals(
         self,
@@ -812,6 +839,7 @@ _AS_THEY_ARE = (
     "training_jobs_page",
     "training_job_stats",
     "training_job_totals",
+    "training_job_counts",
     "jobs_with_metric_points",
 )
 # What touches no database (folders, closing the engine).
