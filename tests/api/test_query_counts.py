@@ -264,3 +264,31 @@ def test_describe_with_early_stopped_jobs_saves_as_the_per_job_figures(
         assert len(statements) <= 6, statements
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("path", ["/api/tuning-jobs", f"/tuning-jobs/{NAME}"])
+def test_the_dashboards_list_and_page_read_a_bounded_number_of_statements(
+    tmp_path: Path, path: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from sagetune.dashboard import create_app
+
+    counts = []
+    for jobs in (20, 200):
+        store = filled(tmp_path, jobs)
+        try:
+            client = TestClient(create_app(store))
+
+            def get(client: TestClient = client, jobs: int = jobs) -> None:
+                answer = client.get(path)
+                assert answer.status_code == 200, answer.text
+                if path == "/api/tuning-jobs":
+                    (listed,) = answer.json()
+                    assert listed["training_jobs"] == jobs
+                    assert listed["counts"]["Failed"] == jobs // 5
+
+            counts.append(statements_of(store, get))
+        finally:
+            store.close()
+    assert counts[0] == counts[1] <= 6, counts
