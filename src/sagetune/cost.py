@@ -38,6 +38,7 @@ from typing import Any
 from sagetune.errors import ValidationError
 from sagetune.spec import TuningJobSpec
 from sagetune.spec.pricing import Pricing, validate_pricing
+from sagetune.store.base import Store
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TrainingJobTotals
 
 
@@ -320,6 +321,18 @@ def cost_summary_of_totals(
         "SpotSavedCost": _round(sum(spot_saved) if total is not None else None),
         "InstanceTypesWithoutPrice": sorted(missing),
     }
+
+
+def stored_cost_summary(
+    store: Store, spec: TuningJobSpec, now: float, pricing: Pricing | None = None
+) -> dict[str, Any]:
+    """``cost_summary`` of every training job of ``spec``'s tuning job from the store's sums
+    (``Store.training_job_stats`` and ``training_job_totals``), without reading the jobs or
+    the metric points of the early-stopped ones."""
+    stats = store.training_job_stats(spec.name)
+    planned = spec.planned_epochs(most_epochs=stats.most_epochs)
+    totals = store.training_job_totals(spec.name, now, planned, objective_metrics(spec))
+    return cost_summary_of_totals(spec, totals, planned, pricing)
 
 
 def _definition_named(spec: TuningJobSpec, name: str | None) -> Any:

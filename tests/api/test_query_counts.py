@@ -243,6 +243,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_describe_with_early_stopped_jobs_saves_as_the_per_job_figures(
     tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from sagetune.analytics import TuningJobAnalytics
     from sagetune.cost import cost_summary, stopped_epoch_seconds
     from sagetune.spec import load_spec
 
@@ -259,6 +260,8 @@ def test_describe_with_early_stopped_jobs_saves_as_the_per_job_figures(
         # 4 * 0.1 + 0.1 (capped) + 3 * 0.4 + 2 * 0.3 + 3 * 0.95: every kind of pace counted.
         assert expected["EstimatedSavedSeconds"] == pytest.approx(5.15)
         assert service.describe(store, NAME)["Cost"] == expected
+        summary = TuningJobAnalytics(NAME, store=store).summary(jobs, now=now)
+        assert summary["Cost"] == expected  # the dashboard's and the report's figures
         with counting(store) as statements:
             service.describe(store, NAME)
         assert len(statements) <= 6, statements
