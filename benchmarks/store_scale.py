@@ -22,17 +22,19 @@ Then store operations per second on a second tuning job: ``create_training_job``
 Usage (from the repository root)::
 
     PYTHONPATH=src python -m benchmarks.store_scale [--jobs 10000] [--points 1000000]
-        [--store URL] [--repeats 5] [--out benchmarks/results/store_scale.json]
+        [--store URL] [--postgres] [--repeats 5] [--out benchmarks/results/store_scale.json]
 
 ``--store`` takes any store URL (a SQLite file by default, in a temporary folder; also
 ``postgresql+psycopg://...``, which must name an empty database: the tuning jobs it makes are
-deleted afterwards).
+deleted afterwards). ``--postgres`` runs on a fresh database of a PostgreSQL server started for
+the run as the tests start theirs (or, with ``--store``, of that server).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import statistics
 import tempfile
@@ -42,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._env import environment, load_average
+from benchmarks.store_ops import postgres_databases
 
 DEFAULT_OUT = Path("benchmarks/results/store_scale.json")
 NAME = "scale"
@@ -283,6 +286,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--store", help="a store URL (default: a SQLite file in a temp folder)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a fresh database of a PostgreSQL server started for the run, as the tests do",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--ops", type=int, default=1000, help="calls per store operation")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -290,7 +298,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from sagetune.store import open_store
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        if args.postgres:
+            args.store = stack.enter_context(postgres_databases(args.store))("scale")
         url = args.store or f"sqlite:///{Path(tmp) / 'scale.db'}"
         store = open_store(url)
         try:

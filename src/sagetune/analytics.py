@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sagetune.cost import cost_summary, job_costs, stopped_epoch_seconds
+from sagetune.cost import job_costs, stopped_epoch_seconds, stored_cost_summary
 from sagetune.importance import fanova
 from sagetune.space import SearchSpace
 from sagetune.spec import TuningJobSpec, load_spec
@@ -189,7 +189,8 @@ class TuningJobAnalytics:
         """What a user wants to know first, as plain JSON-able data.
 
         Args:
-            jobs: the training jobs to summarise (default: read them from the store).
+            jobs: the tuning job's training jobs, if already read (default: read them from the
+                store). ``Cost`` is the store's sums over all of them, whatever is given.
             now: the clock for running jobs (default: the current time).
 
         Returns:
@@ -231,12 +232,7 @@ class TuningJobAnalytics:
                 "TrainingSeconds": round(training_seconds, 3),
                 "WallClockSeconds": round((record.ended_at or now) - record.created_at, 3),
             },
-            "Cost": cost_summary(
-                self.spec,
-                jobs,
-                now=now,
-                per_epoch=stopped_epoch_seconds(self.spec, jobs, self.store.metric_points),
-            ),
+            "Cost": stored_cost_summary(self.store, self.spec, now),
             "Hyperparameters": [
                 {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
                 for row in effects.to_dict("records")

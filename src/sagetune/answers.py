@@ -244,10 +244,11 @@ def describe_tuning_job(
 
 
 def tuning_job_summary(
-    spec: TuningJobSpec, record: TuningJobRecord, jobs: Sequence[TrainingJobRecord]
+    spec: TuningJobSpec, record: TuningJobRecord, counts: TrainingJobStats
 ) -> dict[str, Any]:
-    """One element of ListHyperParameterTuningJobs' HyperParameterTuningJobSummaries."""
-    full = describe_tuning_job(spec, record, jobs, record.last_modified_at)
+    """One element of ListHyperParameterTuningJobs' HyperParameterTuningJobSummaries, from
+    the store's counts of its training jobs (``Store.training_job_counts``)."""
+    full = describe_tuning_job(spec, record, (), record.last_modified_at, stats=counts)
     config = spec.to_request()["HyperParameterTuningJobConfig"]
     out = {
         k: full.get(k)

@@ -232,9 +232,9 @@ def list_hyper_parameter_tuning_jobs(backend: Backend, request: Request) -> Answ
     records.sort(key=key, reverse=order == "Descending")
     page, token = _page(op, request, records)
     store = backend.store
-    summaries = [
-        tuning_job_summary(load_spec(r), r, store.list_training_jobs(r.name)) for r in page
-    ]
+    # The counters of the whole page in one read, never the training jobs themselves.
+    counts = store.training_job_counts([r.name for r in page])
+    summaries = [tuning_job_summary(load_spec(r), r, counts[r.name]) for r in page]
     return _paged({"HyperParameterTuningJobSummaries": summaries}, token)
 
 

@@ -38,6 +38,7 @@ from typing import Any
 from sagetune.errors import ValidationError
 from sagetune.spec import TuningJobSpec
 from sagetune.spec.pricing import Pricing, validate_pricing
+from sagetune.store.base import Store
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TrainingJobTotals
 
 
@@ -213,6 +214,12 @@ def stopped_epoch_seconds(
     return out
 
 
+def objective_metrics(spec: TuningJobSpec) -> dict[str | None, str]:
+    """Each definition's objective metric name, by definition name: the series whose epochs
+    measure an early-stopped job's pace (``Store.training_job_totals``)."""
+    return {d.name: d.objective_metric_name for d in spec.definitions}
+
+
 def _definition_of(spec: TuningJobSpec, job: TrainingJobRecord) -> Any:
     try:
         return spec.definition(job.definition_name)
@@ -314,6 +321,18 @@ def cost_summary_of_totals(
         "SpotSavedCost": _round(sum(spot_saved) if total is not None else None),
         "InstanceTypesWithoutPrice": sorted(missing),
     }
+
+
+def stored_cost_summary(
+    store: Store, spec: TuningJobSpec, now: float, pricing: Pricing | None = None
+) -> dict[str, Any]:
+    """``cost_summary`` of every training job of ``spec``'s tuning job from the store's sums
+    (``Store.training_job_stats`` and ``training_job_totals``), without reading the jobs or
+    the metric points of the early-stopped ones."""
+    stats = store.training_job_stats(spec.name)
+    planned = spec.planned_epochs(most_epochs=stats.most_epochs)
+    totals = store.training_job_totals(spec.name, now, planned, objective_metrics(spec))
+    return cost_summary_of_totals(spec, totals, planned, pricing)
 
 
 def _definition_named(spec: TuningJobSpec, name: str | None) -> Any:

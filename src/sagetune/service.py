@@ -16,7 +16,7 @@ from typing import Any
 
 from sagetune.answers import LOCAL_OUTPUT_PATH, Parent, describe_tuning_job
 from sagetune.artifacts import fetch_model, model_uri
-from sagetune.cost import cost_summary, cost_summary_of_totals, stopped_epoch_seconds
+from sagetune.cost import cost_summary_of_totals, objective_metrics
 from sagetune.errors import ResourceInUse, ValidationError
 from sagetune.executors.base import Executor
 from sagetune.executors.process import ProcessExecutor
@@ -219,7 +219,7 @@ def describe(store: Store, name: str) -> dict[str, Any]:
     # training jobs; a warm start's parents are represented by their best job alone.
     stats = store.training_job_stats(name)
     planned = spec.planned_epochs(most_epochs=stats.most_epochs)
-    totals = store.training_job_totals(name, now, planned)
+    totals = store.training_job_totals(name, now, planned, objective_metrics(spec))
     parent_jobs: list[Parent] = []
     for parent in spec.warm_start.parents if spec.warm_start is not None else ():
         try:
@@ -241,10 +241,4 @@ def describe(store: Store, name: str) -> dict[str, Any]:
     )
     # Not in SageMaker's answer: billable time, cost and early-stopping savings (sagetune.cost).
     out["Cost"] = cost_summary_of_totals(spec, totals, planned)
-    if out["Cost"]["EarlyStoppedTrainingJobs"]:
-        # The savings of stopped jobs need each one's pace between epochs and the longest
-        # full run: read per job (the store's sums do not carry them yet).
-        jobs = store.list_training_jobs(name)
-        per_epoch = stopped_epoch_seconds(spec, jobs, store.metric_points)
-        out["Cost"] = cost_summary(spec, jobs, now=now, per_epoch=per_epoch)
     return out

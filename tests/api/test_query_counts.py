@@ -38,8 +38,8 @@ def request(jobs: int) -> dict[str, Any]:
     }
 
 
-def filled(tmp_path: Path, jobs: int) -> SQLStore:
-    store = open_store(tmp_path / f"s{jobs}.db")
+def filled(tmp_path: Path, jobs: int, url: str | None = None) -> SQLStore:
+    store = open_store(url or tmp_path / f"s{jobs}.db")
     assert isinstance(store, SQLStore)
     service.create_tuning_job(store, request(jobs), base_dir=tmp_path)
     records = [
@@ -118,6 +118,9 @@ def _calls(store: SQLStore, tmp_path: Path) -> dict[str, Callable[[], Any]]:
         "describe a training job": lambda: api.call(
             backend, "DescribeTrainingJob", {"TrainingJobName": training_job_name(NAME, 7)}
         ),
+        "list tuning jobs": lambda: api.call(
+            backend, "ListHyperParameterTuningJobs", {"MaxResults": 10}
+        ),
     }
 
 
@@ -128,6 +131,7 @@ def _calls(store: SQLStore, tmp_path: Path) -> dict[str, Callable[[], Any]]:
         "list by creation time",
         "list all training jobs",
         "describe a training job",
+        "list tuning jobs",
     ],
 )
 def test_a_page_reads_a_bounded_number_of_statements(tmp_path: Path, operation: str) -> None:
@@ -184,3 +188,110 @@ def test_describe_from_the_stores_sums_answers_as_from_every_job(
     expected["Cost"] = cost_summary(spec, jobs, now=now)
     assert service.describe(store, NAME) == expected
     store.close()
+
+
+def _set(store: SQLStore, seq: int, **fields: Any) -> None:
+    from sagetune.store.sql import training_jobs
+
+    with store.engine.begin() as conn:
+        conn.execute(
+            training_jobs.update()
+            .where(training_jobs.c.name == training_job_name(NAME, seq))
+            .values(**fields)
+        )
+
+
+def early_stopped(store: SQLStore) -> None:
+    """Early-stopped jobs of every kind of pace: measured between epochs, capped by the
+    longest full run, with too few points (billable seconds / epochs), with repeated steps."""
+    from sagetune.store.sql import metric_points
+
+    stopped = {"status": "Stopped", "early_stopped": True}
+    _set(store, 9, epochs_completed=5, billable_seconds=3.0)  # the one full run: planned 5
+    _set(store, 4, **stopped, epochs_completed=1)  # 4 epochs at 0.1 s (its points' pace)
+    _set(store, 6, **stopped, epochs_completed=2, billable_seconds=2.9)  # capped at 0.1 s
+    _set(store, 7, **stopped, epochs_completed=2, billable_seconds=0.8)  # one point: 0.4 s
+    _set(store, 11, **stopped, epochs_completed=3, billable_seconds=0.9)  # no points
+    _set(store, 12, **stopped, epochs_completed=2, billable_seconds=0.1)
+    with store.engine.begin() as conn:
+        m = metric_points.c
+        conn.execute(
+            metric_points.delete().where(
+                m.training_job_name == training_job_name(NAME, 7), m.step > 1
+            )
+        )
+        conn.execute(
+            metric_points.delete().where(m.training_job_name == training_job_name(NAME, 11))
+        )
+    late = training_job_name(NAME, 12)
+    store.add_metric_points(
+        [
+            MetricPoint(late, "loss", 0.1, 3, 12.9),  # step 3 again, later: the last time
+            MetricPoint(late, "loss", 0.1, 1, 11.0),  # step 1 again, earlier: the first time
+            MetricPoint(late, "acc", 0.1, 9, 99.0),  # another metric: not the pace
+        ]
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'stopped.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def test_describe_with_early_stopped_jobs_saves_as_the_per_job_figures(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sagetune.analytics import TuningJobAnalytics
+    from sagetune.cost import cost_summary, stopped_epoch_seconds
+    from sagetune.spec import load_spec
+
+    store = filled(tmp_path, 40, store_url)
+    try:
+        early_stopped(store)
+        now = 1000.0
+        monkeypatch.setattr(service.time, "time", lambda: now)
+        spec = load_spec(store.get_tuning_job(NAME))
+        jobs = store.list_training_jobs(NAME)
+        per_epoch = stopped_epoch_seconds(spec, jobs, store.metric_points)
+        assert per_epoch[training_job_name(NAME, 12)] == pytest.approx((12.9 - 11.0) / 2)
+        expected = cost_summary(spec, jobs, now=now, per_epoch=per_epoch)
+        # 4 * 0.1 + 0.1 (capped) + 3 * 0.4 + 2 * 0.3 + 3 * 0.95: every kind of pace counted.
+        assert expected["EstimatedSavedSeconds"] == pytest.approx(5.15)
+        assert service.describe(store, NAME)["Cost"] == expected
+        summary = TuningJobAnalytics(NAME, store=store).summary(jobs, now=now)
+        assert summary["Cost"] == expected  # the dashboard's and the report's figures
+        with counting(store) as statements:
+            service.describe(store, NAME)
+        assert len(statements) <= 6, statements
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("path", ["/api/tuning-jobs", f"/tuning-jobs/{NAME}"])
+def test_the_dashboards_list_and_page_read_a_bounded_number_of_statements(
+    tmp_path: Path, path: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from sagetune.dashboard import create_app
+
+    counts = []
+    for jobs in (20, 200):
+        store = filled(tmp_path, jobs)
+        try:
+            client = TestClient(create_app(store))
+
+            def get(client: TestClient = client, jobs: int = jobs) -> None:
+                answer = client.get(path)
+                assert answer.status_code == 200, answer.text
+                if path == "/api/tuning-jobs":
+                    (listed,) = answer.json()
+                    assert listed["training_jobs"] == jobs
+                    assert listed["counts"]["Failed"] == jobs // 5
+
+            counts.append(statements_of(store, get))
+        finally:
+            store.close()
+    assert counts[0] == counts[1] <= 6, counts

@@ -552,6 +552,21 @@ class TestStoreContract:
             None,
         )
 
+    def test_training_job_counts_of_several_tuning_jobs_in_one_read(self, store: Store) -> None:
+        made = self._varied(store)
+        counts = store.training_job_counts(["t1", "t2", "nope"])
+        assert set(counts) == {"t1", "t2", "nope"}
+        for name in ("t1", "t2"):
+            stats, alone = counts[name], store.training_job_stats(name)
+            assert stats.total == sum(j.tuning_job_name == name for j in made) > 0
+            assert (stats.by_status, stats.with_objective, stats.finished_without_objective) == (
+                alone.by_status,
+                alone.with_objective,
+                alone.finished_without_objective,
+            )
+        assert counts["nope"].total == 0
+        assert store.training_job_counts([]) == {}
+
     def test_jobs_with_points_of_a_metric_by_seq(self, store: Store) -> None:
         store.create_tuning_job(tuning())
         store.create_tuning_job(tuning("t2"))
@@ -579,7 +594,7 @@ class TestStoreContract:
                 definition_name=None if seq < 5 else "b",
                 started_at=None if seq == 2 else float(seq),
                 ended_at=float(seq) + 4 if seq % 3 != 2 else None,
-                billable_seconds=2.5 if seq == 7 else None,
+                billable_seconds={7: 2.5, 9: 9.0}.get(seq),
                 epochs_completed=None if seq == 1 else seq,
                 early_stopped=seq % 3 == 1,
             )
@@ -599,8 +614,14 @@ class TestStoreContract:
             epochs = j.epochs_completed or 0
             return max(0, planned - epochs) if j.early_stopped and epochs else 0
 
+        longest = max(
+            billable(j)
+            for j in jobs
+            if j.status == "Completed" and not j.early_stopped and (j.epochs_completed or 0) >= 6
+        )
         totals = store.training_job_totals("t1", now, planned)
         assert [t.definition_name for t in totals] == [None, "b"]
+        assert sum(t.saved_seconds for t in totals) > 0
         for t in totals:
             mine = [j for j in jobs if j.definition_name == t.definition_name]
             assert t.jobs == len(mine)
@@ -612,8 +633,17 @@ class TestStoreContract:
             assert t.epochs == sum(j.epochs_completed or 0 for j in mine)
             assert t.early_stopped == sum(j.early_stopped for j in mine)
             assert t.epochs_not_run == sum(not_run(j) for j in mine)
+            # Without objective metrics, each stopped job's pace is billable seconds / epochs;
+            # a saving is capped by what the longest full run took beyond the job.
             assert t.saved_seconds == pytest.approx(
-                sum(not_run(j) * billable(j) / j.epochs_completed for j in mine if not_run(j))
+                sum(
+                    min(
+                        not_run(j) * billable(j) / (j.epochs_completed or 1),
+                        max(0.0, longest - billable(j)),
+                    )
+                    for j in mine
+                    if not_run(j)
+                )
             )
         stats = store.training_job_stats("t1")
         assert stats.most_epochs == max(

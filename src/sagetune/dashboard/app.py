@@ -25,6 +25,7 @@ from sagetune.analytics import TuningJobAnalytics, load_metric_points
 from sagetune.dashboard import is_loopback, pages
 from sagetune.errors import ResourceNotFound
 from sagetune.plots.data import KINDS, MAX_CURVES, TuningData
+from sagetune.spec import load_spec
 from sagetune.store import Store, open_store
 from sagetune.store.records import FINISHED, TRAINING_JOB_STATUSES, TrainingJobRecord
 
@@ -260,8 +261,9 @@ def create_app(
 
     @app.get("/tuning-jobs/{name}", response_class=HTMLResponse)
     def tuning_job_page(name: str) -> str:
-        snap = snapshots.get(name)
-        return pages.tuning_job_page(name, list(snap.data.space.names), list(KINDS))
+        # The page needs only the ranges' names; its data comes by the API afterwards.
+        spec = load_spec(st.get_tuning_job(name))
+        return pages.tuning_job_page(name, list(spec.space.names), list(KINDS))
 
     @app.get("/training-jobs/{name}", response_class=HTMLResponse)
     def training_job_page(name: str) -> str:
@@ -284,27 +286,28 @@ def create_app(
 
     @app.get("/api/tuning-jobs")
     def list_tuning_jobs() -> list[dict[str, Any]]:
+        # Counts and the best job from the store's aggregates: no snapshot, whatever the size.
         out = []
         for record in st.list_tuning_jobs():
-            snap = snapshots.get(record.name)
-            s = snap.summary
-            best = s["BestTrainingJob"]
+            spec = load_spec(record)
+            stats = st.training_job_stats(record.name)
+            best = stats.best(spec.maximize)
             out.append(
                 {
                     "name": record.name,
-                    "status": s["Status"],
-                    "strategy": s["Strategy"],
-                    "objective": s["Objective"],
+                    "status": record.status,
+                    "strategy": spec.strategy,
+                    "objective": {
+                        "MetricName": spec.objective.metric_name,
+                        "Type": spec.objective_type,
+                    },
                     "created_at": record.created_at,
                     "ended_at": record.ended_at,
-                    "training_jobs": s["TrainingJobCount"],
-                    "counts": s["TrainingJobCounts"],
+                    "training_jobs": stats.total,
+                    "counts": dict.fromkeys(TRAINING_JOB_STATUSES, 0) | stats.by_status,
                     "best": None
                     if best is None
-                    else {
-                        "name": best["TrainingJobName"],
-                        "objective": best["FinalObjectiveValue"],
-                    },
+                    else {"name": best.name, "objective": best.objective},
                 }
             )
         return out

@@ -239,12 +239,28 @@ class Store(Protocol):
         """Counts and the best job of a tuning job's training jobs, without reading them all."""
         ...
 
+    def training_job_counts(self, tuning_job_names: Sequence[str]) -> dict[str, TrainingJobStats]:
+        """For each named tuning job, its training jobs counted by status and objective (the
+        best jobs and ``most_epochs`` left None), in one read whatever the number of jobs: the
+        counters of ListHyperParameterTuningJobs. A name without training jobs counts none."""
+        ...
+
     def training_job_totals(
-        self, tuning_job_name: str, now: float, planned_epochs: int | None
+        self,
+        tuning_job_name: str,
+        now: float,
+        planned_epochs: int | None,
+        objective_metrics: Mapping[str | None, str] | None = None,
     ) -> list[TrainingJobTotals]:
         """A tuning job's training jobs summed per definition (by definition name, None
         first), without reading them all; ``now`` ends running jobs, ``planned_epochs`` is
-        what early-stopped jobs are measured against. Empty if it has no training jobs."""
+        what early-stopped jobs are measured against. Empty if it has no training jobs.
+
+        The savings are ``cost.job_costs``'s: an early-stopped job's epochs not run at its
+        pace between its first and last epochs of its definition's objective metric
+        (``objective_metrics``, definition name -> metric name; billable seconds / epochs
+        without two epochs, or without the mapping), capped by the longest full run.
+        """
         ...
 
     def update_training_job(

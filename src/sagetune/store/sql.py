@@ -168,6 +168,35 @@ def _to_row(fields: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _billable(c: Any, now: float) -> Any:
+    """A training job's billable seconds in SQL, as ``cost.billable_seconds`` counts them."""
+    ran = func.coalesce(c.ended_at, now) - c.started_at
+    return case(
+        (c.billable_seconds.is_not(None), c.billable_seconds),
+        (c.started_at.is_(None), 0.0),
+        (ran > 0, ran),
+        else_=0.0,
+    )
+
+
+def _counted(
+    counts: Iterable[Any],
+    low: TrainingJobRecord | None = None,
+    high: TrainingJobRecord | None = None,
+    most_epochs: int | None = None,
+) -> TrainingJobStats:
+    """``TrainingJobStats`` from rows of (status, has an objective, count)."""
+    by_status: dict[str, int] = {}
+    with_objective = finished_without = 0
+    for status, has_objective, n in counts:
+        by_status[status] = by_status.get(status, 0) + n
+        if has_objective:
+            with_objective += n
+        elif status in FINISHED:
+            finished_without += n
+    return TrainingJobStats(by_status, with_objective, finished_without, low, high, most_epochs)
+
+
 def _given(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not UNCHANGED}
 
@@ -575,45 +604,70 @@ class SQLStore:
                     c.epochs_completed != 0,
                 )
             ).scalar()
-        by_status: dict[str, int] = {}
-        with_objective = finished_without = 0
-        for status, has_objective, n in counts:
-            by_status[status] = by_status.get(status, 0) + n
-            if has_objective:
-                with_objective += n
-            elif status in FINISHED:
-                finished_without += n
         low, high = (None if r is None else TrainingJobRecord(**_from_row(r)) for r in best)
-        return TrainingJobStats(by_status, with_objective, finished_without, low, high, most_epochs)
+        return _counted(counts, low, high, most_epochs)
+
+    def training_job_counts(self, tuning_job_names: Sequence[str]) -> dict[str, TrainingJobStats]:
+        """Counts by status and objective of several tuning jobs in one query (see ``Store``)."""
+        names = list(tuning_job_names)
+        if not names:
+            return {}
+        c = training_jobs.c
+        with self._read_lock, self.engine.connect() as conn:
+            rows = conn.execute(
+                select(c.tuning_job_name, c.status, c.objective.is_not(None), func.count())
+                .where(c.tuning_job_name.in_(names))
+                .group_by(c.tuning_job_name, c.status, c.objective.is_not(None))
+            ).all()
+        by_job: dict[str, list[Any]] = {name: [] for name in names}
+        for name, *counts in rows:
+            by_job[name].append(counts)
+        return {name: _counted(counts) for name, counts in by_job.items()}
 
     def training_job_totals(
-        self, tuning_job_name: str, now: float, planned_epochs: int | None
+        self,
+        tuning_job_name: str,
+        now: float,
+        planned_epochs: int | None,
+        objective_metrics: Mapping[str | None, str] | None = None,
     ) -> list[TrainingJobTotals]:
         """Per-definition sums by SQL aggregates (see ``Store.training_job_totals``)."""
         c = training_jobs.c
-        ran = func.coalesce(c.ended_at, now) - c.started_at
-        billable = case(
-            (c.billable_seconds.is_not(None), c.billable_seconds),
-            (c.started_at.is_(None), 0.0),
-            (ran > 0, ran),
-            else_=0.0,
-        )
+        mine = c.tuning_job_name == tuning_job_name
+        billable = _billable(c, now)
         epochs = func.coalesce(c.epochs_completed, 0)
         planned = planned_epochs or 0
         cut = and_(c.early_stopped.is_(True), epochs > 0, epochs < planned)
+        rate: Any = billable / epochs
+        pace = self._stopped_pace(tuning_job_name, objective_metrics or {})
+        if pace is not None:
+            rate = func.coalesce(pace.c.rate, rate)
+        saved: Any = (planned - epochs) * rate
+        # A saving is never more than a full run would have added (see sagetune.cost).
+        longest = self._longest_full_run(tuning_job_name, now, planned_epochs)
+        if longest is not None:
+            room = case((longest > billable, longest - billable), else_=0.0)
+            saved = case((longest.is_(None), saved), (saved < room, saved), else_=room)
+        query = select(
+            c.definition_name,
+            func.count(),
+            func.coalesce(
+                func.sum(
+                    case((c.started_at.is_not(None), func.coalesce(c.ended_at, now) - c.started_at))
+                ),
+                0.0,
+            ),
+            func.sum(billable),
+            func.sum(case((billable > 0, 1), else_=0)),
+            func.sum(epochs),
+            func.sum(case((c.early_stopped.is_(True), 1), else_=0)),
+            func.sum(case((cut, planned - epochs), else_=0)),
+            func.sum(case((cut, saved), else_=0.0)),
+        )
+        if pace is not None:
+            query = query.select_from(training_jobs.outerjoin(pace, pace.c.job == c.name))
         query = (
-            select(
-                c.definition_name,
-                func.count(),
-                func.coalesce(func.sum(case((c.started_at.is_not(None), ran))), 0.0),
-                func.sum(billable),
-                func.sum(case((billable > 0, 1), else_=0)),
-                func.sum(epochs),
-                func.sum(case((c.early_stopped.is_(True), 1), else_=0)),
-                func.sum(case((cut, planned - epochs), else_=0)),
-                func.sum(case((cut, (planned - epochs) * billable / epochs), else_=0.0)),
-            )
-            .where(c.tuning_job_name == tuning_job_name)
+            query.where(mine)
             .group_by(c.definition_name)
             .order_by(c.definition_name.is_not(None), c.definition_name)
         )
@@ -633,6 +687,82 @@ class SQLStore:
             )
             for r in rows
         ]
+
+    def _stopped_pace(
+        self, tuning_job_name: str, objective_metrics: Mapping[str | None, str]
+    ) -> Any:
+        """Per early-stopped job, its seconds per epoch of its definition's objective metric,
+        from the times of its first and last epochs (``cost.epoch_seconds``), as a subquery
+        (``job``, ``rate``; ``rate`` NULL with fewer than two epochs); None without metrics."""
+        if not objective_metrics:
+            return None
+        c, m = training_jobs.c, metric_points.c
+        metric = case(
+            *(
+                (c.definition_name.is_(None) if d is None else c.definition_name == d, name)
+                for d, name in objective_metrics.items()
+            ),
+            else_=None,
+        )
+        span = (
+            select(
+                m.training_job_name.label("job"),
+                m.metric_name.label("metric"),
+                func.min(m.step).label("first"),
+                func.max(m.step).label("last"),
+            )
+            .select_from(
+                training_jobs.join(
+                    metric_points, and_(m.training_job_name == c.name, m.metric_name == metric)
+                )
+            )
+            .where(c.tuning_job_name == tuning_job_name, c.early_stopped.is_(True))
+            .group_by(m.training_job_name, m.metric_name)
+            .subquery()
+        )
+
+        def time_at(step: Any, pick: Any) -> Any:
+            # The time of the first (last) point at that step, as sorting by (step, time) does.
+            p = metric_points.alias()
+            return (
+                select(pick(p.c.timestamp))
+                .where(
+                    p.c.training_job_name == span.c.job,
+                    p.c.metric_name == span.c.metric,
+                    p.c.step == step,
+                )
+                .scalar_subquery()
+            )
+
+        elapsed = time_at(span.c.last, func.max) - time_at(span.c.first, func.min)
+        rate = case(
+            (
+                span.c.last > span.c.first,
+                case((elapsed > 0, elapsed), else_=0.0) / (span.c.last - span.c.first),
+            ),
+            else_=None,
+        )
+        return select(span.c.job, rate.label("rate")).subquery()
+
+    def _longest_full_run(
+        self, tuning_job_name: str, now: float, planned_epochs: int | None
+    ) -> Any:
+        """The billable seconds of the longest Completed, not early-stopped job that ran the
+        planned epochs, as a scalar subquery (NULL if none did); None without a plan."""
+        if not planned_epochs:
+            return None
+        full = training_jobs.alias()
+        c = full.c
+        return (
+            select(func.max(_billable(c, now)))
+            .where(
+                c.tuning_job_name == tuning_job_name,
+                c.status == "Completed",
+                c.early_stopped.is_(False),
+                func.coalesce(c.epochs_completed, 0) >= planned_epochs,
+            )
+            .scalar_subquery()
+        )
 
     # metric points ------------------------------------------------------------------------
     def add_metric_points(self, points: Sequence[MetricPoint]) -> None:
@@ -754,6 +884,7 @@ _AS_THEY_ARE = (
     "training_jobs_page",
     "training_job_stats",
     "training_job_totals",
+    "training_job_counts",
     "jobs_with_metric_points",
 )
 # What touches no database (folders, closing the engine).
