@@ -868,7 +868,7 @@ class ContourData:
     importance: list[float | None]
 
 
-def contour_data(data: TuningData, grid: int = 60, max_points: int = 4000) -> ContourData:
+def contour_data(data: TuningData, grid: int = 40, max_points: int = 4000) -> ContourData:
     """The objective over the pair of hyperparameters that matter most.
 
     Args:

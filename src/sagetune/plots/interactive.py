@@ -56,8 +56,8 @@ def _layout(fig: go.Figure, title: str, height: int, note: str | None = None) ->
         template=_TEMPLATE,
         title={"text": text, "x": 0.01, "font": {"size": 15}},
         height=height,
-        margin={"l": 60, "r": 30, "t": 70, "b": 50},
-        legend={"orientation": "h", "y": -0.12, "x": 0},
+        margin={"l": 60, "r": 30, "t": 95 if note else 70, "b": 70},
+        legend={"orientation": "h", "y": -0.18, "x": 0},
         hoverlabel={"namelength": -1},
     )
     return fig
