@@ -431,3 +431,30 @@ def test_timeline_contour_and_ecdf_data(data: TuningData) -> None:
     traces = interactive.figure("timeline", data).data
     assert {tr.name for tr in traces} >= {"Completed", "Failed", "Stopped"}
     assert sum(len(tr.y) for tr in traces) == len(started)
+
+
+def test_learning_curves_keep_a_diverged_job_off_scale() -> None:
+    base = _outlier_data()
+    points = [
+        MetricPoint(j.name, "auc", (j.objective or 0.0) - 0.01 * (3 - e), e, j.created_at + e)
+        for j in base.jobs
+        if j.objective is not None
+        for e in (1, 2, 3)
+    ]
+    data = TuningData(base.name, base.status, "auc", True, base.space, base.jobs, points)
+    d = pdata.curves_data(data)
+    va = d.y_axis
+    assert va.low > 0.9 and va.lower_band is not None
+    diverged = next(c for c in d.curves if c.name == "o-5")
+    drawn, clip = va.place(diverged.values)
+    assert (clip == -1).all() and (drawn == va.lower_band).all()
+    others = np.concatenate([c.values for c in d.curves if c.name != "o-5"])
+    assert (va.place(others)[1] == 0).all()
+    fig = interactive.figure("curves", data)
+    line = next(t for t in fig.data if t.name and t.name.startswith("o-5 "))
+    assert set(line.marker.symbol) == {"triangle-down"} and list(line.customdata) == [
+        0.48,
+        0.49,
+        0.5,
+    ]
+    assert fig.layout.yaxis.range[0] > 0.85  # not stretched down to 0.5
