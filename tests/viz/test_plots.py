@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import xml.etree.ElementTree as ET
@@ -458,3 +459,18 @@ def test_learning_curves_keep_a_diverged_job_off_scale() -> None:
         0.5,
     ]
     assert fig.layout.yaxis.range[0] > 0.85  # not stretched down to 0.5
+
+
+def test_a_positive_objective_can_be_seen_on_a_log_or_linear_axis(data: TuningData) -> None:
+    fig = interactive.figure("time", data)
+    (menu,) = fig.layout.updatemenus
+    assert [b.label for b in menu.buttons] == ["linear y", "log y"]
+    assert menu.buttons[1].args[0]["yaxis.type"] == "log"
+    assert tuple(menu.buttons[0].args[0]["yaxis.range"]) == tuple(fig.layout.yaxis.range)
+    base = _outlier_data()
+    negated = [
+        j if j.objective is None else dataclasses.replace(j, objective=-j.objective)
+        for j in base.jobs
+    ]
+    data = TuningData(base.name, base.status, "auc", False, base.space, negated, [])
+    assert not interactive.figure("convergence", data).layout.updatemenus  # no log of <= 0

@@ -98,6 +98,43 @@ def _value_axis(fig: go.Figure, va: pd_.ValueAxis, axis: str = "y", **where: Any
         add(a, b, **_BAND, **where)
 
 
+def _scale_buttons(fig: go.Figure, va: pd_.ValueAxis, values: np.ndarray) -> None:
+    """Buttons to see a positive objective on a log or a linear axis (the robust range for
+    the one it opened with, Plotly's own range for the other)."""
+    v = values[np.isfinite(values)]
+    if not len(v) or (v <= 0).any():
+        return
+    opened = "log" if va.log else "linear"
+    other = "linear" if va.log else "log"
+    fig.update_layout(
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "left",
+                "x": 1.0,
+                "xanchor": "right",
+                "y": 1.01,
+                "yanchor": "bottom",
+                "font": {"size": 10},
+                "pad": {"r": 0, "t": 0, "l": 0, "b": 0},
+                "showactive": True,
+                "buttons": [
+                    {
+                        "label": f"{opened} y",
+                        "method": "relayout",
+                        "args": [{"yaxis.type": opened, "yaxis.range": fig.layout.yaxis.range}],
+                    },
+                    {
+                        "label": f"{other} y",
+                        "method": "relayout",
+                        "args": [{"yaxis.type": other, "yaxis.autorange": True}],
+                    },
+                ],
+            }
+        ]
+    )
+
+
 def _notes(*notes: str | None) -> str | None:
     return "; ".join(n for n in notes if n) or None
 
@@ -272,6 +309,7 @@ def _progress(d: pd_.ConvergenceData, xlabel: str, title: str) -> go.Figure:
     fig.update_xaxes(title_text=xlabel)
     fig.update_yaxes(title_text=d.objective)
     _value_axis(fig, d.y_axis)
+    _scale_buttons(fig, d.y_axis, d.value)
     return _layout(
         fig,
         title,
