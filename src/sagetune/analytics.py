@@ -1,9 +1,10 @@
 """Analytics of a tuning job, as the SageMaker SDK's ``HyperparameterTuningJobAnalytics``.
 
 Beyond the SDK's ``dataframe()``: intermediate metric curves in long form (``curves()``) and a
-summary (``summary()``) with the best job, counts by status, time spent, and per tuned
+summary (``summary()``) with the best job, counts by status, time spent, per tuned
 hyperparameter its rank correlation with the objective and an importance figure
-(``importance()``, see :mod:`sagetune.importance` for the method).
+(``importance()``, see :mod:`sagetune.importance` for the method), and the narrower ranges
+the best jobs suggest for a next tuning job (:func:`suggested_ranges`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ import pandas as pd
 
 from sagetune.cost import job_costs, stopped_epoch_seconds, stored_cost_summary
 from sagetune.importance import fanova
-from sagetune.space import SearchSpace
+from sagetune.space import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    Parameter,
+    SearchSpace,
+)
 from sagetune.spec import TuningJobSpec, load_spec
 from sagetune.store import Store, open_store
 from sagetune.store.records import TRAINING_JOB_STATUSES, MetricPoint, TrainingJobRecord
@@ -48,6 +55,15 @@ IMPORTANCE_METHOD = (
     "importance_std is its spread across the trees"
 )
 RANK_CORRELATION_METHOD = "Spearman rank correlation with the objective (numeric ranges only)"
+TOP_SHARE = 0.2  # the share of jobs whose span is the suggested range
+MIN_TOP = 3
+RANGE_PAD = 0.1  # of the whole range, on its scaled axis, each side
+SUGGESTED_RANGES_METHOD = (
+    f"the span of the best {TOP_SHARE:.0%} of jobs with an objective (at least {MIN_TOP}), "
+    f"padded by {RANGE_PAD:.0%} of the range on each side on its scaled axis, rounded outward "
+    "to 2 significant digits and kept within the range; categorical ranges keep the values "
+    "those jobs used"
+)
 COST_NOTE = (
     "time spent is the sum of training seconds; cost per job and the savings of early "
     "stopping are the cost columns of dataframe() and `sagetune cost`"
@@ -199,8 +215,9 @@ class TuningJobAnalytics:
             ``TrainingJobCounts`` (one count per status), ``TimeSpent`` (sum of training
             seconds and wall-clock seconds), ``Cost`` (the totals of
             :func:`sagetune.cost.cost_summary`),
-            ``Hyperparameters`` (rank correlation and importance per tuned hyperparameter) and
-            the ``Methods`` behind those figures.
+            ``Hyperparameters`` (rank correlation and importance per tuned hyperparameter),
+            ``SuggestedRanges`` (see :func:`suggested_ranges`) and the ``Methods`` behind
+            those figures.
         """
         record = self.store.get_tuning_job(self.name)
         jobs = self.training_jobs() if jobs is None else list(jobs)
@@ -237,9 +254,13 @@ class TuningJobAnalytics:
                 {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
                 for row in effects.to_dict("records")
             ],
+            "SuggestedRanges": suggested_ranges(
+                self.space, jobs, self.spec.maximize, importance=effects
+            ),
             "Methods": {
                 "Importance": IMPORTANCE_METHOD,
                 "RankCorrelation": RANK_CORRELATION_METHOD,
+                "SuggestedRanges": SUGGESTED_RANGES_METHOD,
             },
             "Notes": [COST_NOTE],
             "CreationTime": record.created_at,
@@ -344,3 +365,83 @@ def _unit(space: SearchSpace, name: str, x: np.ndarray) -> np.ndarray:
         ends = np.asarray(p.scaled(list(bounds)), dtype=float)
     lo, hi = float(ends.min()), float(ends.max())
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(x)
+
+
+def _round_out(value: float, up: bool, digits: int = 2) -> float:
+    """``value`` rounded away from the inside of a range to ``digits`` significant digits."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - (digits - 1))
+    n = math.ceil(value / step - 1e-9) if up else math.floor(value / step + 1e-9)
+    return float(f"{n * step:.12g}")
+
+
+def suggested_ranges(
+    space: SearchSpace,
+    jobs: Sequence[TrainingJobRecord],
+    maximize: bool,
+    importance: pd.DataFrame | None = None,
+) -> list[dict[str, Any]]:
+    """Which ranges to narrow next time: per tuned hyperparameter, the range the best jobs
+    used (see :data:`SUGGESTED_RANGES_METHOD`), always holding the best job and within the
+    original range.
+
+    Args:
+        space: the tuned ranges.
+        jobs: the training jobs (only those with an objective count).
+        maximize: whether larger objective values are better.
+        importance: the rows of :meth:`TuningJobAnalytics.importance` when already computed.
+
+    Returns:
+        One dict per hyperparameter, in the space's order: ``hyperparameter``, ``kind``,
+        ``scaling``, ``importance``, ``jobs_used`` (how many best jobs the span is of),
+        ``range`` and ``suggested`` (each ``{"MinValue", "MaxValue"}`` or ``{"Values"}``),
+        and ``parameter_range``: the suggestion as an element of the request's
+        ``<Kind>ParameterRanges``, ready to paste. Empty before any job has an objective.
+    """
+    scored = [j for j in jobs if j.objective is not None and math.isfinite(j.objective)]
+    if not scored:
+        return []
+    # Stable: among equal objectives the earlier job comes first, as for the best job.
+    ranked = sorted(scored, key=lambda j: j.objective or 0.0, reverse=maximize)
+    top = ranked[: min(len(ranked), max(MIN_TOP, math.ceil(TOP_SHARE * len(ranked))))]
+    if importance is None:
+        shares = {r["hyperparameter"]: r["importance"] for r in hyperparameter_effects(space, jobs)}
+    else:
+        shares = dict(zip(importance["hyperparameter"], importance["importance"]))
+    rows: list[dict[str, Any]] = []
+    for name, p in space.ranges.items():
+        used = [j.hyperparameters.get(name) for j in top if name in j.hyperparameters]
+        share = shares.get(name)
+        row: dict[str, Any] = {
+            "hyperparameter": name,
+            "kind": p.kind,
+            "scaling": p.scaling,
+            "importance": None if share is None or share != share else float(share),
+            "jobs_used": len(top),
+        }
+        narrowed: Parameter
+        if isinstance(p, CategoricalParameter):
+            choices = p.grid_values()
+            kept = [v for v in choices if any(str(v) == str(u) for u in used)] or choices
+            narrowed = CategoricalParameter(kept)
+            row["range"] = {"Values": [str(v) for v in choices]}
+            row["suggested"] = {"Values": [str(v) for v in kept]}
+        elif isinstance(p, ContinuousParameter | IntegerParameter):
+            lo_bound, hi_bound = p.bounds
+            units = [p.to_unit(float(u)) for u in used if u is not None]
+            lo = float(p.from_unit(max(min(units) - RANGE_PAD, 0.0)))
+            hi = float(p.from_unit(min(max(units) + RANGE_PAD, 1.0)))
+            lo = max(_round_out(lo, up=False), lo_bound)
+            hi = min(_round_out(hi, up=True), hi_bound)
+            if isinstance(p, IntegerParameter):
+                narrowed = IntegerParameter(math.floor(lo), math.ceil(hi), p.scaling_type)
+            else:
+                narrowed = ContinuousParameter(lo, hi, p.scaling_type)
+            row["range"] = {"MinValue": p.min_value, "MaxValue": p.max_value}
+            row["suggested"] = {"MinValue": narrowed.min_value, "MaxValue": narrowed.max_value}
+        else:  # pragma: no cover - the three kinds above are every kind there is
+            continue
+        row["parameter_range"] = narrowed.as_tuning_range(name)
+        rows.append(row)
+    return rows

@@ -1,8 +1,12 @@
 """A tuning job's report: one self-contained HTML file (it opens offline; plotly.js is inlined).
 
 It holds the summary (best job, counts by status, time spent, rank correlation and importance
-per hyperparameter), the five interactive plots and the table of training jobs (sortable by
-any column, filterable by status).
+per hyperparameter), the suggested narrower ranges for a next tuning job, the interactive
+plots and the table of training jobs (sortable by any column, filterable by status, and by
+the points selected in a plot: box or lasso on the scatter panels shows their rows).
+
+plotly.js is inlined once; each figure is stored once as JSON (the shared Plotly template
+too, once), and one small script draws them all.
 
 Example:
     >>> from sagetune.report import write_report
@@ -59,6 +63,13 @@ tr.best td { background: #fff6cc; }
 .scroll { max-height: 560px; overflow: auto; }
 .toolbar { display: flex; gap: 10px; align-items: center; margin-bottom: 8px; }
 .plot { min-height: 300px; }
+.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(600px, 1fr)); gap: 0 14px; }
+.plots section.wide { grid-column: 1 / -1; }
+#selection { display: none; }
+#selection.on { display: inline; }
+button.plain { background: #fff; color: var(--fg); border-color: var(--line); padding: 2px 8px; }
+pre.ranges { background: #f6f7f9; border: 1px solid var(--line); padding: 8px; font-size: 12px;
+             overflow: auto; max-height: 260px; }
 button { font: inherit; padding: 5px 12px; border-radius: 6px; border: 1px solid #c33;
          background: #d9362b; color: #fff; cursor: pointer; }
 button:disabled { background: #bbb; border-color: #aaa; cursor: default; }
@@ -73,17 +84,29 @@ _TABLE_JS = """
   const rows = Array.from(body.rows);
   const filter = document.getElementById("status-filter");
   const count = document.getElementById("shown-count");
-  let sortCol = -1, asc = true;
+  const selection = document.getElementById("selection");
+  let sortCol = -1, asc = true, picked = null;
   function apply() {
     const want = filter.value;
     let shown = 0;
     for (const r of rows) {
-      const ok = !want || r.dataset.status === want;
+      const ok = (!want || r.dataset.status === want) && (!picked || picked.has(r.dataset.name));
       r.style.display = ok ? "" : "none";
       if (ok) shown++;
     }
     count.textContent = shown + " of " + rows.length;
+    selection.className = picked ? "on" : "";
   }
+  // Points selected (box or lasso) in a plot show only their rows; each point carries its
+  // training job's name as customdata.
+  window.sagetuneSelect = function (names) {
+    picked = names && names.length ? new Set(names) : null;
+    apply();
+  };
+  document.getElementById("clear-selection").addEventListener("click", () => {
+    picked = null;
+    apply();
+  });
   function key(r, i) {
     const c = r.cells[i];
     const v = c.dataset.v !== undefined ? c.dataset.v : c.textContent;
@@ -112,6 +135,30 @@ _TABLE_JS = """
   apply();
 })();
 """
+
+
+_PLOTS_JS = """
+(function () {
+  const figures = JSON.parse(document.getElementById("figures").textContent);
+  const template = JSON.parse(document.getElementById("plotly-template").textContent);
+  const config = {displaylogo: false, responsive: true};
+  for (const [kind, fig] of Object.entries(figures)) {
+    const el = document.getElementById("plot-" + kind);
+    fig.layout.template = template;
+    Plotly.newPlot(el, fig.data, fig.layout, config);
+    el.on("plotly_selected", (e) => {
+      const names = e ? e.points.map((p) => p.customdata).filter((n) => typeof n === "string")
+                      : [];
+      window.sagetuneSelect(names);
+    });
+    el.on("plotly_deselect", () => window.sagetuneSelect(null));
+  }
+})();
+"""
+# Plots that span the page; the others share a row two by two on a wide screen.
+_WIDE = {"scatter", "parallel", "timeline"}
+# Plots whose points are training jobs: box and lasso select them.
+_SELECTABLE = {"scatter", "convergence", "time", "contour"}
 
 
 def _e(value: Any) -> str:
@@ -192,6 +239,42 @@ def summary_html(summary: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _range_text(r: dict[str, Any]) -> str:
+    if "Values" in r:
+        return ", ".join(str(v) for v in r["Values"])
+    return f"{_num(float(r['MinValue']), 4)} to {_num(float(r['MaxValue']), 4)}"
+
+
+def suggested_ranges_html(rows: Sequence[dict[str, Any]], method: str) -> str:
+    """The "narrow these ranges next time" section: a table, most important first, and the
+    suggestion as ``ParameterRanges`` JSON to paste into the next request."""
+    if not rows:
+        return '<p class="muted">No training job has an objective value yet.</p>'
+    ordered = sorted(rows, key=lambda r: -(r["importance"] if r["importance"] is not None else -1))
+    parts = [
+        "<table><thead><tr><th>hyperparameter</th><th>importance</th><th>range searched</th>"
+        "<th>suggested range</th></tr></thead><tbody>"
+    ]
+    for r in ordered:
+        scaling = f" ({_e(r['scaling'])})" if r.get("scaling") else ""
+        parts.append(
+            f"<tr><td>{_e(r['hyperparameter'])}</td>"
+            f'<td class="num">{_num(r["importance"], 2)}</td>'
+            f"<td>{_e(_range_text(r['range']))}{scaling}</td>"
+            f"<td><b>{_e(_range_text(r['suggested']))}</b></td></tr>"
+        )
+    parts.append("</tbody></table>")
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(f"{r['kind']}ParameterRanges", []).append(r["parameter_range"])
+    parts.append(
+        f'<p class="muted">Suggested: {_e(method)}; the best job lies within every suggested '
+        "range. As <code>ParameterRanges</code> for the next tuning job:</p>"
+        f'<pre class="ranges">{_e(json.dumps(groups, indent=2))}</pre>'
+    )
+    return "".join(parts)
+
+
 def jobs_table_html(
     jobs: Sequence[TrainingJobRecord], hp_names: Sequence[str], best_name: str | None
 ) -> str:
@@ -203,7 +286,10 @@ def jobs_table_html(
         (
             f'<div class="toolbar"><label>status <select id="status-filter">'
             f'<option value="">all</option>{options}</select></label>'
-            f'<span class="muted">showing <span id="shown-count"></span></span></div>'
+            f'<span class="muted">showing <span id="shown-count"></span></span>'
+            '<span id="selection" class="muted">· the points selected in a plot '
+            '<button type="button" class="plain" id="clear-selection">show all</button>'
+            "</span></div>"
         ),
         '<div class="scroll"><table id="jobs"><thead><tr>',
         "".join(f"<th>{_e(h)}</th>" for h in head),
@@ -228,9 +314,57 @@ def jobs_table_html(
         reason = (j.failure_reason or "").splitlines()[0][:120] if j.failure_reason else ""
         cells.append(f'<td class="muted" title="{_e(j.failure_reason)}">{_e(reason)}</td>')
         cls = ' class="best"' if j.name == best_name else ""
-        parts.append(f'<tr data-status="{_e(j.status)}"{cls}>{"".join(cells)}</tr>')
+        parts.append(
+            f'<tr data-status="{_e(j.status)}" data-name="{_e(j.name)}"{cls}>{"".join(cells)}</tr>'
+        )
     parts.append("</tbody></table></div>")
     return "".join(parts)
+
+
+TITLES = {
+    "scatter": "The objective against each hyperparameter (select points to see their rows)",
+    "convergence": "Convergence: the objective by job, and the best so far",
+    "time": "The objective over wall-clock time, and the best so far",
+    "parallel": "Parallel coordinates",
+    "curves": "Learning curves",
+    "importance": "Hyperparameter importance",
+    "contour": "The two most important hyperparameters",
+    "ecdf": "Distribution of the objective",
+    "timeline": "Timeline of training jobs",
+}
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a ``<script>`` element."""
+    return json.dumps(value, default=str, separators=(",", ":")).replace("</", "<\\/")
+
+
+def _compact(value: Any) -> Any:
+    """Plotly JSON with every float to 6 significant digits: far more than a screen shows, and
+    a third of the size of the 17 digits a float prints with."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items()}
+    return value
+
+
+def figures_json(data: TuningData) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every plot of the report as Plotly JSON, and the one template they share (kept once
+    rather than in every figure)."""
+    from sagetune.plots import interactive
+
+    figures: dict[str, Any] = {}
+    template: dict[str, Any] = {}
+    for kind in KINDS:
+        fig = json.loads(interactive.figure(kind, data).to_json())
+        template = fig["layout"].pop("template", template)
+        if kind in _SELECTABLE:
+            fig["layout"]["dragmode"] = "select"
+        figures[kind] = _compact(fig)
+    return figures, template
 
 
 def render_report(name: str, store: Store | str | None = None) -> str:
@@ -248,22 +382,16 @@ def render_report(name: str, store: Store | str | None = None) -> str:
     data = TuningData.load(st, name, jobs=jobs, max_curves=MAX_CURVES)
     summary = analytics.summary(jobs)
     best = summary["BestTrainingJob"]
-    plots = []
-    for kind in KINDS:
-        fig = interactive.figure(kind, data)
-        plots.append(
-            f'<section><h2>{_e(kind)}</h2><div class="plot" id="plot-{kind}">'
-            + fig.to_html(
-                include_plotlyjs=False,
-                full_html=False,
-                config={"displaylogo": False, "responsive": True},
-            )
-            + "</div></section>"
-        )
+    figures, template = figures_json(data)
+    plots = [
+        f'<section class="{"wide" if kind in _WIDE else ""}"><h2>{_e(TITLES[kind])}</h2>'
+        f'<div class="plot" id="plot-{kind}"></div></section>'
+        for kind in KINDS
+    ]
     objective = summary["Objective"]
     generated = _iso(time.time())
     # The summary as JSON too, so scripts can pull the numbers out of the file.
-    summary_json = json.dumps(summary, default=str).replace("</", "<\\/")
+    summary_json = _script_json(summary)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -281,13 +409,19 @@ def render_report(name: str, store: Store | str | None = None) -> str:
 · report written {generated}</div></header>
 <main>
 <section id="summary"><h2>Summary</h2>{summary_html(summary)}</section>
-{"".join(plots)}
+<section id="suggested-ranges"><h2>Which ranges to narrow next time</h2>
+{suggested_ranges_html(summary["SuggestedRanges"], summary["Methods"]["SuggestedRanges"])}
+</section>
+<div class="plots">{"".join(plots)}</div>
 <section id="training-jobs"><h2>Training jobs</h2>
 {jobs_table_html(jobs, list(data.space.names), best["TrainingJobName"] if best else None)}
 </section>
 </main>
 <script type="application/json" id="summary-data">{summary_json}</script>
+<script type="application/json" id="plotly-template">{_script_json(template)}</script>
+<script type="application/json" id="figures">{_script_json(figures)}</script>
 <script>{_TABLE_JS}</script>
+<script>{_PLOTS_JS}</script>
 </body>
 </html>
 """

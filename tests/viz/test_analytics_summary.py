@@ -22,8 +22,10 @@ from sagetune.analytics import (
     CURVE_COLUMNS,
     IMPORTANCE_METHOD,
     hyperparameter_effects,
+    suggested_ranges,
 )
 from sagetune.importance import fanova
+from sagetune.space import SearchSpace
 from sagetune.store import open_store
 from sagetune.store.records import MetricPoint, TrainingJobRecord
 
@@ -221,3 +223,57 @@ def test_too_few_jobs_gives_no_importance() -> None:
 def test_unknown_tuning_job_is_a_clear_error(store_url: str) -> None:
     with pytest.raises(ResourceNotFound, match="no tuning job named 'nope'"):
         TuningJobAnalytics("nope", store=store_url)
+
+
+@pytest.mark.parametrize("maximize", [True, False])
+def test_suggested_ranges_narrow_to_the_best_jobs_in_each_scaling(maximize: bool) -> None:
+    space = SearchSpace(
+        {
+            "lr": ContinuousParameter(1e-5, 1.0, "Logarithmic"),
+            "momentum": ContinuousParameter(0.5, 0.9999, "ReverseLogarithmic"),
+            "layers": IntegerParameter(1, 12),
+            "act": CategoricalParameter(["relu", "tanh", "gelu"]),
+        }
+    )
+    rng = np.random.default_rng(7)
+    jobs = []
+    for i in range(1, 61):
+        hp = {
+            "lr": float(10 ** rng.uniform(-5, 0)),
+            "momentum": float(1 - 10 ** rng.uniform(-4, math.log10(0.5))),
+            "layers": int(rng.integers(1, 13)),
+            "act": ["relu", "tanh", "gelu"][i % 3],
+        }
+        score = -((math.log10(hp["lr"]) + 3) ** 2) - abs(hp["layers"] - 6) / 3
+        score += 0.5 if hp["act"] == "gelu" else 0.0
+        jobs.append(
+            TrainingJobRecord(
+                name=f"s-{i}",
+                tuning_job_name="s",
+                seq=i,
+                status="Completed",
+                hyperparameters=hp,
+                created_at=float(i),
+                objective=score if maximize else -score,
+            )
+        )
+    best = max(jobs, key=lambda j: j.objective if maximize else -j.objective)  # type: ignore[operator]
+    rows = {r["hyperparameter"]: r for r in suggested_ranges(space, jobs, maximize)}
+    assert list(rows) == ["lr", "momentum", "layers", "act"]
+    for name in ("lr", "momentum", "layers"):
+        s, r = rows[name]["suggested"], rows[name]["range"]
+        assert r["MinValue"] <= s["MinValue"] <= best.hyperparameters[name] <= s["MaxValue"]
+        assert s["MaxValue"] <= r["MaxValue"]
+        assert rows[name]["jobs_used"] == 12  # the best 20% of 60
+    lr = rows["lr"]["suggested"]
+    assert lr["MaxValue"] / lr["MinValue"] < 1e4  # narrowed from five decades
+    assert rows["lr"]["parameter_range"] == {
+        "Name": "lr",
+        "MinValue": str(lr["MinValue"]),
+        "MaxValue": str(lr["MaxValue"]),
+        "ScalingType": "Logarithmic",
+    }
+    assert isinstance(rows["layers"]["suggested"]["MinValue"], int)
+    assert best.hyperparameters["act"] in rows["act"]["suggested"]["Values"]
+    assert set(rows["act"]["suggested"]["Values"]) <= {"relu", "tanh", "gelu"}
+    assert suggested_ranges(space, [], maximize) == []

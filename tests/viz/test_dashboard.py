@@ -10,9 +10,10 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,17 +29,8 @@ from sagetune.errors import ValidationError
 from sagetune.store import open_store
 from sagetune.store.sql import metric_points, training_jobs
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+BrowserPage = Callable[[], AbstractContextManager[Any]]
+
 SPACE = {"x": ContinuousParameter(1e-3, 1.0, "Logarithmic"), "n": IntegerParameter(1, 4)}
 
 TUNER_SCRIPT = textwrap.dedent("""
@@ -113,23 +105,6 @@ def serving(app: object) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-@contextmanager
-def browser_page() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            page.set_default_timeout(20_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.js_errors = errors  # type: ignore[attr-defined]
-            yield page
-        finally:
-            browser.close()
 
 
 # the token and the binding -------------------------------------------------------------------
@@ -358,7 +333,7 @@ def test_ten_thousand_training_jobs_stay_responsive(big_url: str) -> None:
     assert time.monotonic() - t1 < 1.0
 
 
-def test_ten_thousand_jobs_in_the_browser(big_url: str) -> None:
+def test_ten_thousand_jobs_in_the_browser(big_url: str, browser_page: BrowserPage) -> None:
     with serving(create_app(big_url)) as base, browser_page() as page:
         t0 = time.monotonic()
         page.goto(f"{base}/tuning-jobs/big")  # type: ignore[attr-defined]
@@ -384,7 +359,7 @@ def test_ten_thousand_jobs_in_the_browser(big_url: str) -> None:
 
 
 # a real browser on a running tuning job ------------------------------------------------------
-def test_watch_a_running_tuning_job_and_stop_it(tmp_path: Path) -> None:
+def test_watch_a_running_tuning_job_and_stop_it(tmp_path: Path, browser_page: BrowserPage) -> None:
     url = f"sqlite:///{tmp_path / 'live.db'}"
     script = tmp_path / "tune.py"
     script.write_text(TUNER_SCRIPT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import xml.etree.ElementTree as ET
@@ -277,9 +278,199 @@ def test_cli_plot_writes_each_kind_and_explains_bad_input(url: str, tmp_path: Pa
     assert res.output.strip().splitlines() == [
         (
             "ValidationError: --kind: unknown plot kind 'pie'; choose one of scatter, "
-            "convergence, parallel, curves, importance"
+            "convergence, time, parallel, curves, importance, contour, ecdf, timeline"
         )
     ]
     res = runner.invoke(main, ["plot", "missing", "-o", str(tmp_path / "x.png"), "--store", url])
     assert res.exit_code == 2 and "no tuning job named 'missing'" in res.output
     assert "Traceback" not in res.output
+
+
+# robust axes, markers, the grid and the newer pictures --------------------------------------
+def _outlier_data() -> TuningData:
+    """Twenty jobs with an AUC between 0.95 and 0.99, one diverged at 0.5, one failed."""
+    from sagetune.space import SearchSpace
+
+    rng = np.random.default_rng(3)
+    space = SearchSpace(
+        {
+            "a": ContinuousParameter(1e-3, 1.0, "Logarithmic"),
+            "b": ContinuousParameter(0.0, 1.0),
+            "c": IntegerParameter(1, 8),
+            "d": CategoricalParameter(["x", "y"]),
+        }
+    )
+    jobs = []
+    for i in range(1, 23):
+        status, objective = "Completed", float(0.95 + 0.04 * rng.random())
+        if i == 5:
+            objective = 0.5
+        if i == 9:
+            status, objective = "Failed", None
+        if i == 12:
+            status = "Stopped"
+        jobs.append(
+            TrainingJobRecord(
+                name=f"o-{i}",
+                tuning_job_name="o",
+                seq=i,
+                status=status,
+                hyperparameters={
+                    "a": float(10 ** (-3 * rng.random())),
+                    "b": float(rng.random()),
+                    "c": int(rng.integers(1, 9)),
+                    "d": "xy"[i % 2],
+                },
+                created_at=1000.0 + i,
+                started_at=1000.5 + i,
+                ended_at=1002.0 + 1.5 * i,
+                objective=objective,
+            )
+        )
+    return TuningData("o", "Completed", "auc", True, space, jobs, [])
+
+
+def test_one_outlier_does_not_flatten_the_objective_axis() -> None:
+    data = _outlier_data()
+    on_scale = [j.objective for j in data.jobs if j.objective not in (None, 0.5)]
+    for d in (pdata.scatter_data(data), pdata.convergence_data(data), pdata.time_data(data)):
+        va = d.y_axis
+        assert va.low == min(on_scale) and va.high == max(on_scale)  # the outlier is excluded
+        assert va.view[1] - va.view[0] < 0.1  # not stretched down to 0.5
+        i = d.names.index("o-5")
+        assert d.clip[i] == -1 and d.value[i] == 0.5
+        # Drawn in its band: below every on-scale job, above the floor of failed jobs.
+        assert va.lower_band is not None and d.y[i] == va.lower_band
+        assert va.scale[0] < d.y[i] < va.band_edges[0] < va.low
+        assert d.floor < d.y[i] and d.y[d.names.index("o-9")] == d.floor
+        assert (d.clip[[n != "o-5" for n in d.names]] == 0).all()
+    par = pdata.parallel_data(data)
+    assert par.color_range == (min(on_scale), max(on_scale))
+    auc = par.axes[-1]
+    assert auc.position[par.names.index("o-5")] == 0.0
+    assert auc.tick_labels[0].endswith("(off scale)")
+    inner = auc.position[[n != "o-5" for n in par.names]]
+    assert inner.min() >= 0.08 - 1e-9  # the others keep the whole axis above the gap
+    ecdf = pdata.ecdf_data(data)
+    assert ecdf.clip[0] == -1 and ecdf.values[0] == 0.5
+
+
+def test_a_wide_positive_objective_gets_a_log_axis() -> None:
+    va = pdata.value_axis([1e-4, 3e-4, 1e-3, 5e-3, 2e-2, 1e-1])
+    assert va.log and va.lower_band is None and va.upper_band is None
+    assert not pdata.value_axis([0.1, 0.2, 0.3]).log
+
+
+def test_off_scale_and_status_markers_in_both_drawers() -> None:
+    data = _outlier_data()
+    fig = static.figure("scatter", data)
+    panel = _panels(fig)[0]
+    legend = [t.get_text() for t in panel.get_legend().get_texts()]
+    for label in ("Completed", "Stopped (early)", "Failed (no objective)", "off scale (in band)"):
+        assert label in legend
+    lo, hi = panel.get_ylim()
+    assert lo > 0.9 and hi < 1.0  # the outlier does not stretch the axis
+    drawn = interactive.figure("scatter", data).data
+    traces = {t.name: t for t in reversed(drawn)}  # the first panel's trace of each name
+    off = traces["off scale"]
+    assert list(off.marker.symbol) == ["triangle-down"] and list(off.customdata) == ["o-5"]
+    assert traces["Stopped (early)"].marker.symbol == "square-open"
+    assert traces["Failed (no objective)"].marker.symbol == "x"
+    assert traces["Completed"].opacity < 1  # overlapping points show through
+    bar = traces["Completed"].marker.colorbar
+    assert bar.tickformat == "d" and bar.dtick >= 1
+
+
+@pytest.mark.parametrize(("n", "shape"), [(1, (1, 1)), (2, (1, 2)), (3, (1, 3)), (4, (2, 2))])
+def test_panel_grid_leaves_no_empty_slot(n: int, shape: tuple[int, int]) -> None:
+    assert pdata.panel_grid(n) == shape
+
+
+def test_four_hyperparameters_draw_a_two_by_two_grid(data: TuningData) -> None:
+    fig = static.figure("scatter", data)
+    panels = _panels(fig)
+    grid = {ax.get_subplotspec().get_geometry()[:2] for ax in panels}
+    assert grid == {(2, 2)} and len(panels) == 4
+    layout = interactive.figure("scatter", data).to_plotly_json()["layout"]
+    assert len([k for k in layout if k.startswith("xaxis")]) == 4
+
+
+def test_time_data_best_so_far_is_monotone_and_matches_the_jobs(data: TuningData) -> None:
+    d = pdata.time_data(data)
+    assert (np.diff(d.x) >= 0).all() and (d.x >= 0).all()
+    assert (np.diff(d.best_y) >= 0).all()  # Maximize: never worse
+    assert d.best_y[-1] == data.best.objective  # type: ignore[union-attr]
+    ended = sorted(j.ended_at for j in data.jobs if j.ended_at is not None)
+    start = min(j.created_at for j in data.jobs)
+    assert d.best_x[-1] == pytest.approx(ended[-1] - start)
+    # Each step is the best objective among the jobs ended by then.
+    for x, y in zip(d.best_x, d.best_y):
+        done = [
+            j.objective
+            for j in data.jobs
+            if j.objective is not None and j.ended_at is not None and j.ended_at - start <= x
+        ]
+        assert y == max(done)
+
+
+def test_timeline_contour_and_ecdf_data(data: TuningData) -> None:
+    t = pdata.timeline_data(data)
+    started = [j for j in data.jobs if j.started_at is not None]
+    assert len(t.names) == len(started) and (t.end >= t.start).all() and (t.start >= 0).all()
+    assert set(t.status) >= {"Completed", "Failed", "Stopped"}
+    c = pdata.contour_data(data)
+    imp = pdata.importance_data(data)
+    assert [a.name for a in c.axes] == imp.names[:2]
+    assert c.z is not None and c.z.shape == (len(c.grid), len(c.grid))
+    finite = c.z[np.isfinite(c.z)]
+    assert finite.size and finite.min() >= c.value.min() - 1e-9
+    assert finite.max() <= c.value.max() + 1e-9  # a linear interpolation stays within the data
+    e = pdata.ecdf_data(data)
+    scored = sorted(j.objective for j in data.jobs if j.objective is not None)
+    assert e.values.tolist() == scored and e.fraction[-1] == 1.0
+    assert (np.diff(e.fraction) > 0).all()
+    traces = interactive.figure("timeline", data).data
+    assert {tr.name for tr in traces} >= {"Completed", "Failed", "Stopped"}
+    assert sum(len(tr.y) for tr in traces) == len(started)
+
+
+def test_learning_curves_keep_a_diverged_job_off_scale() -> None:
+    base = _outlier_data()
+    points = [
+        MetricPoint(j.name, "auc", (j.objective or 0.0) - 0.01 * (3 - e), e, j.created_at + e)
+        for j in base.jobs
+        if j.objective is not None
+        for e in (1, 2, 3)
+    ]
+    data = TuningData(base.name, base.status, "auc", True, base.space, base.jobs, points)
+    d = pdata.curves_data(data)
+    va = d.y_axis
+    assert va.low > 0.9 and va.lower_band is not None
+    diverged = next(c for c in d.curves if c.name == "o-5")
+    drawn, clip = va.place(diverged.values)
+    assert (clip == -1).all() and (drawn == va.lower_band).all()
+    others = np.concatenate([c.values for c in d.curves if c.name != "o-5"])
+    assert (va.place(others)[1] == 0).all()
+    fig = interactive.figure("curves", data)
+    line = next(t for t in fig.data if t.name and t.name.startswith("o-5 "))
+    assert set(line.marker.symbol) == {"triangle-down"} and list(line.customdata) == [
+        0.48,
+        0.49,
+        0.5,
+    ]
+    assert fig.layout.yaxis.range[0] > 0.85  # not stretched down to 0.5
+
+
+def test_a_positive_objective_can_be_seen_on_a_log_or_linear_axis(data: TuningData) -> None:
+    fig = interactive.figure("time", data)
+    (menu,) = fig.layout.updatemenus
+    assert [b.label for b in menu.buttons] == ["linear y", "log y"]
+    assert menu.buttons[1].args[0]["yaxis.type"] == "log"
+    assert tuple(menu.buttons[0].args[0]["yaxis.range"]) == tuple(fig.layout.yaxis.range)
+    base = _outlier_data()
+    negated = [
+        j if j.objective is None else dataclasses.replace(j, objective=-j.objective)
+        for j in base.jobs
+    ]
+    data = TuningData(base.name, base.status, "auc", False, base.space, negated, [])
+    assert not interactive.figure("convergence", data).layout.updatemenus  # no log of <= 0

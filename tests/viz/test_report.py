@@ -10,9 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from sagetune import ContinuousParameter, HyperparameterTuner, IntegerParameter
+from sagetune.analytics import TuningJobAnalytics
 from sagetune.cli import main
 from sagetune.errors import ValidationError
 from sagetune.plots.data import KINDS
+from sagetune.plots.interactive import plotly_js
 from sagetune.report import write_report
 from sagetune.store import open_store
 
@@ -114,11 +116,11 @@ def test_report_is_valid_self_contained_html_with_the_data(url: str, tmp_path: P
     assert checker.errors == [] and checker.stack == []
     assert checker.external == []  # nothing loaded from the network
     assert not [t for t in checker.tags if t in ("link", "iframe", "img")]
-    # plotly.js is inlined, once; every plot is drawn by it.
+    # plotly.js is inlined, once; every plot is JSON drawn by one script.
     assert sum("plotly.js" in s[:2000] and len(s) > 1_000_000 for s in checker.scripts) == 1
     for kind in KINDS:
         assert f"plot-{kind}" in checker.ids
-    assert sum("Plotly.newPlot" in s for s in checker.scripts) == len(KINDS)
+    assert sum("Plotly.newPlot" in s for s in checker.scripts) == 1
     jobs = open_store(url).list_training_jobs("report-job")
     body = " ".join(checker.text)
     for job in jobs:
@@ -140,3 +142,77 @@ def test_report_needs_an_html_name_and_a_known_job(url: str, tmp_path: Path) -> 
     assert res.exit_code == 2
     assert res.output.strip() == f"ResourceNotFound: no tuning job named 'nope' in {url}"
     assert not (tmp_path / "r.html").exists()
+
+
+def _script(text: str, element_id: str) -> object:
+    start = text.index(f'<script type="application/json" id="{element_id}">')
+    body = text[text.index(">", start) + 1 : text.index("</script>", start)]
+    return json.loads(body)
+
+
+def test_report_stays_small_plotly_once_figures_as_json(url: str, tmp_path: Path) -> None:
+    text = write_report("report-job", tmp_path / "r.html", store=url).read_text(encoding="utf-8")
+    js = plotly_js()
+    assert text.count(js[:200]) == 1  # plotly.js once
+    # Everything beyond plotly.js (ten jobs, every plot): a bound that keeps it mailable.
+    assert len(text.encode()) - len(js.encode()) < 150_000
+    figures = _script(text, "figures")
+    assert isinstance(figures, dict) and list(figures) == list(KINDS)
+    for kind, fig in figures.items():
+        assert fig["data"], kind
+        assert "template" not in fig["layout"]  # kept once, beside the figures
+    template = _script(text, "plotly-template")
+    assert isinstance(template, dict) and "layout" in template
+    assert text.replace(js, "").count('"colorway"') == 1
+
+
+def test_suggested_ranges_hold_the_best_job_and_lie_within_the_ranges(
+    url: str, tmp_path: Path
+) -> None:
+    analytics = TuningJobAnalytics("report-job", store=url)
+    summary = analytics.summary()
+    best = summary["BestTrainingJob"]["Hyperparameters"]
+    rows = {r["hyperparameter"]: r for r in summary["SuggestedRanges"]}
+    assert set(rows) == {"lr", "depth"}
+    for name, row in rows.items():
+        lo, hi = row["suggested"]["MinValue"], row["suggested"]["MaxValue"]
+        assert row["range"]["MinValue"] <= lo <= best[name] <= hi <= row["range"]["MaxValue"]
+        assert (lo, hi) != (row["range"]["MinValue"], row["range"]["MaxValue"]) or row[
+            "jobs_used"
+        ] < 3
+        assert row["parameter_range"]["Name"] == name
+    assert isinstance(rows["depth"]["suggested"]["MinValue"], int)
+    # Rounded to two significant digits, in the range's own scaling.
+    assert rows["lr"]["parameter_range"]["ScalingType"] == "Logarithmic"
+    for v in (rows["lr"]["suggested"]["MinValue"], rows["lr"]["suggested"]["MaxValue"]):
+        assert float(f"{v:.2g}") == v
+    text = write_report("report-job", tmp_path / "r.html", store=url).read_text(encoding="utf-8")
+    assert "Which ranges to narrow next time" in text
+    assert "ContinuousParameterRanges" in text and "IntegerParameterRanges" in text
+
+
+def test_selecting_points_in_the_scatter_filters_the_jobs_table(
+    url: str, tmp_path: Path, browser_page: object
+) -> None:
+    out = write_report("report-job", tmp_path / "r.html", store=url)
+    names = sorted(j.name for j in open_store(url).list_training_jobs("report-job"))[:3]
+    visible = (
+        "() => [...document.querySelectorAll('#jobs tbody tr')]"
+        ".filter((r) => r.style.display !== 'none').map((r) => r.dataset.name)"
+    )
+    with browser_page() as page:  # type: ignore[operator]
+        page.set_default_timeout(120_000)  # plotly.js parses slowly on a loaded machine
+        page.goto(out.as_uri())
+        page.wait_for_selector("#plot-timeline .main-svg")
+        assert len(page.evaluate(visible)) == 10
+        # What Plotly emits for a box or lasso selection: the points, each with its job name.
+        page.evaluate(
+            "(names) => document.getElementById('plot-scatter').emit('plotly_selected',"
+            " {points: names.map((n) => ({customdata: n}))})",
+            names,
+        )
+        assert sorted(page.evaluate(visible)) == names
+        assert page.is_visible("#selection")
+        page.click("#clear-selection")
+        assert len(page.evaluate(visible)) == 10
+        assert page.js_errors == []

@@ -56,9 +56,13 @@ def plot(
     \b
     scatter      the objective against each tuned hyperparameter, one panel each
     convergence  each job's objective in order, and the best so far
+    time         each job's objective when it ended, and the best so far then
     parallel     parallel coordinates over the hyperparameters, coloured by the objective
     curves       learning curves of the objective metric per job
     importance   importance bars per hyperparameter
+    contour      the objective over the two most important hyperparameters
+    ecdf         the empirical distribution of the objective
+    timeline     when each training job ran, coloured by status
     """
     check_kind(kind)
     _need("matplotlib", "plots", "plot")

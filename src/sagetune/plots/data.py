@@ -23,12 +23,35 @@ from sagetune.spec.model import best_training_job
 from sagetune.store import Store
 from sagetune.store.records import MetricPoint, TrainingJobRecord
 
-KINDS = ("scatter", "convergence", "parallel", "curves", "importance")
+KINDS = (
+    "scatter",
+    "convergence",
+    "time",
+    "parallel",
+    "curves",
+    "importance",
+    "contour",
+    "ecdf",
+    "timeline",
+)
 MAX_CURVES = 200  # learning curves drawn at most (see ``curves_data``)
 
 # Marker groups, in legend order. A job "has no objective" when it failed, or was stopped
 # before reporting; those are drawn on a band below the data so they stay visible.
 GROUPS = ("Completed", "Stopped", "InProgress", "Failed (no objective)", "Stopped (no objective)")
+# One colour per training job status, as the report's status badges.
+STATUS_COLORS = {
+    "Completed": "#2ca02c",
+    "Stopped": "#7f7f7f",
+    "Stopping": "#7f7f7f",
+    "Failed": "#d62728",
+    "InProgress": "#1f77b4",
+}
+# Objective values further than this many interquartile ranges beyond the quartiles are drawn
+# off scale, so one diverged job does not flatten the rest (Tukey's "far out" fence).
+OUTLIER_IQRS = 3.0
+# Log objective axes when the values kept on scale span at least this ratio.
+LOG_RATIO = 100.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +168,10 @@ def group_of(job: TrainingJobRecord) -> str:
     return "InProgress"
 
 
+def _objectives(jobs: Sequence[TrainingJobRecord]) -> np.ndarray:
+    return np.array([math.nan if j.objective is None else j.objective for j in jobs], dtype=float)
+
+
 def sample_indices(n: int, limit: int, keep: Sequence[int] = ()) -> np.ndarray:
     """At most ``limit`` indices of ``range(n)``, evenly spread, always holding ``keep``."""
     if n <= limit:
@@ -153,6 +180,120 @@ def sample_indices(n: int, limit: int, keep: Sequence[int] = ()) -> np.ndarray:
     room = max(limit - len(keep_set), 0)
     picked = set(np.linspace(0, n - 1, room).round().astype(int).tolist()) if room else set()
     return np.array(sorted(picked | set(keep_set)), dtype=int)
+
+
+# objective axes ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ValueAxis:
+    """An objective axis that keeps a few far-off values from flattening the rest.
+
+    Values within ``[low, high]`` (the range left after dropping far outliers, see
+    :data:`OUTLIER_IQRS`) are drawn where they are; values beyond are drawn in a marked band
+    past the margin, at ``lower_band``/``upper_band`` (None when nothing lies there), the
+    bands lying between ``scale`` and ``band_edges``. ``floor`` is where jobs without an
+    objective go, below everything; ``view`` is the axis's whole drawn range with the floor,
+    ``scale`` the range without it. A ``log`` axis (values
+    spanning :data:`LOG_RATIO` or more) has every position still a value, spaced in decades.
+    """
+
+    low: float
+    high: float
+    log: bool
+    lower_band: float | None
+    upper_band: float | None
+    floor: float
+    view: tuple[float, float]
+    scale: tuple[float, float]
+    band_edges: tuple[float, float]
+
+    def place(self, values: np.ndarray | Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Drawn positions of ``values`` and where each went: -1 below the scale, +1 above,
+        0 on it (NaN stays NaN)."""
+        v = np.asarray(values, dtype=float)
+        clip = np.zeros(len(v), dtype=int)
+        with np.errstate(invalid="ignore"):
+            clip[v < self.low] = -1
+            clip[v > self.high] = 1
+        pos = v.copy()
+        if self.lower_band is not None:
+            pos[clip < 0] = self.lower_band
+        if self.upper_band is not None:
+            pos[clip > 0] = self.upper_band
+        return pos, clip
+
+
+def _inner(t: np.ndarray) -> tuple[float, float]:
+    q1, q3 = (float(q) for q in np.percentile(t, [25, 75]))
+    iqr = q3 - q1
+    if not iqr > 0:  # half the values equal: nothing stands out reliably
+        return float(t.min()), float(t.max())
+    kept = t[(t >= q1 - OUTLIER_IQRS * iqr) & (t <= q3 + OUTLIER_IQRS * iqr)]
+    return float(kept.min()), float(kept.max())
+
+
+def value_axis(values: np.ndarray | Sequence[float], margin: float = 0.05) -> ValueAxis:
+    """The robust axis of some objective values (see :class:`ValueAxis`).
+
+    Args:
+        values: the values (non-finite ones are ignored).
+        margin: the room left past the on-scale values, as a share of their span.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return ValueAxis(
+            0.0, 1.0, False, None, None, -0.1, (-0.15, 1.05), (-0.05, 1.05), (-0.05, 1.05)
+        )
+    lo, hi = _inner(v)
+    log = bool(lo > 0 and hi / lo >= LOG_RATIO and (v > 0).all())
+    t = np.log10(v) if log else v
+    if log:
+        lo, hi = _inner(t)
+    span = hi - lo if hi > lo else max(abs(hi), 1.0) * 0.1
+    pad, band = margin * span, 0.1 * span
+    below, above = bool((t < lo).any()), bool((t > hi).any())
+    view_lo = lo - pad - (band if below else 0.0)
+    view_hi = hi + pad + (band if above else 0.0)
+    floor = view_lo - 0.06 * span
+
+    def back(x: float) -> float:
+        return float(10.0**x) if log else float(x)
+
+    return ValueAxis(
+        low=back(lo),
+        high=back(hi),
+        log=log,
+        lower_band=back(lo - pad - band / 2) if below else None,
+        upper_band=back(hi + pad + band / 2) if above else None,
+        floor=back(floor),
+        view=(back(floor - 0.04 * span), back(view_hi)),
+        scale=(back(view_lo), back(view_hi)),
+        band_edges=(back(lo - pad), back(hi + pad)),
+    )
+
+
+def off_scale_note(axis: ValueAxis, clip: np.ndarray, what: str = "job") -> str | None:
+    """The line under a plot that says how many values lie off scale (None when none do)."""
+    n = int((np.asarray(clip) != 0).sum())
+    if not n:
+        return None
+    return (
+        f"{n} {what}{'s' if n > 1 else ''} off scale (outside {_fmt(axis.low)} to "
+        f"{_fmt(axis.high)}) drawn as triangles in the shaded band"
+    )
+
+
+def panel_grid(n: int, max_columns: int = 3) -> tuple[int, int]:
+    """Rows and columns of a grid of ``n`` panels with as few rows plus empty slots as can
+    be (4 panels are 2 by 2, 3 one row of 3), ties to more columns."""
+    n = max(n, 1)
+
+    def cost(c: int) -> tuple[int, int]:
+        rows = math.ceil(n / c)
+        return rows + rows * c - n, -c
+
+    cols = min(range(1, min(n, max_columns) + 1), key=cost)
+    return math.ceil(n / cols), cols
 
 
 # axes ------------------------------------------------------------------------------------------
@@ -231,8 +372,10 @@ class ScatterData:
     """The objective against each tuned hyperparameter, one panel per hyperparameter.
 
     Arrays are per drawn job (all panels share them); ``x[name]`` holds each job's position on
-    that panel (a category's index on category axes). Jobs without an objective are placed at
-    ``floor``, below every objective value.
+    that panel (a category's index on category axes). ``y`` is where each job is drawn:
+    its objective, or a band past the axis's margin when the value is far off scale
+    (``clip`` -1 or +1, the value itself in ``value``), or ``floor``, below everything, when
+    it has no objective (``value`` NaN).
     """
 
     objective: str
@@ -243,24 +386,29 @@ class ScatterData:
     status: list[str]
     group: list[str]
     y: np.ndarray
+    value: np.ndarray
+    clip: np.ndarray
+    y_axis: ValueAxis
     x: dict[str, np.ndarray]
     best: int | None
-    floor: float
     total: int
     max_seq: int
+
+    @property
+    def floor(self) -> float:
+        return self.y_axis.floor
 
     @property
     def panels(self) -> int:
         return len(self.axes)
 
 
-def _floor(y: np.ndarray) -> float:
-    finite = y[np.isfinite(y)]
-    if not len(finite):
-        return 0.0
-    lo, hi = float(finite.min()), float(finite.max())
-    span = hi - lo if hi > lo else max(abs(hi), 1.0) * 0.1
-    return lo - 0.12 * span
+def place_objectives(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, ValueAxis]:
+    """Drawn positions of objective values (NaN: no objective, at the floor), where each
+    went (see :meth:`ValueAxis.place`) and the axis."""
+    axis = value_axis(values)
+    pos, clip = axis.place(values)
+    return np.where(np.isfinite(pos), pos, axis.floor), clip, axis
 
 
 def scatter_data(data: TuningData, max_points: int = 4000) -> ScatterData:
@@ -275,8 +423,8 @@ def scatter_data(data: TuningData, max_points: int = 4000) -> ScatterData:
     keep = [i for i, j in enumerate(jobs) if best is not None and j.name == best.name]
     idx = sample_indices(len(jobs), max_points, keep)
     drawn = [jobs[i] for i in idx]
-    y = np.array([math.nan if j.objective is None else j.objective for j in drawn], dtype=float)
-    floor = _floor(y)
+    value = _objectives(drawn)
+    y, clip, y_axis = place_objectives(value)
     axes = [axis_for(n, p) for n, p in data.space.ranges.items()]
     x = {a.name: a.position([j.hyperparameters.get(a.name) for j in drawn]) for a in axes}
     best_index = next(
@@ -290,10 +438,12 @@ def scatter_data(data: TuningData, max_points: int = 4000) -> ScatterData:
         seq=np.array([j.seq for j in drawn], dtype=int),
         status=[j.status for j in drawn],
         group=[group_of(j) for j in drawn],
-        y=np.where(np.isfinite(y), y, floor),
+        y=y,
+        value=value,
+        clip=clip,
+        y_axis=y_axis,
         x=x,
         best=best_index,
-        floor=floor,
         total=len(jobs),
         max_seq=max([j.seq for j in data.jobs], default=1),
     )
@@ -305,7 +455,10 @@ class ConvergenceData:
     """Each job's objective in creation order, and the best so far.
 
     ``best_x``/``best_y`` are the steps of the best-so-far line: one point per improvement plus
-    the last job, so the line stays small for any number of jobs.
+    the last job, so the line stays small for any number of jobs; ``best_pos`` is where the
+    line is drawn (off-scale values in their band). ``y``, ``value``, ``clip`` and ``y_axis``
+    are as in :class:`ScatterData`. ``x`` is the job's creation order (``convergence``) or
+    the seconds from the tuning job's first training job to the job's end (``time``).
     """
 
     objective: str
@@ -314,12 +467,73 @@ class ConvergenceData:
     seq: np.ndarray
     status: list[str]
     group: list[str]
+    x: np.ndarray
     y: np.ndarray
+    value: np.ndarray
+    clip: np.ndarray
+    y_axis: ValueAxis
     best: int | None
     best_x: np.ndarray
     best_y: np.ndarray
-    floor: float
+    best_pos: np.ndarray
     total: int
+
+    @property
+    def floor(self) -> float:
+        return self.y_axis.floor
+
+
+def best_so_far(
+    xs: Sequence[float], values: Sequence[float | None], maximize: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The steps of the running best of ``values`` taken in order at ``xs``: one point per
+    improvement, then the last x (so the line reaches the end)."""
+    best_x: list[float] = []
+    best_y: list[float] = []
+    current: float | None = None
+    for x, v in zip(xs, values):
+        if v is None or not math.isfinite(v):
+            continue
+        if current is None or (v > current if maximize else v < current):
+            current = v
+            best_x.append(float(x))
+            best_y.append(current)
+    if current is not None and len(xs) and best_x[-1] != float(xs[-1]):
+        best_x.append(float(xs[-1]))
+        best_y.append(current)
+    return np.array(best_x, dtype=float), np.array(best_y, dtype=float)
+
+
+def _progress_data(
+    data: TuningData, jobs: list[TrainingJobRecord], xs: list[float], max_points: int
+) -> ConvergenceData:
+    best_x, best_y = best_so_far(xs, [j.objective for j in jobs], data.maximize)
+    best = data.best
+    keep = [i for i, j in enumerate(jobs) if best is not None and j.name == best.name]
+    idx = sample_indices(len(jobs), max_points, keep)
+    drawn = [jobs[i] for i in idx]
+    value = _objectives(drawn)
+    y, clip, y_axis = place_objectives(value)
+    return ConvergenceData(
+        objective=data.objective_metric_name,
+        maximize=data.maximize,
+        names=[j.name for j in drawn],
+        seq=np.array([j.seq for j in drawn], dtype=int),
+        status=[j.status for j in drawn],
+        group=[group_of(j) for j in drawn],
+        x=np.array([xs[i] for i in idx], dtype=float),
+        y=y,
+        value=value,
+        clip=clip,
+        y_axis=y_axis,
+        best=next(
+            (i for i, j in enumerate(drawn) if best is not None and j.name == best.name), None
+        ),
+        best_x=best_x,
+        best_y=best_y,
+        best_pos=y_axis.place(best_y)[0],
+        total=len(jobs),
+    )
 
 
 def convergence_data(data: TuningData, max_points: int = 4000) -> ConvergenceData:
@@ -330,40 +544,21 @@ def convergence_data(data: TuningData, max_points: int = 4000) -> ConvergenceDat
         max_points: at most this many job points (the line of the best is always complete).
     """
     jobs = [j for j in data.jobs if j.objective is not None or j.finished]
-    best_x: list[float] = []
-    best_y: list[float] = []
-    current: float | None = None
-    for j in jobs:
-        if j.objective is None:
-            continue
-        if current is None or (j.objective > current if data.maximize else j.objective < current):
-            current = j.objective
-            best_x.append(j.seq)
-            best_y.append(current)
-    if current is not None and jobs and best_x[-1] != jobs[-1].seq:
-        best_x.append(jobs[-1].seq)
-        best_y.append(current)
-    best = data.best
-    keep = [i for i, j in enumerate(jobs) if best is not None and j.name == best.name]
-    drawn = [jobs[i] for i in sample_indices(len(jobs), max_points, keep)]
-    y = np.array([math.nan if j.objective is None else j.objective for j in drawn], dtype=float)
-    floor = _floor(y)
-    return ConvergenceData(
-        objective=data.objective_metric_name,
-        maximize=data.maximize,
-        names=[j.name for j in drawn],
-        seq=np.array([j.seq for j in drawn], dtype=int),
-        status=[j.status for j in drawn],
-        group=[group_of(j) for j in drawn],
-        y=np.where(np.isfinite(y), y, floor),
-        best=next(
-            (i for i, j in enumerate(drawn) if best is not None and j.name == best.name), None
-        ),
-        best_x=np.array(best_x, dtype=float),
-        best_y=np.array(best_y, dtype=float),
-        floor=floor,
-        total=len(jobs),
-    )
+    return _progress_data(data, jobs, [float(j.seq) for j in jobs], max_points)
+
+
+def time_data(data: TuningData, max_points: int = 4000) -> ConvergenceData:
+    """Objective per finished job against when it ended (seconds since the tuning job's first
+    training job was created), with the best so far at each moment.
+
+    Args:
+        data: the snapshot.
+        max_points: at most this many job points (the line of the best is always complete).
+    """
+    ended = [j for j in data.jobs if j.ended_at is not None]
+    jobs = sorted(ended, key=lambda j: (j.ended_at or 0.0, j.seq))
+    start = min((j.created_at for j in data.jobs), default=0.0)
+    return _progress_data(data, jobs, [(j.ended_at or start) - start for j in jobs], max_points)
 
 
 # parallel coordinates ------------------------------------------------------------------------
@@ -382,13 +577,18 @@ class ParallelAxis:
 @dataclass(frozen=True)
 class ParallelData:
     """Parallel coordinates: one line per job with an objective, over every tuned axis and the
-    objective (the last axis); ``color`` is the objective."""
+    objective (the last axis); ``color`` is the objective, its scale spanning
+    ``color_range`` (the on-scale values of :func:`value_axis`: a far-off job takes the end
+    colour instead of squeezing the others into one). Off-scale jobs sit at the ends of the
+    objective axis, past a gap, and ``clip`` says which (-1, 0, +1)."""
 
     objective: str
     maximize: bool
     axes: list[ParallelAxis]
     names: list[str]
     color: np.ndarray
+    color_range: tuple[float, float]
+    clip: np.ndarray
     best: int | None
     total: int
 
@@ -435,6 +635,50 @@ def _numeric_parallel_axis(a: Axis, p: Parameter, values: np.ndarray) -> Paralle
     )
 
 
+def parallel_axis(name: str, p: Parameter, values: Sequence[Any]) -> ParallelAxis:
+    """A hyperparameter's axis on ``[0, 1]``: numeric ranges as they are searched (log,
+    reverse log), categories evenly by their index."""
+    a = axis_for(name, p)
+    pos = a.position(values)
+    if a.kind != "category":
+        return _numeric_parallel_axis(a, p, pos)
+    k = max(len(a.categories) - 1, 1)
+    return ParallelAxis(
+        name, name, pos / k, pos, [i / k for i in range(len(a.categories))], list(a.categories)
+    )
+
+
+# The share of the objective axis that holds its off-scale jobs, at each end that has some.
+_OFF_SCALE_GAP = 0.08
+
+
+def _objective_axis(name: str, y: np.ndarray) -> tuple[ParallelAxis, np.ndarray, ValueAxis]:
+    va = value_axis(y)
+    _, clip = va.place(y)
+    lo, hi = va.low, va.high
+    gap_lo = _OFF_SCALE_GAP if (clip < 0).any() else 0.0
+    gap_hi = _OFF_SCALE_GAP if (clip > 0).any() else 0.0
+    span = hi - lo if hi > lo else 1.0
+
+    def at(v: np.ndarray | list[float]) -> np.ndarray:
+        inner = (np.clip(np.asarray(v, dtype=float), lo, hi) - lo) / span
+        return np.asarray(gap_lo + (1.0 - gap_lo - gap_hi) * inner, dtype=float)
+
+    pos = at(y)
+    pos[clip < 0] = 0.0
+    pos[clip > 0] = 1.0
+    ticks = sorted({lo, *nice_ticks(lo, hi), hi}) if hi > lo else ([lo] if len(y) else [])
+    tick_pos = at(ticks).tolist()
+    labels = [_fmt(t) for t in ticks]
+    if gap_lo:
+        tick_pos.insert(0, 0.0)
+        labels.insert(0, f"< {_fmt(lo)} (off scale)")
+    if gap_hi:
+        tick_pos.append(1.0)
+        labels.append(f"> {_fmt(hi)} (off scale)")
+    return ParallelAxis(name, name, pos, y, tick_pos, labels), clip, va
+
+
 def parallel_data(data: TuningData, max_lines: int = 1000) -> ParallelData:
     """Parallel coordinates of the jobs with an objective.
 
@@ -447,48 +691,20 @@ def parallel_data(data: TuningData, max_lines: int = 1000) -> ParallelData:
     keep = [i for i, j in enumerate(jobs) if best is not None and j.name == best.name]
     drawn = [jobs[i] for i in sample_indices(len(jobs), max_lines, keep)]
     y = np.array([j.objective for j in drawn], dtype=float)
-    axes: list[ParallelAxis] = []
-    for name, p in data.space.ranges.items():
-        a = axis_for(name, p)
-        values = a.position([j.hyperparameters.get(name) for j in drawn])
-        if a.kind == "category":
-            k = max(len(a.categories) - 1, 1)
-            axes.append(
-                ParallelAxis(
-                    name,
-                    name,
-                    values / k,
-                    values,
-                    [i / k for i in range(len(a.categories))],
-                    list(a.categories),
-                )
-            )
-        else:
-            axes.append(_numeric_parallel_axis(a, p, values))
-    if len(y):
-        lo, hi = float(y.min()), float(y.max())
-        span = hi - lo if hi > lo else 1.0
-        ticks = sorted({lo, *nice_ticks(lo, hi), hi}) if hi > lo else [lo]
-        axes.append(
-            ParallelAxis(
-                data.objective_metric_name,
-                data.objective_metric_name,
-                (y - lo) / span,
-                y,
-                [(t - lo) / span for t in ticks],
-                [_fmt(t) for t in ticks],
-            )
-        )
-    else:
-        axes.append(
-            ParallelAxis(data.objective_metric_name, data.objective_metric_name, y, y, [], [])
-        )
+    axes = [
+        parallel_axis(name, p, [j.hyperparameters.get(name) for j in drawn])
+        for name, p in data.space.ranges.items()
+    ]
+    objective_axis, clip, va = _objective_axis(data.objective_metric_name, y)
+    axes.append(objective_axis)
     return ParallelData(
         objective=data.objective_metric_name,
         maximize=data.maximize,
         axes=axes,
         names=[j.name for j in drawn],
         color=y,
+        color_range=(va.low, va.high),
+        clip=clip,
         best=next(
             (i for i, j in enumerate(drawn) if best is not None and j.name == best.name), None
         ),
@@ -526,6 +742,7 @@ class CurvesData:
     total: int
     max_seq: int
     single_point: bool = field(default=False)
+    y_axis: ValueAxis = field(default_factory=lambda: value_axis([]))
 
     @property
     def notes(self) -> list[str]:
@@ -594,6 +811,8 @@ def curves_data(
         total=len(with_points) if data.curve_jobs is None else data.curve_jobs,
         max_seq=max([j.seq for j in data.jobs], default=1),
         single_point=all(len(c.epochs) <= 1 for c in curves),
+        # Over every point drawn: a first epoch far below the rest stays off scale.
+        y_axis=value_axis(np.concatenate([c.values for c in curves]) if curves else []),
     )
 
 
@@ -624,15 +843,175 @@ def importance_data(data: TuningData) -> ImportanceData:
     )
 
 
+# contour of the two most important hyperparameters -------------------------------------------
+@dataclass(frozen=True)
+class ContourData:
+    """The objective over the two most important hyperparameters (by :func:`importance_data`):
+    a linear interpolation of the jobs' values over a ``len(grid)`` square mesh of both axes
+    (each on ``[0, 1]`` as in parallel coordinates, with their ticks), and the jobs
+    themselves at ``x``/``y``. ``z`` is None when the jobs span no area (fewer than 3
+    distinct points, or all on one line); ``axes`` is empty with fewer than two tuned
+    hyperparameters. ``color_range`` is the robust range of the values (see
+    :func:`value_axis`)."""
+
+    objective: str
+    maximize: bool
+    axes: list[ParallelAxis]
+    grid: np.ndarray
+    z: np.ndarray | None
+    names: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    value: np.ndarray
+    color_range: tuple[float, float]
+    best: int | None
+    importance: list[float | None]
+
+
+def contour_data(data: TuningData, grid: int = 40, max_points: int = 4000) -> ContourData:
+    """The objective over the pair of hyperparameters that matter most.
+
+    Args:
+        data: the snapshot.
+        grid: mesh points per axis.
+        max_points: at most this many jobs drawn and interpolated (the best among them).
+    """
+    from scipy.interpolate import griddata
+    from scipy.spatial import QhullError
+
+    jobs = [j for j in data.jobs if j.objective is not None]
+    best = data.best
+    keep = [i for i, j in enumerate(jobs) if best is not None and j.name == best.name]
+    drawn = [jobs[i] for i in sample_indices(len(jobs), max_points, keep)]
+    value = _objectives(drawn)
+    imp = importance_data(data)
+    pair = imp.names[:2] if len(imp.names) >= 2 else []
+    axes = [
+        parallel_axis(n, data.space.ranges[n], [j.hyperparameters.get(n) for j in drawn])
+        for n in pair
+    ]
+    mesh = np.linspace(0.0, 1.0, grid)
+    z = None
+    if axes:
+        pts = np.column_stack([axes[0].position, axes[1].position])
+        ok = np.all(np.isfinite(pts), axis=1) & np.isfinite(value)
+        if len(np.unique(pts[ok], axis=0)) >= 3:
+            gx, gy = np.meshgrid(mesh, mesh)
+            try:
+                z = griddata(pts[ok], value[ok], (gx, gy), method="linear")
+            except QhullError:  # every point on one line: no area to fill
+                z = None
+    va = value_axis(value)
+    return ContourData(
+        objective=data.objective_metric_name,
+        maximize=data.maximize,
+        axes=axes,
+        grid=mesh,
+        z=z,
+        names=[j.name for j in drawn],
+        x=axes[0].position if axes else np.zeros(0),
+        y=axes[1].position if axes else np.zeros(0),
+        value=value,
+        color_range=(va.low, va.high),
+        best=next(
+            (i for i, j in enumerate(drawn) if best is not None and j.name == best.name), None
+        ),
+        importance=imp.importance[:2],
+    )
+
+
+# empirical distribution of the objective -----------------------------------------------------
+@dataclass(frozen=True)
+class EcdfData:
+    """The empirical distribution of the objective: ``values`` sorted ascending and
+    ``fraction[i]``, the share of jobs with an objective at most ``values[i]``. ``x`` is where
+    each step is drawn on the robust ``x_axis`` (far-off values in its band, ``clip``)."""
+
+    objective: str
+    maximize: bool
+    values: np.ndarray
+    fraction: np.ndarray
+    x: np.ndarray
+    clip: np.ndarray
+    x_axis: ValueAxis
+    best_value: float | None
+
+
+def ecdf_data(data: TuningData) -> EcdfData:
+    """The empirical cumulative distribution of the jobs' objective values."""
+    values = np.sort(_objectives([j for j in data.jobs if j.objective is not None]))
+    fraction = np.arange(1, len(values) + 1, dtype=float) / max(len(values), 1)
+    axis = value_axis(values)
+    x, clip = axis.place(values)
+    best = data.best
+    return EcdfData(
+        objective=data.objective_metric_name,
+        maximize=data.maximize,
+        values=values,
+        fraction=fraction,
+        x=x,
+        clip=clip,
+        x_axis=axis,
+        best_value=None if best is None else best.objective,
+    )
+
+
+# timeline of training jobs -------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimelineData:
+    """When each training job ran: ``start``/``end`` in seconds since the tuning job's first
+    training job was created (``origin``, epoch seconds; a running job ends at the latest
+    time recorded), one bar per job that started."""
+
+    names: list[str]
+    seq: np.ndarray
+    status: list[str]
+    start: np.ndarray
+    end: np.ndarray
+    origin: float
+    total: int
+
+
+def timeline_data(data: TuningData, max_jobs: int = 1000) -> TimelineData:
+    """The jobs that started, as bars from their start to their end.
+
+    Args:
+        data: the snapshot.
+        max_jobs: at most this many bars (an even spread, the best kept).
+    """
+    jobs = [j for j in data.jobs if j.started_at is not None]
+    origin = min((j.created_at for j in data.jobs), default=0.0)
+    now = max(
+        (t for j in data.jobs for t in (j.created_at, j.started_at, j.ended_at) if t is not None),
+        default=origin,
+    )
+    best = data.best
+    keep = [i for i, j in enumerate(jobs) if best is not None and j.name == best.name]
+    drawn = [jobs[i] for i in sample_indices(len(jobs), max_jobs, keep)]
+    return TimelineData(
+        names=[j.name for j in drawn],
+        seq=np.array([j.seq for j in drawn], dtype=int),
+        status=[j.status for j in drawn],
+        start=np.array([(j.started_at or origin) - origin for j in drawn], dtype=float),
+        end=np.array([(now if j.ended_at is None else j.ended_at) - origin for j in drawn]),
+        origin=origin,
+        total=len(jobs),
+    )
+
+
 def compute(kind: str, data: TuningData) -> Any:
     """The plot data of ``kind`` (one of :data:`KINDS`)."""
     check_kind(kind)
     makers: dict[str, Callable[[TuningData], Any]] = {
         "scatter": scatter_data,
         "convergence": convergence_data,
+        "time": time_data,
         "parallel": parallel_data,
         "curves": curves_data,
         "importance": importance_data,
+        "contour": contour_data,
+        "ecdf": ecdf_data,
+        "timeline": timeline_data,
     }
     return makers[kind](data)
 
@@ -641,19 +1020,33 @@ __all__ = [
     "GROUPS",
     "KINDS",
     "Axis",
+    "ContourData",
     "ConvergenceData",
     "Curve",
     "CurvesData",
+    "EcdfData",
     "ImportanceData",
     "ParallelAxis",
     "ParallelData",
+    "STATUS_COLORS",
     "ScatterData",
+    "TimelineData",
     "TuningData",
+    "ValueAxis",
+    "best_so_far",
     "check_kind",
     "compute",
+    "contour_data",
     "convergence_data",
     "curves_data",
+    "ecdf_data",
     "importance_data",
+    "panel_grid",
+    "off_scale_note",
+    "parallel_axis",
     "parallel_data",
     "scatter_data",
+    "time_data",
+    "timeline_data",
+    "value_axis",
 ]

@@ -20,7 +20,6 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("interactive plots need plotly: pip install 'sagetune[plots]'") from exc
 
-PANEL_COLUMNS = 3
 _WEBGL_ABOVE = 1500
 _TEMPLATE = "plotly_white"
 _GROUP_STYLE: dict[str, dict[str, Any]] = {
@@ -28,8 +27,12 @@ _GROUP_STYLE: dict[str, dict[str, Any]] = {
     "InProgress": {"symbol": "circle", "opacity": 0.5},
     "Stopped": {"symbol": "square-open", "line": {"width": 2}},
     "Failed (no objective)": {"symbol": "x", "color": "#d62728"},
-    "Stopped (no objective)": {"symbol": "triangle-down", "color": "#7f7f7f"},
+    "Stopped (no objective)": {"symbol": "diamond", "color": "#7f7f7f"},
 }
+# Off-scale values: a triangle pointing the way the value lies, in a shaded band.
+_OFF_SCALE = {-1: "triangle-down", 1: "triangle-up"}
+_BAND = {"fillcolor": "rgba(120,120,120,0.13)", "line_width": 0, "layer": "below"}
+_OPACITY = 0.75  # overlapping points stay visible through each other
 _GROUP_LABEL = {"Stopped": "Stopped (early)", "InProgress": "running"}
 
 
@@ -53,8 +56,8 @@ def _layout(fig: go.Figure, title: str, height: int, note: str | None = None) ->
         template=_TEMPLATE,
         title={"text": text, "x": 0.01, "font": {"size": 15}},
         height=height,
-        margin={"l": 60, "r": 30, "t": 70, "b": 50},
-        legend={"orientation": "h", "y": -0.12, "x": 0},
+        margin={"l": 60, "r": 30, "t": 95 if note else 70, "b": 70},
+        legend={"orientation": "h", "y": -0.18, "x": 0},
         hoverlabel={"namelength": -1},
     )
     return fig
@@ -66,6 +69,76 @@ def _sampled(shown: int, total: int) -> str | None:
     return f"showing {shown:,} of {total:,} jobs (evenly spread sample, best job kept)"
 
 
+def integer_colorbar(title: str, top: int) -> dict[str, Any]:
+    """A colour bar of whole numbers from 1 to ``top`` (job order, epochs)."""
+    return {
+        "title": {"text": title},
+        "len": 0.8,
+        "tickmode": "linear",
+        "tick0": 1,
+        "dtick": max(1, math.ceil(top / 6)),
+        "tickformat": "d",
+    }
+
+
+def _value_axis(fig: go.Figure, va: pd_.ValueAxis, axis: str = "y", **where: Any) -> None:
+    """Range and scale of an objective axis, with a shaded band where off-scale values lie."""
+    lo, hi = va.view if axis == "y" else va.scale
+    update: dict[str, Any] = {"range": [math.log10(lo), math.log10(hi)] if va.log else [lo, hi]}
+    if va.log:
+        update["type"] = "log"
+    (fig.update_yaxes if axis == "y" else fig.update_xaxes)(**update, **where)
+    add = fig.add_hrect if axis == "y" else fig.add_vrect
+    spans = []
+    if va.lower_band is not None:
+        spans.append((va.scale[0], va.band_edges[0]))
+    if va.upper_band is not None:
+        spans.append((va.band_edges[1], va.scale[1]))
+    for a, b in spans:
+        add(a, b, **_BAND, **where)
+
+
+def _scale_buttons(fig: go.Figure, va: pd_.ValueAxis, values: np.ndarray) -> None:
+    """Buttons to see a positive objective on a log or a linear axis (the robust range for
+    the one it opened with, Plotly's own range for the other)."""
+    v = values[np.isfinite(values)]
+    if not len(v) or (v <= 0).any():
+        return
+    opened = "log" if va.log else "linear"
+    other = "linear" if va.log else "log"
+    fig.update_layout(
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "left",
+                "x": 1.0,
+                "xanchor": "right",
+                "y": 1.01,
+                "yanchor": "bottom",
+                "font": {"size": 10},
+                "pad": {"r": 0, "t": 0, "l": 0, "b": 0},
+                "showactive": True,
+                "buttons": [
+                    {
+                        "label": f"{opened} y",
+                        "method": "relayout",
+                        "args": [{"yaxis.type": opened, "yaxis.range": fig.layout.yaxis.range}],
+                    },
+                    {
+                        "label": f"{other} y",
+                        "method": "relayout",
+                        "args": [{"yaxis.type": other, "yaxis.autorange": True}],
+                    },
+                ],
+            }
+        ]
+    )
+
+
+def _notes(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
+
+
 def _point_traces(
     d: Any,
     x: np.ndarray,
@@ -74,15 +147,22 @@ def _point_traces(
     max_seq: int,
     colorbar: dict[str, Any] | None,
 ) -> list[Any]:
-    """Traces of one panel: one per marker group, then the best job."""
+    """Traces of one panel: one per marker group, off-scale jobs, then the best job. Each
+    point carries its training job's name as ``customdata`` (what the report's table
+    filter reads from a selection)."""
     traces = []
     groups = np.array(d.group)
-    for g, style in _GROUP_STYLE.items():
-        m = np.flatnonzero(groups == g)
+    off = d.clip != 0
+    for g, style in [*_GROUP_STYLE.items(), ("off scale", {"symbol": None})]:
+        m = np.flatnonzero(off) if g == "off scale" else np.flatnonzero((groups == g) & ~off)
         if not len(m):
             continue
         style = dict(style)
-        marker: dict[str, Any] = {"size": 8, "symbol": style.pop("symbol")}
+        symbol = style.pop("symbol")
+        if symbol is None:
+            symbol = [_OFF_SCALE[int(c)] for c in d.clip[m]]
+            style["line"] = {"width": 1, "color": "black"}
+        marker: dict[str, Any] = {"size": 8 if g != "off scale" else 10, "symbol": symbol}
         if "color" in style:
             marker["color"] = style.pop("color")
         else:
@@ -92,12 +172,14 @@ def _point_traces(
             if colorbar is not None and g == "Completed":
                 marker.update(showscale=True, colorbar=colorbar)
         if "line" in style:
-            marker["line"] = {"width": style.pop("line")["width"], "color": d.seq[m].tolist()}
+            line = style.pop("line")
+            marker["line"] = {"width": line["width"], "color": line.get("color", d.seq[m].tolist())}
         cls = _scatter_cls(len(m))
         hover = [
             _hover(d, int(i))
             + ("" if xaxis_text is None else f"<br>{xaxis_text[i]}")
-            + ("<br>no objective" if "no objective" in g else f"<br>{d.y[i]:.6g}")
+            + ("<br>no objective" if "no objective" in g else f"<br>{d.value[i]:.6g}")
+            + ("<br>(off scale)" if d.clip[i] else "")
             for i in m
         ]
         traces.append(
@@ -110,8 +192,9 @@ def _point_traces(
                 legendgroup=g,
                 showlegend=first,
                 text=hover,
+                customdata=[d.names[i] for i in m],
                 hoverinfo="text",
-                opacity=style.get("opacity", 0.95),
+                opacity=style.get("opacity", _OPACITY),
             )
         )
     if d.best is not None:
@@ -130,7 +213,8 @@ def _point_traces(
                     "color": "#ffd400",
                     "line": {"color": "black", "width": 1},
                 },
-                text=["best: " + _hover(d, b) + f"<br>{d.y[b]:.6g}"],
+                text=["best: " + _hover(d, b) + f"<br>{d.value[b]:.6g}"],
+                customdata=[d.names[b]],
                 hoverinfo="text",
             )
         )
@@ -142,8 +226,7 @@ def scatter(data: TuningData) -> go.Figure:
     version for the encoding); log axes for log ranges, category ticks for categorical."""
     d = pd_.scatter_data(data)
     n = max(d.panels, 1)
-    cols = min(n, PANEL_COLUMNS)
-    rows = math.ceil(n / cols)
+    rows, cols = pd_.panel_grid(n)
     # Only as many subplots as panels: no empty axes in the last row.
     specs: list[list[dict[str, Any] | None]] = [
         [{} if r * cols + c < n else None for c in range(cols)] for r in range(rows)
@@ -187,12 +270,13 @@ def scatter(data: TuningData) -> go.Figure:
             xaxis.update(range=[axis.low - pad, axis.high + pad])
             if axis.integer:
                 xaxis["dtick"] = max(1, math.ceil((axis.high - axis.low) / 10))
-        colorbar = {"title": {"text": "job order"}, "len": 0.8} if i == 0 else None
+        colorbar = integer_colorbar("job order", d.max_seq) if i == 0 else None
         for trace in _point_traces(
             d, np.asarray(x, dtype=float), text, i == 0, d.max_seq, colorbar
         ):
             fig.add_trace(trace, row=r, col=c)
         fig.update_xaxes(row=r, col=c, **xaxis)
+        _value_axis(fig, d.y_axis, row=r, col=c)
         if c == 1:
             fig.update_yaxes(title_text=d.objective, row=r, col=c)
     direction = "higher is better" if d.maximize else "lower is better"
@@ -200,36 +284,59 @@ def scatter(data: TuningData) -> go.Figure:
         fig,
         f"{data.name}: {d.objective} ({direction}) against each hyperparameter",
         height=130 + 330 * rows,
-        note=_sampled(len(d.names), d.total),
+        note=_notes(pd_.off_scale_note(d.y_axis, d.clip), _sampled(len(d.names), d.total)),
+    )
+
+
+def _progress(d: pd_.ConvergenceData, xlabel: str, title: str) -> go.Figure:
+    fig = go.Figure()
+    max_seq = int(d.seq.max()) if len(d.seq) else 1
+    bar = integer_colorbar("job order", max_seq)
+    for trace in _point_traces(d, d.x, None, True, max_seq, bar):
+        fig.add_trace(trace)
+    if len(d.best_x):
+        fig.add_trace(
+            go.Scatter(
+                x=d.best_x.tolist(),
+                y=d.best_pos.tolist(),
+                mode="lines",
+                line={"shape": "hv", "color": "#d62728", "width": 2},
+                name="best so far",
+                text=[f"best so far {v:.6g}" for v in d.best_y],
+                hoverinfo="text",
+            )
+        )
+    fig.update_xaxes(title_text=xlabel)
+    fig.update_yaxes(title_text=d.objective)
+    _value_axis(fig, d.y_axis)
+    _scale_buttons(fig, d.y_axis, d.value)
+    return _layout(
+        fig,
+        title,
+        460,
+        _notes(pd_.off_scale_note(d.y_axis, d.clip), _sampled(len(d.names), d.total)),
     )
 
 
 def convergence(data: TuningData) -> go.Figure:
     """Each job's objective in creation order, and the best so far."""
     d = pd_.convergence_data(data)
-    fig = go.Figure()
-    max_seq = int(d.seq.max()) if len(d.seq) else 1
-    for trace in _point_traces(d, d.seq.astype(float), None, True, max_seq, None):
-        fig.add_trace(trace)
-    if len(d.best_x):
-        fig.add_trace(
-            go.Scatter(
-                x=d.best_x.tolist(),
-                y=d.best_y.tolist(),
-                mode="lines",
-                line={"shape": "hv", "color": "#d62728", "width": 2},
-                name="best so far",
-                hoverinfo="y",
-            )
-        )
-    fig.update_xaxes(title_text="training job (creation order)")
-    fig.update_yaxes(title_text=d.objective)
     direction = "higher is better" if d.maximize else "lower is better"
-    return _layout(
-        fig,
-        f"{data.name}: {d.objective} by job ({direction})",
-        460,
-        _sampled(len(d.names), d.total),
+    fig = _progress(
+        d, "training job (creation order)", f"{data.name}: {d.objective} by job ({direction})"
+    )
+    fig.update_xaxes(tickformat="d")
+    return fig
+
+
+def time(data: TuningData) -> go.Figure:
+    """Each finished job's objective at the moment it ended, and the best so far then."""
+    d = pd_.time_data(data)
+    direction = "higher is better" if d.maximize else "lower is better"
+    return _progress(
+        d,
+        "seconds since the first training job was created",
+        f"{data.name}: {d.objective} over wall-clock time ({direction})",
     )
 
 
@@ -252,6 +359,9 @@ def parallel(data: TuningData) -> go.Figure:
         go.Parcoords(
             line={
                 "color": d.color.tolist(),
+                # The on-scale range: an off-scale job takes the end colour.
+                "cmin": d.color_range[0],
+                "cmax": d.color_range[1] if d.color_range[1] > d.color_range[0] else None,
                 "colorscale": "Viridis",
                 "reversescale": not d.maximize,
                 "showscale": True,
@@ -278,32 +388,40 @@ def curves(data: TuningData) -> go.Figure:
     import plotly.colors as pc
 
     scale = pc.get_colorscale("Viridis")
+    va = d.y_axis
+    clips = []
     for c in sorted(d.curves, key=lambda c: c.best):
+        values, clip = va.place(c.values)
+        clips.append(clip)
         frac = (c.seq - 1) / max(d.max_seq - 1, 1)
         color = "black" if c.best else pc.sample_colorscale(scale, [frac])[0]
         label = f"{c.name} (#{c.seq}, {c.status})"
         fig.add_trace(
             go.Scatter(
                 x=c.epochs.tolist(),
-                y=c.values.tolist(),
+                y=values.tolist(),
+                customdata=c.values.tolist(),
                 name=label,
-                mode="lines+markers" if len(c.epochs) <= 1 or c.best else "lines",
+                mode="lines+markers" if len(c.epochs) <= 1 or c.best or clip.any() else "lines",
                 line={
                     "color": color,
                     "width": 3 if c.best else 1.2,
                     "dash": "dash" if c.early_stopped else "solid",
                 },
-                marker={"size": 6},
+                marker={
+                    "size": [9 if k else (6 if c.best else 0) for k in clip],
+                    "symbol": [_OFF_SCALE.get(int(k), "circle") for k in clip],
+                },
                 opacity=1.0 if c.best else 0.75,
                 showlegend=False,
-                hovertemplate=f"{label}<br>epoch %{{x}}<br>%{{y:.6g}}<extra></extra>",
+                hovertemplate=f"{label}<br>epoch %{{x}}<br>%{{customdata:.6g}}<extra></extra>",
             )
         )
         if c.early_stopped and len(c.epochs):
             fig.add_trace(
                 go.Scatter(
                     x=[float(c.epochs[-1])],
-                    y=[float(c.values[-1])],
+                    y=[float(values[-1])],
                     mode="markers",
                     showlegend=False,
                     hoverinfo="skip",
@@ -312,11 +430,15 @@ def curves(data: TuningData) -> go.Figure:
             )
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text=d.objective)
+    if d.curves:
+        _value_axis(fig, va)
+        fig.update_yaxes(range=list(va.scale) if not va.log else None)
+    clip_note = pd_.off_scale_note(va, np.concatenate(clips) if clips else np.zeros(0), "point")
     return _layout(
         fig,
         f"{data.name}: learning curves of {d.objective} (best job in black, stopped early dashed)",
         460,
-        "; ".join(d.notes) or None,
+        _notes(*d.notes, clip_note),
     )
 
 
@@ -354,12 +476,183 @@ def importance(data: TuningData) -> go.Figure:
     )
 
 
+def contour(data: TuningData) -> go.Figure:
+    """The objective over the two most important hyperparameters: filled contours of an
+    interpolation of the jobs' values, the jobs as dots (hover names them), the best
+    starred."""
+    d = pd_.contour_data(data)
+    fig = go.Figure()
+    if len(d.axes) < 2:
+        return _layout(fig, f"{data.name}: contour", 300, "needs two tuned hyperparameters")
+    lo, hi = d.color_range
+    scale = {"colorscale": "Viridis", "reversescale": not d.maximize}
+    if d.z is not None:
+        fig.add_trace(
+            go.Contour(
+                x=d.grid.tolist(),
+                y=d.grid.tolist(),
+                z=[
+                    [float(min(max(v, lo), hi)) if np.isfinite(v) else None for v in row]
+                    for row in d.z
+                ],
+                zmin=lo,
+                zmax=hi,
+                opacity=0.85,
+                contours={"coloring": "fill"},
+                line={"width": 0.5},
+                colorbar={"title": {"text": d.objective}},
+                hoverinfo="skip",
+                **scale,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=d.x.tolist(),
+            y=d.y.tolist(),
+            mode="markers",
+            name="training job",
+            marker={
+                "color": np.clip(d.value, lo, hi).tolist(),
+                "cmin": lo,
+                "cmax": hi,
+                "line": {"color": "white", "width": 1},
+                "size": 8,
+                **scale,
+            },
+            opacity=_OPACITY,
+            customdata=d.names,
+            text=[f"{n}<br>{v:.6g}" for n, v in zip(d.names, d.value)],
+            hoverinfo="text",
+        )
+    )
+    if d.best is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[float(d.x[d.best])],
+                y=[float(d.y[d.best])],
+                mode="markers",
+                name="best job",
+                marker={
+                    "symbol": "star",
+                    "size": 18,
+                    "color": "#ffd400",
+                    "line": {"color": "black", "width": 1},
+                },
+                customdata=[d.names[d.best]],
+                text=[f"best: {d.names[d.best]}<br>{d.value[d.best]:.6g}"],
+                hoverinfo="text",
+            )
+        )
+    imp = ["n/a" if v is None else f"{v:.2f}" for v in d.importance]
+    for axis, a, i in ((fig.update_xaxes, d.axes[0], 0), (fig.update_yaxes, d.axes[1], 1)):
+        axis(
+            title_text=f"{a.label} (importance {imp[i]})",
+            tickvals=a.tick_positions,
+            ticktext=a.tick_labels,
+            range=[-0.03, 1.03],
+            zeroline=False,
+        )
+    return _layout(
+        fig,
+        f"{data.name}: {d.objective} over the two most important hyperparameters",
+        520,
+        None if d.z is not None else "too few distinct points to interpolate: the jobs only",
+    )
+
+
+def ecdf(data: TuningData) -> go.Figure:
+    """The empirical cumulative distribution of the objective, the best value marked."""
+    d = pd_.ecdf_data(data)
+    fig = go.Figure()
+    if len(d.values):
+        fig.add_trace(
+            go.Scatter(
+                x=d.x.tolist(),
+                y=d.fraction.tolist(),
+                mode="lines+markers",
+                line={"shape": "hv", "color": "#4c72b0", "width": 2},
+                marker={
+                    "size": [10 if k else 4 for k in d.clip],
+                    "symbol": [
+                        {-1: "triangle-left", 1: "triangle-right"}.get(int(k), "circle")
+                        for k in d.clip
+                    ],
+                },
+                name=d.objective,
+                customdata=d.values.tolist(),
+                hovertemplate="%{customdata:.6g}: %{y:.0%} of jobs at most<extra></extra>",
+            )
+        )
+        _value_axis(fig, d.x_axis, axis="x")
+        if d.best_value is not None:
+            fig.add_vline(
+                float(d.x_axis.place([d.best_value])[0][0]),
+                line={"color": "#d62728", "dash": "dash", "width": 1.5},
+                annotation_text=f"best {pd_._fmt(d.best_value)}",
+            )
+    fig.update_xaxes(title_text=d.objective)
+    fig.update_yaxes(title_text="share of jobs with an objective at most x", range=[0, 1.02])
+    direction = "higher is better" if d.maximize else "lower is better"
+    return _layout(
+        fig,
+        f"{data.name}: distribution of {d.objective} ({len(d.values)} jobs, {direction})",
+        420,
+        pd_.off_scale_note(d.x_axis, d.clip),
+    )
+
+
+def timeline(data: TuningData) -> go.Figure:
+    """A bar per training job from its start to its end, coloured by status (a Gantt chart:
+    how busy the parallel slots were); hover names each job."""
+    d = pd_.timeline_data(data)
+    fig = go.Figure()
+    end = float(d.end.max()) if len(d.end) else 1.0
+    for status, color in pd_.STATUS_COLORS.items():
+        m = [i for i, s in enumerate(d.status) if s == status]
+        if not m:
+            continue
+        fig.add_trace(
+            go.Bar(
+                # A job of a few milliseconds still shows as a sliver.
+                x=[max(float(d.end[i] - d.start[i]), 0.004 * end) for i in m],
+                base=[float(d.start[i]) for i in m],
+                y=[int(d.seq[i]) for i in m],
+                orientation="h",
+                name=status,
+                marker_color=color,
+                customdata=[d.names[i] for i in m],
+                text=[
+                    f"{d.names[i]} · {status}<br>{d.start[i]:.1f} s to {d.end[i]:.1f} s" for i in m
+                ],
+                hoverinfo="text",
+                textposition="none",
+            )
+        )
+    fig.update_xaxes(
+        title_text="seconds since the first training job was created", range=[0, end * 1.02]
+    )
+    fig.update_yaxes(
+        title_text="training job (creation order)", autorange="reversed", tickformat="d"
+    )
+    fig.update_layout(barmode="overlay", bargap=0.15)
+    return _layout(
+        fig,
+        f"{data.name}: when each training job ran",
+        min(1200, max(360, 12 * len(d.names) + 160)),
+        _sampled(len(d.names), d.total),
+    )
+
+
 DRAWERS = {
     "scatter": scatter,
     "convergence": convergence,
+    "time": time,
     "parallel": parallel,
     "curves": curves,
     "importance": importance,
+    "contour": contour,
+    "ecdf": ecdf,
+    "timeline": timeline,
 }
 
 
