@@ -5,8 +5,9 @@ per hyperparameter), the suggested narrower ranges for a next tuning job, the in
 plots and the table of training jobs (sortable by any column, filterable by status, and by
 the points selected in a plot: box or lasso on the scatter panels shows their rows).
 
-plotly.js is inlined once; each figure is stored once as JSON (the shared Plotly template
-too, once), and one small script draws them all.
+plotly.js is inlined once, gzip-compressed (a third of its 4.6 MB, so a report can be mailed)
+and unpacked by the browser's own ``DecompressionStream``; each figure is stored once as JSON
+(the shared Plotly template too, once), and one small script draws them all.
 
 Example:
     >>> from sagetune.report import write_report
@@ -15,6 +16,9 @@ Example:
 
 from __future__ import annotations
 
+import base64
+import functools
+import gzip
 import html
 import json
 import time
@@ -137,8 +141,16 @@ _TABLE_JS = """
 """
 
 
+# Unpacks the inlined plotly.js, runs it, then draws the figures (every browser of the last
+# years has DecompressionStream; the bundle is a third of its size compressed).
 _PLOTS_JS = """
-(function () {
+(async function () {
+  const packed = document.getElementById("plotly-js-gzip").textContent;
+  const bytes = Uint8Array.from(atob(packed), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const code = document.createElement("script");
+  code.textContent = await new Response(stream).text();
+  document.head.appendChild(code);
   const figures = JSON.parse(document.getElementById("figures").textContent);
   const template = JSON.parse(document.getElementById("plotly-template").textContent);
   const config = {displaylogo: false, responsive: true};
@@ -159,6 +171,16 @@ _PLOTS_JS = """
 _WIDE = {"scatter", "parallel", "timeline"}
 # Plots whose points are training jobs: box and lasso select them.
 _SELECTABLE = {"scatter", "convergence", "time", "contour"}
+
+
+@functools.cache
+def packed_plotly_js() -> str:
+    """plotly.js gzip-compressed and base64-encoded, as the report inlines it."""
+    from sagetune.plots import interactive
+
+    raw = interactive.plotly_js().encode("utf-8")
+    # mtime=0: the same plotly gives the same bytes, so reports differ only in their data.
+    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
 
 
 def _e(value: Any) -> str:
@@ -374,8 +396,7 @@ def render_report(name: str, store: Store | str | None = None) -> str:
         ResourceNotFound: when there is no such tuning job.
         ImportError: when plotly is not installed.
     """
-    from sagetune.plots import interactive
-
+    packed = packed_plotly_js()  # first, so a missing plotly fails before any work
     st = open_store(store)
     analytics = TuningJobAnalytics(name, store=st)
     jobs = analytics.training_jobs()
@@ -400,7 +421,6 @@ def render_report(name: str, store: Store | str | None = None) -> str:
 <meta name="generator" content="sagetune">
 <title>{_e(name)}: tuning report</title>
 <style>{CSS}</style>
-<script>{interactive.plotly_js()}</script>
 </head>
 <body>
 <header><h1>{_e(name)}</h1>
@@ -420,6 +440,7 @@ def render_report(name: str, store: Store | str | None = None) -> str:
 <script type="application/json" id="summary-data">{summary_json}</script>
 <script type="application/json" id="plotly-template">{_script_json(template)}</script>
 <script type="application/json" id="figures">{_script_json(figures)}</script>
+<script type="application/octet-stream" id="plotly-js-gzip">{packed}</script>
 <script>{_TABLE_JS}</script>
 <script>{_PLOTS_JS}</script>
 </body>
