@@ -193,7 +193,7 @@ def test_failing_jobs_are_recorded_and_the_tuning_job_goes_on(store_url: str) ->
     assert "objective metric 'loss' is nan" in reasons["nan"]
     assert "objective metric 'loss' not found" in reasons["missing"]
     assert "train returned str" in reasons["text"]
-    assert "exited with code 3" in reasons["exit"]
+    assert "the training process failed with exit code 3" in reasons["exit"]
     d = t.describe()
     assert d["HyperParameterTuningJobStatus"] == "Completed"
     assert d["TrainingJobStatusCounters"]["NonRetryableError"] == 5

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import socket
 import time
 from collections.abc import Callable
 
 from sagetune.errors import ResourceInUse, ValidationError
+from sagetune.executors import procs
 from sagetune.status import TrainingJobStatus, TuningJobStatus
 from sagetune.store import Store
 from sagetune.store.records import TuningJobRecord
@@ -195,8 +195,7 @@ def stop_training_job(store: Store, name: str) -> None:
     if lease_alive(record, store.database_time()):
         store.update_training_job(name, status=TrainingJobStatus.Stopping)
         return
-    if job.process_id:
-        kill_process_group(job.process_id, name)
+    procs.end_orphaned_job(job.process_id, store.training_job_dir(job.tuning_job_name, name))
     store.update_training_job(
         name,
         status=TrainingJobStatus.Stopped,
@@ -204,32 +203,3 @@ def stop_training_job(store: Store, name: str) -> None:
         failure_reason=STOP_REQUESTED,
         **_stopped_fields(store, record, name),
     )
-
-
-def kill_process_group(pgid: int, training_job_name: str) -> bool:
-    """End the process group of a training job left behind by a dead tuner.
-
-    Only a group whose leader still carries ``SAGETUNE_TRAINING_JOB=<name>`` in its environment
-    is touched, so a process id reused by an unrelated program is never signalled (Linux
-    ``/proc``; elsewhere nothing is killed). Returns whether a group was ended.
-    """
-    marker = f"SAGETUNE_TRAINING_JOB={training_job_name}".encode()
-    try:
-        with open(f"/proc/{pgid}/environ", "rb") as f:
-            if marker not in f.read().split(b"\0"):
-                return False
-    except OSError:
-        return False
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except (ProcessLookupError, PermissionError):
-            return True
-        deadline = time.time() + 3
-        while time.time() < deadline:
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
-                return True
-            time.sleep(0.05)
-    return True

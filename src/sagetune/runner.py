@@ -19,6 +19,7 @@ from typing import Any, NoReturn, Protocol
 
 from sagetune import completion, control
 from sagetune.errors import LeaseLost, StoreUnavailable
+from sagetune.executors import procs
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.executors.process import metrics_from_result
 from sagetune.naming import training_job_name
@@ -42,6 +43,9 @@ _SHUTDOWN_SECONDS = 30.0
 # In a tuning job's details: it was stopped because the store was unreachable, and
 # ``sagetune resume`` may take it up again (``service.run_tuning_job``).
 STORE_LOST = "StoppedStoreUnreachable"
+# In a tuning job's details: its tuner was stopped by SIGTERM or Ctrl-C. The training jobs it
+# stopped are recorded interrupted, and ``sagetune resume`` takes the tuning job up again.
+SIGNALLED = "StoppedBySignal"
 
 
 class Terminated(Exception):
@@ -126,6 +130,7 @@ class TuningJobRunner:
             if p.metric_name == self._objective_metric(self.jobs[p.training_job_name]):
                 self._curves[p.training_job_name].append((p.step, spec.to_minimize(p.value)))
         self._decisions: dict[str, StopDecision] = {}
+        self._signal_stop: str | None = None  # why the jobs were stopped, after a signal
 
     # bookkeeping ------------------------------------------------------------------------------
     def _set(self, name: str, **fields: Any) -> None:
@@ -212,6 +217,8 @@ class TuningJobRunner:
             lease_lost = exc
         finally:
             why = f"the tuning job ended: {reason or 'interrupted'}"
+            if interrupted is not None:
+                self._signal_stop = why
             try:
                 if lease_lost is not None:
                     raise lease_lost
@@ -243,6 +250,8 @@ class TuningJobRunner:
                 self.lease.lost = True
                 self._stop_unrecorded(f"the tuning job ended: {exc}")
             self.executor.shutdown()
+            if not self.lease.lost:  # what escaped its job (a start cut short by a signal)
+                procs.sweep(procs.tuning_marker(self.store.tuning_job_dir(self.spec.name)))
         if lease_lost is not None:
             raise lease_lost
         if store_lost is not None:
@@ -311,11 +320,16 @@ class TuningJobRunner:
         They are replaced by new training jobs and do not count toward MaxNumberOfTrainingJobs.
         """
         now = self.clock()
+        # Everything the dead tuner started, found by its marker: also a script started
+        # before its process id was recorded, and children that left their process group.
+        procs.sweep(procs.tuning_marker(self.store.tuning_job_dir(self.spec.name)))
         for job in list(self.jobs.values()):
             if job.finished:
                 continue
             if job.process_id:
-                control.kill_process_group(job.process_id, job.name)
+                procs.end_orphaned_job(
+                    job.process_id, self.store.training_job_dir(self.spec.name, job.name)
+                )
             self._set(
                 job.name,
                 status=TrainingJobStatus.Stopped,
@@ -488,6 +502,17 @@ class TuningJobRunner:
         else:
             fields["billable_seconds"] = max(0.0, ev.time - started) if started else 0.0
         fields["epochs_completed"] = max((e for e, _ in curve), default=0)
+        if (
+            self._signal_stop is not None
+            and ev.status == TrainingJobStatus.Stopped
+            and (ev.failure_reason or "").startswith(self._signal_stop)
+        ):
+            # Stopped because its tuner was: a resume replaces it, as one whose tuner died.
+            first, sep, rest = (ev.failure_reason or "").partition("\n")
+            fields["interrupted"] = True
+            fields["failure_reason"] = (
+                f"{first}; a new training job replaces it on resume{sep}{rest}"
+            )
         if ev.status == TrainingJobStatus.Stopped and decision is not None:
             # Stopped by the rule: the last reported value is the job's final objective.
             if decision.action == "complete":  # Hyperband's MaxResource: trained enough
@@ -559,6 +584,8 @@ class TuningJobRunner:
         }
         if reason == "ConvergenceDetected":
             details["ConvergenceDetectedTime"] = self.clock()
+        if self._signal_stop is not None:
+            details[SIGNALLED] = True
         now = self.clock()
         self.store.update_tuning_job(
             self.spec.name,

@@ -70,4 +70,5 @@ def test_sigterm_records_the_tuning_job_stopped_and_ends_its_training_processes(
     jobs = store.list_training_jobs("termed")
     assert [j.status for j in jobs] == ["Stopped", "Stopped"]
     assert all(j.objective == 0.5 for j in jobs)  # each keeps its last reported value
+    assert all(j.interrupted for j in jobs)  # replaced on resume (tests/faults/)
     wait_for(lambda: not any(_alive(g) for g in groups), 20, "the training processes to end")

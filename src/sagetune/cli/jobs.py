@@ -425,8 +425,8 @@ def tune(
 @store_option
 @click.pass_context
 def resume(ctx: click.Context, name: str, progress: bool | None) -> None:
-    """Continue a tuning job whose tuner died: finished jobs are kept, interrupted ones
-    replaced."""
+    """Continue a tuning job whose tuner died or was stopped by SIGTERM or Ctrl-C: finished
+    jobs are kept, interrupted ones replaced."""
     _run(get_store(ctx), name, progress)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import cloudpickle
 
 from sagetune import artifacts
+from sagetune.executors.procs import TRAINING_JOB_ENV
 from sagetune.reporting import TrainingStopped, check_report, wants_model_dir, wants_reporter
 
 
@@ -58,6 +59,8 @@ def _run(
     os.dup2(log_fd, 2)
     os.close(log_fd)
     job_dir = Path(log_path).parent
+    # What the callable starts carries the job's name, so the job's end can find it.
+    os.environ[TRAINING_JOB_ENV] = job_dir.name
     kwargs: dict[str, Any] = {}
     if wants_model_dir(fn):
         kwargs["model_dir"] = str(job_dir / "model")
@@ -82,12 +85,25 @@ def _run(
         etype, evalue, _ = sys.exc_info()
         return "error", f"{etype.__name__ if etype else 'Error'}: {evalue}"
     finally:
+        os.environ.pop(TRAINING_JOB_ENV, None)
         sys.stdout.flush()
         sys.stderr.flush()
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         os.close(saved[0])
         os.close(saved[1])
+
+
+def _reap() -> None:
+    """Wait for the children an earlier job left and its end killed, so they do not stay
+    zombies (nor count as children of this worker, which the tuner checks after each job)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def main(in_fd: int, out_fd: int) -> None:
@@ -119,6 +135,7 @@ def main(in_fd: int, out_fd: int) -> None:
         if key not in functions:  # it failed to load, now or for an earlier job
             outbox.send(("error", name, failed.get(key, "the training function is missing")))
             continue
+        _reap()
         outbox.send(("started", name))
         kind, value = _run(
             functions[key], hyperparameters, log_path, _PipeReporter(name, inbox, outbox)

@@ -11,6 +11,9 @@ job is stopped cooperatively: its next report raises ``TrainingStopped``; if it 
 (or return) within ``stop_grace_seconds``, its worker's process group is ended. A job that has
 never reported is ended at once.
 
+What a job started (a program, a fork, even one in a session of its own) is ended when the job
+ends, found by the markers of :mod:`sagetune.executors.procs`; the worker lives on.
+
 A finished callable's ``JobFinished`` carries its raw return value; :func:`metrics_from_result`
 says what it may be and turns it into metrics (or a failure reason).
 """
@@ -26,6 +29,7 @@ import sys
 import sysconfig
 import time
 import types
+import uuid
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -41,8 +45,10 @@ from sagetune.executors.base import (
     JobRequest,
     JobStarted,
     MetricReported,
+    exit_text,
     log_tail,
 )
+from sagetune.executors.procs import WORKER_ENV, has_children, job_markers, sweep, tuning_marker
 
 _STOP_GRACE_SECONDS = 2.0
 COOPERATIVE_STOP_SECONDS = 10.0
@@ -145,12 +151,15 @@ def metrics_from_result(
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, tuning_job_dir: Path) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH", "")]))
+        # The markers let a job's end and a resume find what the worker's jobs started.
+        self.id = uuid.uuid4().hex
+        env.update({**tuning_marker(tuning_job_dir), WORKER_ENV: self.id})
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -225,7 +234,7 @@ class ProcessExecutor(Executor):
     def start(self, job: JobRequest) -> None:
         job.job_dir.mkdir(parents=True, exist_ok=True)
         log_path = job.job_dir / LOG_NAME
-        worker = self._idle.pop() if self._idle else _Worker()
+        worker = self._idle.pop() if self._idle else _Worker(job.job_dir.parent)
         payload = None if self.key in worker.loaded else self.payload
         try:
             worker.inbox.send(
@@ -287,6 +296,11 @@ class ProcessExecutor(Executor):
                 return events
         del self._busy[name]
         self._idle.append(worker)
+        # Most jobs leave nothing: a look at the worker's children spares the scan of every
+        # process. A daemon whose parent ended is not its child; the tuner's end and a resume
+        # sweep it.
+        if has_children(worker.proc.pid):
+            self._sweep(name, worker)
         stop = self._stopping.pop(name, None)
         last = self._last.pop(name, {})
         if stop is not None or kind == "stopped":
@@ -304,21 +318,26 @@ class ProcessExecutor(Executor):
         del self._busy[name]
         code = worker.proc.wait()
         worker.close()
+        self._sweep(name, worker)
         stop = self._stopping.pop(name, None)
         last = self._last.pop(name, {})
         if stop is not None:
             return JobFinished(name, time.time(), "Stopped", metrics=last, failure_reason=stop[0])
-        how = (
-            f"killed by signal {signal.Signals(-code).name}"
-            if code < 0
-            else f"exited with code {code}"
-        )
         return JobFinished(
             name,
             time.time(),
             "Failed",
-            failure_reason=self._reason(name, f"the training process {how}"),
+            failure_reason=self._reason(name, exit_text(code, "the training process")),
         )
+
+    def _sweep(self, name: str, worker: _Worker) -> None:
+        """End what the job started and left running: its programs, and what it forked
+        in the worker (the worker itself lives on for the next job)."""
+        log_path = self._log_paths.get(name)
+        markers = [{WORKER_ENV: worker.id}]
+        if log_path is not None:
+            markers.append(job_markers(log_path.parent))
+        sweep(*markers, exclude={worker.proc.pid})
 
     def _reason(self, name: str, what: str) -> str:
         tail = log_tail(self._log_paths.get(name))
@@ -344,6 +363,7 @@ class ProcessExecutor(Executor):
         if worker is None:
             return
         worker.kill()
+        self._sweep(name, worker)
         self._pending.append(
             JobFinished(
                 name,

@@ -79,6 +79,7 @@ from sagetune.executors.base import (
     script_failure,
 )
 from sagetune.executors.process import COOPERATIVE_STOP_SECONDS
+from sagetune.executors.procs import TRAINING_JOB_ENV
 from sagetune.executors.subprocess import (
     MAX_LOG_BYTES,
     MAX_POINTS_PER_METRIC,
@@ -258,7 +259,7 @@ class _JobActor:
         env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
-            "SAGETUNE_TRAINING_JOB": name,  # lets a resume find orphans safely
+            TRAINING_JOB_ENV: name,  # lets a resume find orphans safely
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [package_root, os.environ.get("PYTHONPATH", "")])
             ),

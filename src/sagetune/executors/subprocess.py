@@ -3,7 +3,10 @@
 Each job runs in its own process group with its folder laid out as a local ``/opt/ml`` (see
 :mod:`sagetune.training`). stdout and stderr are read as lines arrive: every line goes to the
 job's ``log.txt`` and through the ``MetricDefinitions`` regexes, and every match is one metric
-point, streamed to the tuner at once. Stopping a job (a stop request or the job's
+point, streamed to the tuner at once (a match that is not a finite number, ``nan`` or ``inf``,
+is no point: CloudWatch, where SageMaker sends them, takes no such value; a callable's
+``report`` refuses one). The job ends when its main process exits; what it started ends with it
+(:mod:`sagetune.executors.procs`). Stopping a job (a stop request or the job's
 ``MaxRuntimeInSeconds``) sends SIGTERM to its process group, then SIGKILL after a grace period.
 Failed attempts (non-zero exit, killed by a signal) are retried ``MaximumRetryAttempts`` times.
 Checkpoints and simulated spot interruptions: see :class:`SubprocessExecutor`.
@@ -15,6 +18,7 @@ import math
 import os
 import queue
 import re
+import select
 import signal
 import subprocess
 import tarfile
@@ -42,10 +46,14 @@ from sagetune.executors.base import (
     objective_missing,
     script_failure,
 )
+from sagetune.executors.procs import job_markers, sweep
 from sagetune.s3 import StorageError
 from sagetune.training import ScriptDefinition, cli_args, prepare_job_dir
 
 STOP_GRACE_SECONDS = 5.0
+# After a script's main process exits, how long output of children still holding its stdout
+# is read before they are ended: the job ends with its main process, as a container does.
+DRAIN_SECONDS = 1.0
 MAX_LINE_BYTES = 64 * 1024
 READ_BYTES = 64 * 1024
 MAX_LOG_BYTES = 50 * 1024 * 1024
@@ -200,12 +208,8 @@ class SubprocessExecutor(Executor):
             return False
         try:
             cwd, sm_env = prepare_job_dir(job.job_dir, self.definition, job.hyperparameters)
-            env = {
-                **os.environ,
-                **sm_env,
-                "PYTHONUNBUFFERED": "1",
-                "SAGETUNE_TRAINING_JOB": job.name,
-            }  # lets a resume find orphans safely
+            # The markers let the job's end and a resume find every process it started.
+            env = {**os.environ, **sm_env, "PYTHONUNBUFFERED": "1", **job_markers(job.job_dir)}
             args = cli_args(job.hyperparameters) if self.definition.passes_arguments else []
             if self.definition.runs and header is None:
                 with open(log_path, "a") as log:
@@ -262,7 +266,18 @@ class SubprocessExecutor(Executor):
                 log.write(f"{header}\n".encode())
             lines = LineReader()
             fd = proc.stdout.fileno()  # unbuffered: a line is seen as soon as it is written
-            while raw := os.read(fd, READ_BYTES):
+            readable = select.poll()  # not select(): descriptors may be past FD_SETSIZE
+            readable.register(fd, select.POLLIN)
+            drain_until: float | None = None
+            while drain_until is None or time.monotonic() < drain_until:
+                if drain_until is None and proc.poll() is not None:
+                    drain_until = time.monotonic() + DRAIN_SECONDS
+                wait = 0.2 if drain_until is None else max(0.0, drain_until - time.monotonic())
+                if not readable.poll(wait * 1000):
+                    continue
+                raw = os.read(fd, READ_BYTES)
+                if not raw:
+                    break
                 if written < MAX_LOG_BYTES:
                     log.write(raw)
                     log.flush()
@@ -274,6 +289,9 @@ class SubprocessExecutor(Executor):
             for windows in lines.close():
                 self._match(run, windows)
         code = proc.wait()
+        # What the script started ends with it, whether it kept stdout open or let go of it.
+        sweep(job_markers(run.request.job_dir), grace=self.grace)
+        proc.stdout.close()
         self._events.put(("exit", run.request.name, code, generation, time.time()))
 
     def _match(self, run: _Run, windows: list[str]) -> None:
