@@ -160,5 +160,8 @@ def test_the_cli_sections_commands_run_as_written(tmp_path: Path) -> None:
     described = json.loads(outputs["describe-hyper-parameter-tuning-job"])
     assert described["HyperParameterTuningJobStatus"] == "Completed"
     assert "validation:auc=" in outputs["logs"]
+    # The detached tuner's log says how it ended, and nothing else (no warnings).
+    follow = next(out for args, out in ran if args[:2] == ["logs", "my-job-2"])
+    assert follow.splitlines() == ["my-job-2: Stopped"], follow
     # The detached one was stopped, then deleted: only my-job is left.
     assert [r.name for r in open_store(store_url).list_tuning_jobs()] == ["my-job"]
