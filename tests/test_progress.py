@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sagetune import HyperparameterTuner, IntegerParameter
+from sagetune import ContinuousParameter, HyperparameterTuner, IntegerParameter
 from sagetune.formatting import format_value
 from sagetune.progress import LiveProgress
 from sagetune.spec import load_spec
@@ -148,3 +148,26 @@ def test_a_running_job_shows_its_latest_value_in_a_wide_terminal(tmp_path: Path)
     # 150 columns: the long names and values are whole, not cut to 80 columns with an ellipsis.
     assert "learning_rate_of_the_optimiser" in text and "validation:accuracy" in text
     assert "…" not in text
+
+
+def test_tables_round_while_describe_keeps_the_exact_values(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    tuner = HyperparameterTuner(
+        "loss",
+        {"alpha": ContinuousParameter(1e-4, 10.0, scaling_type="Logarithmic")},
+        objective_type="Minimize",
+        strategy="Random",
+        max_jobs=3,
+        random_seed=5,
+        store=url,
+        show_progress=False,
+    )
+    tuner.fit(lambda hp: hp["alpha"] / 3, job_name="exact")
+    store = open_store(url)
+    best = store.get_training_job(tuner.describe()["BestTrainingJob"]["TrainingJobName"])
+    tuned = tuner.describe()["BestTrainingJob"]["TunedHyperParameters"]["alpha"]
+    assert float(tuned) == best.hyperparameters["alpha"]  # every digit, as the job got it
+    assert len(tuned.replace(".", "").lstrip("0")) > 6  # a value worth rounding
+    console = Console(file=io.StringIO(), width=120, height=30, force_terminal=True)
+    frame = "\n".join(_render(url, "exact", console))
+    assert format_value(best.hyperparameters["alpha"]) in frame and tuned not in frame
