@@ -29,6 +29,7 @@ from typing import Any
 
 from sagetune.analytics import TuningJobAnalytics
 from sagetune.errors import ValidationError
+from sagetune.formatting import SIGNIFICANT_DIGITS, format_value
 from sagetune.plots.data import KINDS, MAX_CURVES, TuningData
 from sagetune.store import Store, open_store
 from sagetune.store.records import TRAINING_JOB_STATUSES, TrainingJobRecord
@@ -187,8 +188,8 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _num(value: float | None, digits: int = 6) -> str:
-    return "-" if value is None else f"{value:.{digits}g}"
+def _num(value: float | None, digits: int = SIGNIFICANT_DIGITS) -> str:
+    return format_value(value, digits)
 
 
 def _duration(seconds: float | None) -> str:

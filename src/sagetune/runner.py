@@ -12,7 +12,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, NoReturn, Protocol
@@ -74,7 +74,12 @@ def sigterm_stops() -> Iterator[None]:
 
 
 class Progress(Protocol):
-    def update(self, tuning_job: TuningJobRecord, jobs: list[TrainingJobRecord]) -> None: ...
+    def update(
+        self,
+        tuning_job: TuningJobRecord,
+        jobs: list[TrainingJobRecord],
+        latest: Mapping[str, float] | None = None,
+    ) -> None: ...
 
 
 def default_stopping_rule(spec: TuningJobSpec, strategy: Strategy) -> StoppingRule | None:
@@ -166,7 +171,14 @@ class TuningJobRunner:
 
     def _notify(self) -> None:
         if self.progress is not None:
-            self.progress.update(self.record, sorted(self.jobs.values(), key=lambda j: j.seq))
+            # A running job has no objective yet: the display shows its last reported value.
+            latest = {
+                name: self.spec.to_minimize(curve[-1][1])  # to_minimize is its own inverse
+                for name, curve in self._curves.items()
+                if curve and name in self._running
+            }
+            jobs = sorted(self.jobs.values(), key=lambda j: j.seq)
+            self.progress.update(self.record, jobs, latest)
 
     # the loop ---------------------------------------------------------------------------------
     def run(self) -> TuningJobRecord:

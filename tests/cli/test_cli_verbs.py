@@ -424,3 +424,7 @@ def test_kill_the_tuner_and_resume_loses_nothing(work: Path) -> None:
     assert d["HyperParameterTuningJobStatus"] == "Completed"
     assert d["TrainingJobStatusCounters"]["Completed"] == 8
     assert d["TrainingJobStatusCounters"]["Stopped"] == len(running)
+    # ls counts as MaxNumberOfTrainingJobs does: the interrupted jobs were replaced.
+    table = sagetune("ls", store=url(work), check=True, env={**os.environ, "COLUMNS": "150"})
+    row = next(line for line in table.stdout.splitlines() if "killed" in line)
+    assert [cell.strip() for cell in row.split("│")][3] == "8/8", row

@@ -422,3 +422,73 @@ def test_watch_a_running_tuning_job_and_stop_it(tmp_path: Path, browser_page: Br
     assert record.status == "Stopped"
     assert record.details["CompletionReason"] == "stopped by request"
     assert len(store.list_training_jobs("live")) < 400  # stopped before its budget ran out
+
+
+REPORTING_TUNER = textwrap.dedent("""
+    import os
+    import sys
+    import time
+
+    from sagetune import ContinuousParameter, HyperparameterTuner
+
+    GATE = sys.argv[3]
+
+
+    def train(hp, report):
+        report(epoch=1, loss=0.123456789)
+        while not os.path.exists(GATE):
+            time.sleep(0.05)
+        return {"loss": 0.5}
+
+
+    if __name__ == "__main__":
+        HyperparameterTuner(
+            "loss", {"x": ContinuousParameter(0.0, 1.0)}, objective_type="Minimize",
+            strategy="Random", max_jobs=1, random_seed=3, store=sys.argv[1], show_progress=False,
+        ).fit(train, job_name=sys.argv[2])
+""")
+
+
+def test_a_running_job_shows_its_latest_reported_value(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'latest.db'}"
+    script = tmp_path / "tune.py"
+    script.write_text(REPORTING_TUNER)
+    gate = tmp_path / "gate"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), url, "latest", str(gate)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        store = open_store(url)
+        deadline = time.monotonic() + 60
+        while not any(
+            store.metric_points([j.name])
+            for j in (store.list_training_jobs("latest") if store.list_tuning_jobs() else [])
+        ):
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "the training job never reported"
+            time.sleep(0.1)
+        app = create_app(url)
+        (row,) = TestClient(app).get("/api/tuning-jobs/latest/training-jobs").json()["rows"]
+        assert row["status"] == "InProgress" and row["objective"] is None
+        assert row["latest_objective"] == 0.123456789
+        with serving(app) as base, browser_page() as page:
+            page.goto(f"{base}/tuning-jobs/latest")  # type: ignore[attr-defined]
+            cell = "#jobs-table tbody tr[data-status='InProgress'] td:nth-child(4)"
+            page.wait_for_selector(cell)  # type: ignore[attr-defined]
+            assert page.text_content(cell) == "0.123457"  # type: ignore[attr-defined]
+            assert page.js_errors == []  # type: ignore[attr-defined]
+        gate.touch()
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, out
+    finally:
+        gate.touch()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    (row,) = TestClient(create_app(url)).get("/api/tuning-jobs/latest/training-jobs").json()["rows"]
+    assert row["status"] == "Completed" and row["objective"] == 0.5
+    assert row["latest_objective"] is None

@@ -6,6 +6,7 @@ the default SQLite file.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -38,8 +39,31 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+def _whole_summary(command: click.Command) -> str:
+    """The first paragraph of a command's help, whole: Click's listing cuts it to fit a line."""
+    if command.short_help:
+        return " ".join(command.short_help.split())
+    return " ".join(inspect.cleandoc(command.help or "").split("\n\n")[0].split())
+
+
+class _Command(click.Command):
+    """A verb whose summary in ``sagetune --help`` is its help's whole first paragraph."""
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return _whole_summary(self)
+
+
 class _Group(click.Group):
-    """Turns the errors users cause into one clear line and exit code 2 (never a traceback)."""
+    """Turns the errors users cause into one clear line and exit code 2 (never a traceback).
+
+    Its verbs and sub-groups list their whole summaries, wrapped, never cut off with "...".
+    """
+
+    command_class = _Command
+    group_class = type  # sub-groups (``db``) are _Groups too
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return _whole_summary(self)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -1,4 +1,4 @@
-"""``python -m sagetune.cli.background NAME STORE``: run a stored tuning job, detached.
+"""The detached tuner (``main(NAME, STORE)``): runs a stored tuning job to its end.
 
 Started by ``create-hyper-parameter-tuning-job`` and by the API's CreateHyperParameterTuningJob
 (:func:`start`); its output goes to the tuning job's ``tuner.log``.
@@ -17,6 +17,8 @@ from sagetune.service import run_tuning_job
 from sagetune.store import Store
 from sagetune.store.sql import open_store
 
+_ENTRY = "import sys; from sagetune.cli.background import main; sys.exit(main(sys.argv[1:]))"
+
 
 def start(store: Store, name: str, cwd: str | Path) -> subprocess.Popen[bytes]:
     """Start a detached tuner for a stored tuning job, in its own session (it outlives the
@@ -25,7 +27,9 @@ def start(store: Store, name: str, cwd: str | Path) -> subprocess.Popen[bytes]:
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / "tuner.log", "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "sagetune.cli.background", name, store.url],
+            # Not ``-m sagetune.cli.background``: the package imports this module first, so
+            # runpy would run it a second time and warn so in the log users read.
+            [sys.executable, "-c", _ENTRY, name, store.url],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

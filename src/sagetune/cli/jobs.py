@@ -18,6 +18,7 @@ from sagetune import api, service
 from sagetune.cli import background, echo_json, get_store, main, store_option
 from sagetune.cli.aws import aws_options, input_request, list_pages, paging_options
 from sagetune.errors import ValidationError
+from sagetune.formatting import format_value
 from sagetune.naming import tuning_job_arn
 from sagetune.spec import load_spec
 from sagetune.spec.executor import executor_member
@@ -437,8 +438,9 @@ def _run(store: Any, name: str, progress: bool | None) -> None:
     best = load_spec(record).best_training_job(jobs)
     click.echo(f"{name}: {record.status} ({len(jobs)} training jobs)")
     if best is not None:
-        click.echo(f"best training job: {best.name}  objective = {best.objective}")
-        click.echo("hyperparameters: " + json.dumps(best.hyperparameters))
+        click.echo(f"best training job: {best.name}  objective = {format_value(best.objective)}")
+        shown = ", ".join(f"{k}={format_value(v)}" for k, v in best.hyperparameters.items())
+        click.echo(f"hyperparameters: {shown}")
     if record.failure_reason:
         click.echo(f"failure reason: {record.failure_reason}")
     if record.status == TuningJobStatus.Failed:  # scripts and CI can tell a failed tuning job
@@ -517,18 +519,23 @@ def ls(ctx: click.Context) -> None:
     store = get_store(ctx)
     table = Table(show_edge=False)
     for col in ("name", "status", "strategy", "jobs", "best", "created"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     for r in store.list_tuning_jobs():
         jobs = store.list_training_jobs(r.name)
         spec = load_spec(r)
         best = spec.best_training_job(jobs)
-        total = spec.max_jobs
+        # Jobs interrupted by a dead tuner were replaced on resume: like MaxNumberOfTrainingJobs,
+        # the count leaves them out (else a resumed 6-job tuning job shows 8/6).
+        done = sum(j.finished and not j.interrupted for j in jobs)
         table.add_row(
             r.name,
             r.status,
             spec.strategy,
-            f"{sum(j.finished for j in jobs)}/{total}",
-            "" if best is None else f"{best.objective:.6g}",
+            f"{done}/{spec.max_jobs}",
+            format_value(None if best is None else best.objective, missing=""),
             time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
         )
-    Console(width=int(os.environ.get("COLUMNS", "120"))).print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: whole lines, never cut to 80 columns
+        console = Console(width=int(os.environ.get("COLUMNS", "200")))
+    console.print(table)

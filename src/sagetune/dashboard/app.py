@@ -26,6 +26,7 @@ from sagetune.dashboard import is_loopback, pages
 from sagetune.errors import ResourceNotFound
 from sagetune.plots.data import KINDS, MAX_CURVES, TuningData
 from sagetune.spec import load_spec
+from sagetune.status import TrainingJobStatus
 from sagetune.store import Store, open_store
 from sagetune.store.records import FINISHED, TRAINING_JOB_STATUSES, TrainingJobRecord
 
@@ -37,6 +38,7 @@ ACTION_HEADER = "x-sagetune-action"
 MAX_PAGE = 500
 LOG_TAIL_BYTES = 64 * 1024
 _RUNNING_TTL = 1.0
+RUNNING = (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping)
 
 
 @dataclass
@@ -97,13 +99,14 @@ class Snapshots:
         return cached
 
 
-def _row(job: TrainingJobRecord, names: list[str]) -> dict[str, Any]:
+def _row(job: TrainingJobRecord, names: list[str], latest: dict[str, float]) -> dict[str, Any]:
     seconds = (job.ended_at - job.started_at) if job.ended_at and job.started_at else None
     return {
         "seq": job.seq,
         "name": job.name,
         "status": job.status,
         "objective": job.objective,
+        "latest_objective": latest.get(job.name),
         "hyperparameters": {n: job.hyperparameters.get(n) for n in names},
         "seconds": seconds,
         "started_at": job.started_at,
@@ -112,6 +115,23 @@ def _row(job: TrainingJobRecord, names: list[str]) -> dict[str, Any]:
         if job.failure_reason
         else None,
     }
+
+
+def _latest_objectives(
+    store: Store, tuning_job: str, jobs: list[TrainingJobRecord]
+) -> dict[str, float]:
+    """The last reported objective value of each running job among ``jobs``, by name."""
+    running = [j for j in jobs if j.status in RUNNING]
+    if not running:
+        return {}
+    spec = load_spec(store.get_tuning_job(tuning_job))
+    metric_of = {j.name: spec.objective_of(j.definition_name).metric_name for j in running}
+    latest: dict[str, tuple[int, float]] = {}
+    for p in store.metric_points(metric_of):
+        if p.metric_name == metric_of[p.training_job_name]:
+            if p.training_job_name not in latest or p.step >= latest[p.training_job_name][0]:
+                latest[p.training_job_name] = (p.step, p.value)
+    return {name: value for name, (_, value) in latest.items()}
 
 
 def _sort_key(sort: str, names: list[str]) -> Any:
@@ -341,6 +361,8 @@ def create_app(
         else:
             jobs = sorted(jobs, key=key)
         best = snap.summary["BestTrainingJob"]
+        page = jobs[offset : offset + limit]
+        latest = _latest_objectives(st, name, page)
         return {
             "total": len(snap.jobs),
             "matching": len(jobs),
@@ -349,7 +371,7 @@ def create_app(
             "hyperparameters": names,
             "best": None if best is None else best["TrainingJobName"],
             "version": snap.summary["Version"],
-            "rows": [_row(j, names) for j in jobs[offset : offset + limit]],
+            "rows": [_row(j, names, latest) for j in page],
         }
 
     @app.get("/api/tuning-jobs/{name}/plots/{kind}")

@@ -33,7 +33,9 @@ function el(tag, props, children) {
 }
 function fmt(v) {
   if (v === null || v === undefined) return "-";
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(6);
+  // sagetune.formatting.format_value's rule: 6 significant digits, trailing zeros dropped.
+  if (typeof v === "number") return Number.isInteger(v) ? String(v)
+                                                        : String(Number(v.toPrecision(6)));
   return String(v);
 }
 function duration(s) {
@@ -199,7 +201,10 @@ async function refreshTable() {{
       el("td", {{}}, [el("a", {{href: "/training-jobs/" + encodeURIComponent(r.name),
                                 text: r.name}})]),
       el("td", {{cls: "status-cell"}}, [statusBadge(r.status)]),
-      el("td", {{cls: "num", text: fmt(r.objective)}}),
+      r.objective === null && r.latest_objective !== null
+        ? el("td", {{cls: "num muted", title: "latest reported value (running)",
+                     text: fmt(r.latest_objective)}})
+        : el("td", {{cls: "num", text: fmt(r.objective)}}),
       ...HP.map(h => el("td", {{text: fmt(r.hyperparameters[h])}})),
       el("td", {{cls: "num", text: r.seconds === null ? "-" : r.seconds.toFixed(1)}}),
       el("td", {{cls: "muted", text: r.failure_reason || ""}})]);
