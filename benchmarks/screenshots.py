@@ -5,9 +5,11 @@
 
 It runs a small tuning job shaped like the demo (four hyperparameters, a learning curve per
 job, one job that diverges to an AUC of 0.5, one that fails) in a temporary store, writes its
-report and its static scatter plot, serves the dashboard on a loopback port, and saves
-palette PNGs (tens to a few hundred KB each). It also prints the report's size. Chromium is
-the one ``tests/setup.sh`` installs (``/usr/bin/chromium``), driven by Playwright.
+report, serves the dashboard on a loopback port, and saves palette PNGs (tens to a few hundred
+KB each). The static scatter plot is drawn from the seeded demo itself (``make demo``'s
+``examples/xgboost_breast_cancer.py``), so the README shows the picture the demo draws. It
+also prints the report's size. Chromium is the one ``tests/setup.sh`` installs
+(``/usr/bin/chromium``), driven by Playwright.
 """
 
 from __future__ import annotations
@@ -73,6 +75,25 @@ def run_job(url: str) -> None:
     ).fit(train, job_name=JOB)
 
 
+def demo_scatter(tmp: Path, path: Path) -> None:
+    """Run the seeded demo in ``tmp`` and draw its scatter plot into ``path``."""
+    import os
+    import subprocess
+    import sys
+
+    from sagetune.plots import static
+    from sagetune.plots.data import TuningData
+    from sagetune.store import open_store
+
+    url = f"sqlite:///{tmp / 'demo.db'}"
+    demo = Path(__file__).resolve().parent.parent / "examples" / "xgboost_breast_cancer.py"
+    env = {**os.environ, "SAGETUNE_STORE": url}
+    subprocess.run([sys.executable, str(demo)], cwd=tmp, env=env, check=True)
+    store = open_store(url)
+    (job,) = [j.name for j in store.list_tuning_jobs()]
+    static.save("scatter", TuningData.load(store, job), path)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,17 +126,14 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from sagetune.dashboard import create_app
-    from sagetune.plots import static
-    from sagetune.plots.data import TuningData
     from sagetune.report import write_report
-    from sagetune.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'tuning.db'}"
         run_job(url)
         report = write_report(JOB, Path(tmp) / "report.html", store=url)
         print(f"report: {report.stat().st_size:,} bytes")
-        static.save("scatter", TuningData.load(open_store(url), JOB), out / "scatter.png")
+        demo_scatter(Path(tmp), out / "scatter.png")
         _small_png(out / "scatter.png")
 
         port = _free_port()
