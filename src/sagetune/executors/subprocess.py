@@ -224,6 +224,12 @@ class SubprocessExecutor(Executor):
                 log.write(f"could not download the training job's input: {exc}\n")
             self._events.put(self._finished(run, "Failed", f"ClientError: {exc}"))
             return False
+        except tarfile.TarError as exc:  # the source archive changed since it was checked
+            with open(log_path, "a") as log:
+                log.write(f"could not unpack the source archive: {exc}\n")
+            reason = f"ClientError: could not unpack the source archive: {exc}"
+            self._events.put(self._finished(run, "Failed", reason))
+            return False
         except OSError as exc:
             with open(log_path, "a") as log:
                 log.write(f"could not start the training job: {exc}\n")
