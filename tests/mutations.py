@@ -63,6 +63,8 @@ def hostile_files(folder: Path) -> None:
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
     with tarfile.open(folder / "link.tar.gz", "w:gz") as tar:
         tar.addfile(link)
+
+
 HUGE = [10**400, -(10**400), 2**31, 2**63, 2**64]
 SCALARS = (
     st.none()
