@@ -54,3 +54,9 @@ def service_error_type(exc: BaseException) -> str | None:
 class StoreUnavailable(RuntimeError):
     """The store's database could not be reached within the retry budget
     (``SAGETUNE_STORE_RETRY_SECONDS``); nothing of the failed operation is half done."""
+
+
+class StoreNotWritable(StoreUnavailable):
+    """The store can be read but not written: it was opened read-only (``?mode=ro``, a file
+    or folder without write permission) or its disk is full. Nothing of the failed write is
+    stored; a tuner stops as when the store is unreachable."""

@@ -18,6 +18,7 @@ from sagetune.errors import (
     ResourceInUse,
     ResourceLimitExceeded,
     ResourceNotFound,
+    StoreNotWritable,
     StoreUnavailable,
     ValidationError,
 )
@@ -32,6 +33,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ResourceInUse,
     ResourceLimitExceeded,
     StoreVersionError,
+    StoreNotWritable,  # before StoreUnavailable, which it is a kind of
     StoreUnavailable,
 )
 
