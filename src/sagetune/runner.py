@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any, NoReturn, Protocol
 
 from sagetune import completion, control
-from sagetune.errors import StoreUnavailable
+from sagetune.errors import ResourceInUse, StoreUnavailable
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.executors.process import metrics_from_result
 from sagetune.naming import training_job_name
@@ -393,7 +393,14 @@ class TuningJobRunner:
                 log_path=str(job_dir / "log.txt"),
                 definition_name=definition,
             )
-            self.store.create_training_job(record)
+            try:
+                self.store.create_training_job(record)
+            except ResourceInUse:
+                # Suspended past the lease mid-launch: the tuner that took over has started
+                # this job itself. It is that tuner's; this one leaves without launching more.
+                if self.lease.held():
+                    raise
+                return 0
             self.jobs[name] = record
             self._running.add(name)
             static = self.spec.definition(definition).static_hyperparameters

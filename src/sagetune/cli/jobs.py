@@ -445,6 +445,9 @@ def resume(ctx: click.Context, name: str, progress: bool | None) -> None:
 def _run(store: Any, name: str, progress: bool | None) -> None:
     show = sys.stderr.isatty() if progress is None else progress
     record = service.run_tuning_job(store, name, show_progress=show)
+    if record.status == TuningJobStatus.InProgress:  # only when another tuner took it over
+        click.echo(f"{name}: taken over by another tuner ({record.owner}), which runs it on")
+        return
     jobs = store.list_training_jobs(name)
     best = load_spec(record).best_training_job(jobs)
     click.echo(f"{name}: {record.status} ({len(jobs)} training jobs)")
