@@ -289,7 +289,7 @@ class TuningJobRunner:
             self.lease.release()
         except StoreUnavailable:
             pass  # left InProgress: resume takes it over once this process is gone
-        raise StoreUnavailable(message) from None
+        raise type(exc)(message) from None  # a full disk stays StoreNotWritable
 
     def _recover_interrupted(self) -> None:
         """Jobs left running by a dead tuner: end their processes, mark them interrupted.
