@@ -1,14 +1,20 @@
 """Hypothesis strategies that mutate valid requests, shared by the fuzz tests.
 
 A request is mutated at random places: a member replaced by any JSON-like value (NaN, inf and
-huge numbers, lone surrogates and long strings included), deleted, wrapped in a list, or an
-unknown or known member of the request's shape added.
+huge numbers, lone surrogates and long strings included, and the values of
+``tests/spec/test_hostile_input.py``), deleted, wrapped in a list, or an unknown or known
+member of the request's shape added. ``SAGETUNE_FUZZ_EXAMPLES`` sets how many examples each
+fuzz test runs (a longer search than CI's).
 """
 
 from __future__ import annotations
 
 import copy
+import io
+import os
+import tarfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -38,6 +44,27 @@ def _member_names() -> list[str]:
 
 
 MEMBERS = _member_names()
+
+
+def examples(default: int) -> int:
+    """How many examples a fuzz test runs: ``default``, or ``$SAGETUNE_FUZZ_EXAMPLES``."""
+    return int(os.environ.get("SAGETUNE_FUZZ_EXAMPLES", default))
+
+
+def hostile_files(folder: Path) -> None:
+    """Lay out the source archives the hostile values name: one whose only member is
+    ``../../train.py``, one whose ``train.py`` is a link."""
+    body = b"print('validation:auc=0.5')\n"
+    escape = tarfile.TarInfo("../../train.py")
+    escape.size = len(body)
+    with tarfile.open(folder / "escape.tar.gz", "w:gz") as tar:
+        tar.addfile(escape, io.BytesIO(body))
+    link = tarfile.TarInfo("train.py")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    with tarfile.open(folder / "link.tar.gz", "w:gz") as tar:
+        tar.addfile(link)
+
+
 HUGE = [10**400, -(10**400), 2**31, 2**63, 2**64]
 SCALARS = (
     st.none()
@@ -50,6 +77,9 @@ SCALARS = (
         ["", "x" * 300, "File", "Stream", "s3://b/k", "ml.m5.xlarge", "0.1", '"train.py"']
         + ["Bayesian", "Grid", "Hyperband", "Random", "Auto", "Logarithmic", "Maximize"]
         + ["\ud800", "a\x00b", "\u2028", "é"]
+        # Values once accepted that crashed later (the fuzz tests' folder has the archives).
+        + ["a=b", "http://[", "(a{4294967296})", "python 'train.py", "p" * 300 + ".py"]
+        + ["escape.tar.gz", "link.tar.gz", "1", str(10**10), str(2**63)]
     )
 )
 VALUES = st.recursive(

@@ -110,6 +110,14 @@ class Lease:
             self.lost = not self.store.renew_lease(self.name, self.owner)
         return not self.lost
 
+    def held(self) -> bool:
+        """Whether this tuner still holds the lease, asked of the store now (renewing it), not
+        when the heartbeat falls due; False from then on once another tuner took it over."""
+        if not self.lost:
+            self._last_heartbeat = self._clock()
+            self.lost = not self.store.renew_lease(self.name, self.owner)
+        return not self.lost
+
     def release(self) -> None:
         """Give the tuning job up (a no-op when another tuner has taken it over)."""
         self.store.release_lease(self.name, self.owner)

@@ -60,3 +60,9 @@ class LeaseLost(RuntimeError):
     """Another tuner took a tuning job over while this process could not reach the store for
     longer than its lease: this process must write nothing more for that job (the store's
     record is the new tuner's) and stop."""
+
+
+class StoreNotWritable(StoreUnavailable):
+    """The store can be read but not written: it was opened read-only (``?mode=ro``, a file
+    or folder without write permission) or its disk is full. Nothing of the failed write is
+    stored; a tuner stops as when the store is unreachable."""

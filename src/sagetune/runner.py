@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any, NoReturn, Protocol
 
 from sagetune import completion, control
-from sagetune.errors import LeaseLost, StoreUnavailable
+from sagetune.errors import LeaseLost, ResourceInUse, StoreUnavailable
 from sagetune.executors import procs
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.executors.process import metrics_from_result
@@ -324,7 +324,7 @@ class TuningJobRunner:
             self.lease.release()
         except StoreUnavailable:
             pass  # left InProgress: resume takes it over once this process is gone
-        raise StoreUnavailable(message) from None
+        raise type(exc)(message) from None  # a full disk stays StoreNotWritable
 
     def _recover_interrupted(self) -> None:
         """Jobs left running by a dead tuner: end their processes, mark them interrupted.
@@ -433,7 +433,14 @@ class TuningJobRunner:
                 log_path=str(job_dir / "log.txt"),
                 definition_name=definition,
             )
-            self.store.create_training_job(record)
+            try:
+                self.store.create_training_job(record)
+            except ResourceInUse:
+                # Suspended past the lease mid-launch: the tuner that took over has started
+                # this job itself. It is that tuner's; this one leaves without launching more.
+                if self.lease.held():
+                    raise
+                return 0
             self.jobs[name] = record
             self._running.add(name)
             static = self.spec.definition(definition).static_hyperparameters

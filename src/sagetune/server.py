@@ -28,10 +28,11 @@ from starlette.routing import Route
 from sagetune import api, control
 from sagetune.errors import StoreUnavailable, service_error_type
 from sagetune.sigv4 import AuthError, verify
+from sagetune.spec.validate import MAX_REQUEST_BYTES
 from sagetune.status import TuningJobStatus
 from sagetune.store import StoreVersionError
 
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = MAX_REQUEST_BYTES
 TARGET_PREFIX = "SageMaker."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 

@@ -510,7 +510,12 @@ class SearchSpace:
             raise ValueError(f"{name}: {e}") from None
 
     def grid_size(self) -> int:
-        return math.prod(len(self.grid_values(n)) for n in self.names)
+        """How many combinations Grid walks, counted without listing them."""
+        sizes = [self.ranges[n].n_values for n in self.names]
+        for name, size in zip(self.names, sizes):
+            if size is None:
+                self.grid_values(name)  # raises: a continuous range has no grid
+        return math.prod(s for s in sizes if s is not None)
 
     def grid(self) -> Iterable[dict[str, Any]]:
         """Every combination, the last range varying fastest."""

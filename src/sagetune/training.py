@@ -135,7 +135,11 @@ def _location(
     if not isinstance(raw, str) or not raw:
         errors.append(f"{path}: must be an s3:// URI, a file:// URL or a local path, got {raw!r}")
         return None
-    parsed = urlparse(raw)
+    try:
+        parsed = urlparse(raw)
+    except ValueError as exc:  # e.g. "http://[", an unclosed IPv6 host
+        errors.append(f"{path}: is not a valid URL or path ({exc}), got {raw!r}")
+        return None
     if parsed.scheme == "s3":
         if not parsed.netloc:
             errors.append(f"{path}: an s3:// URI needs a bucket (s3://bucket/key), got {raw!r}")
@@ -152,10 +156,14 @@ def _location(
         local = base_dir / local
     if not check_paths:  # reading back a stored job: same spelling, no look at the disk
         return os.path.normpath(local)
-    if not local.exists():
-        errors.append(f"{path}: {str(local)!r} does not exist")
+    try:
+        if not local.exists():
+            errors.append(f"{path}: {str(local)!r} does not exist")
+            return None
+        return str(local.resolve())
+    except OSError as exc:  # a name too long for the file system, a loop of links
+        errors.append(f"{path}: cannot be looked up: {exc.strerror}")
         return None
-    return str(local.resolve())
 
 
 def _output_location(raw: Any, base_dir: Path, path: str, errors: list[str]) -> str | None:
@@ -163,7 +171,10 @@ def _output_location(raw: Any, base_dir: Path, path: str, errors: list[str]) -> 
     if raw is None:
         return None
     if isinstance(raw, str) and raw and not is_s3(raw):
-        parsed = urlparse(raw)
+        try:
+            parsed = urlparse(raw)
+        except ValueError:
+            return _location(raw, base_dir, path, errors, check_paths=False)  # reports it
         if parsed.scheme not in ("http", "https"):
             local = Path(parsed.path if parsed.scheme == "file" else raw).expanduser()
             return os.path.abspath(local if local.is_absolute() else base_dir / local)
@@ -219,7 +230,7 @@ def parse_script_definition(
             continue
         try:
             compiled = re.compile(regex)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # a{4294967296}, deep groups
             errors.append(f"{where}.Regex: is not a valid regular expression ({exc})")
             continue
         if compiled.groups < 1:
@@ -326,16 +337,20 @@ def parse_script_definition(
                 f"script's file name, got {program!r}"
             )
         elif source is not None and check_paths and source_uri is None:
-            if source.is_dir() and not (source / program).is_file():
-                errors.append(
-                    f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
-                    f"not a file in {str(source)!r}"
-                )
-            elif source.is_file() and not _tar_has(source, program):
-                errors.append(
-                    f"{path}.StaticHyperParameters.sagemaker_program: {program!r} is "
-                    f"not in the archive {str(source)!r}"
-                )
+            ppath = f"{path}.StaticHyperParameters.sagemaker_program"
+            try:
+                if source.is_dir() and not (source / program).is_file():
+                    errors.append(f"{ppath}: {program!r} is not a file in {str(source)!r}")
+                elif source.is_file():
+                    try:
+                        if os.path.normpath(program) not in archive_members(source):
+                            errors.append(
+                                f"{ppath}: {program!r} is not in the archive {str(source)!r}"
+                            )
+                    except ValueError as exc:
+                        errors.append(f"{spath}: {exc}")
+            except OSError as exc:  # a name too long for the file system
+                errors.append(f"{ppath}: cannot be looked up: {exc.strerror}")
         if isinstance(program, str) and program and source is not None:
             if program.endswith(".py"):
                 command = (sys.executable, program)
@@ -345,7 +360,11 @@ def parse_script_definition(
                 command = (f"./{program}",)
     else:
         if isinstance(command_raw, str):
-            command = tuple(shlex.split(command_raw))
+            try:
+                command = tuple(shlex.split(command_raw))
+            except ValueError as exc:  # an unbalanced quote
+                errors.append(f"{path}.LocalCommand: cannot be split as a shell would ({exc})")
+                command = ("",)
         elif isinstance(command_raw, list) and all(isinstance(c, str) for c in command_raw):
             command = tuple(command_raw)
         if not command:
@@ -474,12 +493,33 @@ def _as_mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _tar_has(archive: Path, member: str) -> bool:
+def archive_members(archive: Path) -> set[str]:
+    """The normalised member names of a source archive.
+
+    Raises:
+        ValueError: naming the reason when the archive cannot be used: it must be a tar file
+            of plain files and folders that all unpack inside the job's code folder (no
+            absolute or ``..`` paths, no links or devices).
+    """
     try:
         with tarfile.open(archive) as tar:
-            return any(n.lstrip("./") == member for n in tar.getnames())
-    except (tarfile.TarError, OSError):
-        return False
+            members = tar.getmembers()
+    except (tarfile.TarError, OSError) as exc:
+        raise ValueError(f"{str(archive)!r} is not a readable tar archive ({exc})") from None
+    names = set()
+    for member in members:
+        name = os.path.normpath(member.name)
+        if not (member.isfile() or member.isdir()):
+            raise ValueError(
+                f"the archive may hold only plain files and folders, {member.name!r} is a link "
+                f"or a device"
+            )
+        if os.path.isabs(name) or name == ".." or name.startswith("../"):
+            raise ValueError(
+                f"the archive's members must unpack inside its folder, {member.name!r} does not"
+            )
+        names.add(name)
+    return names
 
 
 def hyperparameter_value(value: Any) -> Any:

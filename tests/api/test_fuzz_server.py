@@ -44,7 +44,7 @@ DOCUMENTED = {
 TRAIN = "print('validation:auc=0.5', flush=True)\n"
 SEED = "fuzz-seed"
 FUZZ = settings(
-    max_examples=150,
+    max_examples=mutations.examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -92,6 +92,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     (folder / "train.py").write_text(TRAIN)
     (folder / "src").mkdir()
     (folder / "src" / "train.py").write_text(TRAIN)
+    mutations.hostile_files(folder)
     store_url = f"sqlite:///{folder / 'fuzz.db'}"
     store = open_store(store_url)
     service.create_tuning_job(store, local_command_request(SEED), base_dir=folder)

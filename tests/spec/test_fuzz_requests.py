@@ -54,10 +54,15 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("fuzz")
     (folder / "train.py").write_text("print('auc=0.5')\n")
     (folder / "data").mkdir()
+    mutations.hostile_files(folder)
     return folder
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=mutations.examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_nothing_but_a_validation_error_comes_out(work: Path, data: st.DataObject) -> None:
     req = mutated(data)
@@ -85,7 +90,11 @@ def store(work: Path) -> Any:
     return st_
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=mutations.examples(150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_a_rejected_request_leaves_the_store_as_it_was(
     work: Path, store: Any, data: st.DataObject

@@ -449,7 +449,9 @@ REPORTING_TUNER = textwrap.dedent("""
 """)
 
 
-def test_a_running_job_shows_its_latest_reported_value(tmp_path: Path) -> None:
+def test_a_running_job_shows_its_latest_reported_value(
+    tmp_path: Path, browser_page: BrowserPage
+) -> None:
     url = f"sqlite:///{tmp_path / 'latest.db'}"
     script = tmp_path / "tune.py"
     script.write_text(REPORTING_TUNER)

@@ -20,6 +20,7 @@ from sagetune.errors import (
     ResourceInUse,
     ResourceLimitExceeded,
     ResourceNotFound,
+    StoreNotWritable,
     StoreUnavailable,
     ValidationError,
 )
@@ -34,6 +35,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ResourceInUse,
     ResourceLimitExceeded,
     StoreVersionError,
+    StoreNotWritable,  # before StoreUnavailable, which it is a kind of
     StoreUnavailable,
     LeaseLost,
 )

@@ -22,6 +22,7 @@ from sagetune.formatting import format_value
 from sagetune.naming import tuning_job_arn
 from sagetune.spec import load_spec
 from sagetune.spec.executor import executor_member
+from sagetune.spec.validate import MAX_NESTING, MAX_REQUEST_BYTES
 from sagetune.status import TuningJobStatus
 from sagetune.store.records import FINISHED
 
@@ -44,6 +45,11 @@ def load_request(source: str, yaml_input: bool = False) -> tuple[dict[str, Any],
     inline = source.lstrip().startswith("{") or (yaml_input and ":" in source)
     if source.startswith("file://") or (len(source) < 4096 and (path.exists() or not inline)):
         try:
+            if path.stat().st_size > MAX_REQUEST_BYTES:  # before reading it into memory
+                raise ValidationError(
+                    f"request: {str(path)!r} is larger than {MAX_REQUEST_BYTES} bytes, "
+                    f"the limit of a request"
+                )
             text = path.read_text()
         except FileNotFoundError:
             raise ValidationError(f"request: no such file {str(path)!r}") from None
@@ -51,11 +57,17 @@ def load_request(source: str, yaml_input: bool = False) -> tuple[dict[str, Any],
             raise ValidationError(f"request: cannot read {str(path)!r}: {exc.strerror}") from None
         base = path.resolve().parent
         yaml_input = yaml_input or path.suffix.lower() in (".yaml", ".yml")
+    kind = "YAML" if yaml_input else "JSON"
+    if len(text) > MAX_REQUEST_BYTES:
+        raise ValidationError(f"request: is larger than {MAX_REQUEST_BYTES} bytes, the limit")
     try:
         data = yaml.safe_load(text) if yaml_input else json.loads(text)
     except (ValueError, yaml.YAMLError) as exc:
-        kind = "YAML" if yaml_input else "JSON"
         raise ValidationError(f"request: not valid {kind}: {exc}") from None
+    except RecursionError:  # the parsers recurse once per level
+        raise ValidationError(
+            f"request: the {kind} nests lists and objects deeper than {MAX_NESTING} levels"
+        ) from None
     if not isinstance(data, dict):
         raise ValidationError(f"request: must be an object, got {type(data).__name__}")
     return data, base
@@ -434,6 +446,9 @@ def resume(ctx: click.Context, name: str, progress: bool | None) -> None:
 def _run(store: Any, name: str, progress: bool | None) -> None:
     show = sys.stderr.isatty() if progress is None else progress
     record = service.run_tuning_job(store, name, show_progress=show)
+    if record.status == TuningJobStatus.InProgress:  # only when another tuner took it over
+        click.echo(f"{name}: taken over by another tuner ({record.owner}), which runs it on")
+        return
     jobs = store.list_training_jobs(name)
     best = load_spec(record).best_training_job(jobs)
     click.echo(f"{name}: {record.status} ({len(jobs)} training jobs)")

@@ -14,6 +14,7 @@ Checkpoints and simulated spot interruptions: see :class:`SubprocessExecutor`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -27,6 +28,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from sagetune.artifacts import publish
 from sagetune.checkpoints import (
@@ -202,8 +204,7 @@ class SubprocessExecutor(Executor):
                     base_dir=checkpoint.base_dir,
                 )
         except CheckpointSyncError as exc:
-            with open(log_path, "a") as log:
-                log.write(f"{exc}\n")
+            _note(log_path, f"{exc}\n")
             self._events.put(self._finished(run, "Failed", str(exc)))
             return False
         try:
@@ -212,8 +213,7 @@ class SubprocessExecutor(Executor):
             env = {**os.environ, **sm_env, "PYTHONUNBUFFERED": "1", **job_markers(job.job_dir)}
             args = cli_args(job.hyperparameters) if self.definition.passes_arguments else []
             if self.definition.runs and header is None:
-                with open(log_path, "a") as log:
-                    log.write(f"[sagetune] {self.definition.runs}\n")
+                _note(log_path, f"[sagetune] {self.definition.runs}\n")
             proc = subprocess.Popen(
                 [*self.definition.command, *args],
                 cwd=cwd,
@@ -224,13 +224,16 @@ class SubprocessExecutor(Executor):
                 start_new_session=True,
             )
         except StorageError as exc:  # a channel or the code could not be downloaded
-            with open(log_path, "a") as log:
-                log.write(f"could not download the training job's input: {exc}\n")
+            _note(log_path, f"could not download the training job's input: {exc}\n")
             self._events.put(self._finished(run, "Failed", f"ClientError: {exc}"))
             return False
+        except tarfile.TarError as exc:  # the source archive changed since it was checked
+            _note(log_path, f"could not unpack the source archive: {exc}\n")
+            reason = f"ClientError: could not unpack the source archive: {exc}"
+            self._events.put(self._finished(run, "Failed", reason))
+            return False
         except OSError as exc:
-            with open(log_path, "a") as log:
-                log.write(f"could not start the training job: {exc}\n")
+            _note(log_path, f"could not start the training job: {exc}\n")
             reason = f"could not start {self.definition.command[0]!r}: {exc}"
             self._events.put(self._finished(run, "Failed", reason))
             return False
@@ -258,12 +261,23 @@ class SubprocessExecutor(Executor):
         log_path: Path,
         header: str | None,
     ) -> None:
-        """Tee the job's output into its log and turn regex matches into metric points."""
-        written = log_path.stat().st_size if log_path.exists() else 0
+        """Tee the job's output into its log and turn regex matches into metric points.
+
+        A log that cannot be written (a full disk) fails the job with the reason; the output
+        is still read to its end, so the process never blocks on a full pipe, and its exit
+        is always reported, so the job always ends.
+        """
         assert proc.stdout is not None
-        with open(log_path, "ab") as log:
-            if header is not None:
-                log.write(f"{header}\n".encode())
+        log: BinaryIO | None = None
+        try:
+            written = log_path.stat().st_size if log_path.exists() else 0
+            try:
+                log = open(log_path, "ab")  # noqa: SIM115 - closed below, also after a failure
+                if header is not None:
+                    log.write(f"{header}\n".encode())
+            except OSError as exc:
+                self._log_failed(run, log, log_path, exc)
+                log = None
             lines = LineReader()
             fd = proc.stdout.fileno()  # unbuffered: a line is seen as soon as it is written
             readable = select.poll()  # not select(): descriptors may be past FD_SETSIZE
@@ -278,21 +292,40 @@ class SubprocessExecutor(Executor):
                 raw = os.read(fd, READ_BYTES)
                 if not raw:
                     break
-                if written < MAX_LOG_BYTES:
-                    log.write(raw)
-                    log.flush()
-                    written += len(raw)
-                    if written >= MAX_LOG_BYTES:
-                        log.write(b"\n[sagetune: log truncated at 50 MB]\n")
+                if log is not None and written < MAX_LOG_BYTES:
+                    try:
+                        log.write(raw)
+                        log.flush()
+                        written += len(raw)
+                        if written >= MAX_LOG_BYTES:
+                            log.write(b"\n[sagetune: log truncated at 50 MB]\n")
+                    except OSError as exc:
+                        self._log_failed(run, log, log_path, exc)
+                        log = None
                 for windows in lines.feed(raw):
                     self._match(run, windows)
             for windows in lines.close():
                 self._match(run, windows)
-        code = proc.wait()
-        # What the script started ends with it, whether it kept stdout open or let go of it.
-        sweep(job_markers(run.request.job_dir), grace=self.grace)
-        proc.stdout.close()
-        self._events.put(("exit", run.request.name, code, generation, time.time()))
+        finally:
+            if log is not None:
+                with contextlib.suppress(OSError):
+                    log.close()
+            code = proc.wait()
+            try:
+                # What the script started ends with it, kept stdout open or not.
+                sweep(job_markers(run.request.job_dir), grace=self.grace)
+            finally:
+                proc.stdout.close()
+                self._events.put(("exit", run.request.name, code, generation, time.time()))
+
+    def _log_failed(self, run: _Run, log: BinaryIO | None, log_path: Path, exc: OSError) -> None:
+        """End a job whose log cannot be written: Failed, the reason naming the error."""
+        if log is not None:
+            with contextlib.suppress(OSError):
+                log.close()
+        if run.stop_reason is None:
+            run.stop_status = "Failed"
+            self._terminate(run, f"ClientError: {exc.strerror} writing the log {log_path}")
 
     def _match(self, run: _Run, windows: list[str]) -> None:
         """One point per metric whose regex matches the line (its first match)."""
@@ -363,8 +396,7 @@ class SubprocessExecutor(Executor):
                 base_dir=checkpoint.base_dir,
             )
         except CheckpointSyncError as exc:
-            with open(run.request.job_dir / LOG_NAME, "a") as log:
-                log.write(f"{exc}\n")
+            _note(run.request.job_dir / LOG_NAME, f"{exc}\n")
             return str(exc)
         return None
 
@@ -386,11 +418,11 @@ class SubprocessExecutor(Executor):
             run.interrupting = False
             run.interrupt_at = None
             run.interruptions += 1
-            with open(log_path, "a") as log:
-                log.write(
-                    f"----- spot interruption {run.interruptions}: the instance was "
-                    f"reclaimed; restarting from checkpoints -----\n"
-                )
+            _note(
+                log_path,
+                f"----- spot interruption {run.interruptions}: the instance was "
+                f"reclaimed; restarting from checkpoints -----\n",
+            )
             spot = self.definition.spot_interruptions
             delay = spot.restart_delay_seconds if spot is not None else 0.0
             run.waiting_until = time.time() + delay
@@ -522,6 +554,13 @@ class SubprocessExecutor(Executor):
         deadline = time.time() + self.grace + 5
         while self._runs and time.time() < deadline:
             self.poll(0.1)
+
+
+def _note(log_path: Path, text: str) -> None:
+    """Append a line of sagetune's to a job's log, if the disk lets it: the reason that
+    matters is recorded in the store either way."""
+    with contextlib.suppress(OSError), open(log_path, "a") as log:
+        log.write(text)
 
 
 def _failure_file(job_dir: Path) -> str:

@@ -48,6 +48,7 @@ OBJECTIVE_TYPES = ("Maximize", "Minimize")
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 MAX_RANGES = 30
 MAX_CATEGORICAL_VALUES = 30
+MAX_GRID_COMBINATIONS = 100_000  # each one a training job; more is a mistake, not a plan
 MIN_JOBS_NOT_IMPROVING = 3
 # Where relative paths of a request resolve (a local addition kept with the stored request).
 LOCAL_BASE_DIRECTORY = "LocalBaseDirectory"
@@ -149,6 +150,11 @@ def _parse_range(
     name = item.get("Name")
     if not isinstance(name, str) or not name or len(name) > 256:
         errors.append(f"{path}.Name: is required (a string of 1 to 256 characters), got {name!r}")
+        return None
+    if "=" in name:  # a job's SM_HP_<name> variable could not be set
+        errors.append(
+            f"{path}.Name: must not contain '=' (an environment variable name), got {name!r}"
+        )
         return None
     where = f"{ranges_path}.{kind}[{name}]"
     n_before = len(errors)
@@ -267,15 +273,28 @@ def parse_space(
 
 
 MAX_NESTING = 32  # the request shapes nest about 10 deep; deeper is refused before any work
+# A real request has a few thousand members; YAML aliases can make a small file expand into
+# billions (each walked as it would be stored), so the expanded count is bounded too.
+MAX_MEMBERS = 100_000
+MAX_REQUEST_BYTES = 1024 * 1024  # a request file or body, as the service's own limit
 
 
 def unreadable(request: Any) -> str | None:
     """Why ``request`` cannot be read as the service reads JSON, or None: lists and mappings
-    nested deeper than :data:`MAX_NESTING`, or a string (key or value) that is not Unicode
-    text (a lone surrogate, as a JSON ``\\ud800`` escape gives). Walked without recursion."""
+    nested deeper than :data:`MAX_NESTING`, more than :data:`MAX_MEMBERS` members and values
+    (shared ones counted each time they appear), or a string (key or value) that is not
+    Unicode text (a lone surrogate, as a JSON ``\\ud800`` escape gives). Walked without
+    recursion."""
     todo: list[tuple[Any, int]] = [(request, 0)]
+    seen = 0
     while todo:
         node, depth = todo.pop()
+        seen += 1
+        if seen > MAX_MEMBERS:
+            return (
+                f"request: has more than {MAX_MEMBERS} members and values "
+                f"(YAML aliases counted each time they are used)"
+            )
         if isinstance(node, str):
             try:
                 node.encode("utf-8")
@@ -471,7 +490,13 @@ def _parse(
             objective_type = _shared_type(request, objective, errors)
     if strategy == "Grid" and space is not None:
         size = space.grid_size()
-        if max_jobs is not None and max_jobs != size:
+        if size > MAX_GRID_COMBINATIONS:
+            where = "TrainingJobDefinitions" if multi else _RANGES
+            errors.append(
+                f"{where}: the Grid strategy walks at most {MAX_GRID_COMBINATIONS} "
+                f"combinations of the ranges, these have {size}"
+            )
+        elif max_jobs is not None and max_jobs != size:
             errors.append(
                 f"{_LIMITS}.MaxNumberOfTrainingJobs: with the Grid strategy it must "
                 f"equal the number of distinct combinations of the ranges ({size}), "

@@ -53,7 +53,13 @@ from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from sagetune.errors import LeaseLost, ResourceInUse, ResourceNotFound, ValidationError
+from sagetune.errors import (
+    LeaseLost,
+    ResourceInUse,
+    ResourceNotFound,
+    StoreNotWritable,
+    ValidationError,
+)
 from sagetune.store import retry
 from sagetune.store.base import UNCHANGED, Store, TrainingJobSort, Unchanged
 from sagetune.store.migrations import upgrade_to_head
@@ -943,7 +949,15 @@ def create_store_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_path(parsed)
-        if path is not None:
+        read_only = path is not None and sqlite_read_only(parsed, path)
+        if path is not None and read_only and not path.is_file():
+            raise ResourceNotFound(f"the store {path} does not exist (a read-only one is not made)")
+        if path is not None and read_only:
+            # SQLite's own read-only mode: even root cannot write through it, and no pragma
+            # (WAL) is set on open, so every reader works on a file it may not change.
+            ro = URL.create("sqlite", database=f"file:{path}", query={"mode": "ro", "uri": "true"})
+            url = ro.render_as_string()
+        elif path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         else:
             # Each connection to ":memory:" is a database of its own: every thread must
@@ -951,7 +965,8 @@ def create_store_engine(url: str) -> Engine:
             kwargs["poolclass"] = StaticPool
         kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, read_only=read_only))
+        event.listen(engine, "handle_error", functools.partial(_not_writable, where=str(path)))
         return engine
     # Writes are serialised per store by its lock; the pool is for concurrent readers (a
     # dashboard's requests, the tuner's threads).
@@ -990,12 +1005,39 @@ def _nul_is_a_validation_error(context: ExceptionContext) -> None:
     ) from None
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_read_only(url: URL, path: Path) -> bool:
+    """Whether a SQLite store is opened read-only: asked for (``?mode=ro``), or its file or
+    folder cannot be written by this process (SQLite writes its WAL files beside it)."""
+    if url.query.get("mode") == "ro":
+        return True
+    if not path.exists():
+        return False
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, read_only: bool = False) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    if read_only:
+        cur.execute("PRAGMA query_only=ON")
+    else:
+        cur.execute("PRAGMA journal_mode=WAL")  # a write: never on a read-only store
     cur.execute("PRAGMA busy_timeout=60000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _not_writable(context: ExceptionContext, where: str) -> None:
+    """SQLite refusing a write (read-only store, full disk) as one clear error, not retried."""
+    text = str(context.original_exception).lower()
+    if "readonly database" in text or "read-only" in text:
+        raise StoreNotWritable(
+            f"the store {where} is read-only: it can be read, not written (open it without "
+            f"?mode=ro, with write permission on the file and its folder)"
+        ) from None
+    if "disk is full" in text or "disk i/o error" in text:
+        raise StoreNotWritable(
+            f"the store {where} cannot be written: {context.original_exception}"
+        ) from None
 
 
 def store_url(store: str | os.PathLike[str] | None) -> str:
