@@ -54,3 +54,9 @@ def service_error_type(exc: BaseException) -> str | None:
 class StoreUnavailable(RuntimeError):
     """The store's database could not be reached within the retry budget
     (``SAGETUNE_STORE_RETRY_SECONDS``); nothing of the failed operation is half done."""
+
+
+class ExecutorUnavailable(RuntimeError):
+    """Where a tuning job's training jobs run can no longer be reached (its Ray cluster went
+    away): the tuning job is stopped with the reason, its running jobs recorded interrupted,
+    and ``sagetune resume`` takes it up again once the cluster is back."""

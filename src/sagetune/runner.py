@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any, NoReturn, Protocol
 
 from sagetune import completion, control
-from sagetune.errors import StoreUnavailable
+from sagetune.errors import ExecutorUnavailable, StoreUnavailable
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.executors.process import metrics_from_result
 from sagetune.naming import training_job_name
@@ -42,6 +42,8 @@ _SHUTDOWN_SECONDS = 30.0
 # In a tuning job's details: it was stopped because the store was unreachable, and
 # ``sagetune resume`` may take it up again (``service.run_tuning_job``).
 STORE_LOST = "StoppedStoreUnreachable"
+# Likewise, because the executor could no longer reach its training jobs (a Ray cluster gone).
+EXECUTOR_LOST = "StoppedExecutorUnreachable"
 
 
 class Terminated(Exception):
@@ -181,6 +183,7 @@ class TuningJobRunner:
         final_status = TuningJobStatus.Completed
         interrupted: type[BaseException] | None = None
         store_lost: StoreUnavailable | None = None
+        executor_lost: ExecutorUnavailable | None = None
         try:
             while True:
                 stop = self._stop_reason()
@@ -204,11 +207,15 @@ class TuningJobRunner:
             interrupted = type(exc)
         except StoreUnavailable as exc:  # past the retry budget: stop, say so, exit
             store_lost = exc
+        except ExecutorUnavailable as exc:  # nothing can be stopped there: record and exit
+            executor_lost = exc
         finally:
             why = f"the tuning job ended: {reason or 'interrupted'}"
             try:
                 if store_lost is not None:
                     raise store_lost
+                if executor_lost is not None:
+                    raise executor_lost
                 known = self.executor.running
                 for name in list(self._running):
                     if name in known:
@@ -230,9 +237,13 @@ class TuningJobRunner:
             except StoreUnavailable as exc:
                 store_lost = exc
                 self._stop_unrecorded(f"the tuning job ended: {exc}")
+            except ExecutorUnavailable as exc:  # also when it is lost while jobs are stopped
+                executor_lost = exc
             self.executor.shutdown()
         if store_lost is not None:
             self._store_lost(store_lost)
+        if executor_lost is not None:
+            self._executor_lost(executor_lost)
         if self.lease.lost:  # the tuning job is the new tuner's to finish
             return self.store.get_tuning_job(self.spec.name)
         try:
@@ -265,6 +276,24 @@ class TuningJobRunner:
             StoreUnavailable: always, its message saying how to go on.
         """
         message = f"{exc}; resume with sagetune resume {self.spec.name}"
+        self._stop_resumable(message, STORE_LOST, "the store was unreachable")
+        raise StoreUnavailable(message) from None
+
+    def _executor_lost(self, exc: ExecutorUnavailable) -> NoReturn:
+        """After the executor lost its training jobs (a Ray cluster gone): record the tuning
+        job Stopped with the reason, its unfinished jobs interrupted, and raise.
+
+        Raises:
+            ExecutorUnavailable: always, its message saying how to go on.
+        """
+        message = f"{exc}; resume with sagetune resume {self.spec.name} once it is back"
+        self._stop_resumable(message, EXECUTOR_LOST, "its executor became unreachable")
+        raise ExecutorUnavailable(message) from None
+
+    def _stop_resumable(self, message: str, marker: str, what: str) -> None:
+        """Record the tuning job Stopped with ``message`` and the details key ``marker`` (so
+        ``sagetune resume`` takes it up again), its unfinished jobs interrupted (``what``
+        happened while they ran); nothing when the store does not answer."""
         now = self.clock()
         try:
             for job in list(self.jobs.values()):
@@ -274,8 +303,8 @@ class TuningJobRunner:
                         status=TrainingJobStatus.Stopped,
                         ended_at=now,
                         interrupted=True,
-                        failure_reason="interrupted: the store was unreachable while this "
-                        "training job ran; a new training job replaces it on resume",
+                        failure_reason=f"interrupted: {what} while this training job ran; "
+                        "a new training job replaces it on resume",
                     )
             record = self.store.get_tuning_job(self.spec.name)
             self.store.update_tuning_job(
@@ -284,12 +313,11 @@ class TuningJobRunner:
                 ended_at=now,
                 last_modified_at=now,
                 failure_reason=message,
-                details={**record.details, "CompletionReason": message, STORE_LOST: True},
+                details={**record.details, "CompletionReason": message, marker: True},
             )
             self.lease.release()
         except StoreUnavailable:
             pass  # left InProgress: resume takes it over once this process is gone
-        raise StoreUnavailable(message) from None
 
     def _recover_interrupted(self) -> None:
         """Jobs left running by a dead tuner: end their processes, mark them interrupted.
@@ -297,6 +325,9 @@ class TuningJobRunner:
         They are replaced by new training jobs and do not count toward MaxNumberOfTrainingJobs.
         """
         now = self.clock()
+        orphans = [job.name for job in self.jobs.values() if not job.finished]
+        if orphans:
+            self.executor.end_orphans(orphans)
         for job in list(self.jobs.values()):
             if job.finished:
                 continue

@@ -22,7 +22,7 @@ from sagetune.executors.base import Executor
 from sagetune.executors.process import ProcessExecutor
 from sagetune.executors.routing import RoutingExecutor
 from sagetune.executors.subprocess import SubprocessExecutor
-from sagetune.runner import STORE_LOST, TuningJobRunner
+from sagetune.runner import EXECUTOR_LOST, STORE_LOST, TuningJobRunner
 from sagetune.spec import TuningJobSpec, load_spec, parse_request
 from sagetune.status import TuningJobStatus
 from sagetune.store import Store
@@ -136,11 +136,11 @@ def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> Tuni
         ResourceInUse: a live tuner is already running it.
     """
     record = store.get_tuning_job(name)
-    if record.status == "Stopped" and record.details.get(STORE_LOST):
-        # Its tuner stopped it when the store became unreachable: take it up again.
-        details = {
-            k: v for k, v in record.details.items() if k not in (STORE_LOST, "CompletionReason")
-        }
+    marks = (STORE_LOST, EXECUTOR_LOST)
+    if record.status == "Stopped" and any(record.details.get(m) for m in marks):
+        # Its tuner stopped it when the store or the executor became unreachable: take it up
+        # again.
+        details = {k: v for k, v in record.details.items() if k not in (*marks, "CompletionReason")}
         store.update_tuning_job(
             name, status="InProgress", ended_at=None, failure_reason=None, details=details
         )

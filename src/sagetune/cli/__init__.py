@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from sagetune.errors import (
+    ExecutorUnavailable,
     ResourceInUse,
     ResourceLimitExceeded,
     ResourceNotFound,
@@ -33,6 +34,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ResourceLimitExceeded,
     StoreVersionError,
     StoreUnavailable,
+    ExecutorUnavailable,
 )
 
 
