@@ -59,9 +59,15 @@ if args.meet:
         time.sleep(0.02)
 with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w") as f:
     f.write(f"trained {args.epochs}")
+state = os.path.join(os.environ.get("SM_CHECKPOINT_DIR", ""), "state.txt")
+if "SM_CHECKPOINT_DIR" in os.environ and os.path.exists(state):
+    print(f"resumed from {open(state).read()}", flush=True)
 for epoch in range(1, args.epochs + 1):
     print(f"epoch={epoch} loss={args.level + 2.0 ** -epoch!r}", flush=True)
     time.sleep(args.sleep)
+if "SM_CHECKPOINT_DIR" in os.environ:
+    with open(state, "w") as f:
+        f.write(f"epoch {args.epochs}")
 """
 
 
@@ -716,3 +722,25 @@ def test_a_cluster_that_goes_away_stops_the_tuning_job_to_resume(tmp_path: Path)
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
     assert f"cannot reach the Ray cluster at '{address}'" in res.stderr
     assert [j.name for j in store.list_training_jobs("gone")] == [kept.name]
+
+
+def test_checkpoints_sync_down_and_up_on_the_node(ray_cluster: Any, tmp_path: Path) -> None:
+    store = tmp_path / "checkpoints"  # a folder every loopback node shares
+    (store / "again").mkdir(parents=True)
+    (store / "again" / "state.txt").write_text("epoch 7")
+    script = definition(tmp_path, CheckpointConfig={"S3Uri": str(store)})
+    ex = RayExecutor(script, objective_metric="loss", stop_grace_seconds=1.0)
+    try:
+        for name in ("fresh", "again"):
+            ex.start(JobRequest(name, hp(tmp_path, name, epochs=2), tmp_path / "jobs" / name))
+        events = poll_until(
+            ex, lambda evs: bool(finishes(evs, "fresh") and finishes(evs, "again")), "both", 90
+        )
+    finally:
+        ex.shutdown()
+    for name in ("fresh", "again"):
+        (finished,) = finishes(events, name)
+        assert finished.status == TrainingJobStatus.Completed, finished.failure_reason
+        assert (store / name / "state.txt").read_text() == "epoch 2"  # synced up
+    assert "resumed from epoch 7" in (tmp_path / "jobs" / "again" / "log.txt").read_text()
+    assert "resumed" not in (tmp_path / "jobs" / "fresh" / "log.txt").read_text()

@@ -41,7 +41,12 @@ Faults. A job whose actor or node dies fails with ``node lost: ...`` (or is retr
 every :data:`CLUSTER_CHECK_SECONDS`, and whenever an actor is lost) raises
 :class:`~sagetune.errors.ExecutorUnavailable`: the runner records the tuning job Stopped with
 that reason and its running jobs interrupted, for ``sagetune resume``. Managed-spot
-interruptions and checkpoints are not simulated on Ray.
+interruptions are not simulated on Ray.
+
+Checkpoints. With ``CheckpointConfig`` the actor syncs the job's ``checkpoints`` folder down
+from ``<S3Uri>/<training job>`` before it starts the process (each attempt, so a retry goes
+on from them) and up as soon as the process ends, on the node itself: the ``S3Uri`` must be
+``s3://`` or a folder every node shares. A failed sync fails the job with its reason.
 
 Resume. Each job's actor is named ``<training job>/attempt-<n>`` in the Ray namespace
 :data:`NAMESPACE`. Ray ends the actors of a tuner that died, but not at once, and not those of
@@ -73,6 +78,7 @@ from pathlib import Path
 from typing import Any
 
 from sagetune.artifacts import MODEL_ARCHIVE, OUTPUT_ARCHIVE, upload
+from sagetune.checkpoints import CheckpointSyncError, checkpoint_dir, job_uri, sync_down, sync_up
 from sagetune.errors import ExecutorUnavailable, ValidationError
 from sagetune.executors.base import (
     NODE_LINE,
@@ -328,6 +334,15 @@ class _JobActor:
             command[0] = sys.executable  # this node's interpreter, not the tuner's path
         script = replace(script, **changes)
         self._script = script
+        if script.checkpoint is not None:  # from s3:// or a folder this node shares
+            try:
+                sync_down(
+                    job_uri(script.checkpoint, self._name),
+                    checkpoint_dir(job_dir),
+                    base_dir=script.checkpoint.base_dir,
+                )
+            except CheckpointSyncError as exc:
+                raise StorageError(str(exc)) from None
         cwd, sm_env = prepare_job_dir(job_dir, script, hyperparameters)
         args = cli_args(hyperparameters) if script.passes_arguments else []
         proc = subprocess.Popen(
@@ -356,14 +371,25 @@ class _JobActor:
                     self._lock.notify_all()
         code = proc.wait()
         failure = ""
+        synced: str | None = None
         if self._job_dir is not None:
             try:
                 text = (self._job_dir / "output" / "failure").read_text(errors="replace")
                 failure = text.strip()[:1024]
             except OSError:
                 pass
+            checkpoint = self._script.checkpoint if self._script is not None else None
+            if checkpoint is not None:  # up from this node as the process ends
+                try:
+                    sync_up(
+                        checkpoint_dir(self._job_dir),
+                        job_uri(checkpoint, self._name),
+                        base_dir=checkpoint.base_dir,
+                    )
+                except CheckpointSyncError as exc:
+                    synced = str(exc)
         with self._lock:
-            self._exit = {"code": code, "failure": failure}
+            self._exit = {"code": code, "failure": failure, "checkpoints": synced}
             self._lock.notify_all()
 
     def _start_callable(
@@ -541,8 +567,8 @@ class RayExecutor(Executor):
 
     Raises:
         RayUnavailable: Ray is missing, or the cluster cannot be reached.
-        ValidationError: the definition asks for what Ray jobs do not do (checkpoints,
-            simulated spot interruptions).
+        ValidationError: the definition asks for what Ray jobs do not do (simulated spot
+            interruptions).
     """
 
     def __init__(
@@ -558,10 +584,6 @@ class RayExecutor(Executor):
     ):
         if (script is None) == (train is None):
             raise ValueError("give either a script definition or a callable's payload")
-        if script is not None and script.checkpoint is not None:
-            raise ValidationError(
-                "CheckpointConfig: checkpoints are not synced for training jobs on Ray yet"
-            )
         if script is not None and script.spot_interruptions is not None:
             raise ValidationError(
                 "LocalSpotInterruptions: spot interruptions are not simulated on Ray"
@@ -760,7 +782,11 @@ class RayExecutor(Executor):
             if self.script is not None:
                 for windows in run.lines.close():
                     events.extend(self._match(run, windows, now))
-            events.extend(self._exited(run, int(exit_["code"]), str(exit_["failure"])))
+            if exit_.get("checkpoints"):  # the checkpoint sync up failed
+                self._write_log(run.request.job_dir, f"{exit_['checkpoints']}\n".encode())
+                events.extend(self._end(run, "Failed", str(exit_["checkpoints"])))
+            else:
+                events.extend(self._exited(run, int(exit_["code"]), str(exit_["failure"])))
         return events
 
     def _match(self, run: _RayRun, windows: list[str], now: float) -> list[Event]:
