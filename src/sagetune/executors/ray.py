@@ -602,7 +602,10 @@ class RayExecutor(Executor):
         self._shared: dict[str, Any] | None = None  # object refs of code, channels, payload
         self._runs: dict[str, _RayRun] = {}
         self._pending: list[Event] = []
-        self._head = str(self.ray.get_runtime_context().gcs_address or "")
+        try:  # the head the tuner checks while it runs (none known through Ray Client)
+            self._head = str(self.ray.get_runtime_context().gcs_address or "")
+        except Exception:  # noqa: BLE001 - Ray Client connections have no GCS address
+            self._head = ""
         self._checked = time.monotonic()
         self._gone: str | None = None  # why the cluster cannot be reached any more
 
