@@ -20,6 +20,7 @@ _PACKAGES = (
     "scikit-learn",
     "greenlet",
     "threadpoolctl",
+    "ray",
 )
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

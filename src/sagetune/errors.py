@@ -66,3 +66,9 @@ class StoreNotWritable(StoreUnavailable):
     """The store can be read but not written: it was opened read-only (``?mode=ro``, a file
     or folder without write permission) or its disk is full. Nothing of the failed write is
     stored; a tuner stops as when the store is unreachable."""
+
+
+class ExecutorUnavailable(RuntimeError):
+    """Where a tuning job's training jobs run can no longer be reached (its Ray cluster went
+    away): the tuning job is stopped with the reason, its running jobs recorded interrupted,
+    and ``sagetune resume`` takes it up again once the cluster is back."""

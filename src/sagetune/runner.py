@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any, NoReturn, Protocol
 
 from sagetune import completion, control
-from sagetune.errors import LeaseLost, ResourceInUse, StoreUnavailable
+from sagetune.errors import ExecutorUnavailable, LeaseLost, ResourceInUse, StoreUnavailable
 from sagetune.executors import procs
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.executors.process import metrics_from_result
@@ -46,6 +46,8 @@ STORE_LOST = "StoppedStoreUnreachable"
 # In a tuning job's details: its tuner was stopped by SIGTERM or Ctrl-C. The training jobs it
 # stopped are recorded interrupted, and ``sagetune resume`` takes the tuning job up again.
 SIGNALLED = "StoppedBySignal"
+# Likewise, because the executor could no longer reach its training jobs (a Ray cluster gone).
+EXECUTOR_LOST = "StoppedExecutorUnreachable"
 
 
 class Terminated(Exception):
@@ -202,6 +204,7 @@ class TuningJobRunner:
         interrupted: type[BaseException] | None = None
         store_lost: StoreUnavailable | None = None
         lease_lost: LeaseLost | None = None
+        executor_lost: ExecutorUnavailable | None = None
         try:
             while True:
                 stop = self._stop_reason()
@@ -227,6 +230,8 @@ class TuningJobRunner:
             store_lost = exc
         except LeaseLost as exc:  # taken over during an outage: the store is the new tuner's
             lease_lost = exc
+        except ExecutorUnavailable as exc:  # nothing can be stopped there: record and exit
+            executor_lost = exc
         finally:
             why = f"the tuning job ended: {reason or 'interrupted'}"
             if interrupted is not None:
@@ -236,6 +241,8 @@ class TuningJobRunner:
                     raise lease_lost
                 if store_lost is not None:
                     raise store_lost
+                if executor_lost is not None:
+                    raise executor_lost
                 known = self.executor.running
                 for name in list(self._running):
                     if name in known:
@@ -261,6 +268,8 @@ class TuningJobRunner:
                 lease_lost = exc
                 self.lease.lost = True
                 self._stop_unrecorded(f"the tuning job ended: {exc}")
+            except ExecutorUnavailable as exc:  # also when it is lost while jobs are stopped
+                executor_lost = exc
             self.executor.shutdown()
             if not self.lease.lost:  # what escaped its job (a start cut short by a signal)
                 procs.sweep(procs.tuning_marker(self.store.tuning_job_dir(self.spec.name)))
@@ -268,6 +277,8 @@ class TuningJobRunner:
             raise lease_lost
         if store_lost is not None:
             self._store_lost(store_lost)
+        if executor_lost is not None:
+            self._executor_lost(executor_lost)
         if self.lease.lost:  # the tuning job is the new tuner's to finish
             return self.store.get_tuning_job(self.spec.name)
         try:
@@ -300,6 +311,24 @@ class TuningJobRunner:
             StoreUnavailable: always, its message saying how to go on.
         """
         message = f"{exc}; resume with sagetune resume {self.spec.name}"
+        self._stop_resumable(message, STORE_LOST, "the store was unreachable")
+        raise type(exc)(message) from None  # a full disk stays StoreNotWritable
+
+    def _executor_lost(self, exc: ExecutorUnavailable) -> NoReturn:
+        """After the executor lost its training jobs (a Ray cluster gone): record the tuning
+        job Stopped with the reason, its unfinished jobs interrupted, and raise.
+
+        Raises:
+            ExecutorUnavailable: always, its message saying how to go on.
+        """
+        message = f"{exc}; resume with sagetune resume {self.spec.name} once it is back"
+        self._stop_resumable(message, EXECUTOR_LOST, "its executor became unreachable")
+        raise ExecutorUnavailable(message) from None
+
+    def _stop_resumable(self, message: str, marker: str, what: str) -> None:
+        """Record the tuning job Stopped with ``message`` and the details key ``marker`` (so
+        ``sagetune resume`` takes it up again), its unfinished jobs interrupted (``what``
+        happened while they ran); nothing when the store does not answer."""
         now = self.clock()
         try:
             for job in list(self.jobs.values()):
@@ -309,8 +338,8 @@ class TuningJobRunner:
                         status=TrainingJobStatus.Stopped,
                         ended_at=now,
                         interrupted=True,
-                        failure_reason="interrupted: the store was unreachable while this "
-                        "training job ran; a new training job replaces it on resume",
+                        failure_reason=f"interrupted: {what} while this training job ran; "
+                        "a new training job replaces it on resume",
                     )
             record = self.store.get_tuning_job(self.spec.name)
             self.store.update_tuning_job(
@@ -319,12 +348,11 @@ class TuningJobRunner:
                 ended_at=now,
                 last_modified_at=now,
                 failure_reason=message,
-                details={**record.details, "CompletionReason": message, STORE_LOST: True},
+                details={**record.details, "CompletionReason": message, marker: True},
             )
             self.lease.release()
         except StoreUnavailable:
             pass  # left InProgress: resume takes it over once this process is gone
-        raise type(exc)(message) from None  # a full disk stays StoreNotWritable
 
     def _recover_interrupted(self) -> None:
         """Jobs left running by a dead tuner: end their processes, mark them interrupted.
@@ -335,6 +363,9 @@ class TuningJobRunner:
         # Everything the dead tuner started, found by its marker: also a script started
         # before its process id was recorded, and children that left their process group.
         procs.sweep(procs.tuning_marker(self.store.tuning_job_dir(self.spec.name)))
+        orphans = [job.name for job in self.jobs.values() if not job.finished]
+        if orphans:
+            self.executor.end_orphans(orphans)
         for job in list(self.jobs.values()):
             if job.finished:
                 continue

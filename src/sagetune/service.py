@@ -22,7 +22,7 @@ from sagetune.executors.base import Executor
 from sagetune.executors.process import ProcessExecutor
 from sagetune.executors.routing import RoutingExecutor
 from sagetune.executors.subprocess import SubprocessExecutor
-from sagetune.runner import SIGNALLED, STORE_LOST, TuningJobRunner
+from sagetune.runner import EXECUTOR_LOST, SIGNALLED, STORE_LOST, TuningJobRunner
 from sagetune.spec import TuningJobSpec, load_spec, parse_request
 from sagetune.status import TuningJobStatus
 from sagetune.store import Store
@@ -136,10 +136,10 @@ def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> Tuni
         ResourceInUse: a live tuner is already running it.
     """
     record = store.get_tuning_job(name)
-    resumable = (STORE_LOST, SIGNALLED)
+    resumable = (STORE_LOST, SIGNALLED, EXECUTOR_LOST)
     if record.status == "Stopped" and any(record.details.get(k) for k in resumable):
-        # Its tuner stopped it when the store became unreachable or on a signal: take it up
-        # again.
+        # Its tuner stopped it on a signal, or when the store or the executor became
+        # unreachable: take it up again.
         details = {
             k: v for k, v in record.details.items() if k not in (*resumable, "CompletionReason")
         }

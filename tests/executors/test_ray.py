@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -44,6 +45,7 @@ p.add_argument("--meet", default="")
 p.add_argument("--me", default="")
 p.add_argument("--peer", default="")
 p.add_argument("--child", type=int, default=0)
+p.add_argument("--level", type=float, default=0.0)
 args = p.parse_args()
 if args.child:  # a child in the job's process group, as a data loader would be
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
@@ -57,9 +59,15 @@ if args.meet:
         time.sleep(0.02)
 with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w") as f:
     f.write(f"trained {args.epochs}")
+state = os.path.join(os.environ.get("SM_CHECKPOINT_DIR", ""), "state.txt")
+if "SM_CHECKPOINT_DIR" in os.environ and os.path.exists(state):
+    print(f"resumed from {open(state).read()}", flush=True)
 for epoch in range(1, args.epochs + 1):
-    print(f"epoch={epoch} loss={2.0 ** -epoch!r}", flush=True)
+    print(f"epoch={epoch} loss={args.level + 2.0 ** -epoch!r}", flush=True)
     time.sleep(args.sleep)
+if "SM_CHECKPOINT_DIR" in os.environ:
+    with open(state, "w") as f:
+        f.write(f"epoch {args.epochs}")
 """
 
 
@@ -88,10 +96,11 @@ def callable_job(hp: dict[str, Any], report: Any, model_dir: str) -> float:
     if hp.get("meet"):
         meet(hp["meet"], hp["me"], hp["peer"])
     Path(model_dir, "weights.txt").write_text(str(hp["epochs"]))
+    level = float(hp.get("level", 0.0))
     for epoch in range(1, int(hp["epochs"]) + 1):
-        report(epoch=epoch, loss=2.0**-epoch)
+        report(epoch=epoch, loss=level + 2.0**-epoch)
         time.sleep(float(hp["sleep"]))
-    return 2.0 ** -int(hp["epochs"])
+    return level + 2.0 ** -int(hp["epochs"])
 
 
 def hp(root: Path, name: str, peer: str = "", epochs: int = 3, sleep: float = 0.0) -> dict:
@@ -409,3 +418,332 @@ def test_a_removed_node_fails_its_attempt_and_the_retry_runs_on_the_other(
     assert "[sagetune] node lost: the Ray node 127.0.0.1" in log
     assert "----- retry 1 -----" in log
     assert isinstance(finished, JobFinished) and finished.metrics["loss"] == 2.0**-40
+
+
+def test_the_median_rule_stops_a_bad_job_running_on_ray(ray_cluster: Any, tmp_path: Path) -> None:
+    from sagetune import CategoricalParameter, HyperparameterTuner
+
+    # Grid runs the levels in order, one at a time: five good curves, then a bad one that the
+    # median of their running averages stops at its first epoch.
+    levels = ["0.0", "0.01", "0.02", "0.03", "0.04", "5.0"]
+    tuner = HyperparameterTuner(
+        "loss",
+        {"level": CategoricalParameter(levels)},
+        objective_type="Minimize",
+        strategy="Grid",
+        max_jobs=len(levels),
+        early_stopping_type="Auto",
+        store=f"sqlite:///{tmp_path / 'tuning.db'}",
+        static_hyperparameters={"epochs": 6, "sleep": 0.2},
+        executor="ray",
+        ray_address=ray_cluster.address,
+        show_progress=False,
+    )
+    tuner.fit(callable_job, job_name="es")
+    jobs = sorted(tuner.store.list_training_jobs("es"), key=lambda j: j.seq)
+    assert [str(j.hyperparameters["level"]) for j in jobs] == levels
+    for job in jobs[:-1]:
+        assert job.status == TrainingJobStatus.Completed, job.failure_reason
+        assert job.epochs_completed == 6
+    bad = jobs[-1]
+    assert bad.status == TrainingJobStatus.Stopped, bad.failure_reason
+    assert bad.early_stopped and "early stopping (Auto) at epoch 1" in str(bad.failure_reason)
+    assert bad.epochs_completed < 6
+    assert Path(bad.log_path or "").read_text().startswith("[sagetune] node: 127.0.0.1 ")
+    assert tuner.describe()["TrainingJobStatusCounters"]["Stopped"] == 1
+
+
+def test_hyperband_stops_jobs_at_its_rungs_on_ray(ray_cluster: Any, tmp_path: Path) -> None:
+    from sagetune import (
+        ContinuousParameter,
+        HyperbandStrategyConfig,
+        HyperparameterTuner,
+        StrategyConfig,
+    )
+
+    tuner = HyperparameterTuner(
+        "loss",
+        {"level": ContinuousParameter(0.0, 1.0)},
+        objective_type="Minimize",
+        strategy="Hyperband",
+        strategy_config=StrategyConfig(HyperbandStrategyConfig(max_resource=9, min_resource=1)),
+        max_jobs=5,
+        random_seed=4,  # two of its five jobs are stopped at a rung
+        store=f"sqlite:///{tmp_path / 'tuning.db'}",
+        static_hyperparameters={"epochs": 9, "sleep": 0.1},
+        executor="ray",
+        ray_address=ray_cluster.address,
+        show_progress=False,
+    )
+    tuner.fit(callable_job, job_name="hb")
+    jobs = tuner.store.list_training_jobs("hb")
+    stopped = [j for j in jobs if j.status == TrainingJobStatus.Stopped]
+    completed = [j for j in jobs if j.status == TrainingJobStatus.Completed]
+    assert stopped and completed, [(j.status, j.failure_reason) for j in jobs]
+    assert len(stopped) + len(completed) == 5
+    for job in stopped:
+        assert job.early_stopped, job.failure_reason
+        rung = re.search(
+            r"stopped by Hyperband at the rung of epoch (\d+)", str(job.failure_reason)
+        )
+        assert rung is not None and int(rung[1]) in (1, 3), job.failure_reason  # below 9
+        assert int(rung[1]) <= job.epochs_completed < 9
+    for job in completed:
+        assert job.epochs_completed == 9
+
+
+def named_actors(prefix: str) -> list[str]:
+    """The live named actors of sagetune's namespace whose name starts with ``prefix``."""
+    import ray
+
+    from sagetune.executors.ray import NAMESPACE
+
+    return [
+        a["name"]
+        for a in ray.util.list_named_actors(all_namespaces=True)
+        if a["namespace"] == NAMESPACE and a["name"].startswith(prefix)
+    ]
+
+
+def test_end_orphans_kills_the_actor_another_tuner_left(ray_cluster: Any, tmp_path: Path) -> None:
+    # As when a tuner's lease was taken over while it still ran: its actor is alive and owned
+    # by someone else; the new tuner's executor finds it by name and ends it.
+    old = RayExecutor(train=serialize_callable(callable_job))
+    new = RayExecutor(train=serialize_callable(callable_job))
+    try:
+        old.start(
+            JobRequest("orphan-1", hp(tmp_path, "o", epochs=1000, sleep=0.05), tmp_path / "o")
+        )
+        events = poll_until(old, lambda evs: len(points(evs, "orphan-1")) >= 1, "a point", 60)
+        assert named_actors("orphan-1/") == ["orphan-1/attempt-0"]
+        new.end_orphans(["orphan-1", "not-running"])
+        assert named_actors("orphan-1/") == []
+        pid = started(events, "orphan-1").pid
+        assert pid is not None and pid_gone(pid)
+        events = poll_until(old, lambda evs: bool(finishes(evs, "orphan-1")), "the loss", 30)
+    finally:
+        old.shutdown()
+        new.shutdown()
+        remove_node_folders(tmp_path)
+    (finished,) = finishes(events, "orphan-1")
+    assert finished.status == TrainingJobStatus.Failed
+    assert str(finished.failure_reason).startswith("node lost: ")
+
+
+def test_a_killed_tuner_resumes_on_ray_without_orphans(ray_cluster: Any, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    from sagetune.store import open_store
+
+    definition(tmp_path)  # writes src/job.py
+    request = {
+        "HyperParameterTuningJobName": "kill-ray",
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {
+                "IntegerParameterRanges": [{"Name": "epochs", "MinValue": "30", "MaxValue": "50"}]
+            },
+            "RandomSeed": 5,
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {"sleep": "0.05", "sagemaker_submit_directory": "src"},
+            "LocalCommand": "python job.py",
+            "AlgorithmSpecification": {
+                "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([-0-9.eE+]+)"}]
+            },
+        },
+    }
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    tune = [sys.executable, "-m", "sagetune", "tune", str(path), "--store", url, "--no-progress"]
+    tuner = subprocess.Popen(
+        [*tune, "--executor", "ray", "--ray-address", ray_cluster.address],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    store = open_store(url)
+    deadline = time.monotonic() + 120
+    running: list[Any] = []
+    live: list[Any] = []
+    try:
+        while time.monotonic() < deadline and tuner.poll() is None:
+            jobs = store.list_training_jobs("kill-ray") if _exists(store, "kill-ray") else []
+            done = [j for j in jobs if j.status == TrainingJobStatus.Completed]
+            running = [j for j in jobs if j.status == TrainingJobStatus.InProgress]
+            live = [j for j in running if j.process_id and store.metric_points([j.name])]
+            if done and live:
+                break
+            time.sleep(0.2)
+        assert tuner.poll() is None, tuner.communicate()[1][-3000:]
+        assert running, "no job was running after one completed, within 120 s"
+        for job in live:  # each job that runs has its named actor
+            assert named_actors(f"{job.name}/") == [f"{job.name}/attempt-0"]
+        before = {j.name: j for j in store.list_training_jobs("kill-ray")}
+        running = [j for j in before.values() if not j.finished]
+        tuner.send_signal(signal.SIGKILL)
+        tuner.wait(30)
+    finally:
+        if tuner.poll() is None:
+            tuner.kill()
+    res = subprocess.run(
+        [sys.executable, "-m", "sagetune", "resume", "kill-ray", "--store", url, "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    jobs = {j.name: j for j in store.list_training_jobs("kill-ray")}
+    assert {j.name for j in jobs.values() if j.interrupted} == {j.name for j in running}
+    for job in running:
+        assert named_actors(f"{job.name}/") == []
+        assert job.process_id is None or pid_gone(job.process_id)
+        assert jobs[job.name].interrupted and jobs[job.name].status == TrainingJobStatus.Stopped
+    completed = [j for j in jobs.values() if j.status == TrainingJobStatus.Completed]
+    states = [(j.status, j.interrupted, j.failure_reason) for j in jobs.values()]
+    # The interrupted jobs are replaced and not counted: four completed, exactly.
+    assert len(completed) == 4 and len(jobs) == 4 + len(running), states
+    for name, job in before.items():  # what had completed is kept as it was
+        if job.status == TrainingJobStatus.Completed:
+            assert jobs[name] == job
+    assert store.get_tuning_job("kill-ray").status == "Completed"
+    end = time.monotonic() + 30  # the resumed tuner's own actors end as it lets them go
+    while named_actors("kill-ray-") and time.monotonic() < end:
+        time.sleep(0.2)
+    assert named_actors("kill-ray-") == []
+    for job in running:  # an actor Ray ended with its tuner left its node folder
+        for folder in Path(tempfile.gettempdir()).glob(f"sagetune-ray-*/*/{job.name}"):
+            shutil.rmtree(folder.parent.parent, ignore_errors=True)
+
+
+def test_a_cluster_that_goes_away_stops_the_tuning_job_to_resume(tmp_path: Path) -> None:
+    """A head of its own (the session's cluster must stay up), ended under a running job."""
+    import signal
+    import socket
+    import subprocess
+
+    from sagetune.store import open_store
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    temp_dir = tempfile.mkdtemp(prefix="rg", dir="/tmp")  # short: Unix socket paths
+    ray_cli = [sys.executable, "-c", "from ray.scripts.scripts import main; main()"]
+    head = subprocess.Popen(
+        [*ray_cli, "start", "--head", "--block", "--port", str(port), "--num-cpus", "1"]
+        + ["--node-ip-address", "127.0.0.1", "--include-dashboard", "false"]
+        + ["--temp-dir", temp_dir, "--object-store-memory", str(80 * 1024 * 1024)]
+        + ["--disable-usage-stats"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its processes are ended as one group
+    )
+    tuner = None
+    try:
+        definition(tmp_path)  # writes src/job.py
+        request = {
+            "HyperParameterTuningJobName": "gone",
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Random",
+                "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": 3, "MaxParallelTrainingJobs": 1},
+                "ParameterRanges": {
+                    "IntegerParameterRanges": [
+                        {"Name": "epochs", "MinValue": "1000", "MaxValue": "2000"}
+                    ]
+                },
+            },
+            "TrainingJobDefinition": {
+                "StaticHyperParameters": {"sleep": "0.05", "sagemaker_submit_directory": "src"},
+                "LocalCommand": "python job.py",
+                "AlgorithmSpecification": {
+                    "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([-0-9.eE+]+)"}]
+                },
+            },
+        }
+        path = tmp_path / "request.json"
+        path.write_text(json.dumps(request))
+        url = f"sqlite:///{tmp_path / 'gone.db'}"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        from sagetune.executors.ray import _reachable
+
+        end = time.monotonic() + 90
+        while _reachable(address) is not None and time.monotonic() < end:
+            time.sleep(0.5)
+        tuner = subprocess.Popen(
+            [sys.executable, "-m", "sagetune", "tune", str(path), "--store", url]
+            + ["--no-progress", "--executor", "ray", "--ray-address", address],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        store = open_store(url)
+        end = time.monotonic() + 120
+        job = None
+        while job is None and time.monotonic() < end and tuner.poll() is None:
+            jobs = store.list_training_jobs("gone") if _exists(store, "gone") else []
+            job = next((j for j in jobs if len(store.metric_points([j.name])) >= 3), None)
+            time.sleep(0.2)
+        assert job is not None, "no job reported three points within 120 s"
+        os.killpg(head.pid, signal.SIGKILL)  # the whole cluster goes
+        head.wait(30)
+        _, err = tuner.communicate(timeout=60)  # before Ray's own end of a headless driver
+    finally:
+        if tuner is not None and tuner.poll() is None:
+            tuner.kill()
+        if head.poll() is None:
+            os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    assert tuner.returncode == 2, err[-3000:]
+    assert "Traceback" not in err
+    said = f"ExecutorUnavailable: LocalExecutor.Address: the Ray cluster at '{address}' cannot"
+    assert said in err and "resume with sagetune resume gone once it is back" in err, err
+    record = store.get_tuning_job("gone")
+    assert record.status == "Stopped" and "cannot be reached any more" in str(record.failure_reason)
+    (kept,) = store.list_training_jobs("gone")  # nothing lost: the job and its points
+    assert kept.status == TrainingJobStatus.Stopped and kept.interrupted
+    assert len(store.metric_points([kept.name])) >= 3
+    # Resumed while the cluster is still gone: a clear error, the tuning job kept.
+    res = subprocess.run(
+        [sys.executable, "-m", "sagetune", "resume", "gone", "--store", url, "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert f"cannot reach the Ray cluster at '{address}'" in res.stderr
+    assert [j.name for j in store.list_training_jobs("gone")] == [kept.name]
+    # The node folder of the job whose cluster was killed under it.
+    for folder in Path(tempfile.gettempdir()).glob(f"sagetune-ray-*/*/{kept.name}"):
+        shutil.rmtree(folder.parent.parent, ignore_errors=True)
+
+
+def test_checkpoints_sync_down_and_up_on_the_node(ray_cluster: Any, tmp_path: Path) -> None:
+    store = tmp_path / "checkpoints"  # a folder every loopback node shares
+    (store / "again").mkdir(parents=True)
+    (store / "again" / "state.txt").write_text("epoch 7")
+    script = definition(tmp_path, CheckpointConfig={"S3Uri": str(store)})
+    ex = RayExecutor(script, objective_metric="loss", stop_grace_seconds=1.0)
+    try:
+        for name in ("fresh", "again"):
+            ex.start(JobRequest(name, hp(tmp_path, name, epochs=2), tmp_path / "jobs" / name))
+        events = poll_until(
+            ex, lambda evs: bool(finishes(evs, "fresh") and finishes(evs, "again")), "both", 90
+        )
+    finally:
+        ex.shutdown()
+    for name in ("fresh", "again"):
+        (finished,) = finishes(events, name)
+        assert finished.status == TrainingJobStatus.Completed, finished.failure_reason
+        assert (store / name / "state.txt").read_text() == "epoch 2"  # synced up
+    assert "resumed from epoch 7" in (tmp_path / "jobs" / "again" / "log.txt").read_text()
+    assert "resumed" not in (tmp_path / "jobs" / "fresh" / "log.txt").read_text()

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from sagetune.errors import (
+    ExecutorUnavailable,
     LeaseLost,
     ResourceInUse,
     ResourceLimitExceeded,
@@ -38,6 +39,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     StoreNotWritable,  # before StoreUnavailable, which it is a kind of
     StoreUnavailable,
     LeaseLost,
+    ExecutorUnavailable,
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,11 @@ class Executor(ABC):
     @abstractmethod
     def shutdown(self) -> None:
         """Stop everything and release workers."""
+
+    def end_orphans(self, names: Collection[str]) -> None:  # noqa: B027 - optional hook
+        """End what a dead tuner's jobs ``names`` left running where this executor runs
+        them, before they are replaced. Local jobs need nothing here: the runner ends their
+        process groups from the stored process ids."""
 
 
 def log_tail(path: Path | None, max_chars: int = 600) -> str:

@@ -37,7 +37,21 @@ stop, as in the process executor). An actor that does not answer is killed.
 
 Faults. A job whose actor or node dies fails with ``node lost: ...`` (or is retried, when its
 ``RetryStrategy`` allows); the other jobs go on. An unreachable cluster fails at start with
-:class:`RayUnavailable`. Managed-spot interruptions and checkpoints are not simulated on Ray.
+:class:`RayUnavailable`. A cluster whose head stops answering while the tuner runs (checked
+every :data:`CLUSTER_CHECK_SECONDS`, and whenever an actor is lost) raises
+:class:`~sagetune.errors.ExecutorUnavailable`: the runner records the tuning job Stopped with
+that reason and its running jobs interrupted, for ``sagetune resume``. Managed-spot
+interruptions are not simulated on Ray.
+
+Checkpoints. With ``CheckpointConfig`` the actor syncs the job's ``checkpoints`` folder down
+from ``<S3Uri>/<training job>`` before it starts the process (each attempt, so a retry goes
+on from them) and up as soon as the process ends, on the node itself: the ``S3Uri`` must be
+``s3://`` or a folder every node shares. A failed sync fails the job with its reason.
+
+Resume. Each job's actor is named ``<training job>/attempt-<n>`` in the Ray namespace
+:data:`NAMESPACE`. Ray ends the actors of a tuner that died, but not at once, and not those of
+a tuner that lost its lease while still alive: :meth:`RayExecutor.end_orphans`, called by the
+runner before it replaces a dead tuner's jobs, finds them by name and ends them.
 
 Ray is imported only when a :class:`RayExecutor` is made; sagetune must be importable on every
 node (the same version as the tuner's).
@@ -57,14 +71,15 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from sagetune.artifacts import MODEL_ARCHIVE, OUTPUT_ARCHIVE, upload
-from sagetune.errors import ValidationError
+from sagetune.checkpoints import CheckpointSyncError, checkpoint_dir, job_uri, sync_down, sync_up
+from sagetune.errors import ExecutorUnavailable, ValidationError
 from sagetune.executors.base import (
     NODE_LINE,
     Event,
@@ -95,6 +110,9 @@ EVENTS_WAIT_SECONDS = 0.5  # how long an actor holds an events call when nothing
 CONNECT_TIMEOUT_SECONDS = 5.0
 ACTOR_CALL_SECONDS = 60.0  # the most a finished job's artifacts may take to come back
 NODE_DEAD_SECONDS = 30.0  # how long a retry waits for the cluster to see a lost node dead
+# How often a running tuner checks that the cluster's head still answers: Ray ends a driver
+# whose head has been gone for a minute, so the tuner must notice well before.
+CLUSTER_CHECK_SECONDS = 2.0
 
 # The Ray resources one training job asks for, by ``ResourceConfig.InstanceType`` (SageMaker's
 # vCPUs and GPUs of the type). Overridden per tuning job by ``LocalExecutor.InstanceResources``
@@ -114,6 +132,9 @@ INSTANCE_RESOURCES: Mapping[str, Mapping[str, float]] = {
     "ml.p3.2xlarge": {"CPU": 8, "GPU": 1},
 }
 DEFAULT_RESOURCES: Mapping[str, float] = {"CPU": 1}
+# Every job's actor is named in this namespace, so a resumed tuner finds what a dead one left.
+NAMESPACE = "sagetune"
+ORPHAN_END_SECONDS = 30.0  # how long end_orphans waits for the cluster to see them gone
 
 
 class RayUnavailable(ValidationError):
@@ -127,6 +148,12 @@ def resources_for(
     :data:`INSTANCE_RESOURCES`, else one CPU)."""
     table = {**INSTANCE_RESOURCES, **(overrides or {})}
     return dict(table.get(instance_type or "", DEFAULT_RESOURCES))
+
+
+def actor_name(training_job: str, attempt: int) -> str:
+    """The name of a training job's actor (in :data:`NAMESPACE`) for one attempt: a retry's
+    actor is new while the last one may still be ending."""
+    return f"{training_job}/attempt-{attempt}"
 
 
 def _reachable(address: str) -> str | None:
@@ -308,6 +335,15 @@ class _JobActor:
             command[0] = sys.executable  # this node's interpreter, not the tuner's path
         script = replace(script, **changes)
         self._script = script
+        if script.checkpoint is not None:  # from s3:// or a folder this node shares
+            try:
+                sync_down(
+                    job_uri(script.checkpoint, self._name),
+                    checkpoint_dir(job_dir),
+                    base_dir=script.checkpoint.base_dir,
+                )
+            except CheckpointSyncError as exc:
+                raise StorageError(str(exc)) from None
         cwd, sm_env = prepare_job_dir(job_dir, script, hyperparameters)
         args = cli_args(hyperparameters) if script.passes_arguments else []
         proc = subprocess.Popen(
@@ -336,14 +372,25 @@ class _JobActor:
                     self._lock.notify_all()
         code = proc.wait()
         failure = ""
+        synced: str | None = None
         if self._job_dir is not None:
             try:
                 text = (self._job_dir / "output" / "failure").read_text(errors="replace")
                 failure = text.strip()[:1024]
             except OSError:
                 pass
+            checkpoint = self._script.checkpoint if self._script is not None else None
+            if checkpoint is not None:  # up from this node as the process ends
+                try:
+                    sync_up(
+                        checkpoint_dir(self._job_dir),
+                        job_uri(checkpoint, self._name),
+                        base_dir=checkpoint.base_dir,
+                    )
+                except CheckpointSyncError as exc:
+                    synced = str(exc)
         with self._lock:
-            self._exit = {"code": code, "failure": failure}
+            self._exit = {"code": code, "failure": failure, "checkpoints": synced}
             self._lock.notify_all()
 
     def _start_callable(
@@ -521,8 +568,8 @@ class RayExecutor(Executor):
 
     Raises:
         RayUnavailable: Ray is missing, or the cluster cannot be reached.
-        ValidationError: the definition asks for what Ray jobs do not do (checkpoints,
-            simulated spot interruptions).
+        ValidationError: the definition asks for what Ray jobs do not do (simulated spot
+            interruptions).
     """
 
     def __init__(
@@ -538,10 +585,6 @@ class RayExecutor(Executor):
     ):
         if (script is None) == (train is None):
             raise ValueError("give either a script definition or a callable's payload")
-        if script is not None and script.checkpoint is not None:
-            raise ValidationError(
-                "CheckpointConfig: checkpoints are not synced for training jobs on Ray yet"
-            )
         if script is not None and script.spot_interruptions is not None:
             raise ValidationError(
                 "LocalSpotInterruptions: spot interruptions are not simulated on Ray"
@@ -560,6 +603,12 @@ class RayExecutor(Executor):
         self._shared: dict[str, Any] | None = None  # object refs of code, channels, payload
         self._runs: dict[str, _RayRun] = {}
         self._pending: list[Event] = []
+        try:  # the head the tuner checks while it runs (none known through Ray Client)
+            self._head = str(self.ray.get_runtime_context().gcs_address or "")
+        except Exception:  # noqa: BLE001 - Ray Client connections have no GCS address
+            self._head = ""
+        self._checked = time.monotonic()
+        self._gone: str | None = None  # why the cluster cannot be reached any more
 
     @property
     def running(self) -> set[str]:
@@ -592,7 +641,29 @@ class RayExecutor(Executor):
                 return None
         return f"no node of the Ray cluster has the resources one training job asks for {wanted}"
 
+    def _check_cluster(self, now: bool = False) -> None:
+        """Raise when the cluster's head no longer answers (checked every
+        :data:`CLUSTER_CHECK_SECONDS`, or ``now``).
+
+        Raises:
+            ExecutorUnavailable: the head is gone; the running jobs are let go.
+        """
+        if self._gone is None:
+            if not now and time.monotonic() - self._checked < CLUSTER_CHECK_SECONDS:
+                return
+            self._checked = time.monotonic()
+            problem = _reachable(self._head) if self._head else None
+            if problem is None:
+                return
+            self._gone = (
+                f"LocalExecutor.Address: the Ray cluster at {self._head!r} cannot be reached "
+                f"any more ({problem})"
+            )
+            self._runs.clear()  # their actors went with the cluster
+        raise ExecutorUnavailable(self._gone)
+
     def start(self, job: JobRequest) -> None:
+        self._check_cluster(now=True)
         job.job_dir.mkdir(parents=True, exist_ok=True)
         problem = self._feasible()
         if problem is not None:
@@ -618,7 +689,9 @@ class RayExecutor(Executor):
         if wanted:
             options["resources"] = wanted
         actor_class = ray.remote(_JobActor)
-        run.actor = actor_class.options(**options).remote()
+        run.actor = actor_class.options(
+            name=actor_name(run.request.name, run.attempt), namespace=NAMESPACE, **options
+        ).remote()
         inputs = self._inputs()
         job = run.request
         run.started = False
@@ -637,6 +710,7 @@ class RayExecutor(Executor):
     # polling --------------------------------------------------------------------------------
     def poll(self, timeout: float) -> list[Event]:
         ray = self.ray
+        self._check_cluster()
         events, self._pending = self._pending, []
         self._tick(events)
         for run in self._runs.values():
@@ -670,6 +744,7 @@ class RayExecutor(Executor):
         try:
             answer = ray.get(ref)
         except ray.exceptions.RayActorError as exc:
+            self._check_cluster(now=True)  # the whole cluster, not one node, may be gone
             return self._lost(run, exc)
         except ray.exceptions.RayError as exc:
             return self._end(run, "Failed", f"the Ray task failed: {type(exc).__name__}: {exc}")
@@ -711,7 +786,11 @@ class RayExecutor(Executor):
             if self.script is not None:
                 for windows in run.lines.close():
                     events.extend(self._match(run, windows, now))
-            events.extend(self._exited(run, int(exit_["code"]), str(exit_["failure"])))
+            if exit_.get("checkpoints"):  # the checkpoint sync up failed
+                self._write_log(run.request.job_dir, f"{exit_['checkpoints']}\n".encode())
+                events.extend(self._end(run, "Failed", str(exit_["checkpoints"])))
+            else:
+                events.extend(self._exited(run, int(exit_["code"]), str(exit_["failure"])))
         return events
 
     def _match(self, run: _RayRun, windows: list[str], now: float) -> list[Event]:
@@ -890,6 +969,8 @@ class RayExecutor(Executor):
                 out.extend(self._end(run, "Stopped", run.stop_reason, kill=True))
 
     def stop(self, name: str, reason: str) -> None:
+        if self._gone is not None:
+            return
         run = self._runs.get(name)
         if run is None or run.stop_reason is not None:
             return
@@ -903,7 +984,38 @@ class RayExecutor(Executor):
         except Exception:  # noqa: BLE001 - the actor is gone: its poll says so
             pass
 
+    def end_orphans(self, names: Collection[str]) -> None:
+        """Kill the actors (and so the process groups) of the jobs ``names`` that a dead tuner
+        left on the cluster. Ray ends an actor whose tuner died by itself, but not at once,
+        and not when the tuner is alive and has lost its lease; waits until the cluster no
+        longer lists them."""
+        ray = self.ray
+        wanted = set(names)
+
+        def left() -> list[str]:
+            return [
+                a["name"]
+                for a in ray.util.list_named_actors(all_namespaces=True)
+                if a["namespace"] == NAMESPACE and a["name"].rsplit("/", 1)[0] in wanted
+            ]
+
+        for name in left():
+            try:
+                actor = ray.get_actor(name, namespace=NAMESPACE)
+            except ValueError:  # ended between the listing and the look-up
+                continue
+            try:  # its process group ended and its node folder removed, if it answers
+                ray.get(actor.finish.remote(False), timeout=STOP_GRACE_SECONDS)
+            except ray.exceptions.RayError:
+                pass
+            ray.kill(actor, no_restart=True)
+        deadline = time.time() + ORPHAN_END_SECONDS
+        while left() and time.time() < deadline:
+            time.sleep(0.1)
+
     def shutdown(self) -> None:
+        if self._gone is not None:  # nothing there to stop or wait for
+            return
         for name in list(self._runs):
             self.stop(name, "the tuning job ended")
         deadline = time.time() + self.cooperative + self.grace + 10.0

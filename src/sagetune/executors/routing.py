@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from sagetune.executors.base import Event, Executor, JobFinished, JobRequest
 
@@ -41,3 +41,7 @@ class RoutingExecutor(Executor):
     def shutdown(self) -> None:
         for executor in self.executors.values():
             executor.shutdown()
+
+    def end_orphans(self, names: Collection[str]) -> None:
+        for executor in self.executors.values():
+            executor.end_orphans(names)
