@@ -24,18 +24,31 @@ LOCAL_BUCKET = "sagetune-local"
 
 
 def _pack(folder: Path, archive: Path) -> None:
-    """``folder``'s files at the top level of a gzipped tar, written atomically."""
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=archive.parent, prefix=f".{archive.name}.")
-    os.close(fd)
+    """``folder``'s files at the top level of a gzipped tar, written atomically.
+
+    Raises:
+        OSError: the archive could not be written; a failed write names the archive (its
+            temporary file's descriptor would name no file).
+    """
+    tmp: str | None = None
     try:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=archive.parent, prefix=f".{archive.name}.")
+        os.close(fd)
         with tarfile.open(tmp, "w:gz") as tar:
             if folder.is_dir():
                 for child in sorted(folder.iterdir()):
                     tar.add(child, arcname=child.name)
         os.replace(tmp, archive)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(archive)) from exc
+        raise
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 

@@ -1,5 +1,6 @@
-"""A read-only store (``?mode=ro``): every read command answers, every write fails with one
-clear line, and the file is left byte for byte as it was.
+"""A read-only store (``?mode=ro``): every read command answers, every write (the CLI's, the
+dashboard's stop) fails with one clear line, an older schema asks for an upgrade by a writer,
+and the file is left byte for byte as it was.
 
 Tests here may run as root, whom file permissions do not stop: SQLite's own read-only mode
 is what is tested; a file or folder this process cannot write is opened the same way.
@@ -8,18 +9,21 @@ is what is tested; a file or folder this process cannot write is opened the same
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
 from cli_helpers import request, sagetune, write_request, write_script
 from fastapi.testclient import TestClient
 
-from sagetune import HyperparameterTuner
+from sagetune import HyperparameterTuner, service
 from sagetune.dashboard import create_app
 from sagetune.errors import StoreNotWritable
 from sagetune.store import open_store
+from sagetune.store.migrations import HEAD
 
 NAME = "ro"
+OLD_STORE = Path(__file__).parents[1] / "store" / "fixtures" / "store-6b94b04.db"
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +125,39 @@ def test_dashboard_and_analytics_read_a_read_only_store(stored: tuple[Path, str]
     with pytest.raises(StoreNotWritable, match="is read-only"):
         open_store(ro).update_tuning_job(NAME, failure_reason="x")
     assert _digest(db) == before
+
+
+def test_the_dashboards_stop_on_a_read_only_store_answers_why(tmp_path: Path) -> None:
+    write_script(tmp_path / "src")
+    db = tmp_path / "s.db"
+    writer = open_store(str(db))
+    service.create_tuning_job(writer, request("running", max_jobs=1), base_dir=tmp_path)
+    before = _digest(db)
+    client = TestClient(create_app(f"sqlite:///{db}?mode=ro"), raise_server_exceptions=False)
+    answer = client.post("/api/tuning-jobs/running/stop", headers={"X-Sagetune-Action": "stop"})
+    assert answer.status_code == 409, answer.text
+    assert answer.json() == {
+        "detail": f"the store {db} is read-only: it can be read, not written (open it without "
+        f"?mode=ro, with write permission on the file and its folder)"
+    }
+    assert _digest(db) == before
+    assert writer.get_tuning_job("running").status == "InProgress"
+
+
+def test_a_read_only_store_with_an_older_schema_asks_for_an_upgrade(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    shutil.copyfile(OLD_STORE, db)
+    before = _digest(db)
+    for verb in ("ls", "list-training-jobs"):
+        res = sagetune(verb, store=f"sqlite:///{db}?mode=ro", timeout=60)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.splitlines() == [
+            f"StoreNotWritable: the store {db} has an older schema (no revision; this "
+            f"sagetune's is {HEAD}) and is opened read-only: a writer must upgrade it first "
+            f"(sagetune db upgrade --store URL, without ?mode=ro, with write permission on the "
+            f"file and its folder)"
+        ]
+    assert _digest(db) == before
+    assert sagetune("db", "upgrade", store=str(db), timeout=60).returncode == 0
+    res = sagetune("ls", store=f"sqlite:///{db}?mode=ro", timeout=60)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sagetune import control
 from sagetune.analytics import TuningJobAnalytics, load_metric_points
 from sagetune.dashboard import is_loopback, pages
-from sagetune.errors import ResourceNotFound
+from sagetune.errors import ResourceNotFound, StoreNotWritable, StoreUnavailable
 from sagetune.plots.data import KINDS, MAX_CURVES, TuningData
 from sagetune.spec import load_spec
 from sagetune.status import TrainingJobStatus
@@ -386,7 +386,12 @@ def create_app(
     def stop(name: str, request: Request) -> dict[str, Any]:
         if request.headers.get(ACTION_HEADER) != "stop":
             raise HTTPException(403, f"the stop action needs the header {ACTION_HEADER}: stop")
-        record = control.stop_tuning_job(st, name)
+        try:
+            record = control.stop_tuning_job(st, name)
+        except StoreNotWritable as exc:  # a read-only store: the page shows why
+            raise HTTPException(409, str(exc)) from None
+        except StoreUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
         return {"name": record.name, "status": record.status}
 
     @app.get("/api/training-jobs/{name}")

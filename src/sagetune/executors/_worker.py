@@ -12,6 +12,7 @@ its next report raise :class:`~sagetune.reporting.TrainingStopped`.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -48,50 +49,115 @@ class _PipeReporter:
             raise TrainingStopped(f"the tuner stopped training job {self.name} after epoch {epoch}")
 
 
+class _Log(io.RawIOBase):
+    """The job's log as the callable's ``sys.stdout`` and ``sys.stderr`` write it.
+
+    Its first failed write (a full disk) raises in the callable and is kept, so the job fails
+    with why even if the callable goes on; later writes are dropped, so printing the traceback
+    and flushing at the job's end do not fail again.
+    """
+
+    def __init__(self, fd: int, path: str):
+        super().__init__()
+        self.fd = fd
+        self.path = path
+        self.error: OSError | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.error is None:
+            try:
+                return os.write(self.fd, data)
+            except OSError as exc:
+                self.error = exc
+                raise
+        return len(data)
+
+    def reason(self) -> str | None:
+        """Why the job fails for its log, if it does."""
+        if self.error is None:
+            return None
+        return f"ClientError: {self.error.strerror} writing the log {self.path}"
+
+
+def _text(log: _Log) -> io.TextIOWrapper:
+    return io.TextIOWrapper(
+        io.BufferedWriter(log), encoding="utf-8", errors="backslashreplace", line_buffering=True
+    )
+
+
+def _in_job_dir(filename: Any, job_dir: Path) -> bool:
+    return isinstance(filename, str) and Path(filename).is_relative_to(job_dir)
+
+
 def _run(
     fn: Any, hyperparameters: dict[str, Any], log_path: str, reporter: _PipeReporter
 ) -> tuple[str, Any]:
     sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError as exc:
+        return "error", f"ClientError: {exc.strerror} opening the log {log_path}"
+    saved = os.dup(1), os.dup(2), sys.stdout, sys.stderr
+    # Descriptors 1 and 2 for what the callable starts or writes from C; Python's streams of
+    # its own, so output that could not be written is dropped with them, not left buffered
+    # for the worker's own output once the job ends.
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
+    log = _Log(1, log_path)
+    sys.stdout, sys.stderr = _text(log), _text(log)
     job_dir = Path(log_path).parent
     # What the callable starts carries the job's name, so the job's end can find it.
     os.environ[TRAINING_JOB_ENV] = job_dir.name
     kwargs: dict[str, Any] = {}
-    if wants_model_dir(fn):
-        kwargs["model_dir"] = str(job_dir / "model")
-        (job_dir / "model").mkdir(parents=True, exist_ok=True)
     try:
+        if wants_model_dir(fn):
+            kwargs["model_dir"] = str(job_dir / "model")
+            (job_dir / "model").mkdir(parents=True, exist_ok=True)
         if wants_reporter(fn):
             result = fn(dict(hyperparameters), reporter, **kwargs)
         else:
             result = fn(dict(hyperparameters), **kwargs)
+        sys.stdout.flush()  # what it printed without a newline, before the job ends
+        sys.stderr.flush()
         if kwargs:
             artifacts.pack(job_dir)  # in the worker: a large model does not hold the tuner up
-        return "result", result
+        outcome: tuple[str, Any] = ("result", result)
     except TrainingStopped as exc:
         if kwargs:
             try:  # a stopped job keeps what it trained, as in SageMaker
                 artifacts.pack(job_dir)
             except OSError:
                 traceback.print_exc()
-        return "stopped", str(exc)
-    except BaseException:  # noqa: BLE001 - any failure of user code is the job's failure
-        traceback.print_exc()
-        etype, evalue, _ = sys.exc_info()
-        return "error", f"{etype.__name__ if etype else 'Error'}: {evalue}"
+        outcome = ("stopped", str(exc))
+    except BaseException as exc:  # noqa: BLE001 - any failure of user code is the job's failure
+        if isinstance(exc, OSError) and _in_job_dir(exc.filename, job_dir):
+            # What the worker writes for the job (its model's archives, its folders): the
+            # reason says it all, a traceback of the worker's own code would not help.
+            outcome = ("error", f"ClientError: {exc.strerror} writing {exc.filename}")
+        else:
+            traceback.print_exc()
+            outcome = ("error", f"{type(exc).__name__}: {exc}")
     finally:
         os.environ.pop(TRAINING_JOB_ENV, None)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except OSError:
+                pass  # kept in the log's error
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         os.close(saved[0])
         os.close(saved[1])
+        sys.stdout, sys.stderr = saved[2], saved[3]
+    reason = log.reason()
+    if reason is not None and outcome[0] != "stopped":
+        return "error", reason
+    return outcome
 
 
 def _reap() -> None:

@@ -104,15 +104,17 @@ def log_tail(path: Path | None, max_chars: int = 600) -> str:
     library printed its own backtrace after it, say), the tail starts with that line, so the
     reason names the Python error.
     """
-    if path is None or not path.exists():
+    # Only a file, read in bounded pieces: a log linked to a device (``/dev/full`` reads
+    # as endless zeros) or still growing would otherwise be read without end.
+    if path is None or not path.is_file():
         return ""
     with open(path, "rb") as f:
         f.seek(0, 2)
         size = f.tell()
         f.seek(max(0, size - max_chars))
-        data = f.read()
+        data = f.read(max_chars)
         f.seek(max(0, size - EXCEPTION_WINDOW))
-        window = f.read().decode("utf-8", errors="replace")
+        window = f.read(EXCEPTION_WINDOW).decode("utf-8", errors="replace")
     tail = data.decode("utf-8", errors="replace").strip()
     exception = last_python_exception(window)
     if exception is not None and exception not in tail:

@@ -253,7 +253,8 @@ class SQLStore:
             self._lock if in_memory else contextlib.nullcontext()
         )
         try:
-            retry.call(self, lambda: upgrade_to_head(self.engine))
+            read_only = self.path is not None and sqlite_read_only(parsed, self.path)
+            retry.call(self, lambda: upgrade_to_head(self.engine, read_only=read_only))
         except BaseException:
             self.engine.dispose()
             raise

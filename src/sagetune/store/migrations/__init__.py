@@ -14,6 +14,8 @@ What opening a store does:
   adding the columns it lacks, and the later ones follow; no row is touched.
 - A revision this code does not know (a newer sagetune wrote it): ``StoreVersionError``, and
   nothing is changed.
+- An older schema in a store opened read-only: ``StoreNotWritable``, saying a writer must
+  upgrade it (``sagetune db upgrade``); nothing is changed.
 
 All of it is one transaction, so a failed migration leaves the store as it was (PostgreSQL's
 DDL is transactional too). Processes that open a new store at once are serialised: on SQLite
@@ -35,6 +37,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from sagetune.errors import StoreNotWritable
+
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
@@ -53,20 +57,36 @@ class StoreVersionError(RuntimeError):
     """The store's schema is newer than this sagetune knows; nothing in it was changed."""
 
 
-def upgrade_to_head(engine: Engine) -> None:
+def upgrade_to_head(engine: Engine, read_only: bool = False) -> None:
     """Bring the schema of the store behind ``engine`` to ``HEAD``, keeping every row.
 
     Args:
         engine: the store's engine; for SQLite, connections must wait for locks (a busy
             timeout) so that concurrent openers queue instead of failing.
+        read_only: the store is opened read-only, so an older schema cannot be upgraded
+            here; reading it as it is would meet columns it lacks.
 
     Raises:
         StoreVersionError: the store was made by a newer sagetune (its revision is unknown
             here); it is left unchanged.
+        StoreNotWritable: ``read_only`` and the store's schema is older than ``HEAD``.
     """
     with engine.connect() as conn:
-        if current_revisions(conn) == (HEAD,):
+        current = current_revisions(conn)
+        if current == (HEAD,):
             return
+    if read_only:
+        known = {script.revision for script in script_directory().walk_revisions()}
+        if any(rev not in known for rev in current) or len(current) > 1:
+            with engine.connect() as conn:
+                _upgrade(conn, _where(engine))  # raises StoreVersionError, changing nothing
+        have = f"revision {current[0]}" if current else "no revision"
+        raise StoreNotWritable(
+            f"the store {_where(engine)} has an older schema ({have}; this sagetune's is "
+            f"{HEAD}) and is opened "
+            f"read-only: a writer must upgrade it first (sagetune db upgrade --store URL, "
+            f"without ?mode=ro, with write permission on the file and its folder)"
+        )
     for attempt in range(_ATTEMPTS):
         try:
             with engine.connect() as conn:
@@ -109,7 +129,7 @@ def script_directory() -> ScriptDirectory:
 def _where(engine: Engine) -> str:
     url = engine.url
     if url.get_backend_name() == "sqlite":
-        return url.database or ":memory:"
+        return (url.database or ":memory:").removeprefix("file:")  # a read-only store's URI
     return make_url(url).render_as_string(hide_password=True)
 
 
