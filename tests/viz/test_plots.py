@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -252,6 +253,19 @@ def test_plotly_figures(data: TuningData) -> None:
     assert layout["xaxis4"]["ticktext"] == ["gbtree", "dart"]
     names = {t.name for t in fig.data}
     assert {"Completed", "Failed (no objective)", "best job", "Stopped (early)"} <= names
+    # Hover: the words once per trace, each point's own values in customdata, its name first.
+    jobs = {j.name: j for j in data.jobs}
+    for t in fig.data:
+        assert t.text is None and "%{customdata[0]}" in t.hovertemplate
+        assert all(row[0] in jobs for row in t.customdata)
+    (booster,) = [t for t in fig.data if t.xaxis == "x4" and t.name == "Completed"]
+    found = re.search(r"booster = %\{customdata\[(\d+)\]\}", booster.hovertemplate)
+    assert found is not None
+    column = int(found.group(1))
+    assert {row[column] for row in booster.customdata} == {"gbtree", "dart"}
+    assert all(row[column] == jobs[row[0]].hyperparameters["booster"] for row in booster.customdata)
+    (eta,) = [t for t in fig.data if t.xaxis == "x" and t.name == "Completed"]
+    assert "eta = %{x:.6g}" in eta.hovertemplate  # x is the value itself on a log axis
     par = interactive.figure("parallel", data)
     assert len(par.data[0].dimensions) == len(SPACE) + 1
     curves = interactive.figure("curves", data)
@@ -373,7 +387,9 @@ def test_off_scale_and_status_markers_in_both_drawers() -> None:
     drawn = interactive.figure("scatter", data).data
     traces = {t.name: t for t in reversed(drawn)}  # the first panel's trace of each name
     off = traces["off scale"]
-    assert list(off.marker.symbol) == ["triangle-down"] and list(off.customdata) == ["o-5"]
+    assert list(off.marker.symbol) == ["triangle-down"] and off.customdata[0][0] == "o-5"
+    # Drawn in the band, the hover still tells the job's own value.
+    assert "(off scale)" in off.hovertemplate and 0.5 in off.customdata[0]
     assert traces["Stopped (early)"].marker.symbol == "square-open"
     assert traces["Failed (no objective)"].marker.symbol == "x"
     assert traces["Completed"].opacity < 1  # overlapping points show through

@@ -7,6 +7,7 @@ Above a couple of thousand points the WebGL traces are used, so browsers stay re
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -46,8 +47,33 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _hover(d: Any, i: int) -> str:
-    return f"{d.names[i]}<br>job #{d.seq[i]} · {d.status[i]}"
+class _Hover:
+    """Hover text as a ``hovertemplate`` over ``customdata``: the words once per trace, only
+    the values per point, so a job shown in many panels does not repeat its text in each.
+    Column 0 is always the training job's name (what the report's selection reads)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.columns: list[list[Any]] = [names]
+
+    def column(self, values: list[Any], fmt: str = "") -> str:
+        """Add a column of per-point values; returns its reference in a template."""
+        self.columns.append(values)
+        return f"%{{customdata[{len(self.columns) - 1}]{fmt}}}"
+
+    def trace(self, template: str) -> dict[str, Any]:
+        """The ``customdata`` and ``hovertemplate`` arguments of a trace."""
+        return {
+            "customdata": [list(row) for row in zip(*self.columns)],
+            "hovertemplate": template + "<extra></extra>",
+        }
+
+
+def _job_line(d: Any, m: Sequence[int] | np.ndarray, hover: _Hover) -> str:
+    """``name<br>job #k · status`` of the points ``m``, the status once when they share it."""
+    statuses = {d.status[i] for i in m}
+    status = statuses.pop() if len(statuses) == 1 else hover.column([d.status[i] for i in m])
+    seq = hover.column([int(d.seq[i]) for i in m])
+    return f"%{{customdata[0]}}<br>job #{seq} · {status}"
 
 
 def _layout(fig: go.Figure, title: str, height: int, note: str | None = None) -> go.Figure:
@@ -142,7 +168,7 @@ def _notes(*notes: str | None) -> str | None:
 def _point_traces(
     d: Any,
     x: np.ndarray,
-    xaxis_text: list[str] | None,
+    x_hover: tuple[str, list[str] | None] | None,
     first: bool,
     max_seq: int,
     colorbar: dict[str, Any] | None,
@@ -175,13 +201,19 @@ def _point_traces(
             line = style.pop("line")
             marker["line"] = {"width": line["width"], "color": line.get("color", d.seq[m].tolist())}
         cls = _scatter_cls(len(m))
-        hover = [
-            _hover(d, int(i))
-            + ("" if xaxis_text is None else f"<br>{xaxis_text[i]}")
-            + ("<br>no objective" if "no objective" in g else f"<br>{d.value[i]:.6g}")
-            + ("<br>(off scale)" if d.clip[i] else "")
-            for i in m
-        ]
+        hover = _Hover([d.names[i] for i in m])
+        template = _job_line(d, m, hover)
+        if x_hover is not None:
+            label, shown = x_hover
+            value = "%{x:.6g}" if shown is None else hover.column([shown[i] for i in m])
+            template += f"<br>{label} = {value}"
+        if "no objective" in g:
+            template += "<br>no objective"
+        elif g == "off scale":  # drawn in the band: the value itself is not the y
+            template += "<br>" + hover.column([float(d.value[i]) for i in m], ":.6g")
+            template += "<br>(off scale)"
+        else:
+            template += "<br>%{y:.6g}"
         traces.append(
             cls(
                 x=x[m].tolist(),
@@ -191,14 +223,15 @@ def _point_traces(
                 name=_GROUP_LABEL.get(g, g),
                 legendgroup=g,
                 showlegend=first,
-                text=hover,
-                customdata=[d.names[i] for i in m],
-                hoverinfo="text",
+                **hover.trace(template),
                 opacity=style.get("opacity", _OPACITY),
             )
         )
     if d.best is not None:
         b = d.best
+        best = _Hover([d.names[b]])
+        best_job = _job_line(d, [b], best)
+        best_value = best.column([float(d.value[b])], ":.6g")
         traces.append(
             go.Scatter(
                 x=[float(x[b])],
@@ -213,9 +246,7 @@ def _point_traces(
                     "color": "#ffd400",
                     "line": {"color": "black", "width": 1},
                 },
-                text=["best: " + _hover(d, b) + f"<br>{d.value[b]:.6g}"],
-                customdata=[d.names[b]],
-                hoverinfo="text",
+                **best.trace(f"best: {best_job}<br>{best_value}"),
             )
         )
     return traces
@@ -242,13 +273,12 @@ def scatter(data: TuningData) -> go.Figure:
     for i, axis in enumerate(d.axes):
         r, c = i // cols + 1, i % cols + 1
         raw = d.x[axis.name]
-        text = [f"{axis.name} = {_fmt(v)}" for v in raw.tolist()]
+        # The hover shows the value as searched: x itself, or its words where x is not it.
+        shown: list[str] | None = None
         xaxis: dict[str, Any] = {"title": {"text": axis.name}}
         if axis.kind == "category":
             x = raw + pd_.jitter(d.seq)
-            text = [
-                f"{axis.name} = {axis.categories[int(v)]}" if np.isfinite(v) else "" for v in raw
-            ]
+            shown = [axis.categories[int(v)] if np.isfinite(v) else "" for v in raw]
             xaxis.update(
                 tickvals=list(range(len(axis.categories))),
                 ticktext=list(axis.categories),
@@ -261,6 +291,7 @@ def scatter(data: TuningData) -> go.Figure:
             )
         elif axis.kind == "reverse_log":
             x = pd_.reverse_log(raw)
+            shown = [_fmt(v) for v in raw.tolist()]
             values, labels = pd_.reverse_log_ticks(axis.low, axis.high)
             ticks = pd_.reverse_log(np.array(values)).tolist()
             xaxis.update(tickvals=ticks, ticktext=labels, range=[ticks[0], ticks[-1]])
@@ -272,7 +303,7 @@ def scatter(data: TuningData) -> go.Figure:
                 xaxis["dtick"] = max(1, math.ceil((axis.high - axis.low) / 10))
         colorbar = integer_colorbar("job order", d.max_seq) if i == 0 else None
         for trace in _point_traces(
-            d, np.asarray(x, dtype=float), text, i == 0, d.max_seq, colorbar
+            d, np.asarray(x, dtype=float), (axis.name, shown), i == 0, d.max_seq, colorbar
         ):
             fig.add_trace(trace, row=r, col=c)
         fig.update_xaxes(row=r, col=c, **xaxis)
@@ -302,8 +333,8 @@ def _progress(d: pd_.ConvergenceData, xlabel: str, title: str) -> go.Figure:
                 mode="lines",
                 line={"shape": "hv", "color": "#d62728", "width": 2},
                 name="best so far",
-                text=[f"best so far {v:.6g}" for v in d.best_y],
-                hoverinfo="text",
+                customdata=d.best_y.tolist(),
+                hovertemplate="best so far %{customdata:.6g}<extra></extra>",
             )
         )
     fig.update_xaxes(title_text=xlabel)
@@ -505,6 +536,8 @@ def contour(data: TuningData) -> go.Figure:
                 **scale,
             )
         )
+    jobs = _Hover(list(d.names))
+    value = jobs.column([float(v) for v in d.value], ":.6g")
     fig.add_trace(
         go.Scatter(
             x=d.x.tolist(),
@@ -520,9 +553,7 @@ def contour(data: TuningData) -> go.Figure:
                 **scale,
             },
             opacity=_OPACITY,
-            customdata=d.names,
-            text=[f"{n}<br>{v:.6g}" for n, v in zip(d.names, d.value)],
-            hoverinfo="text",
+            **jobs.trace(f"%{{customdata[0]}}<br>{value}"),
         )
     )
     if d.best is not None:
@@ -538,9 +569,8 @@ def contour(data: TuningData) -> go.Figure:
                     "color": "#ffd400",
                     "line": {"color": "black", "width": 1},
                 },
-                customdata=[d.names[d.best]],
-                text=[f"best: {d.names[d.best]}<br>{d.value[d.best]:.6g}"],
-                hoverinfo="text",
+                customdata=[[d.names[d.best], float(d.value[d.best])]],
+                hovertemplate="best: %{customdata[0]}<br>%{customdata[1]:.6g}<extra></extra>",
             )
         )
     imp = ["n/a" if v is None else f"{v:.2f}" for v in d.importance]
@@ -620,11 +650,9 @@ def timeline(data: TuningData) -> go.Figure:
                 orientation="h",
                 name=status,
                 marker_color=color,
-                customdata=[d.names[i] for i in m],
-                text=[
-                    f"{d.names[i]} · {status}<br>{d.start[i]:.1f} s to {d.end[i]:.1f} s" for i in m
-                ],
-                hoverinfo="text",
+                customdata=[[d.names[i], float(d.start[i]), float(d.end[i])] for i in m],
+                hovertemplate=f"%{{customdata[0]}} · {status}<br>"
+                "%{customdata[1]:.1f} s to %{customdata[2]:.1f} s<extra></extra>",
                 textposition="none",
             )
         )
