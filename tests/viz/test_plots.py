@@ -251,6 +251,9 @@ def test_plotly_figures(data: TuningData) -> None:
     assert len(xaxes) == len(SPACE)
     assert layout["xaxis"]["type"] == "log"
     assert layout["xaxis4"]["ticktext"] == ["gbtree", "dart"]
+    # No zero line through the first category's points; powers of ten, not SI prefixes.
+    assert layout["xaxis4"]["zeroline"] is False
+    assert layout["xaxis"]["exponentformat"] == "power"
     names = {t.name for t in fig.data}
     assert {"Completed", "Failed (no objective)", "best job", "Stopped (early)"} <= names
     # Hover: the words once per trace, each point's own values in customdata, its name first.

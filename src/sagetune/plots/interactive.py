@@ -112,7 +112,7 @@ def _value_axis(fig: go.Figure, va: pd_.ValueAxis, axis: str = "y", **where: Any
     lo, hi = va.view if axis == "y" else va.scale
     update: dict[str, Any] = {"range": [math.log10(lo), math.log10(hi)] if va.log else [lo, hi]}
     if va.log:
-        update["type"] = "log"
+        update.update(type="log", exponentformat="power")
     (fig.update_yaxes if axis == "y" else fig.update_xaxes)(**update, **where)
     add = fig.add_hrect if axis == "y" else fig.add_vrect
     spans = []
@@ -275,7 +275,9 @@ def scatter(data: TuningData) -> go.Figure:
         raw = d.x[axis.name]
         # The hover shows the value as searched: x itself, or its words where x is not it.
         shown: list[str] | None = None
-        xaxis: dict[str, Any] = {"title": {"text": axis.name}}
+        # No zero line: zero means nothing on a hyperparameter's axis, and on a categorical
+        # one it would run through the first choice's points.
+        xaxis: dict[str, Any] = {"title": {"text": axis.name}, "zeroline": False}
         if axis.kind == "category":
             x = raw + pd_.jitter(d.seq)
             shown = [axis.categories[int(v)] if np.isfinite(v) else "" for v in raw]
@@ -287,7 +289,9 @@ def scatter(data: TuningData) -> go.Figure:
         elif axis.kind == "log":
             x = raw
             xaxis.update(
-                type="log", range=[math.log10(axis.low) - 0.1, math.log10(axis.high) + 0.1]
+                type="log",
+                range=[math.log10(axis.low) - 0.1, math.log10(axis.high) + 0.1],
+                exponentformat="power",  # 10⁻⁴, not Plotly's SI "100μ", as if it had a unit
             )
         elif axis.kind == "reverse_log":
             x = pd_.reverse_log(raw)
