@@ -493,3 +493,16 @@ def test_a_positive_objective_can_be_seen_on_a_log_or_linear_axis(data: TuningDa
     ]
     data = TuningData(base.name, base.status, "auc", False, base.space, negated, [])
     assert not interactive.figure("convergence", data).layout.updatemenus  # no log of <= 0
+
+
+def test_a_long_title_wraps_and_the_importance_note_names_the_method(data: TuningData) -> None:
+    from sagetune.importance import SHORT_DESCRIPTION
+
+    short = interactive.figure("importance", data).layout.title.text
+    assert short.startswith(f"{data.name}: hyperparameter importance")  # fits: one line
+    assert SHORT_DESCRIPTION in short
+    named = dataclasses.replace(data, name="xgboost-demo-261201-151347-5e61")
+    fig = interactive.figure("importance", named)
+    assert fig.layout.title.text.startswith(f"{named.name}:<br>hyperparameter importance")
+    assert fig.layout.margin.t > interactive.figure("importance", data).layout.margin.t
+    assert static.figure("importance", named).axes[0].get_title() == SHORT_DESCRIPTION

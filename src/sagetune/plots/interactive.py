@@ -35,6 +35,7 @@ _OFF_SCALE = {-1: "triangle-down", 1: "triangle-up"}
 _BAND = {"fillcolor": "rgba(120,120,120,0.13)", "line_width": 0, "layer": "below"}
 _OPACITY = 0.75  # overlapping points stay visible through each other
 _GROUP_LABEL = {"Stopped": "Stopped (early)", "InProgress": "running"}
+_TITLE_FITS = 64  # characters of a title at 15 px in a half-width plot of the report
 
 
 def _scatter_cls(n: int) -> Any:
@@ -77,12 +78,17 @@ def _job_line(d: Any, m: Sequence[int] | np.ndarray, hover: _Hover) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int, note: str | None = None) -> go.Figure:
-    text = title if not note else f"{title}<br><sup>{note}</sup>"
+    # Plotly cuts a title at the figure's edge: a long one (a long tuning job name in a
+    # half-width plot) puts the name on a line of its own.
+    wrap = len(title) > _TITLE_FITS and ": " in title
+    text = title.replace(": ", ":<br>", 1) if wrap else title
+    if note:
+        text += f"<br><sup>{note}</sup>"
     fig.update_layout(
         template=_TEMPLATE,
         title={"text": text, "x": 0.01, "font": {"size": 15}},
-        height=height,
-        margin={"l": 60, "r": 30, "t": 95 if note else 70, "b": 70},
+        height=height + (20 if wrap else 0),
+        margin={"l": 60, "r": 30, "t": (95 if note else 70) + (20 if wrap else 0), "b": 70},
         legend={"orientation": "h", "y": -0.18, "x": 0},
         hoverlabel={"namelength": -1},
     )
@@ -498,16 +504,11 @@ def importance(data: TuningData) -> go.Figure:
         )
     )
     fig.update_xaxes(title_text="importance (share of explained variance)", range=[0, 1.2])
-    note = (
-        "fANOVA-style first-order variance decomposition on binned marginals"
-        if d.jobs_used >= 4
-        else "needs at least 4 jobs with an objective"
-    )
     return _layout(
         fig,
         f"{data.name}: hyperparameter importance ({d.jobs_used} jobs with an objective)",
         max(300, 60 * len(d.names) + 160),
-        note,
+        d.note,
     )
 
 
