@@ -506,3 +506,6 @@ def test_a_long_title_wraps_and_the_importance_note_names_the_method(data: Tunin
     assert fig.layout.title.text.startswith(f"{named.name}:<br>hyperparameter importance")
     assert fig.layout.margin.t > interactive.figure("importance", data).layout.margin.t
     assert static.figure("importance", named).axes[0].get_title() == SHORT_DESCRIPTION
+    # A plot drawn across the page keeps it on one line.
+    scatter_title = interactive.figure("scatter", named).layout.title.text
+    assert scatter_title.startswith(f"{named.name}: validation:auc")

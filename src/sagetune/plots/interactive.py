@@ -77,18 +77,21 @@ def _job_line(d: Any, m: Sequence[int] | np.ndarray, hover: _Hover) -> str:
     return f"%{{customdata[0]}}<br>job #{seq} · {status}"
 
 
-def _layout(fig: go.Figure, title: str, height: int, note: str | None = None) -> go.Figure:
+def _layout(
+    fig: go.Figure, title: str, height: int, note: str | None = None, wide: bool = False
+) -> go.Figure:
     # Plotly cuts a title at the figure's edge: a long one (a long tuning job name in a
-    # half-width plot) puts the name on a line of its own.
-    wrap = len(title) > _TITLE_FITS and ": " in title
+    # half-width plot) puts the name on a line of its own. ``wide``: a plot the report
+    # draws across the page.
+    wrap = len(title) > _TITLE_FITS * (2 if wide else 1) and ": " in title
     text = title.replace(": ", ":<br>", 1) if wrap else title
     if note:
         text += f"<br><sup>{note}</sup>"
     fig.update_layout(
         template=_TEMPLATE,
         title={"text": text, "x": 0.01, "font": {"size": 15}},
-        height=height + (20 if wrap else 0),
-        margin={"l": 60, "r": 30, "t": (95 if note else 70) + (20 if wrap else 0), "b": 70},
+        height=height + (24 if wrap else 0),
+        margin={"l": 60, "r": 30, "t": (95 if note else 70) + (24 if wrap else 0), "b": 70},
         legend={"orientation": "h", "y": -0.18, "x": 0},
         hoverlabel={"namelength": -1},
     )
@@ -326,6 +329,7 @@ def scatter(data: TuningData) -> go.Figure:
         f"{data.name}: {d.objective} ({direction}) against each hyperparameter",
         height=130 + 330 * rows,
         note=_notes(pd_.off_scale_note(d.y_axis, d.clip), _sampled(len(d.names), d.total)),
+        wide=True,
     )
 
 
@@ -418,6 +422,7 @@ def parallel(data: TuningData) -> go.Figure:
         f"{data.name}: parallel coordinates, coloured by {d.objective}",
         480,
         _sampled(len(d.names), d.total),
+        wide=True,
     )
 
 
@@ -673,6 +678,7 @@ def timeline(data: TuningData) -> go.Figure:
         f"{data.name}: when each training job ran",
         min(1200, max(360, 12 * len(d.names) + 160)),
         _sampled(len(d.names), d.total),
+        wide=True,
     )
 
 
