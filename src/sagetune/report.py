@@ -103,7 +103,7 @@ _TABLE_JS = """
     selection.className = picked ? "on" : "";
   }
   // Points selected (box or lasso) in a plot show only their rows; each point carries its
-  // training job's name as customdata.
+  // training job's name first in its customdata.
   window.sagetuneSelect = function (names) {
     picked = names && names.length ? new Set(names) : null;
     apply();
@@ -160,7 +160,9 @@ _PLOTS_JS = """
     fig.layout.template = template;
     Plotly.newPlot(el, fig.data, fig.layout, config);
     el.on("plotly_selected", (e) => {
-      const names = e ? e.points.map((p) => p.customdata).filter((n) => typeof n === "string")
+      // A point's customdata is its job's name, or a row that starts with it.
+      const name = (c) => (Array.isArray(c) ? c[0] : c);
+      const names = e ? e.points.map((p) => name(p.customdata)).filter((n) => typeof n === "string")
                       : [];
       window.sagetuneSelect(names);
     });

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -171,6 +174,58 @@ def test_curves_are_long_form_and_hold_per_epoch_points(store_url: str) -> None:
     assert streamed["epoch"].tolist() == [1, 2, 3, 4, 5]
     assert streamed["value"].tolist() == pytest.approx([0.61, 0.62, 0.63, 0.64, 0.65])
     assert finished.summary()["TrainingJobCounts"]["Stopped"] == 1
+
+
+def _demo_module() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "examples" / "xgboost_breast_cancer.py"
+    spec = importlib.util.spec_from_file_location("xgboost_breast_cancer", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DEMO = _demo_module()
+
+
+def train_demo_with_a_dummy(hp: dict) -> dict:
+    # The demo's own XGBoost job; "dummy" is tuned but never reaches it.
+    return DEMO.train({k: v for k, v in hp.items() if k != "dummy"})
+
+
+@pytest.mark.slow
+def test_importance_agrees_with_the_rank_correlation_on_the_demo(tmp_path: Path) -> None:
+    tuner = HyperparameterTuner(
+        "validation:auc",
+        {  # the demo's ranges, and one the training never reads
+            "eta": ContinuousParameter(0.001, 1.0, scaling_type="Logarithmic"),
+            "alpha": ContinuousParameter(1e-4, 10.0, scaling_type="Logarithmic"),
+            "max_depth": IntegerParameter(1, 10),
+            "min_child_weight": ContinuousParameter(0.1, 20.0),
+            "subsample": ContinuousParameter(0.5, 1.0),
+            "dummy": ContinuousParameter(0.0, 1.0),
+        },
+        objective_type="Maximize",
+        strategy="Random",
+        max_jobs=20,
+        max_parallel_jobs=2,
+        random_seed=2,
+        store=f"sqlite:///{tmp_path / 'demo.db'}",
+        show_progress=False,
+    )
+    tuner.fit(train_demo_with_a_dummy, job_name="importance-demo")
+    imp = tuner.analytics().importance().set_index("hyperparameter")
+    assert len(imp) == 6 and imp["importance"].notna().all()
+    by_rank = imp["importance"].sort_values(ascending=False).index.tolist()
+    strongest = imp["rank_correlation"].abs().idxmax()
+    assert strongest in by_rank[:2], imp
+    correlated = imp.index[imp["rank_correlation"].abs() > 0.5]
+    assert len(correlated) >= 1, imp  # the check below must have something to check
+    assert (imp.loc[correlated, "importance"] > 0.05).all(), imp
+    # The ignored range: near zero, and no further from it than the trees disagree.
+    dummy = imp.loc["dummy"]
+    assert dummy["importance"] < 0.1 and dummy["importance"] < dummy["importance_std"], imp
+    assert dummy["importance"] < imp.loc[strongest, "importance"] / 5, imp
 
 
 def test_fanova_gives_a_dummy_range_nothing_and_the_dominant_one_the_most() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -250,8 +251,24 @@ def test_plotly_figures(data: TuningData) -> None:
     assert len(xaxes) == len(SPACE)
     assert layout["xaxis"]["type"] == "log"
     assert layout["xaxis4"]["ticktext"] == ["gbtree", "dart"]
+    # No zero line through the first category's points; powers of ten, not SI prefixes.
+    assert layout["xaxis4"]["zeroline"] is False
+    assert layout["xaxis"]["exponentformat"] == "power"
     names = {t.name for t in fig.data}
     assert {"Completed", "Failed (no objective)", "best job", "Stopped (early)"} <= names
+    # Hover: the words once per trace, each point's own values in customdata, its name first.
+    jobs = {j.name: j for j in data.jobs}
+    for t in fig.data:
+        assert t.text is None and "%{customdata[0]}" in t.hovertemplate
+        assert all(row[0] in jobs for row in t.customdata)
+    (booster,) = [t for t in fig.data if t.xaxis == "x4" and t.name == "Completed"]
+    found = re.search(r"booster = %\{customdata\[(\d+)\]\}", booster.hovertemplate)
+    assert found is not None
+    column = int(found.group(1))
+    assert {row[column] for row in booster.customdata} == {"gbtree", "dart"}
+    assert all(row[column] == jobs[row[0]].hyperparameters["booster"] for row in booster.customdata)
+    (eta,) = [t for t in fig.data if t.xaxis == "x" and t.name == "Completed"]
+    assert "eta = %{x:.6g}" in eta.hovertemplate  # x is the value itself on a log axis
     par = interactive.figure("parallel", data)
     assert len(par.data[0].dimensions) == len(SPACE) + 1
     curves = interactive.figure("curves", data)
@@ -373,7 +390,9 @@ def test_off_scale_and_status_markers_in_both_drawers() -> None:
     drawn = interactive.figure("scatter", data).data
     traces = {t.name: t for t in reversed(drawn)}  # the first panel's trace of each name
     off = traces["off scale"]
-    assert list(off.marker.symbol) == ["triangle-down"] and list(off.customdata) == ["o-5"]
+    assert list(off.marker.symbol) == ["triangle-down"] and off.customdata[0][0] == "o-5"
+    # Drawn in the band, the hover still tells the job's own value.
+    assert "(off scale)" in off.hovertemplate and 0.5 in off.customdata[0]
     assert traces["Stopped (early)"].marker.symbol == "square-open"
     assert traces["Failed (no objective)"].marker.symbol == "x"
     assert traces["Completed"].opacity < 1  # overlapping points show through
@@ -474,3 +493,19 @@ def test_a_positive_objective_can_be_seen_on_a_log_or_linear_axis(data: TuningDa
     ]
     data = TuningData(base.name, base.status, "auc", False, base.space, negated, [])
     assert not interactive.figure("convergence", data).layout.updatemenus  # no log of <= 0
+
+
+def test_a_long_title_wraps_and_the_importance_note_names_the_method(data: TuningData) -> None:
+    from sagetune.importance import SHORT_DESCRIPTION
+
+    short = interactive.figure("importance", data).layout.title.text
+    assert short.startswith(f"{data.name}: hyperparameter importance")  # fits: one line
+    assert SHORT_DESCRIPTION in short
+    named = dataclasses.replace(data, name="xgboost-demo-261201-151347-5e61")
+    fig = interactive.figure("importance", named)
+    assert fig.layout.title.text.startswith(f"{named.name}:<br>hyperparameter importance")
+    assert fig.layout.margin.t > interactive.figure("importance", data).layout.margin.t
+    assert static.figure("importance", named).axes[0].get_title() == SHORT_DESCRIPTION
+    # A plot drawn across the page keeps it on one line.
+    scatter_title = interactive.figure("scatter", named).layout.title.text
+    assert scatter_title.startswith(f"{named.name}: validation:auc")

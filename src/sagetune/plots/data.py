@@ -826,20 +826,25 @@ class ImportanceData:
     rank_correlation: list[float | None]
     method: str
     jobs_used: int
+    note: str  # what the plots say under their title: the method, or why there is none
 
 
 def importance_data(data: TuningData) -> ImportanceData:
     """The importance bars (see :data:`sagetune.analytics.IMPORTANCE_METHOD`)."""
     from sagetune.analytics import IMPORTANCE_METHOD
+    from sagetune.importance import SHORT_DESCRIPTION
 
     rows = hyperparameter_effects(data.space, data.jobs)
+    used = sum(1 for j in data.jobs if j.objective is not None)
     rows.sort(key=lambda r: -(r["importance"] if r["importance"] is not None else -1.0))
     return ImportanceData(
         names=[r["hyperparameter"] for r in rows],
         importance=[r["importance"] for r in rows],
         rank_correlation=[r["rank_correlation"] for r in rows],
         method=IMPORTANCE_METHOD,
-        jobs_used=sum(1 for j in data.jobs if j.objective is not None),
+        jobs_used=used,
+        # hyperparameter_effects gives no importance below 4 jobs with an objective.
+        note=SHORT_DESCRIPTION if used >= 4 else "needs at least 4 jobs with an objective",
     )
 
 

@@ -7,6 +7,7 @@ Above a couple of thousand points the WebGL traces are used, so browsers stay re
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ _OFF_SCALE = {-1: "triangle-down", 1: "triangle-up"}
 _BAND = {"fillcolor": "rgba(120,120,120,0.13)", "line_width": 0, "layer": "below"}
 _OPACITY = 0.75  # overlapping points stay visible through each other
 _GROUP_LABEL = {"Stopped": "Stopped (early)", "InProgress": "running"}
+_TITLE_FITS = 64  # characters of a title at 15 px in a half-width plot of the report
 
 
 def _scatter_cls(n: int) -> Any:
@@ -46,17 +48,50 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _hover(d: Any, i: int) -> str:
-    return f"{d.names[i]}<br>job #{d.seq[i]} · {d.status[i]}"
+class _Hover:
+    """Hover text as a ``hovertemplate`` over ``customdata``: the words once per trace, only
+    the values per point, so a job shown in many panels does not repeat its text in each.
+    Column 0 is always the training job's name (what the report's selection reads)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.columns: list[list[Any]] = [names]
+
+    def column(self, values: list[Any], fmt: str = "") -> str:
+        """Add a column of per-point values; returns its reference in a template."""
+        self.columns.append(values)
+        return f"%{{customdata[{len(self.columns) - 1}]{fmt}}}"
+
+    def trace(self, template: str) -> dict[str, Any]:
+        """The ``customdata`` and ``hovertemplate`` arguments of a trace."""
+        return {
+            "customdata": [list(row) for row in zip(*self.columns)],
+            "hovertemplate": template + "<extra></extra>",
+        }
 
 
-def _layout(fig: go.Figure, title: str, height: int, note: str | None = None) -> go.Figure:
-    text = title if not note else f"{title}<br><sup>{note}</sup>"
+def _job_line(d: Any, m: Sequence[int] | np.ndarray, hover: _Hover) -> str:
+    """``name<br>job #k · status`` of the points ``m``, the status once when they share it."""
+    statuses = {d.status[i] for i in m}
+    status = statuses.pop() if len(statuses) == 1 else hover.column([d.status[i] for i in m])
+    seq = hover.column([int(d.seq[i]) for i in m])
+    return f"%{{customdata[0]}}<br>job #{seq} · {status}"
+
+
+def _layout(
+    fig: go.Figure, title: str, height: int, note: str | None = None, wide: bool = False
+) -> go.Figure:
+    # Plotly cuts a title at the figure's edge: a long one (a long tuning job name in a
+    # half-width plot) puts the name on a line of its own. ``wide``: a plot the report
+    # draws across the page.
+    wrap = len(title) > _TITLE_FITS * (2 if wide else 1) and ": " in title
+    text = title.replace(": ", ":<br>", 1) if wrap else title
+    if note:
+        text += f"<br><sup>{note}</sup>"
     fig.update_layout(
         template=_TEMPLATE,
         title={"text": text, "x": 0.01, "font": {"size": 15}},
-        height=height,
-        margin={"l": 60, "r": 30, "t": 95 if note else 70, "b": 70},
+        height=height + (24 if wrap else 0),
+        margin={"l": 60, "r": 30, "t": (95 if note else 70) + (24 if wrap else 0), "b": 70},
         legend={"orientation": "h", "y": -0.18, "x": 0},
         hoverlabel={"namelength": -1},
     )
@@ -86,7 +121,7 @@ def _value_axis(fig: go.Figure, va: pd_.ValueAxis, axis: str = "y", **where: Any
     lo, hi = va.view if axis == "y" else va.scale
     update: dict[str, Any] = {"range": [math.log10(lo), math.log10(hi)] if va.log else [lo, hi]}
     if va.log:
-        update["type"] = "log"
+        update.update(type="log", exponentformat="power")
     (fig.update_yaxes if axis == "y" else fig.update_xaxes)(**update, **where)
     add = fig.add_hrect if axis == "y" else fig.add_vrect
     spans = []
@@ -142,7 +177,7 @@ def _notes(*notes: str | None) -> str | None:
 def _point_traces(
     d: Any,
     x: np.ndarray,
-    xaxis_text: list[str] | None,
+    x_hover: tuple[str, list[str] | None] | None,
     first: bool,
     max_seq: int,
     colorbar: dict[str, Any] | None,
@@ -175,13 +210,19 @@ def _point_traces(
             line = style.pop("line")
             marker["line"] = {"width": line["width"], "color": line.get("color", d.seq[m].tolist())}
         cls = _scatter_cls(len(m))
-        hover = [
-            _hover(d, int(i))
-            + ("" if xaxis_text is None else f"<br>{xaxis_text[i]}")
-            + ("<br>no objective" if "no objective" in g else f"<br>{d.value[i]:.6g}")
-            + ("<br>(off scale)" if d.clip[i] else "")
-            for i in m
-        ]
+        hover = _Hover([d.names[i] for i in m])
+        template = _job_line(d, m, hover)
+        if x_hover is not None:
+            label, shown = x_hover
+            value = "%{x:.6g}" if shown is None else hover.column([shown[i] for i in m])
+            template += f"<br>{label} = {value}"
+        if "no objective" in g:
+            template += "<br>no objective"
+        elif g == "off scale":  # drawn in the band: the value itself is not the y
+            template += "<br>" + hover.column([float(d.value[i]) for i in m], ":.6g")
+            template += "<br>(off scale)"
+        else:
+            template += "<br>%{y:.6g}"
         traces.append(
             cls(
                 x=x[m].tolist(),
@@ -191,14 +232,15 @@ def _point_traces(
                 name=_GROUP_LABEL.get(g, g),
                 legendgroup=g,
                 showlegend=first,
-                text=hover,
-                customdata=[d.names[i] for i in m],
-                hoverinfo="text",
+                **hover.trace(template),
                 opacity=style.get("opacity", _OPACITY),
             )
         )
     if d.best is not None:
         b = d.best
+        best = _Hover([d.names[b]])
+        best_job = _job_line(d, [b], best)
+        best_value = best.column([float(d.value[b])], ":.6g")
         traces.append(
             go.Scatter(
                 x=[float(x[b])],
@@ -213,9 +255,7 @@ def _point_traces(
                     "color": "#ffd400",
                     "line": {"color": "black", "width": 1},
                 },
-                text=["best: " + _hover(d, b) + f"<br>{d.value[b]:.6g}"],
-                customdata=[d.names[b]],
-                hoverinfo="text",
+                **best.trace(f"best: {best_job}<br>{best_value}"),
             )
         )
     return traces
@@ -242,13 +282,14 @@ def scatter(data: TuningData) -> go.Figure:
     for i, axis in enumerate(d.axes):
         r, c = i // cols + 1, i % cols + 1
         raw = d.x[axis.name]
-        text = [f"{axis.name} = {_fmt(v)}" for v in raw.tolist()]
-        xaxis: dict[str, Any] = {"title": {"text": axis.name}}
+        # The hover shows the value as searched: x itself, or its words where x is not it.
+        shown: list[str] | None = None
+        # No zero line: zero means nothing on a hyperparameter's axis, and on a categorical
+        # one it would run through the first choice's points.
+        xaxis: dict[str, Any] = {"title": {"text": axis.name}, "zeroline": False}
         if axis.kind == "category":
             x = raw + pd_.jitter(d.seq)
-            text = [
-                f"{axis.name} = {axis.categories[int(v)]}" if np.isfinite(v) else "" for v in raw
-            ]
+            shown = [axis.categories[int(v)] if np.isfinite(v) else "" for v in raw]
             xaxis.update(
                 tickvals=list(range(len(axis.categories))),
                 ticktext=list(axis.categories),
@@ -257,10 +298,13 @@ def scatter(data: TuningData) -> go.Figure:
         elif axis.kind == "log":
             x = raw
             xaxis.update(
-                type="log", range=[math.log10(axis.low) - 0.1, math.log10(axis.high) + 0.1]
+                type="log",
+                range=[math.log10(axis.low) - 0.1, math.log10(axis.high) + 0.1],
+                exponentformat="power",  # 10⁻⁴, not Plotly's SI "100μ", as if it had a unit
             )
         elif axis.kind == "reverse_log":
             x = pd_.reverse_log(raw)
+            shown = [_fmt(v) for v in raw.tolist()]
             values, labels = pd_.reverse_log_ticks(axis.low, axis.high)
             ticks = pd_.reverse_log(np.array(values)).tolist()
             xaxis.update(tickvals=ticks, ticktext=labels, range=[ticks[0], ticks[-1]])
@@ -272,7 +316,7 @@ def scatter(data: TuningData) -> go.Figure:
                 xaxis["dtick"] = max(1, math.ceil((axis.high - axis.low) / 10))
         colorbar = integer_colorbar("job order", d.max_seq) if i == 0 else None
         for trace in _point_traces(
-            d, np.asarray(x, dtype=float), text, i == 0, d.max_seq, colorbar
+            d, np.asarray(x, dtype=float), (axis.name, shown), i == 0, d.max_seq, colorbar
         ):
             fig.add_trace(trace, row=r, col=c)
         fig.update_xaxes(row=r, col=c, **xaxis)
@@ -285,6 +329,7 @@ def scatter(data: TuningData) -> go.Figure:
         f"{data.name}: {d.objective} ({direction}) against each hyperparameter",
         height=130 + 330 * rows,
         note=_notes(pd_.off_scale_note(d.y_axis, d.clip), _sampled(len(d.names), d.total)),
+        wide=True,
     )
 
 
@@ -302,8 +347,8 @@ def _progress(d: pd_.ConvergenceData, xlabel: str, title: str) -> go.Figure:
                 mode="lines",
                 line={"shape": "hv", "color": "#d62728", "width": 2},
                 name="best so far",
-                text=[f"best so far {v:.6g}" for v in d.best_y],
-                hoverinfo="text",
+                customdata=d.best_y.tolist(),
+                hovertemplate="best so far %{customdata:.6g}<extra></extra>",
             )
         )
     fig.update_xaxes(title_text=xlabel)
@@ -377,6 +422,7 @@ def parallel(data: TuningData) -> go.Figure:
         f"{data.name}: parallel coordinates, coloured by {d.objective}",
         480,
         _sampled(len(d.names), d.total),
+        wide=True,
     )
 
 
@@ -463,16 +509,11 @@ def importance(data: TuningData) -> go.Figure:
         )
     )
     fig.update_xaxes(title_text="importance (share of explained variance)", range=[0, 1.2])
-    note = (
-        "fANOVA-style first-order variance decomposition on binned marginals"
-        if d.jobs_used >= 4
-        else "needs at least 4 jobs with an objective"
-    )
     return _layout(
         fig,
         f"{data.name}: hyperparameter importance ({d.jobs_used} jobs with an objective)",
         max(300, 60 * len(d.names) + 160),
-        note,
+        d.note,
     )
 
 
@@ -505,6 +546,8 @@ def contour(data: TuningData) -> go.Figure:
                 **scale,
             )
         )
+    jobs = _Hover(list(d.names))
+    value = jobs.column([float(v) for v in d.value], ":.6g")
     fig.add_trace(
         go.Scatter(
             x=d.x.tolist(),
@@ -520,9 +563,7 @@ def contour(data: TuningData) -> go.Figure:
                 **scale,
             },
             opacity=_OPACITY,
-            customdata=d.names,
-            text=[f"{n}<br>{v:.6g}" for n, v in zip(d.names, d.value)],
-            hoverinfo="text",
+            **jobs.trace(f"%{{customdata[0]}}<br>{value}"),
         )
     )
     if d.best is not None:
@@ -538,9 +579,8 @@ def contour(data: TuningData) -> go.Figure:
                     "color": "#ffd400",
                     "line": {"color": "black", "width": 1},
                 },
-                customdata=[d.names[d.best]],
-                text=[f"best: {d.names[d.best]}<br>{d.value[d.best]:.6g}"],
-                hoverinfo="text",
+                customdata=[[d.names[d.best], float(d.value[d.best])]],
+                hovertemplate="best: %{customdata[0]}<br>%{customdata[1]:.6g}<extra></extra>",
             )
         )
     imp = ["n/a" if v is None else f"{v:.2f}" for v in d.importance]
@@ -620,11 +660,9 @@ def timeline(data: TuningData) -> go.Figure:
                 orientation="h",
                 name=status,
                 marker_color=color,
-                customdata=[d.names[i] for i in m],
-                text=[
-                    f"{d.names[i]} · {status}<br>{d.start[i]:.1f} s to {d.end[i]:.1f} s" for i in m
-                ],
-                hoverinfo="text",
+                customdata=[[d.names[i], float(d.start[i]), float(d.end[i])] for i in m],
+                hovertemplate=f"%{{customdata[0]}} · {status}<br>"
+                "%{customdata[1]:.1f} s to %{customdata[2]:.1f} s<extra></extra>",
                 textposition="none",
             )
         )
@@ -640,6 +678,7 @@ def timeline(data: TuningData) -> go.Figure:
         f"{data.name}: when each training job ran",
         min(1200, max(360, 12 * len(d.names) + 160)),
         _sampled(len(d.names), d.total),
+        wide=True,
     )
 
 

@@ -481,9 +481,7 @@ def importance(data: TuningData, width: int | None = None, height: int | None = 
         fontsize=11,
     )
     ax.set_title(
-        "fANOVA-style first-order variance decomposition on binned marginals"
-        if d.jobs_used >= 4
-        else "needs at least 4 jobs with an objective",
+        d.note,
         fontsize=8,
         color="#555555",
     )
