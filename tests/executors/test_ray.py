@@ -721,6 +721,7 @@ def test_a_cluster_that_goes_away_stops_the_tuning_job_to_resume(tmp_path: Path)
     )
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
     assert f"cannot reach the Ray cluster at '{address}'" in res.stderr
+    assert store.get_tuning_job("gone") == record  # still Stopped, to resume: unchanged
     assert [j.name for j in store.list_training_jobs("gone")] == [kept.name]
     # The node folder of the job whose cluster was killed under it.
     for folder in Path(tempfile.gettempdir()).glob(f"sagetune-ray-*/*/{kept.name}"):
