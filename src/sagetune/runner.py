@@ -149,7 +149,11 @@ class TuningJobRunner:
         for j in sorted(self.jobs.values(), key=lambda j: j.seq):
             hp = self.spec.to_strategy_point(j.definition_name, j.hyperparameters)
             curve = tuple(self._curves.get(j.name, ()))
-            if j.status in (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping):
+            if j.interrupted:  # replaced by a new job: its point is free again
+                out.append(
+                    Observation(hp, TrainingJobStatus.Stopped, curve=curve, interrupted=True)
+                )
+            elif j.status in (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping):
                 out.append(Observation(hp, TrainingJobStatus.InProgress, curve=curve))
             elif j.objective is not None:
                 out.append(
@@ -243,6 +247,9 @@ class TuningJobRunner:
                     raise store_lost
                 if executor_lost is not None:
                     raise executor_lost
+                # Ends already reported are recorded as they are (a job Hyperband completed,
+                # say), not as interrupted ones to run again.
+                self._handle(self.executor.poll(0))
                 known = self.executor.running
                 for name in list(self._running):
                     if name in known:
@@ -520,9 +527,11 @@ class TuningJobRunner:
             or job.status != TrainingJobStatus.InProgress
         ):
             return
+        # An interrupted job is no peer: its replacement (often at the same point) runs for it.
         snapshots = [
             JobSnapshot(j.name, j.seq, j.status, tuple(self._curves.get(j.name, ())))
             for j in self.jobs.values()
+            if not j.interrupted
         ]
         me = next(s for s in snapshots if s.name == ev.name)
         decision = self.stopping.on_metric(me, ev.step, value, snapshots)

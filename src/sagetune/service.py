@@ -131,23 +131,21 @@ def _ray_executor(spec: TuningJobSpec, record: TuningJobRecord) -> Executor:
 def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> TuningJobRecord:
     """Drive a stored InProgress tuning job to its end; returns its final record.
 
+    A tuning job its tuner stopped resumably (a signal, the store or the executor lost) is
+    taken up again, once its executor could be built: when that fails (a Ray cluster still
+    down) the record is left exactly as it was.
+
     Raises:
-        ValidationError: the job has already ended.
+        ValidationError: the job has already ended, or its executor cannot be built (the
+            record unchanged).
         ResourceInUse: a live tuner is already running it.
     """
     record = store.get_tuning_job(name)
     resumable = (STORE_LOST, SIGNALLED, EXECUTOR_LOST)
-    if record.status == "Stopped" and any(record.details.get(k) for k in resumable):
-        # Its tuner stopped it on a signal, or when the store or the executor became
-        # unreachable: take it up again.
-        details = {
-            k: v for k, v in record.details.items() if k not in (*resumable, "CompletionReason")
-        }
-        store.update_tuning_job(
-            name, status="InProgress", ended_at=None, failure_reason=None, details=details
-        )
-        record = store.get_tuning_job(name)
-    if record.status not in ("InProgress", "Stopping"):
+    stopped_resumably = record.status == TuningJobStatus.Stopped and any(
+        record.details.get(k) for k in resumable
+    )
+    if not stopped_resumably and record.status not in ("InProgress", "Stopping"):
         raise ValidationError(
             f"HyperParameterTuningJobName: tuning job {name!r} is "
             f"{record.status}; only an InProgress tuning job can be run or "
@@ -161,8 +159,19 @@ def run_tuning_job(store: Store, name: str, show_progress: bool = False) -> Tuni
         if spec.executor is None or spec.executor.type != "Ray":
             raise
         raise ValidationError(
-            f"{exc} (the tuning job {name!r} is stored: resume it once the cluster is up)"
+            f"{exc} (the tuning job {name!r} is stored {record.status}, unchanged: resume "
+            "it once the cluster is up)"
         ) from None
+    if stopped_resumably:
+        # Its tuner stopped it on a signal, or when the store or the executor became
+        # unreachable: take it up again.
+        details = {
+            k: v for k, v in record.details.items() if k not in (*resumable, "CompletionReason")
+        }
+        store.update_tuning_job(
+            name, status="InProgress", ended_at=None, failure_reason=None, details=details
+        )
+        record = store.get_tuning_job(name)
     strategy = make_strategy(
         spec.strategy, spec.space, record.seed, spec.max_parallel_jobs, hyperband=spec.hyperband
     )

@@ -721,10 +721,94 @@ def test_a_cluster_that_goes_away_stops_the_tuning_job_to_resume(tmp_path: Path)
     )
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
     assert f"cannot reach the Ray cluster at '{address}'" in res.stderr
+    assert store.get_tuning_job("gone") == record  # still Stopped, to resume: unchanged
     assert [j.name for j in store.list_training_jobs("gone")] == [kept.name]
     # The node folder of the job whose cluster was killed under it.
     for folder in Path(tempfile.gettempdir()).glob(f"sagetune-ray-*/*/{kept.name}"):
         shutil.rmtree(folder.parent.parent, ignore_errors=True)
+
+
+def test_a_resume_with_the_cluster_down_leaves_the_tuning_job_as_it_was(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    """Stopped when its cluster went (as the runner records it), resumed while the cluster is
+    still down: one line, exit 2, the record unchanged; resumed once a cluster is there: it
+    runs to its end."""
+    import socket
+    import subprocess
+
+    from sagetune.runner import EXECUTOR_LOST
+    from sagetune.store import open_store
+
+    with socket.socket() as s:  # bound and released: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        down = f"127.0.0.1:{s.getsockname()[1]}"
+    definition(tmp_path)  # writes src/job.py
+    request = {
+        "HyperParameterTuningJobName": "down",
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Grid",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+            "ResourceLimits": {"MaxParallelTrainingJobs": 1},
+            "ParameterRanges": {
+                "IntegerParameterRanges": [{"Name": "epochs", "MinValue": "1", "MaxValue": "2"}]
+            },
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {"sleep": "0.0", "sagemaker_submit_directory": "src"},
+            "LocalCommand": "python job.py",
+            "AlgorithmSpecification": {
+                "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([-0-9.eE+]+)"}]
+            },
+        },
+    }
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    url = f"sqlite:///{tmp_path / 'down.db'}"
+    # The request names no address: each tuner reads RAY_ADDRESS, so a resume may find the
+    # cluster elsewhere.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+
+    def cli(*args: str, address: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sagetune", *args, "--store", url, "--no-progress"],
+            capture_output=True,
+            text=True,
+            timeout=150,
+            env={**env, "RAY_ADDRESS": address},
+        )
+
+    res = cli("tune", str(path), "--executor", "ray", address=down)
+    assert res.returncode == 2, res.stderr[-3000:]
+    store = open_store(url)
+    message = "LocalExecutor.Address: the Ray cluster cannot be reached any more"
+    store.update_tuning_job(  # what the runner records when its cluster goes
+        "down",
+        status="Stopped",
+        ended_at=time.time(),
+        failure_reason=message,
+        details={"CompletionReason": message, EXECUTOR_LOST: True},
+    )
+    before = store.get_tuning_job("down")
+
+    res = cli("resume", "down", address=down)
+    assert res.returncode == 2, res.stderr[-3000:]
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr[-3000:]
+    assert f"cannot reach the Ray cluster at {down!r}" in lines[0]
+    assert "is stored Stopped, unchanged: resume it once the cluster is up" in lines[0]
+    assert store.get_tuning_job("down") == before  # status, reason and details kept
+    assert store.list_training_jobs("down") == []
+
+    res = cli("resume", "down", address=ray_cluster.address)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "down: Completed (2 training jobs)" in res.stdout
+    record = store.get_tuning_job("down")
+    assert EXECUTOR_LOST not in record.details and record.failure_reason is None
+    jobs = store.list_training_jobs("down")
+    assert sorted(j.hyperparameters["epochs"] for j in jobs) == [1, 2]
+    assert all(j.status == TrainingJobStatus.Completed for j in jobs)
+    remove_node_folders(tmp_path)
 
 
 def test_checkpoints_sync_down_and_up_on_the_node(ray_cluster: Any, tmp_path: Path) -> None:

@@ -64,8 +64,8 @@ def train(hp, report):
     return {{"loss": hp["x"] / 3}}
 
 tuner = sagetune.HyperparameterTuner(
-    "loss", {{"x": sagetune.ContinuousParameter(0, 1)}}, objective_type="Minimize",
-    strategy="Random", max_jobs={max_jobs}, max_parallel_jobs=2, store={store!r},
+    "loss", {{"x": {parameter}}}, objective_type="Minimize",
+    strategy={strategy!r}, max_jobs={max_jobs}, max_parallel_jobs=2, store={store!r},
     show_progress=False, random_seed=3,
 )
 tuner.fit(train, job_name={name!r})
@@ -91,17 +91,35 @@ ROUNDS = [
 ]
 
 
-def _start_tuner(tmp_path: Path, kind: str, store: str) -> subprocess.Popen[bytes]:
+# A grid of MAX_JOBS points, for each kind of training code.
+GRID_RANGES = {
+    "CategoricalParameterRanges": [{"Name": "lr", "Values": ["0.01", "0.1"]}],
+    "IntegerParameterRanges": [{"Name": "depth", "MinValue": "1", "MaxValue": "2"}],
+}
+GRID_PARAMETER = "sagetune.CategoricalParameter([1, 2, 3, 4])"
+
+
+def _start_tuner(
+    tmp_path: Path, kind: str, store: str, strategy: str = "Random"
+) -> subprocess.Popen[bytes]:
     if kind == "script":
         write_script(tmp_path / "src", SCRIPT)
-        req = request(NAME, max_jobs=MAX_JOBS, parallel=2)
+        req = request(NAME, max_jobs=MAX_JOBS, parallel=2, strategy=strategy)
+        if strategy == "Grid":
+            req["HyperParameterTuningJobConfig"]["ParameterRanges"] = GRID_RANGES
         cmd = ["-m", "sagetune", "tune", str(write_request(tmp_path, req)), "--no-progress"]
         cmd += ["--store", store]
     else:
+        parameter = GRID_PARAMETER if strategy == "Grid" else "sagetune.ContinuousParameter(0, 1)"
         program = tmp_path / "fit.py"
         program.write_text(
             textwrap.dedent(SDK_PROGRAM).format(
-                daemon=DAEMON, max_jobs=MAX_JOBS, store=store, name=NAME
+                daemon=DAEMON,
+                max_jobs=MAX_JOBS,
+                store=store,
+                name=NAME,
+                parameter=parameter,
+                strategy=strategy,
             )
         )
         cmd = [str(program)]
@@ -175,3 +193,56 @@ def test_a_signalled_tuner_resumes_to_exactly_its_budget(
     assert sum(j.status == "Completed" for j in after.values()) == MAX_JOBS
     assert sum(not j.interrupted for j in after.values()) == MAX_JOBS
     assert find(tuning_marker(folder)) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "sig"),
+    [
+        ("script", signal.SIGKILL),
+        ("script", signal.SIGTERM),
+        ("callable", signal.SIGKILL),
+    ],
+    ids=["script-SIGKILL", "script-SIGTERM", "callable-SIGKILL"],
+)
+def test_a_resumed_grid_runs_every_point_once(
+    tmp_path: Path, kind: str, sig: signal.Signals
+) -> None:
+    """The grid points of the jobs a signal interrupted are run again on resume: every point
+    ends Completed exactly once, and the tuning job ends on its budget, not on an exhausted
+    grid."""
+    store_url = f"sqlite:///{tmp_path / 'faults.db'}"
+    tuner = _start_tuner(tmp_path, kind, store_url, strategy="Grid")
+    try:
+        store = wait_for(
+            lambda: (tmp_path / "faults.db").exists() and open_store(store_url),
+            60,
+            "the store",
+        )
+
+        def one_done_one_running() -> bool:
+            if not store.list_tuning_jobs():
+                return False
+            jobs = store.list_training_jobs(NAME)
+            done = sum(j.status == "Completed" for j in jobs)
+            return done >= 1 and any(j.status == "InProgress" and j.process_id for j in jobs)
+
+        wait_for(one_done_one_running, 60, "a completed job and a running one")
+        os.kill(tuner.pid, sig)
+        tuner.communicate(timeout=60)
+    finally:
+        if tuner.poll() is None:
+            tuner.kill()
+            tuner.wait()
+    before = store.list_training_jobs(NAME)
+    assert any(j.status != "Completed" for j in before)  # the kill cut some job short
+
+    res = sagetune("resume", NAME, "--no-progress", store=store_url, timeout=120)
+    assert res.returncode == 0, res.stderr
+
+    after = store.list_training_jobs(NAME)
+    completed = [tuple(sorted(j.hyperparameters.items())) for j in after if j.status == "Completed"]
+    assert len(completed) == len(set(completed)) == MAX_JOBS
+    assert all(j.interrupted for j in after if j.status != "Completed")
+    record = store.get_tuning_job(NAME)
+    assert record.status == "Completed"
+    assert record.details["CompletionReason"] == "MaxNumberOfTrainingJobs reached"

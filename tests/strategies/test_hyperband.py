@@ -6,10 +6,15 @@ from __future__ import annotations
 import math
 
 import pytest
-from replay import replay_request, run_replayed
+from replay import Curve, ReplayExecutor, replay_request, run_replayed
 
+from sagetune.executors.base import Event
+from sagetune.runner import TuningJobRunner
+from sagetune.service import create_tuning_job
 from sagetune.space import ContinuousParameter, SearchSpace
+from sagetune.spec import load_spec
 from sagetune.stopping import CONTINUE, JobSnapshot, StopDecision
+from sagetune.store import open_store
 from sagetune.strategies import Observation, make_strategy
 from sagetune.strategies.hyperband import HyperbandConfig, HyperbandRule
 
@@ -128,3 +133,53 @@ def test_suggestions_are_seeded_random_draws() -> None:
     assert strategy.suggest(seen, 3) == random.suggest(seen, 3)
     other = make_strategy("Hyperband", space, 6, hyperband=HyperbandConfig(1, 9))
     assert other.suggest(seen, 3) != strategy.suggest(seen, 3)
+
+
+class InterruptedReplay(ReplayExecutor):
+    """Ctrl-C at the ``polls``-th poll, while jobs run."""
+
+    def __init__(self, curve: Curve, polls: int):
+        super().__init__(curve)
+        self.polls = polls
+
+    def poll(self, timeout: float) -> list[Event]:
+        self.polls -= 1
+        if self.polls == 0:
+            raise KeyboardInterrupt
+        return super().poll(timeout)
+
+
+def test_an_interrupted_hyperband_job_is_run_again_on_resume(store_url: str) -> None:
+    request = replay_request(
+        "hbi", 8, 3, strategy="Hyperband", hyperband={"MinResource": 1, "MaxResource": 9}, seed=5
+    )
+    store = open_store(store_url)
+    create_tuning_job(store, request, train_payload=b"unused")
+    spec = load_spec(store.get_tuning_job("hbi"))
+
+    def runner(executor: ReplayExecutor) -> TuningJobRunner:
+        strategy = make_strategy(spec.strategy, spec.space, 5, hyperband=spec.hyperband)
+        return TuningJobRunner(spec, store, executor, strategy, clock=executor.now)
+
+    with pytest.raises(KeyboardInterrupt):
+        runner(InterruptedReplay(curve, polls=12)).run()
+    cut = [j for j in store.list_training_jobs("hbi") if j.interrupted]
+    assert cut and all(j.status == "Stopped" and j.epochs_completed < 9 for j in cut)
+    # As sagetune resume takes up a tuning job its tuner stopped on a signal.
+    store.update_tuning_job("hbi", status="InProgress", ended_at=None, details={})
+    runner(ReplayExecutor(curve)).run()
+
+    jobs = store.list_training_jobs("hbi")
+    counted = [j for j in jobs if not j.interrupted]
+    assert len(counted) == 8 and all(j.status in ("Completed", "Stopped") for j in counted)
+    config = HyperbandConfig(1, 9)
+    for j in counted:  # each replacement in a bracket of its own, stopped only at its rungs
+        if j.status == "Stopped":
+            assert j.early_stopped
+            assert j.epochs_completed in config.brackets[config.bracket_of(5, j.seq)]
+        else:
+            assert j.epochs_completed == 9
+    # Every interrupted job's point was trained again by a later job.
+    for j in cut:
+        assert any(k.seq > j.seq and k.hyperparameters == j.hyperparameters for k in counted)
+    assert store.get_tuning_job("hbi").status == "Completed"

@@ -176,3 +176,48 @@ def test_a_running_job_is_in_progress_by_string_or_enum(strategy: str) -> None:
 def test_an_unknown_observation_status_is_refused() -> None:
     with pytest.raises(ValueError, match="got 'Running'"):
         Observation({"lr": 0.01}, "Running")  # type: ignore[arg-type]
+
+
+def test_interrupted_jobs_are_run_again_and_not_counted(strategy: str) -> None:
+    """A job cut short by its tuner's end is replaced on resume: its point is run again
+    first, its partial value is no result, and it takes no point of the strategy's own."""
+    space = SPACES[strategy]
+    s = make(strategy, 7)
+    done = run(strategy, 7, 4)
+    pending = s.suggest(done, 2)
+    # As the runner passes them on resume: Stopped after a signal (a partial value), or with
+    # none after a kill.
+    cut = [
+        Observation(pending[0], "Stopped", 0.0, curve=((1, 0.0),), interrupted=True),
+        Observation(pending[1], "Stopped", interrupted=True),
+    ]
+    assert not any(o.has_value for o in cut)
+    assert s.suggest(done + cut, 1) == pending[:1]
+    assert s.suggest(done + cut, 2) == pending
+    more = s.suggest(done + cut, 3)
+    assert more[:2] == pending and len(more) == 3
+    assert space.key(more[2]) not in {space.key(o.hyperparameters) for o in done + cut}
+    # The strategy's own suggestion is the one it makes while the re-runs are running.
+    assert more[2:] == s.suggest(done + [Observation(hp, "InProgress") for hp in pending], 1)
+    # Once re-run (or run by a later job), an interrupted point is not suggested again.
+    rerun = [Observation(pending[0], "Completed", 1.0), Observation(pending[1], "InProgress")]
+    fresh = {space.key(hp) for hp in s.suggest(done + cut + rerun, 2)}
+    assert not fresh & {space.key(hp) for hp in pending}
+
+
+def test_grid_walks_interrupted_points_again_to_its_size() -> None:
+    space = SearchSpace({"a": CategoricalParameter(["x", "y"]), "b": IntegerParameter(1, 2)})
+    s = make_strategy("Grid", space, 0)
+    first = s.suggest([], 4)
+    assert len(first) == 4
+    # Two completed, two interrupted (killed, then stopped by a signal with a value).
+    obs = [
+        Observation(first[0], "Completed", 1.0),
+        Observation(first[1], "Stopped", interrupted=True),
+        Observation(first[2], "Completed", 2.0),
+        Observation(first[3], "Stopped", 0.5, interrupted=True),
+    ]
+    again = s.suggest(obs, 4)
+    assert again == [first[1], first[3]]
+    obs += [Observation(hp, "Completed", 3.0) for hp in again]
+    assert s.suggest(obs, 4) == []

@@ -46,12 +46,17 @@ class Observation:
         value: the objective to minimise, when known.
         curve: ``(epoch, value)`` points of the objective reported during training (values
             to minimise); empty when the job reported none.
+        interrupted: the job was cut short by its tuner's end (killed, SIGTERM, Ctrl-C, a
+            lost store or cluster) and a new job replaces it: :meth:`Strategy.suggest`
+            suggests its point again and no strategy counts it (its partial value is no
+            result).
     """
 
     hyperparameters: Mapping[str, Any]
     status: ObservationStatus
     value: float | None = None
     curve: tuple[tuple[int, float], ...] = ()
+    interrupted: bool = False
 
     def __post_init__(self) -> None:
         # A misspelt status (the older "Running", say) would make a strategy ignore the job
@@ -64,12 +69,13 @@ class Observation:
 
     @property
     def has_value(self) -> bool:
-        """True for a Completed or Stopped job with a value."""
-        return self.value is not None and self.status in _WITH_VALUE
+        """True for a Completed or Stopped job with a value, not interrupted."""
+        return self.value is not None and self.status in _WITH_VALUE and not self.interrupted
 
 
 class Strategy(ABC):
-    """Suggests hyperparameters. Subclasses implement :meth:`suggest`."""
+    """Suggests hyperparameters. Subclasses implement :meth:`_suggest`, which never sees an
+    interrupted observation."""
 
     name: str = ""
 
@@ -91,9 +97,13 @@ class Strategy(ABC):
             if self.space.contains(o.hyperparameters)
         }
 
-    @abstractmethod
     def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
         """Return up to ``n`` new hyperparameter dicts.
+
+        An interrupted job is run again: its point comes first, unless a later job has
+        tried it. The strategy's own suggestions follow, made as if the interrupted jobs had
+        never run and their re-runs were InProgress: so they consume no grid point or draw,
+        and their partial values are never modelled.
 
         Args:
             observations: every training job of the tuning job so far, in creation order.
@@ -103,3 +113,22 @@ class Strategy(ABC):
             At most ``n`` suggestions; fewer (possibly none) means the strategy has nothing
             left to try (Grid after the last combination).
         """
+        counted = [o for o in observations if not o.interrupted]
+        tried = self.known(counted)
+        again: list[dict[str, Any]] = []
+        for o in observations:
+            if len(again) >= n:
+                break
+            if o.interrupted and self.space.contains(o.hyperparameters):
+                key = self.space.key(o.hyperparameters)
+                if key not in tried:
+                    tried.add(key)
+                    again.append(dict(o.hyperparameters))
+        if len(again) >= n:
+            return again
+        pending = [Observation(hp, TrainingJobStatus.InProgress) for hp in again]
+        return again + self._suggest(counted + pending, n - len(again))
+
+    @abstractmethod
+    def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
+        """:meth:`suggest` without the interrupted observations."""

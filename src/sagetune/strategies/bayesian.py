@@ -142,11 +142,13 @@ class BayesianStrategy(Strategy):
 
     # ------------------------------------------------------------------ public
 
-    def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
-        with _single_threaded_blas():
-            return self._suggest(observations, n)
-
     def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
+        with _single_threaded_blas():
+            return self._suggest_unthreaded(observations, n)
+
+    def _suggest_unthreaded(
+        self, observations: Sequence[Observation], n: int
+    ) -> list[dict[str, Any]]:
         space = self.space
         seen: set[tuple] = set()
         done, y_raw, running = [], [], []

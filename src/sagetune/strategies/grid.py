@@ -18,7 +18,7 @@ class GridStrategy(Strategy):
 
     name = "Grid"
 
-    def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
+    def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
         seen = self.known(observations)
         out: list[dict[str, Any]] = []
         for combo in self.space.grid():

@@ -146,5 +146,5 @@ class HyperbandStrategy(Strategy):
         self.rule = HyperbandRule(config, seed)
         self._random = RandomStrategy(space, seed)
 
-    def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
+    def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
         return self._random.suggest(observations, n)

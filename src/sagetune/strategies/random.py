@@ -25,7 +25,7 @@ class RandomStrategy(Strategy):
 
     name = "Random"
 
-    def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
+    def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
         seen = self.known(observations)
         out: list[dict[str, Any]] = []
         for i in range(n):
