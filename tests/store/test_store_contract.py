@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -488,6 +489,60 @@ class TestStoreContract:
                             with_objective=sort_by == "FinalObjectiveMetricValue",
                         )
                         assert page == expected[offset : offset + limit], (sort_by, offset)
+
+    def test_a_page_sorts_missing_values_last_and_by_a_hyperparameter(self, store: Store) -> None:
+        made = self._varied(store)
+        store.create_tuning_job(tuning("h", 3.0))
+        lr = (0.5, 2, "b", None, 10.0, "a", 2, None, -1.5, "b", 0.5, 3)
+        for job, value in zip(made[:12], lr, strict=True):
+            hp = {} if value is None else {"lr": value}
+            store.create_training_job(
+                dataclasses.replace(
+                    job, name=f"{job.name}-h", tuning_job_name="h", hyperparameters=hp
+                )
+            )
+        jobs = store.list_training_jobs("h")
+
+        def duration(j: TrainingJobRecord) -> float | None:
+            ok = j.started_at is not None and j.ended_at is not None
+            return j.ended_at - j.started_at if ok else None  # type: ignore[operator]
+
+        def kind(v: object) -> tuple[int, float, str]:
+            number = isinstance(v, (int, float))
+            return (0, float(v), "") if number else (1, 0.0, str(v))  # type: ignore[arg-type]
+
+        # (arguments, the sort key of a job with the value, whether a job lacks it)
+        cases: list[tuple[dict[str, Any], Any, Any]] = [
+            ({"sort_by": "Seq"}, lambda j: j.seq, lambda j: False),
+            (
+                {"sort_by": "FinalObjectiveMetricValue"},
+                lambda j: (j.objective, j.seq),
+                lambda j: j.objective is None,
+            ),
+            (
+                {"sort_by": "Duration"},
+                lambda j: (duration(j), j.seq),
+                lambda j: duration(j) is None,
+            ),
+            (
+                {"sort_by": "Seq", "hyperparameter": "lr"},
+                lambda j: (*kind(j.hyperparameters["lr"]), j.seq),
+                lambda j: "lr" not in j.hyperparameters,
+            ),
+        ]
+        for args, key, lacks in cases:
+            for descending in (False, True):
+                present = [j for j in jobs if not lacks(j)]
+                missing = [j for j in jobs if lacks(j)]
+                expected = sorted(present, key=key, reverse=descending) + sorted(
+                    missing, key=lambda j: j.seq, reverse=descending
+                )
+                page = store.training_jobs_page("h", descending=descending, limit=100, **args)
+                assert page == expected, (args, descending)
+                paged = store.training_jobs_page(
+                    "h", descending=descending, offset=4, limit=5, **args
+                )
+                assert paged == expected[4:9], (args, descending)
 
     def test_a_page_across_tuning_jobs_filters_and_breaks_ties_by_name(self, store: Store) -> None:
         made = self._varied(store)

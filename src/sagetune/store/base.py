@@ -47,10 +47,14 @@ A sentinel rather than None because None is a value some fields are set to (a tr
 
 Unchanged: TypeAlias = Literal[_Unchanged.UNCHANGED]
 
-TrainingJobSort: TypeAlias = Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]
-"""What ``training_jobs_page`` sorts by: the name, or ``created_at``, ``status`` or
-``objective``, each with the ties broken by ``seq`` within a tuning job and by the name across
-all of them (so every order is total and a page is the same whichever way it is read)."""
+TrainingJobSort: TypeAlias = Literal[
+    "Name", "CreationTime", "Status", "FinalObjectiveMetricValue", "Seq", "Duration"
+]
+"""What ``training_jobs_page`` sorts by: the name, or ``created_at``, ``status``,
+``objective``, ``seq`` or the duration (``ended_at - started_at``, missing until both are
+set), each with the ties broken by ``seq`` within a tuning job and by the name across all of
+them (so every order is total and a page is the same whichever way it is read). A missing
+value (an objective, a duration) comes last whichever the direction."""
 
 
 @runtime_checkable
@@ -218,8 +222,10 @@ class Store(Protocol):
         created_before: float | None = None,
         modified_after: float | None = None,
         modified_before: float | None = None,
+        hyperparameter: str | None = None,
     ) -> list[TrainingJobRecord]:
-        """One page of training jobs, filtered and sorted by the store (the list operations).
+        """One page of training jobs, filtered and sorted by the store (the list operations,
+        the dashboard's table).
 
         Args:
             tuning_job_name: a tuning job's training jobs; None for every tuning job's.
@@ -232,6 +238,9 @@ class Store(Protocol):
             created_after, created_before: only jobs created strictly between.
             modified_after, modified_before: only jobs last modified (``ended_at``, else
                 ``started_at``, else ``created_at``) strictly between.
+            hyperparameter: sort by this hyperparameter's value instead of ``sort_by``:
+                numbers by value, then text by code point (the reverse when descending), jobs
+                without it last; ties as ``sort_by``'s.
         """
         ...
 

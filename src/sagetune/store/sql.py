@@ -44,9 +44,11 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
@@ -542,6 +544,7 @@ class SQLStore:
         created_before: float | None = None,
         modified_after: float | None = None,
         modified_before: float | None = None,
+        hyperparameter: str | None = None,
     ) -> list[TrainingJobRecord]:
         """One sorted, filtered page of training jobs (see ``Store.training_jobs_page``)."""
         c = training_jobs.c
@@ -564,22 +567,59 @@ class SQLStore:
             if before is not None:
                 where.append(column < before)
         tie = c.seq if tuning_job_name is not None else self._by_name(c.name)
-        keys: list[Any] = {
-            "Name": [self._by_name(c.name)],
-            "CreationTime": [c.created_at, tie],
-            "Status": [self._by_name(c.status), tie],
-            "FinalObjectiveMetricValue": [c.objective, tie],
-        }[sort_by]
-        query = (
-            select(training_jobs)
-            .where(*where)
-            .order_by(*(k.desc() if descending else k.asc() for k in keys))
-            .offset(offset)
-            .limit(limit)
+        duration = case(
+            (and_(c.started_at.is_not(None), c.ended_at.is_not(None)), c.ended_at - c.started_at)
         )
+        # The first key says whether the value is missing; it sorts ascending either way.
+        missing: Any = None
+        keys: list[Any]
+        if hyperparameter is not None:
+            missing, keys = self._hyperparameter_keys(hyperparameter)
+            keys.append(tie)
+        else:
+            value: Any = {
+                "Name": self._by_name(c.name),
+                "CreationTime": c.created_at,
+                "Status": self._by_name(c.status),
+                "FinalObjectiveMetricValue": c.objective,
+                "Seq": c.seq,
+                "Duration": duration,
+            }[sort_by]
+            keys = [value] if sort_by in ("Name", "Seq") else [value, tie]
+            if sort_by in ("FinalObjectiveMetricValue", "Duration"):
+                missing = value.is_(None)
+        order = [k.desc() if descending else k.asc() for k in keys]
+        if missing is not None:
+            order.insert(0, case((missing, 1), else_=0))
+        query = select(training_jobs).where(*where).order_by(*order).offset(offset).limit(limit)
         with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [TrainingJobRecord(**_from_row(r)) for r in rows]
+
+    def _hyperparameter_keys(self, name: str) -> tuple[Any, list[Any]]:
+        """Whether a job lacks hyperparameter ``name``, and the keys that sort by its value:
+        its kind (0 a number, 1 anything else), the number, the text (JSON on either
+        database: SQLite's ``json_type``, PostgreSQL's ``jsonb_typeof``)."""
+        hp = training_jobs.c.hyperparameters
+        kind: Any
+        number: Any
+        text: Any
+        if self.is_sqlite:
+            path = '$."' + name + '"'
+            kind = func.json_type(hp, path)
+            number = text = func.json_extract(hp, path)
+            is_number = kind.in_(("integer", "real"))
+        else:
+            element = cast(hp, JSONB)[name]
+            kind = func.jsonb_typeof(element)
+            number, text = cast(element.astext, Float), element.astext.collate("C")
+            is_number = kind == "number"
+        is_missing = or_(kind.is_(None), kind == "null")
+        return is_missing, [
+            case((is_number, 0), else_=1),
+            case((is_number, number)),
+            case((is_number, None), else_=text),
+        ]
 
     def _by_name(self, column: Any) -> Any:
         """A text column in code point order, as Python sorts strings (SQLite's own order)."""
