@@ -269,7 +269,15 @@ def test_describe_with_early_stopped_jobs_saves_as_the_per_job_figures(
         store.close()
 
 
-@pytest.mark.parametrize("path", ["/api/tuning-jobs", f"/tuning-jobs/{NAME}"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/tuning-jobs",
+        f"/tuning-jobs/{NAME}",
+        f"/api/tuning-jobs/{NAME}/training-jobs?sort=x&order=desc&offset=10&limit=5",
+        f"/api/tuning-jobs/{NAME}/training-jobs?sort=objective&status=Completed",
+    ],
+)
 def test_the_dashboards_list_and_page_read_a_bounded_number_of_statements(
     tmp_path: Path, path: str
 ) -> None:
@@ -290,6 +298,11 @@ def test_the_dashboards_list_and_page_read_a_bounded_number_of_statements(
                     (listed,) = answer.json()
                     assert listed["training_jobs"] == jobs
                     assert listed["counts"]["Failed"] == jobs // 5
+                if "/training-jobs" in path:
+                    page = answer.json()
+                    assert page["total"] == jobs and page["rows"]
+                    if "status=Completed" in path:
+                        assert page["matching"] == jobs - jobs // 5
 
             counts.append(statements_of(store, get))
         finally:

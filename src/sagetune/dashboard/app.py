@@ -25,10 +25,16 @@ from sagetune.analytics import TuningJobAnalytics, load_metric_points
 from sagetune.dashboard import is_loopback, pages
 from sagetune.errors import ResourceNotFound
 from sagetune.plots.data import KINDS, MAX_CURVES, TuningData
-from sagetune.spec import load_spec
+from sagetune.spec import TuningJobSpec, load_spec
 from sagetune.status import TrainingJobStatus
 from sagetune.store import Store, open_store
-from sagetune.store.records import FINISHED, TRAINING_JOB_STATUSES, TrainingJobRecord
+from sagetune.store.base import TrainingJobSort
+from sagetune.store.records import (
+    FINISHED,
+    TRAINING_JOB_STATUSES,
+    TrainingJobRecord,
+    TuningJobRecord,
+)
 
 TOKEN_COOKIE = "sagetune_token"
 TOKEN_HEADER = "x-sagetune-token"
@@ -83,7 +89,7 @@ class Snapshots:
             jobs = analytics.training_jobs()
             data = TuningData.load(self.store, name, jobs=jobs, max_curves=MAX_CURVES)
             summary = analytics.summary(jobs)
-            summary["Version"] = f"{record.last_modified_at:.6f}:{record.status}:{len(jobs)}"
+            summary["Version"] = version(record, len(jobs))
             snap = _Snapshot(key, now, jobs, data, summary)
             self._cache[name] = snap
             return snap
@@ -118,13 +124,12 @@ def _row(job: TrainingJobRecord, names: list[str], latest: dict[str, float]) -> 
 
 
 def _latest_objectives(
-    store: Store, tuning_job: str, jobs: list[TrainingJobRecord]
+    spec: TuningJobSpec, store: Store, jobs: list[TrainingJobRecord]
 ) -> dict[str, float]:
     """The last reported objective value of each running job among ``jobs``, by name."""
     running = [j for j in jobs if j.status in RUNNING]
     if not running:
         return {}
-    spec = load_spec(store.get_tuning_job(tuning_job))
     metric_of = {j.name: spec.objective_of(j.definition_name).metric_name for j in running}
     latest: dict[str, tuple[int, float]] = {}
     for p in store.metric_points(metric_of):
@@ -134,28 +139,19 @@ def _latest_objectives(
     return {name: value for name, (_, value) in latest.items()}
 
 
-def _sort_key(sort: str, names: list[str]) -> Any:
-    def numeric(value: Any) -> tuple[int, Any]:
-        # Missing values go last whichever the order; numbers before text.
-        if value is None:
-            return (2, 0)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return (0, value)
-        return (1, str(value))
+# The table's columns and the store's sort keys (a hyperparameter is sorted by its value).
+_TABLE_SORTS: dict[str, TrainingJobSort] = {
+    "seq": "Seq",
+    "name": "Name",
+    "status": "Status",
+    "objective": "FinalObjectiveMetricValue",
+    "seconds": "Duration",
+}
 
-    if sort in ("seq", "name", "status", "objective", "seconds"):
-        if sort == "seconds":
-            return lambda j: numeric(
-                (j.ended_at - j.started_at) if j.ended_at and j.started_at else None
-            )
-        return lambda j: numeric(getattr(j, sort))
-    if sort in names:
-        return lambda j: numeric(j.hyperparameters.get(sort))
-    raise HTTPException(
-        400,
-        f"sort: unknown column {sort!r}; use seq, name, status, objective, "
-        f"seconds or a hyperparameter ({', '.join(names)})",
-    )
+
+def version(record: TuningJobRecord, training_jobs: int) -> str:
+    """What changes whenever a tuning job's answers may have: its record and its size."""
+    return f"{record.last_modified_at:.6f}:{record.status}:{training_jobs}"
 
 
 def log_tail(path: str | None, limit: int = LOG_TAIL_BYTES) -> str:
@@ -345,32 +341,40 @@ def create_app(
         sort: str = "seq",
         order: str = Query("asc", pattern="^(asc|desc)$"),
     ) -> dict[str, Any]:
-        snap = snapshots.get(name)
-        names = list(snap.data.space.names)
+        # One page, sorted and counted by the store: never every training job.
+        record = st.get_tuning_job(name)
+        spec = load_spec(record)
+        names = list(spec.space.names)
         if status and status not in TRAINING_JOB_STATUSES:
             raise HTTPException(
                 400, f"status: must be one of {', '.join(TRAINING_JOB_STATUSES)}, got {status!r}"
             )
-        jobs = [j for j in snap.jobs if not status or j.status == status]
-        key = _sort_key(sort, names)
-        if order == "desc":
-            # Missing values stay last when the order flips.
-            present = [j for j in jobs if key(j)[0] < 2]
-            missing = [j for j in jobs if key(j)[0] == 2]
-            jobs = sorted(present, key=key, reverse=True) + missing
-        else:
-            jobs = sorted(jobs, key=key)
-        best = snap.summary["BestTrainingJob"]
-        page = jobs[offset : offset + limit]
-        latest = _latest_objectives(st, name, page)
+        if sort not in _TABLE_SORTS and sort not in names:
+            raise HTTPException(
+                400,
+                f"sort: unknown column {sort!r}; use {', '.join(_TABLE_SORTS)} "
+                f"or a hyperparameter ({', '.join(names)})",
+            )
+        stats = st.training_job_stats(name)
+        page = st.training_jobs_page(
+            name,
+            sort_by=_TABLE_SORTS.get(sort, "Seq"),
+            hyperparameter=None if sort in _TABLE_SORTS else sort,
+            descending=order == "desc",
+            offset=offset,
+            limit=limit,
+            status=status or None,
+        )
+        best = stats.best(spec.maximize)
+        latest = _latest_objectives(spec, st, page)
         return {
-            "total": len(snap.jobs),
-            "matching": len(jobs),
+            "total": stats.total,
+            "matching": stats.by_status.get(status, 0) if status else stats.total,
             "offset": offset,
             "limit": limit,
             "hyperparameters": names,
-            "best": None if best is None else best["TrainingJobName"],
-            "version": snap.summary["Version"],
+            "best": None if best is None else best.name,
+            "version": version(record, stats.total),
             "rows": [_row(j, names, latest) for j in page],
         }
 
