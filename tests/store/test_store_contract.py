@@ -26,6 +26,7 @@ from sagetune.store import (
     TuningJobRecord,
     open_store,
 )
+from sagetune.store.base import sample_share
 
 STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
     "sqlite-file": lambda request, tmp: open_store(tmp / "s.db"),
@@ -543,6 +544,21 @@ class TestStoreContract:
                     "h", descending=descending, offset=4, limit=5, **args
                 )
                 assert paged == expected[4:9], (args, descending)
+
+    def test_a_sample_is_the_same_spread_share_of_jobs_each_time(self, store: Store) -> None:
+        store.create_tuning_job(tuning("s"))
+        store.create_training_jobs(
+            [dataclasses.replace(training(seq, "s"), name=f"s-{seq}") for seq in range(1, 401)]
+        )
+        for share in (0.0, 0.1, 0.5, 1.0):
+            sample = store.training_jobs_page("s", sort_by="Seq", limit=1000, sample=share)
+            assert [j.seq for j in sample] == [
+                seq for seq in range(1, 401) if sample_share(seq) < share
+            ]
+            assert abs(len(sample) - 400 * share) <= 2, share
+            # Spread over the whole run of jobs, not bunched at one end.
+            if share == 0.1:
+                assert min(j.seq for j in sample) < 20 and max(j.seq for j in sample) > 380
 
     def test_a_page_across_tuning_jobs_filters_and_breaks_ties_by_name(self, store: Store) -> None:
         made = self._varied(store)

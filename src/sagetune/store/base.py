@@ -57,6 +57,19 @@ them (so every order is total and a page is the same whichever way it is read). 
 value (an objective, a duration) comes last whichever the direction."""
 
 
+SAMPLE_STEP: Final = 2**0.5 - 1
+"""The step of ``training_jobs_page``'s sample: ``seq * SAMPLE_STEP`` modulo 1 is spread
+evenly over [0, 1) for any run of consecutive ``seq`` (a Weyl sequence), and an irrational
+step does not line up with the periods a tuning job's jobs may have (every other job failing,
+a categorical value cycling)."""
+
+
+def sample_share(seq: int) -> float:
+    """Where a job falls in ``training_jobs_page``'s sample: it is in a ``sample`` of share
+    ``s`` when this is below ``s``."""
+    return (seq * SAMPLE_STEP) % 1.0
+
+
 @runtime_checkable
 class Store(Protocol):
     """Tuning jobs, their training jobs and metric points, and the lease on a tuning job.
@@ -223,6 +236,7 @@ class Store(Protocol):
         modified_after: float | None = None,
         modified_before: float | None = None,
         hyperparameter: str | None = None,
+        sample: float | None = None,
     ) -> list[TrainingJobRecord]:
         """One page of training jobs, filtered and sorted by the store (the list operations,
         the dashboard's table).
@@ -241,6 +255,9 @@ class Store(Protocol):
             hyperparameter: sort by this hyperparameter's value instead of ``sort_by``:
                 numbers by value, then text by code point (the reverse when descending), jobs
                 without it last; ties as ``sort_by``'s.
+            sample: only about this share (0 to 1) of the jobs, spread evenly over ``seq`` by
+                a fixed rule (``sample_share``: the fractional part of ``seq`` times
+                ``SAMPLE_STEP`` below the share), so the same share picks the same jobs.
         """
         ...
 

@@ -63,7 +63,7 @@ from sagetune.errors import (
     ValidationError,
 )
 from sagetune.store import retry
-from sagetune.store.base import UNCHANGED, Store, TrainingJobSort, Unchanged
+from sagetune.store.base import SAMPLE_STEP, UNCHANGED, Store, TrainingJobSort, Unchanged
 from sagetune.store.migrations import upgrade_to_head
 from sagetune.store.records import (
     FINISHED,
@@ -545,6 +545,7 @@ class SQLStore:
         modified_after: float | None = None,
         modified_before: float | None = None,
         hyperparameter: str | None = None,
+        sample: float | None = None,
     ) -> list[TrainingJobRecord]:
         """One sorted, filtered page of training jobs (see ``Store.training_jobs_page``)."""
         c = training_jobs.c
@@ -566,6 +567,11 @@ class SQLStore:
                 where.append(column > after)
             if before is not None:
                 where.append(column < before)
+        if sample is not None:
+            # base.sample_share in SQL; SQLite's CAST truncates (it may lack floor()).
+            spot = c.seq * SAMPLE_STEP
+            whole = cast(spot, Integer) if self.is_sqlite else func.floor(spot)
+            where.append(spot - whole < sample)
         tie = c.seq if tuning_job_name is not None else self._by_name(c.name)
         duration = case(
             (and_(c.started_at.is_not(None), c.ended_at.is_not(None)), c.ended_at - c.started_at)
