@@ -308,3 +308,37 @@ def test_the_dashboards_list_and_page_read_a_bounded_number_of_statements(
         finally:
             store.close()
     assert counts[0] == counts[1] <= 6, counts
+
+
+@pytest.mark.parametrize(
+    "path", [f"/api/tuning-jobs/{NAME}", f"/api/tuning-jobs/{NAME}/plots/scatter"]
+)
+def test_the_dashboards_summary_and_plots_of_a_sampled_job_read_a_bounded_number_of_statements(
+    tmp_path: Path, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from sagetune.dashboard import app, create_app
+
+    # Both sizes over the sample's size, so both are drawn from a sample of the same size.
+    monkeypatch.setattr(app, "MAX_JOBS", 10)
+    monkeypatch.setattr(app, "BEST_JOBS", 3)
+    counts = []
+    for jobs in (20, 200):
+        store = filled(tmp_path, jobs)
+        try:
+
+            def get(store: SQLStore = store, jobs: int = jobs) -> None:
+                # A new app each time: a cached snapshot would read nothing.
+                answer = TestClient(create_app(store)).get(path)
+                assert answer.status_code == 200, answer.text
+                if path.endswith(NAME):
+                    assert answer.json()["TrainingJobCount"] == jobs
+                    assert answer.json()["Sample"]["Of"] == jobs
+                else:
+                    assert f"of {jobs:,} training jobs" in answer.json()["layout"]["title"]["text"]
+
+            counts.append(statements_of(store, get))
+        finally:
+            store.close()
+    assert counts[0] == counts[1] <= 20, counts

@@ -33,6 +33,7 @@ from sagetune.store.records import (
     FINISHED,
     TRAINING_JOB_STATUSES,
     TrainingJobRecord,
+    TrainingJobStats,
     TuningJobRecord,
 )
 
@@ -45,16 +46,67 @@ MAX_PAGE = 500
 LOG_TAIL_BYTES = 64 * 1024
 _RUNNING_TTL = 1.0
 RUNNING = (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping)
+# A tuning job of more training jobs is summarised and drawn from a sample of about this many
+# (its best ones among them); its counts and sums still come from every job.
+MAX_JOBS = 2_000
+BEST_JOBS = 100
+SAMPLE_METHOD = (
+    f"the {BEST_JOBS} best training jobs and an evenly spread sample by sequence number "
+    f"(the same jobs each time), about {MAX_JOBS:,} in all: importance, rank correlations, "
+    "suggested ranges and the plots are computed on it; counts, time and cost on every job"
+)
 
 
 @dataclass
 class _Snapshot:
     key: tuple[Any, ...]
     built_at: float
-    jobs: list[TrainingJobRecord]
+    jobs: list[TrainingJobRecord]  # every training job, or a sample of a big tuning job's
     data: TuningData
     summary: dict[str, Any]
     figures: dict[str, str] = field(default_factory=dict)
+
+
+def sample_jobs(
+    store: Store, spec: TuningJobSpec, name: str, stats: TrainingJobStats
+) -> list[TrainingJobRecord]:
+    """A tuning job's training jobs by ``seq``; of a big one (over ``MAX_JOBS``), the best
+    ``BEST_JOBS`` and an evenly spread, deterministic sample, about ``MAX_JOBS`` in all.
+
+    The summary's importance and correlations and the plots are drawn from these: a sample
+    tells as much as every job and keeps the snapshot's cost bounded.
+    """
+    if stats.total <= MAX_JOBS:
+        return store.list_training_jobs(name)
+    best = store.training_jobs_page(
+        name,
+        sort_by="FinalObjectiveMetricValue",
+        descending=spec.maximize,
+        with_objective=True,
+        limit=BEST_JOBS,
+    )
+    spread = store.training_jobs_page(
+        name, sort_by="Seq", limit=MAX_JOBS, sample=(MAX_JOBS - BEST_JOBS) / stats.total
+    )
+    # The best job itself too, so the sample's best is the tuning job's (ties and all).
+    top = stats.best(spec.maximize)
+    by_name = {j.name: j for j in (*best, *spread, *([top] if top else []))}
+    return sorted(by_name.values(), key=lambda j: j.seq)
+
+
+def _whole_job_figures(
+    store: Store, stats: TrainingJobStats, sampled: int, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """The summary's counts and training seconds over every job (the store's aggregates),
+    where the rest of a big tuning job's summary comes from a sample of ``sampled`` jobs."""
+    totals = store.training_job_totals(summary["TuningJobName"], time.time(), None)
+    return {
+        "TrainingJobCount": stats.total,
+        "TrainingJobCounts": dict.fromkeys(TRAINING_JOB_STATUSES, 0) | stats.by_status,
+        "TimeSpent": summary["TimeSpent"]
+        | {"TrainingSeconds": round(sum(t.runtime_seconds for t in totals), 3)},
+        "Sample": {"TrainingJobs": sampled, "Of": stats.total, "Method": SAMPLE_METHOD},
+    }
 
 
 class Snapshots:
@@ -86,10 +138,20 @@ class Snapshots:
             ):
                 return snap
             analytics = TuningJobAnalytics(name, store=self.store)
-            jobs = analytics.training_jobs()
-            data = TuningData.load(self.store, name, jobs=jobs, max_curves=MAX_CURVES)
+            stats = self.store.training_job_stats(name)
+            jobs = sample_jobs(self.store, analytics.spec, name, stats)
+            sampled = len(jobs) < stats.total
+            data = TuningData.load(
+                self.store,
+                name,
+                jobs=jobs,
+                max_curves=MAX_CURVES,
+                of_jobs=stats.total if sampled else None,
+            )
             summary = analytics.summary(jobs)
-            summary["Version"] = version(record, len(jobs))
+            if sampled:
+                summary.update(_whole_job_figures(self.store, stats, len(jobs), summary))
+            summary["Version"] = version(record, stats.total)
             snap = _Snapshot(key, now, jobs, data, summary)
             self._cache[name] = snap
             return snap
