@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from sagetune import api, service
-from sagetune.naming import training_job_name
+from sagetune.naming import training_job_arn, training_job_name
 from sagetune.store import MetricPoint, SQLStore, TrainingJobRecord, open_store
 
 NAME = "counted"
@@ -121,6 +121,11 @@ def _calls(store: SQLStore, tmp_path: Path) -> dict[str, Callable[[], Any]]:
         "list tuning jobs": lambda: api.call(
             backend, "ListHyperParameterTuningJobs", {"MaxResults": 10}
         ),
+        "list a training job's tags": lambda: api.call(
+            backend,
+            "ListTags",
+            {"ResourceArn": training_job_arn(training_job_name(NAME, 7))},
+        ),
     }
 
 
@@ -132,6 +137,7 @@ def _calls(store: SQLStore, tmp_path: Path) -> dict[str, Callable[[], Any]]:
         "list all training jobs",
         "describe a training job",
         "list tuning jobs",
+        "list a training job's tags",
     ],
 )
 def test_a_page_reads_a_bounded_number_of_statements(tmp_path: Path, operation: str) -> None:
