@@ -453,6 +453,7 @@ class TestStoreContract:
                     started_at=None if seq % 5 == 0 else float(seq // 3) + 0.5,
                     ended_at=float(seq) + 10 if seq % 2 else None,
                     objective=None if seq % 4 == 1 else float(seq % 3),
+                    interrupted=seq % 3 == 0,
                 )
                 made.append(job)
         store.create_training_jobs(made)
@@ -612,6 +613,7 @@ class TestStoreContract:
         assert stats.finished_without_objective == sum(
             j.objective is None and j.finished for j in mine
         )
+        assert stats.interrupted_finished == sum(j.interrupted and j.finished for j in mine) > 0
         scored = [j for j in mine if j.objective is not None]
         assert stats.best(False) == min(scored, key=lambda j: (j.objective, j.seq))
         assert stats.best(True) == min(scored, key=lambda j: (-(j.objective or 0.0), j.seq))
@@ -630,10 +632,16 @@ class TestStoreContract:
         for name in ("t1", "t2"):
             stats, alone = counts[name], store.training_job_stats(name)
             assert stats.total == sum(j.tuning_job_name == name for j in made) > 0
-            assert (stats.by_status, stats.with_objective, stats.finished_without_objective) == (
+            assert (
+                stats.by_status,
+                stats.with_objective,
+                stats.finished_without_objective,
+                stats.interrupted_finished,
+            ) == (
                 alone.by_status,
                 alone.with_objective,
                 alone.finished_without_objective,
+                alone.interrupted_finished,
             )
         assert counts["nope"].total == 0
         assert store.training_job_counts([]) == {}

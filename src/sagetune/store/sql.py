@@ -193,16 +193,20 @@ def _counted(
     high: TrainingJobRecord | None = None,
     most_epochs: int | None = None,
 ) -> TrainingJobStats:
-    """``TrainingJobStats`` from rows of (status, has an objective, count)."""
+    """``TrainingJobStats`` from rows of (status, has an objective, interrupted, count)."""
     by_status: dict[str, int] = {}
-    with_objective = finished_without = 0
-    for status, has_objective, n in counts:
+    with_objective = finished_without = interrupted_finished = 0
+    for status, has_objective, interrupted, n in counts:
         by_status[status] = by_status.get(status, 0) + n
         if has_objective:
             with_objective += n
         elif status in FINISHED:
             finished_without += n
-    return TrainingJobStats(by_status, with_objective, finished_without, low, high, most_epochs)
+        if interrupted and status in FINISHED:
+            interrupted_finished += n
+    return TrainingJobStats(
+        by_status, with_objective, finished_without, low, high, most_epochs, interrupted_finished
+    )
 
 
 def _given(**fields: Any) -> dict[str, Any]:
@@ -638,9 +642,9 @@ class SQLStore:
         scored = and_(mine, c.objective.is_not(None))
         with self._read_lock, self.engine.connect() as conn:
             counts = conn.execute(
-                select(c.status, c.objective.is_not(None), func.count())
+                select(c.status, c.objective.is_not(None), c.interrupted, func.count())
                 .where(mine)
-                .group_by(c.status, c.objective.is_not(None))
+                .group_by(c.status, c.objective.is_not(None), c.interrupted)
             ).all()
             best = [
                 conn.execute(
@@ -667,9 +671,15 @@ class SQLStore:
         c = training_jobs.c
         with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(
-                select(c.tuning_job_name, c.status, c.objective.is_not(None), func.count())
+                select(
+                    c.tuning_job_name,
+                    c.status,
+                    c.objective.is_not(None),
+                    c.interrupted,
+                    func.count(),
+                )
                 .where(c.tuning_job_name.in_(names))
-                .group_by(c.tuning_job_name, c.status, c.objective.is_not(None))
+                .group_by(c.tuning_job_name, c.status, c.objective.is_not(None), c.interrupted)
             ).all()
         by_job: dict[str, list[Any]] = {name: [] for name in names}
         for name, *counts in rows:
