@@ -663,6 +663,9 @@ class TestStoreContract:
         assert store.jobs_with_metric_points("t1", "acc") == ["t1-002"]
         assert store.jobs_with_metric_points("t1", "nope") == []
         assert store.jobs_with_metric_points("nope", "loss") == []
+        among = ["t1-004", "t1-003", "t2-001"]
+        assert store.jobs_with_metric_points("t1", "loss", among) == ["t1-004"]
+        assert store.jobs_with_metric_points("t1", "loss", []) == []
 
     def test_training_job_totals_sum_each_definition(self, store: Store) -> None:
         store.create_tuning_job(tuning())

@@ -120,7 +120,10 @@ class TuningData:
                 having = {
                     job
                     for metric in sorted(set(metric_of.values()))
-                    for job in store.jobs_with_metric_points(name, metric)
+                    # Of a sample, only its jobs are asked about, not the tuning job's all.
+                    for job in store.jobs_with_metric_points(
+                        name, metric, None if of_jobs is None else [j.name for j in jobs]
+                    )
                     if metric_of.get(job) == metric
                 }
                 with_points = [j for j in jobs if j.name in having]

@@ -327,7 +327,10 @@ class Store(Protocol):
         """Every point of the given training jobs, in the order they were recorded."""
         ...
 
-    def jobs_with_metric_points(self, tuning_job_name: str, metric_name: str) -> list[str]:
+    def jobs_with_metric_points(
+        self, tuning_job_name: str, metric_name: str, among: Sequence[str] | None = None
+    ) -> list[str]:
         """The names of a tuning job's training jobs with at least one point of a metric, by
-        ``seq``: which jobs have a curve, without reading the curves."""
+        ``seq``: which jobs have a curve, without reading the curves. ``among`` asks only
+        about those jobs (a sample of a big tuning job)."""
         ...

@@ -855,17 +855,18 @@ class SQLStore:
             ).all()
         return [MetricPoint(*r) for r in rows]
 
-    def jobs_with_metric_points(self, tuning_job_name: str, metric_name: str) -> list[str]:
+    def jobs_with_metric_points(
+        self, tuning_job_name: str, metric_name: str, among: Sequence[str] | None = None
+    ) -> list[str]:
         """A tuning job's training jobs with a point of ``metric_name``, by ``seq``: one index
-        probe per job, never a scan of the points."""
+        probe per job (of ``among`` only, when given), never a scan of the points."""
         c, m = training_jobs.c, metric_points.c
         has_point = exists().where(m.training_job_name == c.name, m.metric_name == metric_name)
+        where = [c.tuning_job_name == tuning_job_name, has_point]
+        if among is not None:
+            where.append(c.name.in_(list(among)))
         with self._read_lock, self.engine.connect() as conn:
-            rows = conn.execute(
-                select(c.name)
-                .where(c.tuning_job_name == tuning_job_name, has_point)
-                .order_by(c.seq)
-            ).all()
+            rows = conn.execute(select(c.name).where(*where).order_by(c.seq)).all()
         return [r[0] for r in rows]
 
 
