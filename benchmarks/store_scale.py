@@ -11,7 +11,7 @@ times, each ``--repeats`` times (median and worst, in ms):
   FinalObjectiveMetricValue and by CreationTime: the first page, and a page half-way through
   by the NextToken form the service gives out;
 - one page of ListTrainingJobs, and DescribeTrainingJob;
-- ``TuningJobAnalytics.dataframe()``;
+- ``TuningJobAnalytics.dataframe()``, ListTags of a training job's ARN, ``sagetune ls``;
 - the dashboard through its app (FastAPI's test client): the tuning job's summary, one page of
   its training jobs, each plot, one training job. "cold" is the first request of a new app
   (it reads the store and builds the page's snapshot), "warm" a repeated one.
@@ -146,13 +146,23 @@ def token(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
+def cli_ls(url: str) -> None:
+    """``sagetune ls`` as a user runs it (its own store connection), without a subprocess."""
+    from click.testing import CliRunner
+
+    from sagetune.cli import main
+
+    result = CliRunner().invoke(main, ["ls", "--store", url])
+    assert result.exit_code == 0 and NAME in result.output, result.output
+
+
 def answers(store: Any, jobs: int, repeats: int) -> dict[str, dict[str, float]]:
     from fastapi.testclient import TestClient
 
     from sagetune import api
     from sagetune.analytics import TuningJobAnalytics
     from sagetune.dashboard import create_app
-    from sagetune.naming import training_job_name
+    from sagetune.naming import training_job_arn, training_job_name
 
     backend = api.Backend(store=store, base_dir=Path.cwd())
     middle = token((jobs // 2) // 100 * 100)
@@ -192,12 +202,19 @@ def answers(store: Any, jobs: int, repeats: int) -> dict[str, dict[str, float]]:
             backend, "DescribeTrainingJob", {"TrainingJobName": one_job}
         ),
         "TuningJobAnalytics.dataframe": lambda: TuningJobAnalytics(NAME, store=store).dataframe(),
+        "ListTags of a training job": lambda: api.call(
+            backend, "ListTags", {"ResourceArn": training_job_arn(one_job)}
+        ),
+        "sagetune ls": lambda: cli_ls(store.url),
     }
     out = {label: timed(call, repeats) for label, call in cases.items()}
 
     pages = {
         "dashboard: summary": f"/api/tuning-jobs/{NAME}",
         "dashboard: training jobs page (50)": f"/api/tuning-jobs/{NAME}/training-jobs?limit=50",
+        "dashboard: training jobs page by x, descending": (
+            f"/api/tuning-jobs/{NAME}/training-jobs?limit=50&sort=x&order=desc&offset=5000"
+        ),
         "dashboard: plot curves": f"/api/tuning-jobs/{NAME}/plots/curves",
         "dashboard: plot scatter": f"/api/tuning-jobs/{NAME}/plots/scatter",
         "dashboard: plot importance": f"/api/tuning-jobs/{NAME}/plots/importance",

@@ -18,6 +18,7 @@ list) and only valid with the same filters. Sort defaults are the model's docume
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import re
@@ -30,7 +31,7 @@ from typing import Any, TypeVar
 
 from sagetune import control, service
 from sagetune.answers import describe_training_job, training_job_summary, tuning_job_summary
-from sagetune.errors import ResourceLimitExceeded, ValidationError
+from sagetune.errors import ResourceLimitExceeded, ResourceNotFound, ValidationError
 from sagetune.executors.base import node_of
 from sagetune.naming import to_datetime, training_job_arn, tuning_job_arn
 from sagetune.spec import load_spec, unreadable
@@ -371,6 +372,7 @@ def stop_training_job(backend: Backend, request: Request) -> Answer:
 
 
 # tags ------------------------------------------------------------------------------------------
+_ARN_PAGE = 100  # training jobs read at a time when an ARN's name is not the stored spelling
 _RESOURCE_ARN = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:"
     r"(?P<kind>hyper-parameter-tuning-job|training-job)/(?P<name>.+)$"
@@ -384,12 +386,20 @@ def _tuning_job_of_arn(store: Store, arn: str) -> TuningJobRecord | None:
     if match is None:
         return None
     name = match["name"]
-    for record in store.list_tuning_jobs():
-        if match["kind"] == "hyper-parameter-tuning-job":
-            if record.name.lower() == name:
-                return record
-        elif any(j.name.lower() == name for j in store.list_training_jobs(record.name)):
-            return record
+    if match["kind"] == "hyper-parameter-tuning-job":
+        # Tuning jobs are few; their training jobs may be many, so those are never all read.
+        return next((r for r in store.list_tuning_jobs() if r.name.lower() == name), None)
+    with contextlib.suppress(ResourceNotFound):  # most names are lower case already
+        return store.get_tuning_job(store.get_training_job(name).tuning_job_name)
+    # Else the jobs whose name holds it, ignoring case, a page at a time: one of them is it.
+    offset = 0
+    while page := store.training_jobs_page(
+        None, sort_by="Name", name_contains=name, offset=offset, limit=_ARN_PAGE
+    ):
+        for job in page:
+            if job.name.lower() == name:
+                return store.get_tuning_job(job.tuning_job_name)
+        offset += len(page)
     return None
 
 

@@ -21,8 +21,9 @@ from sagetune.errors import (
     ValidationError,
     service_error_type,
 )
+from sagetune.naming import training_job_name
 from sagetune.spec import unreadable
-from sagetune.store import Store, open_store
+from sagetune.store import Store, TrainingJobRecord, open_store
 
 KINDS = ["callable", "command", "multi"]
 
@@ -387,6 +388,23 @@ def test_list_tags_of_a_tuning_job_and_its_training_jobs(tmp_path: Path) -> None
     job = store.list_training_jobs("plain")[0]
     arn = call(store, "DescribeTrainingJob", TrainingJobName=job.name)["TrainingJobArn"]
     assert call(store, "ListTags", ResourceArn=arn, MaxResults=50) == {"Tags": []}
+    # An ARN's name is lower case: a mixed-case training job is still found, among many.
+    store.create_training_jobs(
+        [
+            TrainingJobRecord(
+                name=training_job_name("Tagged", seq),
+                tuning_job_name="Tagged",
+                seq=seq,
+                status="Completed",
+                hyperparameters={},
+                created_at=float(seq),
+            )
+            for seq in range(1, 260)
+        ]
+    )
+    tagged = call(store, "DescribeTrainingJob", TrainingJobName=training_job_name("Tagged", 217))
+    assert tagged["TrainingJobArn"].endswith("/" + training_job_name("Tagged", 217).lower())
+    assert call(store, "ListTags", ResourceArn=tagged["TrainingJobArn"]) == {"Tags": tags}
     for request, match in [
         ({}, "ResourceArn: is required"),
         ({"ResourceArn": arn, "MaxResults": 10}, "MaxResults: must be an integer of at least 50"),

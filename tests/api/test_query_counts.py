@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from sagetune import api, service
-from sagetune.naming import training_job_name
+from sagetune.naming import training_job_arn, training_job_name
 from sagetune.store import MetricPoint, SQLStore, TrainingJobRecord, open_store
 
 NAME = "counted"
@@ -121,6 +121,11 @@ def _calls(store: SQLStore, tmp_path: Path) -> dict[str, Callable[[], Any]]:
         "list tuning jobs": lambda: api.call(
             backend, "ListHyperParameterTuningJobs", {"MaxResults": 10}
         ),
+        "list a training job's tags": lambda: api.call(
+            backend,
+            "ListTags",
+            {"ResourceArn": training_job_arn(training_job_name(NAME, 7))},
+        ),
     }
 
 
@@ -132,6 +137,7 @@ def _calls(store: SQLStore, tmp_path: Path) -> dict[str, Callable[[], Any]]:
         "list all training jobs",
         "describe a training job",
         "list tuning jobs",
+        "list a training job's tags",
     ],
 )
 def test_a_page_reads_a_bounded_number_of_statements(tmp_path: Path, operation: str) -> None:
@@ -269,7 +275,15 @@ def test_describe_with_early_stopped_jobs_saves_as_the_per_job_figures(
         store.close()
 
 
-@pytest.mark.parametrize("path", ["/api/tuning-jobs", f"/tuning-jobs/{NAME}"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/tuning-jobs",
+        f"/tuning-jobs/{NAME}",
+        f"/api/tuning-jobs/{NAME}/training-jobs?sort=x&order=desc&offset=10&limit=5",
+        f"/api/tuning-jobs/{NAME}/training-jobs?sort=objective&status=Completed",
+    ],
+)
 def test_the_dashboards_list_and_page_read_a_bounded_number_of_statements(
     tmp_path: Path, path: str
 ) -> None:
@@ -290,8 +304,47 @@ def test_the_dashboards_list_and_page_read_a_bounded_number_of_statements(
                     (listed,) = answer.json()
                     assert listed["training_jobs"] == jobs
                     assert listed["counts"]["Failed"] == jobs // 5
+                if "/training-jobs" in path:
+                    page = answer.json()
+                    assert page["total"] == jobs and page["rows"]
+                    if "status=Completed" in path:
+                        assert page["matching"] == jobs - jobs // 5
 
             counts.append(statements_of(store, get))
         finally:
             store.close()
     assert counts[0] == counts[1] <= 6, counts
+
+
+@pytest.mark.parametrize(
+    "path", [f"/api/tuning-jobs/{NAME}", f"/api/tuning-jobs/{NAME}/plots/scatter"]
+)
+def test_the_dashboards_summary_and_plots_of_a_sampled_job_read_a_bounded_number_of_statements(
+    tmp_path: Path, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from sagetune.dashboard import app, create_app
+
+    # Both sizes over the sample's size, so both are drawn from a sample of the same size.
+    monkeypatch.setattr(app, "MAX_JOBS", 10)
+    monkeypatch.setattr(app, "BEST_JOBS", 3)
+    counts = []
+    for jobs in (20, 200):
+        store = filled(tmp_path, jobs)
+        try:
+
+            def get(store: SQLStore = store, jobs: int = jobs) -> None:
+                # A new app each time: a cached snapshot would read nothing.
+                answer = TestClient(create_app(store)).get(path)
+                assert answer.status_code == 200, answer.text
+                if path.endswith(NAME):
+                    assert answer.json()["TrainingJobCount"] == jobs
+                    assert answer.json()["Sample"]["Of"] == jobs
+                else:
+                    assert f"of {jobs:,} training jobs" in answer.json()["layout"]["title"]["text"]
+
+            counts.append(statements_of(store, get))
+        finally:
+            store.close()
+    assert counts[0] == counts[1] <= 20, counts

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from sagetune.store import (
     TuningJobRecord,
     open_store,
 )
+from sagetune.store.base import sample_share
 
 STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
     "sqlite-file": lambda request, tmp: open_store(tmp / "s.db"),
@@ -451,6 +453,7 @@ class TestStoreContract:
                     started_at=None if seq % 5 == 0 else float(seq // 3) + 0.5,
                     ended_at=float(seq) + 10 if seq % 2 else None,
                     objective=None if seq % 4 == 1 else float(seq % 3),
+                    interrupted=seq % 3 == 0,
                 )
                 made.append(job)
         store.create_training_jobs(made)
@@ -488,6 +491,75 @@ class TestStoreContract:
                             with_objective=sort_by == "FinalObjectiveMetricValue",
                         )
                         assert page == expected[offset : offset + limit], (sort_by, offset)
+
+    def test_a_page_sorts_missing_values_last_and_by_a_hyperparameter(self, store: Store) -> None:
+        made = self._varied(store)
+        store.create_tuning_job(tuning("h", 3.0))
+        lr = (0.5, 2, "b", None, 10.0, "a", 2, None, -1.5, "b", 0.5, 3)
+        for job, value in zip(made[:12], lr, strict=True):
+            hp = {} if value is None else {"lr": value}
+            store.create_training_job(
+                dataclasses.replace(
+                    job, name=f"{job.name}-h", tuning_job_name="h", hyperparameters=hp
+                )
+            )
+        jobs = store.list_training_jobs("h")
+
+        def duration(j: TrainingJobRecord) -> float | None:
+            ok = j.started_at is not None and j.ended_at is not None
+            return j.ended_at - j.started_at if ok else None  # type: ignore[operator]
+
+        def kind(v: object) -> tuple[int, float, str]:
+            number = isinstance(v, (int, float))
+            return (0, float(v), "") if number else (1, 0.0, str(v))  # type: ignore[arg-type]
+
+        # (arguments, the sort key of a job with the value, whether a job lacks it)
+        cases: list[tuple[dict[str, Any], Any, Any]] = [
+            ({"sort_by": "Seq"}, lambda j: j.seq, lambda j: False),
+            (
+                {"sort_by": "FinalObjectiveMetricValue"},
+                lambda j: (j.objective, j.seq),
+                lambda j: j.objective is None,
+            ),
+            (
+                {"sort_by": "Duration"},
+                lambda j: (duration(j), j.seq),
+                lambda j: duration(j) is None,
+            ),
+            (
+                {"sort_by": "Seq", "hyperparameter": "lr"},
+                lambda j: (*kind(j.hyperparameters["lr"]), j.seq),
+                lambda j: "lr" not in j.hyperparameters,
+            ),
+        ]
+        for args, key, lacks in cases:
+            for descending in (False, True):
+                present = [j for j in jobs if not lacks(j)]
+                missing = [j for j in jobs if lacks(j)]
+                expected = sorted(present, key=key, reverse=descending) + sorted(
+                    missing, key=lambda j: j.seq, reverse=descending
+                )
+                page = store.training_jobs_page("h", descending=descending, limit=100, **args)
+                assert page == expected, (args, descending)
+                paged = store.training_jobs_page(
+                    "h", descending=descending, offset=4, limit=5, **args
+                )
+                assert paged == expected[4:9], (args, descending)
+
+    def test_a_sample_is_the_same_spread_share_of_jobs_each_time(self, store: Store) -> None:
+        store.create_tuning_job(tuning("s"))
+        store.create_training_jobs(
+            [dataclasses.replace(training(seq, "s"), name=f"s-{seq}") for seq in range(1, 401)]
+        )
+        for share in (0.0, 0.1, 0.5, 1.0):
+            sample = store.training_jobs_page("s", sort_by="Seq", limit=1000, sample=share)
+            assert [j.seq for j in sample] == [
+                seq for seq in range(1, 401) if sample_share(seq) < share
+            ]
+            assert abs(len(sample) - 400 * share) <= 2, share
+            # Spread over the whole run of jobs, not bunched at one end.
+            if share == 0.1:
+                assert min(j.seq for j in sample) < 20 and max(j.seq for j in sample) > 380
 
     def test_a_page_across_tuning_jobs_filters_and_breaks_ties_by_name(self, store: Store) -> None:
         made = self._varied(store)
@@ -541,6 +613,7 @@ class TestStoreContract:
         assert stats.finished_without_objective == sum(
             j.objective is None and j.finished for j in mine
         )
+        assert stats.interrupted_finished == sum(j.interrupted and j.finished for j in mine) > 0
         scored = [j for j in mine if j.objective is not None]
         assert stats.best(False) == min(scored, key=lambda j: (j.objective, j.seq))
         assert stats.best(True) == min(scored, key=lambda j: (-(j.objective or 0.0), j.seq))
@@ -559,10 +632,16 @@ class TestStoreContract:
         for name in ("t1", "t2"):
             stats, alone = counts[name], store.training_job_stats(name)
             assert stats.total == sum(j.tuning_job_name == name for j in made) > 0
-            assert (stats.by_status, stats.with_objective, stats.finished_without_objective) == (
+            assert (
+                stats.by_status,
+                stats.with_objective,
+                stats.finished_without_objective,
+                stats.interrupted_finished,
+            ) == (
                 alone.by_status,
                 alone.with_objective,
                 alone.finished_without_objective,
+                alone.interrupted_finished,
             )
         assert counts["nope"].total == 0
         assert store.training_job_counts([]) == {}
@@ -584,6 +663,9 @@ class TestStoreContract:
         assert store.jobs_with_metric_points("t1", "acc") == ["t1-002"]
         assert store.jobs_with_metric_points("t1", "nope") == []
         assert store.jobs_with_metric_points("nope", "loss") == []
+        among = ["t1-004", "t1-003", "t2-001"]
+        assert store.jobs_with_metric_points("t1", "loss", among) == ["t1-004"]
+        assert store.jobs_with_metric_points("t1", "loss", []) == []
 
     def test_training_job_totals_sum_each_definition(self, store: Store) -> None:
         store.create_tuning_job(tuning())

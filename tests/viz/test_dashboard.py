@@ -232,6 +232,8 @@ def test_api_pages_sorts_and_filters_training_jobs(url: str) -> None:
     assert "no tuning job named" in client.get("/tuning-jobs/missing").text
     fig = client.get("/api/tuning-jobs/small/plots/scatter").json()
     assert len(fig["data"]) >= 2 and fig["layout"]["xaxis"]["type"] == "log"
+    assert "training jobs (the best" not in fig["layout"]["title"]["text"]  # every job drawn
+    assert "Sample" not in client.get("/api/tuning-jobs/small").json()
     assert client.get("/api/tuning-jobs/small/plots/pie").status_code == 404
     detail = client.get(f"/api/training-jobs/{jobs[0].name}").json()
     assert detail["hyperparameters"] == jobs[0].hyperparameters
@@ -307,6 +309,13 @@ def test_ten_thousand_training_jobs_stay_responsive(big_url: str) -> None:
     t0 = time.monotonic()
     summary = client.get("/api/tuning-jobs/big").json()
     assert summary["TrainingJobCount"] == 10_000 and summary["TrainingJobCounts"]["Failed"] == 200
+    # Importance and the plots come from a sample; counts and the best job from every job.
+    assert summary["Sample"]["Of"] == 10_000
+    assert 1_500 <= summary["Sample"]["TrainingJobs"] <= 2_100
+    scored = [j for j in open_store(big_url).list_training_jobs("big") if j.objective is not None]
+    best = min(scored, key=lambda j: (j.objective, j.seq))
+    assert summary["BestTrainingJob"]["TrainingJobName"] == best.name
+    assert {h["hyperparameter"] for h in summary["Hyperparameters"]} == {"x", "n"}
     page = client.get(
         "/api/tuning-jobs/big/training-jobs", params={"offset": 9_990, "sort": "seq"}
     ).json()
@@ -325,6 +334,7 @@ def test_ten_thousand_training_jobs_stay_responsive(big_url: str) -> None:
         panels = sum(1 for k in fig["layout"] if k.startswith("xaxis")) or 1
         assert points <= 4_000 * panels + 100, (kind, points)  # downsampled for browsers
         assert len(res.content) < 3_000_000, kind
+        assert f"of {10_000:,} training jobs" in fig["layout"]["title"]["text"], kind
     assert time.monotonic() - t0 < 30
     # Served again from the snapshot: no rebuilding while nothing changed.
     t1 = time.monotonic()

@@ -536,12 +536,14 @@ def ls(ctx: click.Context) -> None:
     for col in ("name", "status", "strategy", "jobs", "best", "created"):
         table.add_column(col, no_wrap=True)
     for r in store.list_tuning_jobs():
-        jobs = store.list_training_jobs(r.name)
+        # The store's counts and best job: a tuning job's training jobs are never all read.
+        stats = store.training_job_stats(r.name)
         spec = load_spec(r)
-        best = spec.best_training_job(jobs)
+        best = stats.best(spec.maximize)
         # Jobs interrupted by a dead tuner were replaced on resume: like MaxNumberOfTrainingJobs,
         # the count leaves them out (else a resumed 6-job tuning job shows 8/6).
-        done = sum(j.finished and not j.interrupted for j in jobs)
+        finished = sum(stats.by_status.get(s, 0) for s in FINISHED)
+        done = finished - stats.interrupted_finished
         table.add_row(
             r.name,
             r.status,

@@ -25,10 +25,17 @@ from sagetune.analytics import TuningJobAnalytics, load_metric_points
 from sagetune.dashboard import is_loopback, pages
 from sagetune.errors import ResourceNotFound, StoreNotWritable, StoreUnavailable
 from sagetune.plots.data import KINDS, MAX_CURVES, TuningData
-from sagetune.spec import load_spec
+from sagetune.spec import TuningJobSpec, load_spec
 from sagetune.status import TrainingJobStatus
 from sagetune.store import Store, open_store
-from sagetune.store.records import FINISHED, TRAINING_JOB_STATUSES, TrainingJobRecord
+from sagetune.store.base import TrainingJobSort
+from sagetune.store.records import (
+    FINISHED,
+    TRAINING_JOB_STATUSES,
+    TrainingJobRecord,
+    TrainingJobStats,
+    TuningJobRecord,
+)
 
 TOKEN_COOKIE = "sagetune_token"
 TOKEN_HEADER = "x-sagetune-token"
@@ -39,16 +46,67 @@ MAX_PAGE = 500
 LOG_TAIL_BYTES = 64 * 1024
 _RUNNING_TTL = 1.0
 RUNNING = (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping)
+# A tuning job of more training jobs is summarised and drawn from a sample of about this many
+# (its best ones among them); its counts and sums still come from every job.
+MAX_JOBS = 2_000
+BEST_JOBS = 100
+SAMPLE_METHOD = (
+    f"the {BEST_JOBS} best training jobs and an evenly spread sample by sequence number "
+    f"(the same jobs each time), about {MAX_JOBS:,} in all: importance, rank correlations, "
+    "suggested ranges and the plots are computed on it; counts, time and cost on every job"
+)
 
 
 @dataclass
 class _Snapshot:
     key: tuple[Any, ...]
     built_at: float
-    jobs: list[TrainingJobRecord]
+    jobs: list[TrainingJobRecord]  # every training job, or a sample of a big tuning job's
     data: TuningData
     summary: dict[str, Any]
     figures: dict[str, str] = field(default_factory=dict)
+
+
+def sample_jobs(
+    store: Store, spec: TuningJobSpec, name: str, stats: TrainingJobStats
+) -> list[TrainingJobRecord]:
+    """A tuning job's training jobs by ``seq``; of a big one (over ``MAX_JOBS``), the best
+    ``BEST_JOBS`` and an evenly spread, deterministic sample, about ``MAX_JOBS`` in all.
+
+    The summary's importance and correlations and the plots are drawn from these: a sample
+    tells as much as every job and keeps the snapshot's cost bounded.
+    """
+    if stats.total <= MAX_JOBS:
+        return store.list_training_jobs(name)
+    best = store.training_jobs_page(
+        name,
+        sort_by="FinalObjectiveMetricValue",
+        descending=spec.maximize,
+        with_objective=True,
+        limit=BEST_JOBS,
+    )
+    spread = store.training_jobs_page(
+        name, sort_by="Seq", limit=MAX_JOBS, sample=(MAX_JOBS - BEST_JOBS) / stats.total
+    )
+    # The best job itself too, so the sample's best is the tuning job's (ties and all).
+    top = stats.best(spec.maximize)
+    by_name = {j.name: j for j in (*best, *spread, *([top] if top else []))}
+    return sorted(by_name.values(), key=lambda j: j.seq)
+
+
+def _whole_job_figures(
+    store: Store, stats: TrainingJobStats, sampled: int, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """The summary's counts and training seconds over every job (the store's aggregates),
+    where the rest of a big tuning job's summary comes from a sample of ``sampled`` jobs."""
+    totals = store.training_job_totals(summary["TuningJobName"], time.time(), None)
+    return {
+        "TrainingJobCount": stats.total,
+        "TrainingJobCounts": dict.fromkeys(TRAINING_JOB_STATUSES, 0) | stats.by_status,
+        "TimeSpent": summary["TimeSpent"]
+        | {"TrainingSeconds": round(sum(t.runtime_seconds for t in totals), 3)},
+        "Sample": {"TrainingJobs": sampled, "Of": stats.total, "Method": SAMPLE_METHOD},
+    }
 
 
 class Snapshots:
@@ -80,10 +138,20 @@ class Snapshots:
             ):
                 return snap
             analytics = TuningJobAnalytics(name, store=self.store)
-            jobs = analytics.training_jobs()
-            data = TuningData.load(self.store, name, jobs=jobs, max_curves=MAX_CURVES)
+            stats = self.store.training_job_stats(name)
+            jobs = sample_jobs(self.store, analytics.spec, name, stats)
+            sampled = len(jobs) < stats.total
+            data = TuningData.load(
+                self.store,
+                name,
+                jobs=jobs,
+                max_curves=MAX_CURVES,
+                of_jobs=stats.total if sampled else None,
+            )
             summary = analytics.summary(jobs)
-            summary["Version"] = f"{record.last_modified_at:.6f}:{record.status}:{len(jobs)}"
+            if sampled:
+                summary.update(_whole_job_figures(self.store, stats, len(jobs), summary))
+            summary["Version"] = version(record, stats.total)
             snap = _Snapshot(key, now, jobs, data, summary)
             self._cache[name] = snap
             return snap
@@ -118,13 +186,12 @@ def _row(job: TrainingJobRecord, names: list[str], latest: dict[str, float]) -> 
 
 
 def _latest_objectives(
-    store: Store, tuning_job: str, jobs: list[TrainingJobRecord]
+    spec: TuningJobSpec, store: Store, jobs: list[TrainingJobRecord]
 ) -> dict[str, float]:
     """The last reported objective value of each running job among ``jobs``, by name."""
     running = [j for j in jobs if j.status in RUNNING]
     if not running:
         return {}
-    spec = load_spec(store.get_tuning_job(tuning_job))
     metric_of = {j.name: spec.objective_of(j.definition_name).metric_name for j in running}
     latest: dict[str, tuple[int, float]] = {}
     for p in store.metric_points(metric_of):
@@ -134,28 +201,19 @@ def _latest_objectives(
     return {name: value for name, (_, value) in latest.items()}
 
 
-def _sort_key(sort: str, names: list[str]) -> Any:
-    def numeric(value: Any) -> tuple[int, Any]:
-        # Missing values go last whichever the order; numbers before text.
-        if value is None:
-            return (2, 0)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return (0, value)
-        return (1, str(value))
+# The table's columns and the store's sort keys (a hyperparameter is sorted by its value).
+_TABLE_SORTS: dict[str, TrainingJobSort] = {
+    "seq": "Seq",
+    "name": "Name",
+    "status": "Status",
+    "objective": "FinalObjectiveMetricValue",
+    "seconds": "Duration",
+}
 
-    if sort in ("seq", "name", "status", "objective", "seconds"):
-        if sort == "seconds":
-            return lambda j: numeric(
-                (j.ended_at - j.started_at) if j.ended_at and j.started_at else None
-            )
-        return lambda j: numeric(getattr(j, sort))
-    if sort in names:
-        return lambda j: numeric(j.hyperparameters.get(sort))
-    raise HTTPException(
-        400,
-        f"sort: unknown column {sort!r}; use seq, name, status, objective, "
-        f"seconds or a hyperparameter ({', '.join(names)})",
-    )
+
+def version(record: TuningJobRecord, training_jobs: int) -> str:
+    """What changes whenever a tuning job's answers may have: its record and its size."""
+    return f"{record.last_modified_at:.6f}:{record.status}:{training_jobs}"
 
 
 def log_tail(path: str | None, limit: int = LOG_TAIL_BYTES) -> str:
@@ -345,32 +403,40 @@ def create_app(
         sort: str = "seq",
         order: str = Query("asc", pattern="^(asc|desc)$"),
     ) -> dict[str, Any]:
-        snap = snapshots.get(name)
-        names = list(snap.data.space.names)
+        # One page, sorted and counted by the store: never every training job.
+        record = st.get_tuning_job(name)
+        spec = load_spec(record)
+        names = list(spec.space.names)
         if status and status not in TRAINING_JOB_STATUSES:
             raise HTTPException(
                 400, f"status: must be one of {', '.join(TRAINING_JOB_STATUSES)}, got {status!r}"
             )
-        jobs = [j for j in snap.jobs if not status or j.status == status]
-        key = _sort_key(sort, names)
-        if order == "desc":
-            # Missing values stay last when the order flips.
-            present = [j for j in jobs if key(j)[0] < 2]
-            missing = [j for j in jobs if key(j)[0] == 2]
-            jobs = sorted(present, key=key, reverse=True) + missing
-        else:
-            jobs = sorted(jobs, key=key)
-        best = snap.summary["BestTrainingJob"]
-        page = jobs[offset : offset + limit]
-        latest = _latest_objectives(st, name, page)
+        if sort not in _TABLE_SORTS and sort not in names:
+            raise HTTPException(
+                400,
+                f"sort: unknown column {sort!r}; use {', '.join(_TABLE_SORTS)} "
+                f"or a hyperparameter ({', '.join(names)})",
+            )
+        stats = st.training_job_stats(name)
+        page = st.training_jobs_page(
+            name,
+            sort_by=_TABLE_SORTS.get(sort, "Seq"),
+            hyperparameter=None if sort in _TABLE_SORTS else sort,
+            descending=order == "desc",
+            offset=offset,
+            limit=limit,
+            status=status or None,
+        )
+        best = stats.best(spec.maximize)
+        latest = _latest_objectives(spec, st, page)
         return {
-            "total": len(snap.jobs),
-            "matching": len(jobs),
+            "total": stats.total,
+            "matching": stats.by_status.get(status, 0) if status else stats.total,
             "offset": offset,
             "limit": limit,
             "hyperparameters": names,
-            "best": None if best is None else best["TrainingJobName"],
-            "version": snap.summary["Version"],
+            "best": None if best is None else best.name,
+            "version": version(record, stats.total),
             "rows": [_row(j, names, latest) for j in page],
         }
 

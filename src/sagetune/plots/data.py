@@ -68,6 +68,8 @@ class TuningData:
         points: the objective metric's points (None when not loaded).
         curve_jobs: how many jobs have points when ``points`` holds only the jobs the curves
             plot draws (``load(max_curves=...)``); None when it holds every job's.
+        of_jobs: how many training jobs the tuning job has when ``jobs`` is a sample of them
+            (the dashboard's view of a big tuning job); None when ``jobs`` is every one.
     """
 
     name: str
@@ -78,6 +80,7 @@ class TuningData:
     jobs: list[TrainingJobRecord]
     points: list[MetricPoint] | None = None
     curve_jobs: int | None = None
+    of_jobs: int | None = None
 
     @classmethod
     def load(
@@ -87,6 +90,7 @@ class TuningData:
         curves: bool = True,
         jobs: Sequence[TrainingJobRecord] | None = None,
         max_curves: int | None = None,
+        of_jobs: int | None = None,
     ) -> TuningData:
         """Read a snapshot from the store.
 
@@ -98,6 +102,7 @@ class TuningData:
             max_curves: read the points of only the jobs ``curves_data`` draws with this
                 ``max_curves`` (or a larger one), not every job's: what a job of thousands of
                 training jobs needs to stay quick. None reads them all.
+            of_jobs: the tuning job's number of training jobs when ``jobs`` is a sample.
 
         Raises:
             ResourceNotFound: when there is no such tuning job.
@@ -115,7 +120,10 @@ class TuningData:
                 having = {
                     job
                     for metric in sorted(set(metric_of.values()))
-                    for job in store.jobs_with_metric_points(name, metric)
+                    # Of a sample, only its jobs are asked about, not the tuning job's all.
+                    for job in store.jobs_with_metric_points(
+                        name, metric, None if of_jobs is None else [j.name for j in jobs]
+                    )
                     if metric_of.get(job) == metric
                 }
                 with_points = [j for j in jobs if j.name in having]
@@ -136,6 +144,7 @@ class TuningData:
             jobs=jobs,
             points=points,
             curve_jobs=curve_jobs,
+            of_jobs=of_jobs,
         )
 
     @property

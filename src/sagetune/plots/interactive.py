@@ -698,7 +698,18 @@ DRAWERS = {
 def figure(kind: str, data: TuningData) -> go.Figure:
     """The Plotly figure of one plot kind (see :data:`sagetune.plots.KINDS`)."""
     pd_.check_kind(kind)
-    return DRAWERS[kind](data)
+    fig = DRAWERS[kind](data)
+    if data.of_jobs is not None and data.of_jobs > len(data.jobs):
+        # Said on the figure itself: a sample's picture must not pass for the whole job's.
+        note = (
+            f"drawn from {len(data.jobs):,} of {data.of_jobs:,} training jobs "
+            "(the best ones and an evenly spread sample)"
+        )
+        fig.update_layout(
+            title_text=f"{fig.layout.title.text}<br><sup>{note}</sup>",
+            margin_t=(fig.layout.margin.t or 70) + 20,
+        )
+    return fig
 
 
 def plotly_js() -> str:

@@ -47,10 +47,27 @@ A sentinel rather than None because None is a value some fields are set to (a tr
 
 Unchanged: TypeAlias = Literal[_Unchanged.UNCHANGED]
 
-TrainingJobSort: TypeAlias = Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]
-"""What ``training_jobs_page`` sorts by: the name, or ``created_at``, ``status`` or
-``objective``, each with the ties broken by ``seq`` within a tuning job and by the name across
-all of them (so every order is total and a page is the same whichever way it is read)."""
+TrainingJobSort: TypeAlias = Literal[
+    "Name", "CreationTime", "Status", "FinalObjectiveMetricValue", "Seq", "Duration"
+]
+"""What ``training_jobs_page`` sorts by: the name, or ``created_at``, ``status``,
+``objective``, ``seq`` or the duration (``ended_at - started_at``, missing until both are
+set), each with the ties broken by ``seq`` within a tuning job and by the name across all of
+them (so every order is total and a page is the same whichever way it is read). A missing
+value (an objective, a duration) comes last whichever the direction."""
+
+
+SAMPLE_STEP: Final = 2**0.5 - 1
+"""The step of ``training_jobs_page``'s sample: ``seq * SAMPLE_STEP`` modulo 1 is spread
+evenly over [0, 1) for any run of consecutive ``seq`` (a Weyl sequence), and an irrational
+step does not line up with the periods a tuning job's jobs may have (every other job failing,
+a categorical value cycling)."""
+
+
+def sample_share(seq: int) -> float:
+    """Where a job falls in ``training_jobs_page``'s sample: it is in a ``sample`` of share
+    ``s`` when this is below ``s``."""
+    return (seq * SAMPLE_STEP) % 1.0
 
 
 @runtime_checkable
@@ -218,8 +235,11 @@ class Store(Protocol):
         created_before: float | None = None,
         modified_after: float | None = None,
         modified_before: float | None = None,
+        hyperparameter: str | None = None,
+        sample: float | None = None,
     ) -> list[TrainingJobRecord]:
-        """One page of training jobs, filtered and sorted by the store (the list operations).
+        """One page of training jobs, filtered and sorted by the store (the list operations,
+        the dashboard's table).
 
         Args:
             tuning_job_name: a tuning job's training jobs; None for every tuning job's.
@@ -232,6 +252,12 @@ class Store(Protocol):
             created_after, created_before: only jobs created strictly between.
             modified_after, modified_before: only jobs last modified (``ended_at``, else
                 ``started_at``, else ``created_at``) strictly between.
+            hyperparameter: sort by this hyperparameter's value instead of ``sort_by``:
+                numbers by value, then text by code point (the reverse when descending), jobs
+                without it last; ties as ``sort_by``'s.
+            sample: only about this share (0 to 1) of the jobs, spread evenly over ``seq`` by
+                a fixed rule (``sample_share``: the fractional part of ``seq`` times
+                ``SAMPLE_STEP`` below the share), so the same share picks the same jobs.
         """
         ...
 
@@ -301,7 +327,10 @@ class Store(Protocol):
         """Every point of the given training jobs, in the order they were recorded."""
         ...
 
-    def jobs_with_metric_points(self, tuning_job_name: str, metric_name: str) -> list[str]:
+    def jobs_with_metric_points(
+        self, tuning_job_name: str, metric_name: str, among: Sequence[str] | None = None
+    ) -> list[str]:
         """The names of a tuning job's training jobs with at least one point of a metric, by
-        ``seq``: which jobs have a curve, without reading the curves."""
+        ``seq``: which jobs have a curve, without reading the curves. ``among`` asks only
+        about those jobs (a sample of a big tuning job)."""
         ...

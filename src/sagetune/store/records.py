@@ -103,6 +103,8 @@ class TrainingJobStats:
             (ties to the earlier ``seq``); None before any value.
         most_epochs: the most epochs a Completed job that was not early-stopped reported
             (None if none did): what ``planned_epochs`` falls back on.
+        interrupted_finished: how many finished jobs were interrupted (a dead tuner's,
+            replaced on resume and so not counted in ``MaxNumberOfTrainingJobs``).
     """
 
     by_status: dict[str, int]
@@ -111,6 +113,7 @@ class TrainingJobStats:
     best_minimum: TrainingJobRecord | None
     best_maximum: TrainingJobRecord | None
     most_epochs: int | None = None
+    interrupted_finished: int = 0
 
     @property
     def total(self) -> int:

@@ -44,9 +44,11 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
@@ -61,7 +63,7 @@ from sagetune.errors import (
     ValidationError,
 )
 from sagetune.store import retry
-from sagetune.store.base import UNCHANGED, Store, TrainingJobSort, Unchanged
+from sagetune.store.base import SAMPLE_STEP, UNCHANGED, Store, TrainingJobSort, Unchanged
 from sagetune.store.migrations import upgrade_to_head
 from sagetune.store.records import (
     FINISHED,
@@ -191,16 +193,20 @@ def _counted(
     high: TrainingJobRecord | None = None,
     most_epochs: int | None = None,
 ) -> TrainingJobStats:
-    """``TrainingJobStats`` from rows of (status, has an objective, count)."""
+    """``TrainingJobStats`` from rows of (status, has an objective, interrupted, count)."""
     by_status: dict[str, int] = {}
-    with_objective = finished_without = 0
-    for status, has_objective, n in counts:
+    with_objective = finished_without = interrupted_finished = 0
+    for status, has_objective, interrupted, n in counts:
         by_status[status] = by_status.get(status, 0) + n
         if has_objective:
             with_objective += n
         elif status in FINISHED:
             finished_without += n
-    return TrainingJobStats(by_status, with_objective, finished_without, low, high, most_epochs)
+        if interrupted and status in FINISHED:
+            interrupted_finished += n
+    return TrainingJobStats(
+        by_status, with_objective, finished_without, low, high, most_epochs, interrupted_finished
+    )
 
 
 def _given(**fields: Any) -> dict[str, Any]:
@@ -543,6 +549,8 @@ class SQLStore:
         created_before: float | None = None,
         modified_after: float | None = None,
         modified_before: float | None = None,
+        hyperparameter: str | None = None,
+        sample: float | None = None,
     ) -> list[TrainingJobRecord]:
         """One sorted, filtered page of training jobs (see ``Store.training_jobs_page``)."""
         c = training_jobs.c
@@ -564,23 +572,65 @@ class SQLStore:
                 where.append(column > after)
             if before is not None:
                 where.append(column < before)
+        if sample is not None:
+            # base.sample_share in SQL; SQLite's CAST truncates (it may lack floor()).
+            spot = c.seq * SAMPLE_STEP
+            whole = cast(spot, Integer) if self.is_sqlite else func.floor(spot)
+            where.append(spot - whole < sample)
         tie = c.seq if tuning_job_name is not None else self._by_name(c.name)
-        keys: list[Any] = {
-            "Name": [self._by_name(c.name)],
-            "CreationTime": [c.created_at, tie],
-            "Status": [self._by_name(c.status), tie],
-            "FinalObjectiveMetricValue": [c.objective, tie],
-        }[sort_by]
-        query = (
-            select(training_jobs)
-            .where(*where)
-            .order_by(*(k.desc() if descending else k.asc() for k in keys))
-            .offset(offset)
-            .limit(limit)
+        duration = case(
+            (and_(c.started_at.is_not(None), c.ended_at.is_not(None)), c.ended_at - c.started_at)
         )
+        # The first key says whether the value is missing; it sorts ascending either way.
+        missing: Any = None
+        keys: list[Any]
+        if hyperparameter is not None:
+            missing, keys = self._hyperparameter_keys(hyperparameter)
+            keys.append(tie)
+        else:
+            value: Any = {
+                "Name": self._by_name(c.name),
+                "CreationTime": c.created_at,
+                "Status": self._by_name(c.status),
+                "FinalObjectiveMetricValue": c.objective,
+                "Seq": c.seq,
+                "Duration": duration,
+            }[sort_by]
+            keys = [value] if sort_by in ("Name", "Seq") else [value, tie]
+            if sort_by in ("FinalObjectiveMetricValue", "Duration"):
+                missing = value.is_(None)
+        order = [k.desc() if descending else k.asc() for k in keys]
+        if missing is not None:
+            order.insert(0, case((missing, 1), else_=0))
+        query = select(training_jobs).where(*where).order_by(*order).offset(offset).limit(limit)
         with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [TrainingJobRecord(**_from_row(r)) for r in rows]
+
+    def _hyperparameter_keys(self, name: str) -> tuple[Any, list[Any]]:
+        """Whether a job lacks hyperparameter ``name``, and the keys that sort by its value:
+        its kind (0 a number, 1 anything else), the number, the text (JSON on either
+        database: SQLite's ``json_type``, PostgreSQL's ``jsonb_typeof``)."""
+        hp = training_jobs.c.hyperparameters
+        kind: Any
+        number: Any
+        text: Any
+        if self.is_sqlite:
+            path = '$."' + name + '"'
+            kind = func.json_type(hp, path)
+            number = text = func.json_extract(hp, path)
+            is_number = kind.in_(("integer", "real"))
+        else:
+            element = cast(hp, JSONB)[name]
+            kind = func.jsonb_typeof(element)
+            number, text = cast(element.astext, Float), element.astext.collate("C")
+            is_number = kind == "number"
+        is_missing = or_(kind.is_(None), kind == "null")
+        return is_missing, [
+            case((is_number, 0), else_=1),
+            case((is_number, number)),
+            case((is_number, None), else_=text),
+        ]
 
     def _by_name(self, column: Any) -> Any:
         """A text column in code point order, as Python sorts strings (SQLite's own order)."""
@@ -593,9 +643,9 @@ class SQLStore:
         scored = and_(mine, c.objective.is_not(None))
         with self._read_lock, self.engine.connect() as conn:
             counts = conn.execute(
-                select(c.status, c.objective.is_not(None), func.count())
+                select(c.status, c.objective.is_not(None), c.interrupted, func.count())
                 .where(mine)
-                .group_by(c.status, c.objective.is_not(None))
+                .group_by(c.status, c.objective.is_not(None), c.interrupted)
             ).all()
             best = [
                 conn.execute(
@@ -622,9 +672,15 @@ class SQLStore:
         c = training_jobs.c
         with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(
-                select(c.tuning_job_name, c.status, c.objective.is_not(None), func.count())
+                select(
+                    c.tuning_job_name,
+                    c.status,
+                    c.objective.is_not(None),
+                    c.interrupted,
+                    func.count(),
+                )
                 .where(c.tuning_job_name.in_(names))
-                .group_by(c.tuning_job_name, c.status, c.objective.is_not(None))
+                .group_by(c.tuning_job_name, c.status, c.objective.is_not(None), c.interrupted)
             ).all()
         by_job: dict[str, list[Any]] = {name: [] for name in names}
         for name, *counts in rows:
@@ -800,17 +856,18 @@ class SQLStore:
             ).all()
         return [MetricPoint(*r) for r in rows]
 
-    def jobs_with_metric_points(self, tuning_job_name: str, metric_name: str) -> list[str]:
+    def jobs_with_metric_points(
+        self, tuning_job_name: str, metric_name: str, among: Sequence[str] | None = None
+    ) -> list[str]:
         """A tuning job's training jobs with a point of ``metric_name``, by ``seq``: one index
-        probe per job, never a scan of the points."""
+        probe per job (of ``among`` only, when given), never a scan of the points."""
         c, m = training_jobs.c, metric_points.c
         has_point = exists().where(m.training_job_name == c.name, m.metric_name == metric_name)
+        where = [c.tuning_job_name == tuning_job_name, has_point]
+        if among is not None:
+            where.append(c.name.in_(list(among)))
         with self._read_lock, self.engine.connect() as conn:
-            rows = conn.execute(
-                select(c.name)
-                .where(c.tuning_job_name == tuning_job_name, has_point)
-                .order_by(c.seq)
-            ).all()
+            rows = conn.execute(select(c.name).where(*where).order_by(c.seq)).all()
         return [r[0] for r in rows]
 
 
