@@ -493,16 +493,19 @@ def test_hyperband_stops_jobs_at_its_rungs_on_ray(ray_cluster: Any, tmp_path: Pa
 
 
 def named_actors(prefix: str) -> list[str]:
-    """The live named actors of sagetune's namespace whose name starts with ``prefix``."""
+    """The live named actors of sagetune's namespace for training jobs whose
+    ``<training job>/attempt-<n>`` starts with ``prefix`` (the digest of the tuning job's
+    folder in front left out)."""
     import ray
 
     from sagetune.executors.ray import NAMESPACE
 
-    return [
-        a["name"]
+    names = [
+        a["name"].split("/", 1)[1]
         for a in ray.util.list_named_actors(all_namespaces=True)
-        if a["namespace"] == NAMESPACE and a["name"].startswith(prefix)
+        if a["namespace"] == NAMESPACE and a["name"].count("/") == 2
     ]
+    return [n for n in names if n.startswith(prefix)]
 
 
 def test_end_orphans_kills_the_actor_another_tuner_left(ray_cluster: Any, tmp_path: Path) -> None:

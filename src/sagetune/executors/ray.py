@@ -48,10 +48,11 @@ from ``<S3Uri>/<training job>`` before it starts the process (each attempt, so a
 on from them) and up as soon as the process ends, on the node itself: the ``S3Uri`` must be
 ``s3://`` or a folder every node shares. A failed sync fails the job with its reason.
 
-Resume. Each job's actor is named ``<training job>/attempt-<n>`` in the Ray namespace
-:data:`NAMESPACE`. Ray ends the actors of a tuner that died, but not at once, and not those of
-a tuner that lost its lease while still alive: :meth:`RayExecutor.end_orphans`, called by the
-runner before it replaces a dead tuner's jobs, finds them by name and ends them.
+Resume. Each job's actor is named ``<folder digest>/<training job>/attempt-<n>`` (the digest
+of its tuning job's folder) in the Ray namespace :data:`NAMESPACE`. Ray ends the actors of a
+tuner that died, but not at once, and not those of a tuner that lost its lease while still
+alive: :meth:`RayExecutor.end_orphans`, called by the runner before it replaces a dead tuner's
+jobs, finds them by name and ends them.
 
 Ray is imported only when a :class:`RayExecutor` is made; sagetune must be importable on every
 node (the same version as the tuner's).
@@ -59,6 +60,7 @@ node (the same version as the tuner's).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -150,10 +152,23 @@ def resources_for(
     return dict(table.get(instance_type or "", DEFAULT_RESOURCES))
 
 
-def actor_name(training_job: str, attempt: int) -> str:
+def actor_name(training_job: str, attempt: int, job_dir: Path | None = None) -> str:
     """The name of a training job's actor (in :data:`NAMESPACE`) for one attempt: a retry's
-    actor is new while the last one may still be ending."""
-    return f"{training_job}/attempt-{attempt}"
+    actor is new while the last one may still be ending. With ``job_dir``, the name starts
+    with a digest of its tuning job's folder, so two stores' jobs of the same name on one
+    cluster (or a job run again before the cluster has dropped an old actor) never collide;
+    a resumed tuner has the same folder, so it finds the same names."""
+    name = f"{training_job}/attempt-{attempt}"
+    if job_dir is None:
+        return name
+    scope = hashlib.sha256(str(job_dir.resolve().parent).encode()).hexdigest()[:12]
+    return f"{scope}/{name}"
+
+
+def _training_job_of(actor: str) -> str:
+    """The training job an actor name (:func:`actor_name`) belongs to."""
+    parts = actor.split("/")
+    return parts[-2] if len(parts) >= 2 else actor
 
 
 def _reachable(address: str) -> str | None:
@@ -690,7 +705,9 @@ class RayExecutor(Executor):
             options["resources"] = wanted
         actor_class = ray.remote(_JobActor)
         run.actor = actor_class.options(
-            name=actor_name(run.request.name, run.attempt), namespace=NAMESPACE, **options
+            name=actor_name(run.request.name, run.attempt, run.request.job_dir),
+            namespace=NAMESPACE,
+            **options,
         ).remote()
         inputs = self._inputs()
         job = run.request
@@ -996,7 +1013,7 @@ class RayExecutor(Executor):
             return [
                 a["name"]
                 for a in ray.util.list_named_actors(all_namespaces=True)
-                if a["namespace"] == NAMESPACE and a["name"].rsplit("/", 1)[0] in wanted
+                if a["namespace"] == NAMESPACE and _training_job_of(a["name"]) in wanted
             ]
 
         for name in left():
