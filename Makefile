@@ -25,7 +25,7 @@ check: $(VENV)/.installed-check
 
 test: $(VENV)/.installed-test
 	bash tests/setup.sh
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 # Optuna's GPSampler needs torch; take the CPU build, never the multi-GB CUDA one.
 bench: $(VENV)/.installed-test
