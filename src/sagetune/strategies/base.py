@@ -208,8 +208,8 @@ class Strategy(ABC):
         :meth:`suggest` makes of one) it is kept up to date from the log's journal, so a
         suggestion costs no more with ten thousand observations than with ten."""
         if isinstance(observations, _Counted):
-            extra = {self._key(o) for o in observations.pending} - {None}
-            return _Tried(self._log_counts(observations.log), extra)  # type: ignore[arg-type]
+            extra = {k for k in map(self._key, observations.pending) if k is not None}
+            return _Tried(self._log_counts(observations.log), extra)
         if isinstance(observations, ObservationLog):
             # The log's interrupted entries are not counted (see suggest), so it is tried as
             # a whole here, interrupted included, from its items.
