@@ -15,10 +15,19 @@ runs ``--jobs`` such jobs with the Random strategy and one job at a time:
 Each measurement is repeated ``--repeats`` times in a fresh temporary directory; the median
 wall time is reported, with the ratios sagetune / optuna.
 
+``--scaling BLOCK`` instead runs one sagetune tuning job of ``--jobs`` jobs (for each
+``--parallel`` value) and reports the time per job in each block of ``BLOCK`` jobs, read from
+the stored records (``tuner.analytics().training_jobs()``: the time between the last ends of
+consecutive blocks; the workers' start is left out), with the last block's time over the
+first's: a loop that does not grow with the job count gives a flat line and a ratio near 1.
+It writes a table and a plot (``<out>.png``).
+
 Usage (from the repository root)::
 
     PYTHONPATH=src python -m benchmarks.tuner_overhead [--jobs 1000] [--repeats 3]
         [--out benchmarks/results/tuner_overhead.json]
+    PYTHONPATH=src python -m benchmarks.tuner_overhead --jobs 10000 --scaling 1000 \
+        --parallel 1,4 [--out benchmarks/results/tuner_scaling.json]
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from typing import Any
 from benchmarks._env import environment, load_average
 
 DEFAULT_OUT = Path("benchmarks/results/tuner_overhead.json")
+SCALING_OUT = Path("benchmarks/results/tuner_scaling.json")
 
 
 def train(hp: Mapping[str, Any]) -> dict[str, float]:
@@ -42,25 +52,120 @@ def train(hp: Mapping[str, Any]) -> dict[str, float]:
     return {"loss": (float(hp["x"]) - 0.3) ** 2}
 
 
-def run_sagetune(jobs: int, folder: str) -> float:
-    """Seconds for ``jobs`` Random jobs through ``HyperparameterTuner.fit`` with SQLite."""
+def _tuner(jobs: int, folder: str, parallel: int = 1) -> Any:
     import sagetune
     from sagetune.space import ContinuousParameter
 
-    t0 = time.perf_counter()
-    tuner = sagetune.HyperparameterTuner(
+    return sagetune.HyperparameterTuner(
         objective_metric_name="loss",
         objective_type="Minimize",
         hyperparameter_ranges={"x": ContinuousParameter(0.0, 1.0)},
         strategy="Random",
         max_jobs=jobs,
-        max_parallel_jobs=1,
+        max_parallel_jobs=parallel,
         random_seed=0,
         store=f"sqlite:///{folder}/st.db",
         show_progress=False,
     )
-    tuner.fit(train)
+
+
+def run_sagetune(jobs: int, folder: str) -> float:
+    """Seconds for ``jobs`` Random jobs through ``HyperparameterTuner.fit`` with SQLite."""
+    t0 = time.perf_counter()
+    _tuner(jobs, folder).fit(train)
     return time.perf_counter() - t0
+
+
+def block_times(ends: Sequence[float], block: int) -> list[float]:
+    """Milliseconds per job in each block of ``block`` jobs, from the jobs' end times in
+    creation order. Block k spans from the last end of block k-1 to the last end of block k;
+    the first starts at the first job's end, so the one-off start of the workers is left out."""
+    ms = []
+    previous, count = ends[0], block - 1
+    for i in range(0, len(ends) - len(ends) % block, block):
+        last = max(ends[i : i + block])
+        ms.append((last - previous) / count * 1e3)
+        previous, count = last, block
+    return ms
+
+
+def run_scaling(jobs: int, block: int, parallel: int) -> dict[str, Any]:
+    """One tuning job of ``jobs`` jobs; ms per job in each block of ``block`` jobs."""
+    with tempfile.TemporaryDirectory() as folder:
+        tuner = _tuner(jobs, folder, parallel)
+        t0 = time.perf_counter()
+        tuner.fit(train)
+        wall = time.perf_counter() - t0
+        records = tuner.analytics().training_jobs()
+    ms = block_times([r.ended_at or r.created_at for r in records], block)
+    return {
+        "parallel": parallel,
+        "jobs": len(records),
+        "wall_s": wall,
+        "ms_per_job": ms,
+        "last_over_first": ms[-1] / ms[0] if ms else None,
+        "load_average_at_end": load_average(),
+    }
+
+
+def plot_scaling(runs: Sequence[Mapping[str, Any]], block: int, path: Path) -> None:
+    """Milliseconds per job against the block's last job, one line per parallelism."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for run in runs:
+        ms = run["ms_per_job"]
+        xs = [(k + 1) * block for k in range(len(ms))]
+        ax.plot(xs, ms, marker="o", label=f"max_parallel_jobs={run['parallel']}")
+    ax.set_xlabel("training jobs run (end of block)")
+    ax.set_ylabel(f"ms per job (block of {block})")
+    ax.set_ylim(bottom=0)
+    ax.set_title("sagetune Random, trivial jobs, SQLite store")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def scaling_main(args: argparse.Namespace) -> int:
+    """The ``--scaling`` mode: table, JSON and plot of ms per job by block."""
+    env = environment()
+    block = args.scaling
+    runs = [run_scaling(args.jobs, block, int(p)) for p in args.parallel.split(",")]
+    blocks = max(len(r["ms_per_job"]) for r in runs)
+    head = " | ".join(f"{(k * block) + 1}-{(k + 1) * block}" for k in range(blocks))
+    lines = [
+        f"| max_parallel_jobs | wall s | {head} | last / first |",
+        "|---:|---:|" + "---:|" * blocks + "---:|",
+    ]
+    for r in runs:
+        cells = " | ".join(f"{v:.2f}" for v in r["ms_per_job"])
+        lines.append(
+            f"| {r['parallel']} | {r['wall_s']:.1f} | {cells} | {r['last_over_first']:.2f} |"
+        )
+    md = "\n".join(lines) + "\n"
+    print(md)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "environment": env,
+                "jobs": args.jobs,
+                "block": block,
+                "runs": runs,
+                "load_average_at_end": load_average(),
+            },
+            indent=1,
+        )
+    )
+    args.out.with_suffix(".md").write_text(md)
+    plot_scaling(runs, block, args.out.with_suffix(".png"))
+    print(f"wrote {args.out}, {args.out.with_suffix('.md')}, {args.out.with_suffix('.png')}")
+    return 0
 
 
 def run_optuna(jobs: int, folder: str, sqlite: bool) -> float:
@@ -96,8 +201,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--jobs", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--scaling",
+        type=int,
+        default=None,
+        metavar="BLOCK",
+        help="time per job in blocks of BLOCK jobs, sagetune only",
+    )
+    ap.add_argument(
+        "--parallel", default="1", help="with --scaling: comma-separated max_parallel_jobs"
+    )
     args = ap.parse_args(argv)
+    if args.scaling is not None:
+        if args.out is None:
+            args.out = SCALING_OUT
+        return scaling_main(args)
+    if args.out is None:
+        args.out = DEFAULT_OUT
     env = environment()
     rows = {
         "sagetune": measure(lambda f: run_sagetune(args.jobs, f), args.repeats),

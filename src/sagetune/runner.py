@@ -12,7 +12,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, NoReturn, Protocol
@@ -34,7 +34,7 @@ from sagetune.stopping import (
 )
 from sagetune.store import Store
 from sagetune.store.records import MetricPoint, TrainingJobRecord, TuningJobRecord
-from sagetune.strategies import Observation, Strategy
+from sagetune.strategies import Observation, ObservationLog, Strategy
 from sagetune.strategies.hyperband import HyperbandStrategy
 
 _POLL_SECONDS = 0.25
@@ -122,8 +122,9 @@ class TuningJobRunner:
         self.progress = progress
         self.clock = clock
         self.warm_start = warm_start  # a sagetune.warmstart.WarmStart, or None
+        # In creation order (by seq), as every reader of the jobs wants them.
         self.jobs: dict[str, TrainingJobRecord] = {
-            j.name: j for j in store.list_training_jobs(spec.name)
+            j.name: j for j in sorted(store.list_training_jobs(spec.name), key=lambda j: j.seq)
         }
         self.record = store.get_tuning_job(spec.name)
         self._running: set[str] = set()
@@ -138,42 +139,74 @@ class TuningJobRunner:
                 self._curves[p.training_job_name].append((p.step, spec.to_minimize(p.value)))
         self._decisions: dict[str, StopDecision] = {}
         self._signal_stop: str | None = None  # why the jobs were stopped, after a signal
+        # Kept as jobs change, so that no suggestion or end check walks every job: the
+        # strategy's observations (an entry per job, rebuilt when its job or curve changed),
+        # the interrupted jobs, and the finished values in the order they finished.
+        self._log = ObservationLog(self._observation(j) for j in self.jobs.values())
+        self._index = {name: i for i, name in enumerate(self.jobs)}
+        self._stale: set[str] = set()
+        self._interrupted = {j.name for j in self.jobs.values() if j.interrupted}
+        self._finish_order: list[tuple[float, int]] = []
+        self._done = completion.CompletionState()
+        for j in sorted(self.jobs.values(), key=self._finish_key):
+            if j.objective is not None:
+                self._finish_order.append(self._finish_key(j))
+                self._done.add(self.spec.to_minimize(j.objective))
 
     # bookkeeping ------------------------------------------------------------------------------
     def _set(self, name: str, **fields: Any) -> None:
         if self.store.update_training_job(name, **fields):
-            self.jobs[name] = replace(self.jobs[name], **fields)
+            self._replace(name, **fields)
 
-    def _observations(self) -> list[Observation]:
-        out = []
-        for j in sorted(self.jobs.values(), key=lambda j: j.seq):
-            hp = self.spec.to_strategy_point(j.definition_name, j.hyperparameters)
-            curve = tuple(self._curves.get(j.name, ()))
-            if j.interrupted:  # replaced by a new job: its point is free again
-                out.append(
-                    Observation(hp, TrainingJobStatus.Stopped, curve=curve, interrupted=True)
+    def _replace(self, name: str, **fields: Any) -> None:
+        """Change the runner's copy of a job, and what it keeps derived from the jobs."""
+        before = self.jobs[name]
+        job = self.jobs[name] = replace(before, **fields)
+        self._stale.add(name)
+        if job.interrupted:
+            self._interrupted.add(name)
+        else:
+            self._interrupted.discard(name)
+        if job.objective is not None and before.objective is None:
+            key = self._finish_key(job)
+            value = self.spec.to_minimize(job.objective)
+            if not self._finish_order or key >= self._finish_order[-1]:
+                self._finish_order.append(key)
+                self._done.add(value)
+            else:  # ended before one recorded already (rare): the order is rebuilt
+                done = [j for j in self.jobs.values() if j.objective is not None]
+                done.sort(key=self._finish_key)
+                self._finish_order = [self._finish_key(j) for j in done]
+                self._done = completion.CompletionState(
+                    [self.spec.to_minimize(j.objective) for j in done]  # type: ignore[arg-type]
                 )
-            elif j.status in (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping):
-                out.append(Observation(hp, TrainingJobStatus.InProgress, curve=curve))
-            elif j.objective is not None:
-                out.append(
-                    Observation(
-                        hp,
-                        j.status,
-                        self.spec.to_minimize(j.objective),
-                        curve=curve,
-                    )
-                )
-            else:
-                out.append(Observation(hp, TrainingJobStatus.Failed))
+
+    @staticmethod
+    def _finish_key(job: TrainingJobRecord) -> tuple[float, int]:
+        return (job.ended_at or 0.0, job.seq)
+
+    def _observation(self, j: TrainingJobRecord) -> Observation:
+        """The job as the strategy sees it."""
+        hp = self.spec.to_strategy_point(j.definition_name, j.hyperparameters)
+        curve = tuple(self._curves.get(j.name, ()))
+        if j.interrupted:  # replaced by a new job: its point is free again
+            return Observation(hp, TrainingJobStatus.Stopped, curve=curve, interrupted=True)
+        if j.status in (TrainingJobStatus.InProgress, TrainingJobStatus.Stopping):
+            return Observation(hp, TrainingJobStatus.InProgress, curve=curve)
+        if j.objective is not None:
+            return Observation(hp, j.status, self.spec.to_minimize(j.objective), curve=curve)
+        return Observation(hp, TrainingJobStatus.Failed)
+
+    def _observations(self) -> Sequence[Observation]:
+        """Every job's observation in creation order (the parents' first, in a warm start).
+
+        The log is updated in place, only for the jobs that changed since the last call."""
+        for name in self._stale:
+            self._log[self._index[name]] = self._observation(self.jobs[name])
+        self._stale.clear()
         if self.warm_start is not None:
-            return self.warm_start.combine(out)
-        return out
-
-    def _finished_values(self) -> list[float]:
-        done = [j for j in self.jobs.values() if j.objective is not None]
-        done.sort(key=lambda j: (j.ended_at or 0.0, j.seq))
-        return [self.spec.to_minimize(j.objective) for j in done]  # type: ignore[arg-type]
+            return self.warm_start.combine(self._log)
+        return self._log
 
     def _notify(self) -> None:
         if self.progress is not None:
@@ -183,8 +216,7 @@ class TuningJobRunner:
                 for name, curve in self._curves.items()
                 if curve and name in self._running
             }
-            jobs = sorted(self.jobs.values(), key=lambda j: j.seq)
-            self.progress.update(self.record, jobs, latest)
+            self.progress.update(self.record, list(self.jobs.values()), latest)
 
     # the loop ---------------------------------------------------------------------------------
     def run(self) -> TuningJobRecord:
@@ -392,7 +424,7 @@ class TuningJobRunner:
             )
 
     def _budget_used(self) -> int:
-        return sum(not j.interrupted for j in self.jobs.values())
+        return len(self.jobs) - len(self._interrupted)
 
     def _stop_reason(self) -> tuple[TuningJobStatus, str] | None:
         now = self.clock()
@@ -408,8 +440,7 @@ class TuningJobRunner:
         if limit is not None and now - self.record.created_at >= limit:
             return TuningJobStatus.Completed, "MaxRuntimeInSeconds reached"
         target = self.spec.target_objective_value
-        result = completion.check(
-            self._finished_values(),
+        result = self._done.check(
             None if target is None else self.spec.to_minimize(target),
             self.spec.max_jobs_not_improving,
             self.spec.complete_on_convergence,
@@ -433,7 +464,7 @@ class TuningJobRunner:
                 continue
             if stored.status != TrainingJobStatus.Stopping:
                 continue
-            self.jobs[name] = replace(self.jobs[name], status=TrainingJobStatus.Stopping)
+            self._replace(name, status=TrainingJobStatus.Stopping)
             if name in self.executor.running:
                 self.executor.stop(name, control.STOP_REQUESTED)
             else:  # not yet taken by its executor: nothing runs to wait for
@@ -480,6 +511,8 @@ class TuningJobRunner:
                     raise
                 return 0
             self.jobs[name] = record
+            self._index[name] = len(self._log)
+            self._log.append(self._observation(record))
             self._running.add(name)
             static = self.spec.definition(definition).static_hyperparameters
             self.executor.start(JobRequest(name, {**static, **hp}, job_dir, definition))
@@ -520,6 +553,7 @@ class TuningJobRunner:
             return
         value = self.spec.to_minimize(ev.value)
         self._curves.setdefault(ev.name, []).append((ev.step, value))
+        self._stale.add(ev.name)
         if (
             self.stopping is None
             or ev.name not in self._running
@@ -636,10 +670,9 @@ class TuningJobRunner:
         ):
             status = TuningJobStatus.Failed
             failure = "All training jobs failed; see their FailureReason"
-        values = self._finished_values()
         details: dict[str, Any] = {
             "CompletionReason": reason,
-            "NumberOfTrainingJobsObjectiveNotImproving": completion.jobs_not_improving(values),
+            "NumberOfTrainingJobsObjectiveNotImproving": self._done.jobs_not_improving,
         }
         if reason == "ConvergenceDetected":
             details["ConvergenceDetectedTime"] = self.clock()

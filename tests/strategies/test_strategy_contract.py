@@ -15,7 +15,7 @@ import pytest
 from sagetune import CategoricalParameter, ContinuousParameter, IntegerParameter
 from sagetune.space import SearchSpace
 from sagetune.status import TrainingJobStatus
-from sagetune.strategies import Observation, Strategy, make_strategy
+from sagetune.strategies import Observation, ObservationLog, Strategy, make_strategy
 from sagetune.strategies.hyperband import HyperbandConfig
 
 STRATEGIES = ["Random", "Grid", "Bayesian", "Hyperband"]
@@ -221,3 +221,54 @@ def test_grid_walks_interrupted_points_again_to_its_size() -> None:
     assert again == [first[1], first[3]]
     obs += [Observation(hp, "Completed", 3.0) for hp in again]
     assert s.suggest(obs, 4) == []
+
+
+def test_an_observation_log_updated_in_place_answers_as_the_same_list(strategy: str) -> None:
+    """The runner keeps an ObservationLog (append a job, replace one that changed); a
+    strategy asked with it again and again answers as a fresh one asked with a plain list of
+    the same observations, through running, finished, failed, interrupted and re-run jobs."""
+    space = SearchSpace({"a": CategoricalParameter(["x", "y", "z"]), "b": IntegerParameter(1, 4)})
+    hyperband = HyperbandConfig(1, 9) if strategy == "Hyperband" else None
+    kept = make_strategy(strategy, space, 3, hyperband=hyperband)
+
+    def fresh() -> Strategy:
+        return make_strategy(strategy, space, 3, hyperband=hyperband)
+
+    log = ObservationLog()
+    answers = []
+    for step in range(7):
+        got = kept.suggest(log, 2)
+        assert got == fresh().suggest(list(log), 2), step
+        assert kept.known(log) == fresh().known(list(log))
+        answers.append(got)
+        for hp in got:
+            log.append(Observation(hp, "InProgress"))
+        # The oldest running job ends: finished, failed or interrupted by turns.
+        i = next(k for k, o in enumerate(log) if o.status == "InProgress")
+        hp = log[i].hyperparameters
+        if step % 3 == 0:
+            log[i] = Observation(hp, "Completed", objective(space, dict(hp)), curve=((1, 0.5),))
+        elif step % 3 == 1:
+            log[i] = Observation(hp, "Failed")
+        else:
+            log[i] = Observation(hp, "Stopped", interrupted=True)
+    assert any(answers) and len(log.interrupted) == 2
+    # An interrupted entry replaced again (say, recorded once more) is counted again.
+    j = log.interrupted[0]
+    log[j] = Observation(log[j].hyperparameters, "Failed")
+    assert kept.suggest(log, 3) == fresh().suggest(list(log), 3)
+    # Another log, shorter: the kept strategy does not carry the first one's points over.
+    other = ObservationLog(list(log)[:3])
+    assert kept.suggest(other, 2) == fresh().suggest(list(other), 2)
+    assert kept.suggest(log, 2) == fresh().suggest(list(log), 2)
+
+
+def test_an_observation_log_reads_as_a_list() -> None:
+    a, b = Observation({"x": 1}, "InProgress"), Observation({"x": 2}, "Failed")
+    log = ObservationLog([a])
+    log.append(b)
+    log[-1] = Observation({"x": 2}, "Stopped", interrupted=True)
+    assert len(log) == 2 and log[0] is a and list(log)[1].interrupted
+    assert log.interrupted == [1] and list(log.changes) == [0, 1, 1]
+    with pytest.raises(IndexError):
+        log[2] = a

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sagetune.space import SearchSpace
-from sagetune.strategies.base import Observation, Strategy
+from sagetune.strategies.base import Observation, ObservationLog, Strategy
 from sagetune.strategies.grid import GridStrategy
 from sagetune.strategies.hyperband import HyperbandConfig, HyperbandStrategy
 from sagetune.strategies.random import RandomStrategy
@@ -35,4 +35,11 @@ def make_strategy(
     raise ValueError(f"unknown strategy {name!r}")
 
 
-__all__ = ["Observation", "Strategy", "RandomStrategy", "GridStrategy", "make_strategy"]
+__all__ = [
+    "Observation",
+    "ObservationLog",
+    "Strategy",
+    "RandomStrategy",
+    "GridStrategy",
+    "make_strategy",
+]

@@ -9,9 +9,10 @@ objective before a strategy sees it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -73,6 +74,109 @@ class Observation:
         return self.value is not None and self.status in _WITH_VALUE and not self.interrupted
 
 
+class ObservationLog(Sequence[Observation]):
+    """Observations in creation order, kept up to date in place: a new training job is
+    appended, a job whose state changed has its entry replaced.
+
+    Read it as any sequence. It also journals which entries changed, so that a strategy can
+    bring what it derives from the history (the points tried) up to date with the changes
+    instead of recomputing it from every observation on every suggestion.
+    """
+
+    def __init__(self, observations: Iterable[Observation] = ()):
+        self._items: list[Observation] = []
+        self._changes: list[int] = []  # the index of each append or replacement, in order
+        self._interrupted: set[int] = set()
+        for o in observations:
+            self.append(o)
+
+    def append(self, observation: Observation) -> None:
+        """Add the observation of a new training job."""
+        self._items.append(observation)
+        self._note(len(self._items) - 1, observation)
+
+    def __setitem__(self, index: int, observation: Observation) -> None:
+        """Replace the observation at ``index`` (its job's state changed)."""
+        index = range(len(self._items))[index]  # IndexError as a list's, negatives allowed
+        self._items[index] = observation
+        self._note(index, observation)
+
+    def _note(self, index: int, observation: Observation) -> None:
+        self._changes.append(index)
+        if observation.interrupted:
+            self._interrupted.add(index)
+        else:
+            self._interrupted.discard(index)
+
+    @property
+    def changes(self) -> Sequence[int]:
+        """The index of every append and replacement so far, in order (read only)."""
+        return self._changes
+
+    @property
+    def interrupted(self) -> list[int]:
+        """Indices of the interrupted observations, in order."""
+        return sorted(self._interrupted)
+
+    @overload
+    def __getitem__(self, index: int) -> Observation: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Observation]: ...
+    def __getitem__(self, index: int | slice) -> Observation | list[Observation]:
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Observation]:
+        return iter(self._items)
+
+
+class _Counted(Sequence[Observation]):
+    """A log's observations without its interrupted ones, then ``pending`` (their re-runs,
+    InProgress): what :meth:`Strategy._suggest` sees, without copying the log."""
+
+    def __init__(self, log: ObservationLog, pending: Sequence[Observation]):
+        self.log = log
+        self.pending = list(pending)
+        self._len = len(log) - len(log.interrupted) + len(self.pending)
+
+    def __iter__(self) -> Iterator[Observation]:
+        skip = set(self.log.interrupted)
+        for i, o in enumerate(self.log):
+            if i not in skip:
+                yield o
+        yield from self.pending
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> Observation: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Observation]: ...
+    def __getitem__(self, index: int | slice) -> Observation | list[Observation]:
+        return list(self)[index]
+
+
+class _Tried(Set[tuple]):
+    """Read-only union of a counter's keys and a few more, without copying the counter."""
+
+    def __init__(self, counts: Mapping[tuple, int], extra: Set[tuple] = frozenset()):
+        self._counts = counts
+        self._extra = extra
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._counts or key in self._extra
+
+    def __iter__(self) -> Iterator[tuple]:
+        yield from self._counts
+        yield from (k for k in self._extra if k not in self._counts)
+
+    def __len__(self) -> int:
+        return len(self._counts) + sum(k not in self._counts for k in self._extra)
+
+
 class Strategy(ABC):
     """Suggests hyperparameters. Subclasses implement :meth:`_suggest`, which never sees an
     interrupted observation."""
@@ -82,6 +186,12 @@ class Strategy(ABC):
     def __init__(self, space: SearchSpace, seed: int):
         self.space = space
         self.seed = int(seed)
+        # The points tried in the last ObservationLog seen, brought up to date from its
+        # journal: derived state only, so a fresh strategy (a resumed tuner) answers the same.
+        self._memo_log: ObservationLog | None = None
+        self._memo_synced = 0
+        self._memo_counts: Counter[tuple] = Counter()
+        self._memo_keys: list[tuple | None] = []
 
     def rng(self, observations: Sequence[Observation], salt: int = 0) -> np.random.Generator:
         """A generator fixed by the seed and the number of observations, so that a suggestion
@@ -91,11 +201,50 @@ class Strategy(ABC):
     def known(self, observations: Sequence[Observation]) -> set[tuple]:
         """The keys of every observed point inside the space (running and failed included),
         so that no suggestion repeats one."""
-        return {
-            self.space.key(o.hyperparameters)
-            for o in observations
-            if self.space.contains(o.hyperparameters)
-        }
+        return set(self.tried(observations))
+
+    def tried(self, observations: Sequence[Observation]) -> Set[tuple]:
+        """:meth:`known` as a read-only set. For an :class:`ObservationLog` (or what
+        :meth:`suggest` makes of one) it is kept up to date from the log's journal, so a
+        suggestion costs no more with ten thousand observations than with ten."""
+        if isinstance(observations, _Counted):
+            extra = {k for k in map(self._key, observations.pending) if k is not None}
+            return _Tried(self._log_counts(observations.log), extra)
+        if isinstance(observations, ObservationLog):
+            # The log's interrupted entries are not counted (see suggest), so it is tried as
+            # a whole here, interrupted included, from its items.
+            if not observations.interrupted:
+                return _Tried(self._log_counts(observations))
+        return {k for k in map(self._key, observations) if k is not None}
+
+    def _key(self, o: Observation) -> tuple | None:
+        hp = o.hyperparameters
+        return self.space.key(hp) if self.space.contains(hp) else None
+
+    def _log_counts(self, log: ObservationLog) -> Mapping[tuple, int]:
+        """How often each point was tried among the log's observations that are not
+        interrupted, updated with the changes since the last call."""
+        if self._memo_log is not log:
+            self._memo_log, self._memo_synced = log, 0
+            self._memo_counts, self._memo_keys = Counter(), []
+        counts, keys = self._memo_counts, self._memo_keys
+        changes = log.changes
+        for i in changes[self._memo_synced :]:
+            if i < len(keys):
+                old = keys[i]
+                if old is not None:
+                    counts[old] -= 1
+                    if counts[old] <= 0:
+                        del counts[old]
+            else:
+                keys.extend([None] * (i + 1 - len(keys)))
+            o = log[i]
+            new = None if o.interrupted else self._key(o)
+            keys[i] = new
+            if new is not None:
+                counts[new] += 1
+        self._memo_synced = len(changes)
+        return counts
 
     def suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
         """Return up to ``n`` new hyperparameter dicts.
@@ -113,21 +262,34 @@ class Strategy(ABC):
             At most ``n`` suggestions; fewer (possibly none) means the strategy has nothing
             left to try (Grid after the last combination).
         """
-        counted = [o for o in observations if not o.interrupted]
-        tried = self.known(counted)
+        if isinstance(observations, ObservationLog):
+            # The log keeps its interrupted entries and the points tried up to date: no
+            # observation is looked at again (see tried).
+            interrupted = [observations[i] for i in observations.interrupted]
+            base: Set[tuple] = _Tried(self._log_counts(observations))
+        else:
+            interrupted = [o for o in observations if o.interrupted]
+            counted = [o for o in observations if not o.interrupted]
+            base = self.tried(counted)
+        tried: set[tuple] = set()  # the re-runs' points, beside those of the counted jobs
         again: list[dict[str, Any]] = []
-        for o in observations:
+        for o in interrupted:
             if len(again) >= n:
                 break
-            if o.interrupted and self.space.contains(o.hyperparameters):
-                key = self.space.key(o.hyperparameters)
-                if key not in tried:
-                    tried.add(key)
-                    again.append(dict(o.hyperparameters))
+            key = self._key(o)
+            if key is not None and key not in base and key not in tried:
+                tried.add(key)
+                again.append(dict(o.hyperparameters))
         if len(again) >= n:
             return again
         pending = [Observation(hp, TrainingJobStatus.InProgress) for hp in again]
-        return again + self._suggest(counted + pending, n - len(again))
+        if isinstance(observations, ObservationLog):
+            rest: Sequence[Observation] = (
+                _Counted(observations, pending) if interrupted else observations
+            )
+        else:
+            rest = counted + pending
+        return again + self._suggest(rest, n - len(again))
 
     @abstractmethod
     def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:

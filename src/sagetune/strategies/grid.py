@@ -19,7 +19,7 @@ class GridStrategy(Strategy):
     name = "Grid"
 
     def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
-        seen = self.known(observations)
+        seen = self.tried(observations)
         out: list[dict[str, Any]] = []
         for combo in self.space.grid():
             if len(out) >= n:

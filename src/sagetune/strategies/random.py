@@ -26,14 +26,16 @@ class RandomStrategy(Strategy):
     name = "Random"
 
     def _suggest(self, observations: Sequence[Observation], n: int) -> list[dict[str, Any]]:
-        seen = self.known(observations)
+        seen = self.tried(observations)  # kept up to date, not rebuilt (see Strategy.tried)
+        mine: set[tuple] = set()  # this call's own draws
         out: list[dict[str, Any]] = []
         for i in range(n):
             rng = np.random.default_rng([self.seed, len(observations) + i])
             for _ in range(_TRIES):
                 hp = self.space.sample(rng, 1)[0]
-                if self.space.key(hp) not in seen:
+                key = self.space.key(hp)
+                if key not in seen and key not in mine:
                     break
-            seen.add(self.space.key(hp))
+            mine.add(key)
             out.append(hp)
         return out
