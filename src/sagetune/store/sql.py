@@ -985,6 +985,7 @@ _AS_THEY_ARE = (
     "training_jobs_page",
     "training_job_stats",
     "training_job_totals",
+    "stopped_epoch_seconds",
     "training_job_counts",
     "jobs_with_metric_points",
 )
