@@ -404,7 +404,8 @@ def render_report(name: str, store: Store | str | None = None) -> str:
     analytics = TuningJobAnalytics(name, store=st)
     jobs = analytics.training_jobs()
     data = TuningData.load(st, name, jobs=jobs, max_curves=MAX_CURVES)
-    summary = analytics.summary(jobs)
+    # One fANOVA for the summary and the importance and contour plots.
+    summary = analytics.summary(jobs, effects=data.hyperparameter_effects())
     best = summary["BestTrainingJob"]
     figures, template = figures_json(data)
     plots = [

@@ -467,6 +467,40 @@ def test_a_postgresql_store_at_an_older_revision_is_upgraded(pg_url: str) -> Non
     assert set(state["training_jobs"][1]) | set(state["metric_points"][1]) == NEW_INDEXES
 
 
+def test_a_read_only_postgresql_session_meeting_an_older_schema_asks_for_an_upgrade(
+    pg_url: str,
+) -> None:
+    from sagetune.errors import StoreNotWritable
+
+    _upgrade_to(pg_url, "0001")
+    before = pg_state(pg_url)
+    # A session whose transactions are read-only, as on a standby or for a reporting role.
+    read_only = f"{pg_url}?options=-c%20default_transaction_read_only%3Don"
+    with pytest.raises(StoreNotWritable) as err:
+        open_store(read_only)
+    shown = make_url(read_only).render_as_string(hide_password=True)
+    assert str(err.value) == (
+        f"the store {shown} has an older schema (revision 0001; this sagetune's is {HEAD}) "
+        "and this session may not change it: a writer must upgrade it first (sagetune db "
+        "upgrade --store URL, as a role that may alter its tables, in a writable session)"
+    )
+    assert "sagetune-test" not in str(err.value)  # the password is not shown
+    cli = subprocess.run(
+        [sys.executable, "-m", "sagetune", "ls", "--store", read_only],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
+    assert cli.stderr.splitlines() == [f"StoreNotWritable: {err.value}"]
+    assert pg_state(pg_url) == before
+    # Once a writer has upgraded it, the read-only session reads it.
+    open_store(pg_url).close()
+    store = open_store(read_only)
+    assert store.list_tuning_jobs() == []
+    store.close()
+
+
 def test_a_failed_migration_leaves_a_postgresql_store_as_it_was(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -734,3 +734,52 @@ class TestStoreContract:
             if j.status == "Completed" and not j.early_stopped and j.epochs_completed
         )
         assert store.training_job_totals("nope", now, planned) == []
+
+    def test_stopped_epoch_seconds_are_the_pace_cost_measures(self, store: Store) -> None:
+        from sagetune.cost import epoch_seconds
+
+        store.create_tuning_job(tuning())
+        store.create_training_jobs(
+            [
+                dataclasses.replace(
+                    training(seq),
+                    status="Stopped" if seq != 5 else "Completed",
+                    early_stopped=seq != 5,
+                    definition_name="b" if seq == 4 else None,
+                )
+                for seq in range(1, 6)
+            ]
+        )
+
+        def point(seq: int, metric: str, step: int, at: float) -> MetricPoint:
+            return MetricPoint(f"t1-{seq:03d}", metric, 1.0 / step, step, at)
+
+        points = [
+            # t1-001: epochs 1 to 3 in 12 s, two points at epoch 1 (the first time counts) and
+            # at 3 (the last counts).
+            point(1, "loss", 1, 10.0),
+            point(1, "loss", 1, 12.0),
+            point(1, "loss", 2, 15.0),
+            point(1, "loss", 3, 19.0),
+            point(1, "loss", 3, 22.0),
+            point(1, "acc", 9, 500.0),  # another metric: not its pace
+            point(2, "loss", 4, 30.0),  # one epoch: no pace
+            point(3, "loss", 2, 50.0),
+            point(3, "loss", 5, 40.0),  # time running backwards: 0 s an epoch, not negative
+            point(4, "acc", 1, 0.0),  # definition b's objective is acc
+            point(4, "acc", 3, 8.0),
+            point(4, "loss", 9, 900.0),
+            point(5, "loss", 1, 0.0),  # not early-stopped
+            point(5, "loss", 2, 3.0),
+        ]
+        store.add_metric_points(points)
+        metrics = {None: "loss", "b": "acc"}
+        got = store.stopped_epoch_seconds("t1", metrics)
+        assert got == {"t1-001": 6.0, "t1-003": 0.0, "t1-004": 4.0}
+        # The same figures as cost.epoch_seconds reads from every point.
+        for name, seconds in got.items():
+            job = store.get_training_job(name)
+            mine = [p for p in points if p.training_job_name == name]
+            assert epoch_seconds(mine, metrics[job.definition_name]) == seconds
+        assert store.stopped_epoch_seconds("t1", {}) == {}
+        assert store.stopped_epoch_seconds("nope", metrics) == {}

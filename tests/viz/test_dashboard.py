@@ -504,3 +504,81 @@ def test_a_running_job_shows_its_latest_reported_value(
     (row,) = TestClient(create_app(url)).get("/api/tuning-jobs/latest/training-jobs").json()["rows"]
     assert row["status"] == "Completed" and row["objective"] == 0.5
     assert row["latest_objective"] is None
+
+
+def test_importance_is_computed_once_per_set_of_finished_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sagetune.analytics
+    from sagetune.analytics import TuningJobAnalytics
+    from sagetune.store import TrainingJobRecord
+
+    url = f"sqlite:///{tmp_path / 'tuning.db'}"
+    HyperparameterTuner(
+        "loss",
+        SPACE,
+        objective_type="Minimize",
+        strategy="Random",
+        max_jobs=6,
+        max_parallel_jobs=2,
+        random_seed=4,
+        store=url,
+        show_progress=False,
+    ).fit(quick, job_name="grows")
+    fits: list[int] = []
+    real_fanova = sagetune.analytics.fanova
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        fits.append(1)
+        return real_fanova(*args, **kwargs)
+
+    monkeypatch.setattr(sagetune.analytics, "fanova", counted)
+    store = open_store(url)
+    client = TestClient(create_app(url))
+
+    def importance(summary: dict[str, Any]) -> dict[str, float]:
+        return {h["hyperparameter"]: h["importance"] for h in summary["Hyperparameters"]}
+
+    def fresh() -> dict[str, float]:
+        rows = TuningJobAnalytics("grows", store=url).importance().to_dict("records")
+        return {r["hyperparameter"]: r["importance"] for r in rows}
+
+    first = client.get("/api/tuning-jobs/grows").json()
+    assert fits == [1]
+    assert importance(first) == fresh()
+    fits.clear()
+    # The importance plot and the contour of the two most important ranges use the same
+    # figures, without a second forest.
+    bars = client.get("/api/tuning-jobs/grows/plots/importance").json()["data"][0]
+    assert dict(zip(bars["y"], bars["x"])) == importance(first)
+    assert client.get("/api/tuning-jobs/grows/plots/contour").status_code == 200
+    assert fits == []
+
+    # A new job that has not finished: a new snapshot, the same jobs with an objective, so
+    # the same importance without fitting again.
+    store.create_training_job(
+        TrainingJobRecord(
+            name="grows-007",
+            tuning_job_name="grows",
+            seq=7,
+            status="InProgress",
+            hyperparameters={"x": 0.9, "n": 4},
+            created_at=time.time(),
+            started_at=time.time(),
+        )
+    )
+    store.update_tuning_job("grows", last_modified_at=time.time() + 1)
+    second = client.get("/api/tuning-jobs/grows").json()
+    assert second["TrainingJobCount"] == 7 and second["TrainingJobCounts"]["InProgress"] == 1
+    assert importance(second) == importance(first) and fits == []
+
+    # It finishes with a value: the importance is fitted again, on the seven jobs.
+    assert store.update_training_job(
+        "grows-007", status="Completed", ended_at=time.time(), objective=5.0
+    )
+    store.update_tuning_job("grows", last_modified_at=time.time() + 2)
+    third = client.get("/api/tuning-jobs/grows").json()
+    assert fits == [1]
+    assert third["TrainingJobCounts"]["Completed"] == 7
+    assert importance(third) == fresh()
+    assert third["BestTrainingJob"] == first["BestTrainingJob"]

@@ -61,9 +61,14 @@ SAMPLE_METHOD = (
 class _Snapshot:
     key: tuple[Any, ...]
     built_at: float
+    record: TuningJobRecord
+    stats: TrainingJobStats
     jobs: list[TrainingJobRecord]  # every training job, or a sample of a big tuning job's
-    data: TuningData
-    summary: dict[str, Any]
+    data: TuningData  # without metric points: only the curves read them
+    # Built on the first request that needs each: a plot needs no summary, and only the
+    # curves need the metric points.
+    summary: dict[str, Any] | None = None
+    curves: TuningData | None = None
     figures: dict[str, str] = field(default_factory=dict)
 
 
@@ -113,12 +118,16 @@ class Snapshots:
     """Per tuning job, the latest snapshot, rebuilt when the job changed.
 
     A running job's snapshot is also reused for up to ``_RUNNING_TTL`` seconds, so a burst of
-    polls during a busy job does not reread the store each time.
+    polls during a busy job does not reread the store each time. The importance figures
+    (fANOVA, the costly part of a summary) are kept across rebuilds while the jobs with an
+    objective stay the same, so a running job's snapshot computes them again only when a job
+    has reported its final value.
     """
 
     def __init__(self, store: Store):
         self.store = store
         self._cache: dict[str, _Snapshot] = {}
+        self._effects: dict[str, tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -127,6 +136,7 @@ class Snapshots:
             return self._locks.setdefault(name, threading.Lock())
 
     def get(self, name: str) -> _Snapshot:
+        """The tuning job's snapshot: its (sampled) training jobs, read again if it changed."""
         record = self.store.get_tuning_job(name)
         key = (record.last_modified_at, record.status)
         with self._lock(name):
@@ -137,34 +147,83 @@ class Snapshots:
                 or (record.status not in FINISHED and now - snap.built_at < _RUNNING_TTL)
             ):
                 return snap
-            analytics = TuningJobAnalytics(name, store=self.store)
+            spec = load_spec(record)
             stats = self.store.training_job_stats(name)
-            jobs = sample_jobs(self.store, analytics.spec, name, stats)
+            jobs = sample_jobs(self.store, spec, name, stats)
             sampled = len(jobs) < stats.total
             data = TuningData.load(
                 self.store,
                 name,
+                curves=False,
                 jobs=jobs,
-                max_curves=MAX_CURVES,
                 of_jobs=stats.total if sampled else None,
+                effects=self._known_effects(name, jobs),
             )
-            summary = analytics.summary(jobs)
-            if sampled:
-                summary.update(_whole_job_figures(self.store, stats, len(jobs), summary))
-            summary["Version"] = version(record, stats.total)
-            snap = _Snapshot(key, now, jobs, data, summary)
+            snap = _Snapshot(key, now, record, stats, jobs, data)
             self._cache[name] = snap
             return snap
 
-    def figure_json(self, name: str, kind: str) -> str:
-        snap = self.get(name)
-        cached = snap.figures.get(kind)
-        if cached is None:
-            from sagetune.plots import interactive
+    def _known_effects(
+        self, name: str, jobs: list[TrainingJobRecord]
+    ) -> list[dict[str, Any]] | None:
+        # The effects are a function of the jobs with an objective (their hyperparameters
+        # never change): the same names and values, the same figures.
+        known = self._effects.get(name)
+        if known is not None and known[0] == _scored(jobs):
+            return known[1]
+        return None
 
-            cached = interactive.figure(kind, snap.data).to_json()
-            snap.figures[kind] = cached
-        return cached
+    def _effects_of(self, name: str, snap: _Snapshot) -> list[dict[str, Any]]:
+        rows = snap.data.hyperparameter_effects()
+        self._effects[name] = (_scored(snap.jobs), rows)
+        return rows
+
+    def summary(self, name: str) -> dict[str, Any]:
+        """The dashboard's summary of a tuning job (``TuningJobAnalytics.summary`` of the
+        snapshot's jobs, with every job's counts and sums when they are a sample)."""
+        snap = self.get(name)
+        with self._lock(name):
+            if snap.summary is None:
+                analytics = TuningJobAnalytics(name, store=self.store)
+                summary = analytics.summary(snap.jobs, effects=self._effects_of(name, snap))
+                if len(snap.jobs) < snap.stats.total:
+                    summary.update(
+                        _whole_job_figures(self.store, snap.stats, len(snap.jobs), summary)
+                    )
+                summary["Version"] = version(snap.record, snap.stats.total)
+                snap.summary = summary
+            return snap.summary
+
+    def figure_json(self, name: str, kind: str) -> str:
+        """One plot of the snapshot as Plotly JSON, drawn on its first request."""
+        snap = self.get(name)
+        with self._lock(name):
+            cached = snap.figures.get(kind)
+            if cached is None:
+                from sagetune.plots import interactive
+
+                cached = interactive.figure(kind, self._data_for(name, snap, kind)).to_json()
+                snap.figures[kind] = cached
+            return cached
+
+    def _data_for(self, name: str, snap: _Snapshot, kind: str) -> TuningData:
+        if kind == "curves":
+            if snap.curves is None:
+                snap.curves = TuningData.load(
+                    self.store,
+                    name,
+                    jobs=snap.jobs,
+                    max_curves=MAX_CURVES,
+                    of_jobs=snap.data.of_jobs,
+                )
+            return snap.curves
+        if kind in ("importance", "contour"):
+            self._effects_of(name, snap)
+        return snap.data
+
+
+def _scored(jobs: list[TrainingJobRecord]) -> tuple[Any, ...]:
+    return tuple((j.name, j.objective) for j in jobs if j.objective is not None)
 
 
 def _row(job: TrainingJobRecord, names: list[str], latest: dict[str, float]) -> dict[str, Any]:
@@ -392,7 +451,7 @@ def create_app(
 
     @app.get("/api/tuning-jobs/{name}")
     def tuning_job(name: str) -> dict[str, Any]:
-        return snapshots.get(name).summary
+        return snapshots.summary(name)
 
     @app.get("/api/tuning-jobs/{name}/training-jobs")
     def training_jobs(

@@ -70,6 +70,8 @@ class TuningData:
             plot draws (``load(max_curves=...)``); None when it holds every job's.
         of_jobs: how many training jobs the tuning job has when ``jobs`` is a sample of them
             (the dashboard's view of a big tuning job); None when ``jobs`` is every one.
+        effects: :func:`sagetune.analytics.hyperparameter_effects` of ``jobs`` when already
+            known; else computed by :meth:`hyperparameter_effects` the first time it is asked.
     """
 
     name: str
@@ -81,6 +83,7 @@ class TuningData:
     points: list[MetricPoint] | None = None
     curve_jobs: int | None = None
     of_jobs: int | None = None
+    effects: list[dict[str, Any]] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def load(
@@ -91,6 +94,7 @@ class TuningData:
         jobs: Sequence[TrainingJobRecord] | None = None,
         max_curves: int | None = None,
         of_jobs: int | None = None,
+        effects: list[dict[str, Any]] | None = None,
     ) -> TuningData:
         """Read a snapshot from the store.
 
@@ -103,6 +107,7 @@ class TuningData:
                 ``max_curves`` (or a larger one), not every job's: what a job of thousands of
                 training jobs needs to stay quick. None reads them all.
             of_jobs: the tuning job's number of training jobs when ``jobs`` is a sample.
+            effects: ``hyperparameter_effects`` of ``jobs``, when already known.
 
         Raises:
             ResourceNotFound: when there is no such tuning job.
@@ -145,7 +150,17 @@ class TuningData:
             points=points,
             curve_jobs=curve_jobs,
             of_jobs=of_jobs,
+            effects=effects,
         )
+
+    def hyperparameter_effects(self) -> list[dict[str, Any]]:
+        """Rank correlation and importance per tuned hyperparameter, of ``jobs``: fANOVA once
+        per snapshot, whichever plots (importance, contour) and summaries ask."""
+        if self.effects is None:
+            # A memo of a pure function of the snapshot's own fields.
+            object.__setattr__(self, "effects", hyperparameter_effects(self.space, self.jobs))
+        assert self.effects is not None
+        return self.effects
 
     @property
     def best(self) -> TrainingJobRecord | None:
@@ -843,9 +858,11 @@ def importance_data(data: TuningData) -> ImportanceData:
     from sagetune.analytics import IMPORTANCE_METHOD
     from sagetune.importance import SHORT_DESCRIPTION
 
-    rows = hyperparameter_effects(data.space, data.jobs)
     used = sum(1 for j in data.jobs if j.objective is not None)
-    rows.sort(key=lambda r: -(r["importance"] if r["importance"] is not None else -1.0))
+    rows = sorted(
+        data.hyperparameter_effects(),
+        key=lambda r: -(r["importance"] if r["importance"] is not None else -1.0),
+    )
     return ImportanceData(
         names=[r["hyperparameter"] for r in rows],
         importance=[r["importance"] for r in rows],

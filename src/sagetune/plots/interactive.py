@@ -170,6 +170,18 @@ def _scale_buttons(fig: go.Figure, va: pd_.ValueAxis, values: np.ndarray) -> Non
     )
 
 
+def _with_traces(fig: go.Figure, traces: list[dict[str, Any]]) -> go.Figure:
+    """``fig`` with ``traces`` (plain dicts, each with its ``type``) added as given.
+
+    Plotly checks every property of a trace when it is built and again when it is added: for
+    the hundreds of traces of the learning curves that took seconds. These traces are built
+    by this module from fixed keys, so they skip the checks; the layout keeps them (and
+    stays checked for what is changed later)."""
+    out = go.Figure(data=[*fig.data, *traces], layout=fig.layout, _validate=False)
+    out._validate = out.layout._validate = True
+    return out
+
+
 def _notes(*notes: str | None) -> str | None:
     return "; ".join(n for n in notes if n) or None
 
@@ -436,43 +448,48 @@ def curves(data: TuningData) -> go.Figure:
     scale = pc.get_colorscale("Viridis")
     va = d.y_axis
     clips = []
-    for c in sorted(d.curves, key=lambda c: c.best):
+    traces: list[dict[str, Any]] = []
+    drawn = sorted(d.curves, key=lambda c: c.best)
+    # One call for every colour: plotly checks the scale on each call.
+    colors = pc.sample_colorscale(scale, [(c.seq - 1) / max(d.max_seq - 1, 1) for c in drawn])
+    for c, color in zip(drawn, colors):
         values, clip = va.place(c.values)
         clips.append(clip)
-        frac = (c.seq - 1) / max(d.max_seq - 1, 1)
-        color = "black" if c.best else pc.sample_colorscale(scale, [frac])[0]
+        color = "black" if c.best else color
         label = f"{c.name} (#{c.seq}, {c.status})"
-        fig.add_trace(
-            go.Scatter(
-                x=c.epochs.tolist(),
-                y=values.tolist(),
-                customdata=c.values.tolist(),
-                name=label,
-                mode="lines+markers" if len(c.epochs) <= 1 or c.best or clip.any() else "lines",
-                line={
+        traces.append(
+            {
+                "type": "scatter",
+                "x": c.epochs.tolist(),
+                "y": values.tolist(),
+                "customdata": c.values.tolist(),
+                "name": label,
+                "mode": "lines+markers" if len(c.epochs) <= 1 or c.best or clip.any() else "lines",
+                "line": {
                     "color": color,
                     "width": 3 if c.best else 1.2,
                     "dash": "dash" if c.early_stopped else "solid",
                 },
-                marker={
+                "marker": {
                     "size": [9 if k else (6 if c.best else 0) for k in clip],
                     "symbol": [_OFF_SCALE.get(int(k), "circle") for k in clip],
                 },
-                opacity=1.0 if c.best else 0.75,
-                showlegend=False,
-                hovertemplate=f"{label}<br>epoch %{{x}}<br>%{{customdata:.6g}}<extra></extra>",
-            )
+                "opacity": 1.0 if c.best else 0.75,
+                "showlegend": False,
+                "hovertemplate": f"{label}<br>epoch %{{x}}<br>%{{customdata:.6g}}<extra></extra>",
+            }
         )
         if c.early_stopped and len(c.epochs):
-            fig.add_trace(
-                go.Scatter(
-                    x=[float(c.epochs[-1])],
-                    y=[float(values[-1])],
-                    mode="markers",
-                    showlegend=False,
-                    hoverinfo="skip",
-                    marker={"symbol": "x", "color": "#d62728", "size": 9},
-                )
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": [float(c.epochs[-1])],
+                    "y": [float(values[-1])],
+                    "mode": "markers",
+                    "showlegend": False,
+                    "hoverinfo": "skip",
+                    "marker": {"symbol": "x", "color": "#d62728", "size": 9},
+                }
             )
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text=d.objective)
@@ -480,12 +497,13 @@ def curves(data: TuningData) -> go.Figure:
         _value_axis(fig, va)
         fig.update_yaxes(range=list(va.scale) if not va.log else None)
     clip_note = pd_.off_scale_note(va, np.concatenate(clips) if clips else np.zeros(0), "point")
-    return _layout(
+    _layout(
         fig,
         f"{data.name}: learning curves of {d.objective} (best job in black, stopped early dashed)",
         460,
         _notes(*d.notes, clip_note),
     )
+    return _with_traces(fig, traces)
 
 
 def importance(data: TuningData) -> go.Figure:

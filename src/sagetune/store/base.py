@@ -289,6 +289,16 @@ class Store(Protocol):
         """
         ...
 
+    def stopped_epoch_seconds(
+        self, tuning_job_name: str, objective_metrics: Mapping[str | None, str]
+    ) -> dict[str, float]:
+        """Seconds per epoch of a tuning job's early-stopped training jobs, by name, from the
+        times of their first and last epochs of their definition's objective metric
+        (``objective_metrics``, definition name -> metric name), as ``cost.epoch_seconds``
+        measures them; jobs with fewer than two epochs are left out. Without reading the
+        points: the pace ``training_job_totals`` uses."""
+        ...
+
     def update_training_job(
         self,
         name: str,

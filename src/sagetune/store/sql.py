@@ -149,6 +149,8 @@ metric_points = Table(
 _POINT_KEY = ["training_job_name", "metric_name", "step", "timestamp"]
 
 _JSON_COLUMNS = {"request", "details", "hyperparameters", "final_metrics"}
+# No cap on a saving (no full run to compare with): larger than any saving.
+_NO_CAP = 1e300
 
 
 def sagetune_home() -> Path:
@@ -218,6 +220,20 @@ def _from_row(row: Any) -> dict[str, Any]:
     for k in _JSON_COLUMNS & d.keys():
         d[k] = json.loads(d[k]) if d[k] else {}
     return d
+
+
+def _training_jobs_of(result: Any) -> list[TrainingJobRecord]:
+    """The records of a query's rows: the columns and which hold JSON looked up once, not per
+    row (a tuning job's thousands of rows are read this way)."""
+    keys = list(result.keys())
+    decode = [i for i, k in enumerate(keys) if k in _JSON_COLUMNS]
+    out = []
+    for row in result.all():
+        values = list(row)
+        for i in decode:
+            values[i] = json.loads(values[i]) if values[i] else {}
+        out.append(TrainingJobRecord(**dict(zip(keys, values))))
+    return out
 
 
 class SQLStore:
@@ -527,12 +543,13 @@ class SQLStore:
     def list_training_jobs(self, tuning_job_name: str) -> list[TrainingJobRecord]:
         """A tuning job's training jobs in creation order."""
         with self._read_lock, self.engine.connect() as conn:
-            rows = conn.execute(
-                select(training_jobs)
-                .where(training_jobs.c.tuning_job_name == tuning_job_name)
-                .order_by(training_jobs.c.seq)
-            ).all()
-        return [TrainingJobRecord(**_from_row(r)) for r in rows]
+            return _training_jobs_of(
+                conn.execute(
+                    select(training_jobs)
+                    .where(training_jobs.c.tuning_job_name == tuning_job_name)
+                    .order_by(training_jobs.c.seq)
+                )
+            )
 
     def training_jobs_page(
         self,
@@ -604,8 +621,7 @@ class SQLStore:
             order.insert(0, case((missing, 1), else_=0))
         query = select(training_jobs).where(*where).order_by(*order).offset(offset).limit(limit)
         with self._read_lock, self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [TrainingJobRecord(**_from_row(r)) for r in rows]
+            return _training_jobs_of(conn.execute(query))
 
     def _hyperparameter_keys(self, name: str) -> tuple[Any, list[Any]]:
         """Whether a job lacks hyperparameter ``name``, and the keys that sort by its value:
@@ -631,6 +647,14 @@ class SQLStore:
             case((is_number, number)),
             case((is_number, None), else_=text),
         ]
+
+    def _least(self, a: Any, b: Any) -> Any:
+        """The smaller of two values (neither NULL): SQLite's two-argument ``min``."""
+        return func.min(a, b) if self.is_sqlite else func.least(a, b)
+
+    def _greatest(self, a: Any, b: Any) -> Any:
+        """The larger of two values (neither NULL): SQLite's two-argument ``max``."""
+        return func.max(a, b) if self.is_sqlite else func.greatest(a, b)
 
     def _by_name(self, column: Any) -> Any:
         """A text column in code point order, as Python sorts strings (SQLite's own order)."""
@@ -706,11 +730,13 @@ class SQLStore:
         if pace is not None:
             rate = func.coalesce(pace.c.rate, rate)
         saved: Any = (planned - epochs) * rate
-        # A saving is never more than a full run would have added (see sagetune.cost).
+        # A saving is never more than a full run would have added (see sagetune.cost). The
+        # smaller of the two as one function call, not a CASE naming ``saved`` thrice: the
+        # database would compute each early-stopped job's pace three times.
         longest = self._longest_full_run(tuning_job_name, now, planned_epochs)
         if longest is not None:
             room = case((longest > billable, longest - billable), else_=0.0)
-            saved = case((longest.is_(None), saved), (saved < room, saved), else_=room)
+            saved = self._least(saved, case((longest.is_(None), _NO_CAP), else_=room))
         query = select(
             c.definition_name,
             func.count(),
@@ -750,6 +776,17 @@ class SQLStore:
             )
             for r in rows
         ]
+
+    def stopped_epoch_seconds(
+        self, tuning_job_name: str, objective_metrics: Mapping[str | None, str]
+    ) -> dict[str, float]:
+        """Seconds per epoch of each early-stopped job (see ``Store.stopped_epoch_seconds``)."""
+        pace = self._stopped_pace(tuning_job_name, objective_metrics)
+        if pace is None:
+            return {}
+        with self._read_lock, self.engine.connect() as conn:
+            rows = conn.execute(select(pace.c.job, pace.c.rate).where(pace.c.rate.is_not(None)))
+            return {job: float(rate) for job, rate in rows}
 
     def _stopped_pace(
         self, tuning_job_name: str, objective_metrics: Mapping[str | None, str]
@@ -801,7 +838,7 @@ class SQLStore:
         rate = case(
             (
                 span.c.last > span.c.first,
-                case((elapsed > 0, elapsed), else_=0.0) / (span.c.last - span.c.first),
+                self._greatest(elapsed, 0.0) / (span.c.last - span.c.first),
             ),
             else_=None,
         )
@@ -948,6 +985,7 @@ _AS_THEY_ARE = (
     "training_jobs_page",
     "training_job_stats",
     "training_job_totals",
+    "stopped_epoch_seconds",
     "training_job_counts",
     "jobs_with_metric_points",
 )

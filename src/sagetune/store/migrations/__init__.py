@@ -14,8 +14,10 @@ What opening a store does:
   adding the columns it lacks, and the later ones follow; no row is touched.
 - A revision this code does not know (a newer sagetune wrote it): ``StoreVersionError``, and
   nothing is changed.
-- An older schema in a store opened read-only: ``StoreNotWritable``, saying a writer must
-  upgrade it (``sagetune db upgrade``); nothing is changed.
+- An older schema in a store opened read-only (a SQLite ``?mode=ro`` file; a PostgreSQL
+  session that may not change the tables: a read-only transaction or a role without the
+  privilege): ``StoreNotWritable``, saying a writer must upgrade it (``sagetune db
+  upgrade``); nothing is changed.
 
 All of it is one transaction, so a failed migration leaves the store as it was (PostgreSQL's
 DDL is transactional too). Processes that open a new store at once are serialised: on SQLite
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from sagetune.errors import StoreNotWritable
 
@@ -51,6 +53,9 @@ MIGRATION_LOCK = 0x5A6E_7475_6E65_0001
 """The PostgreSQL advisory lock key that serialises sagetune's migrations of one database."""
 
 _ATTEMPTS = 5
+# PostgreSQL's refusals of a change the session may not make: a read-only transaction
+# (read_only_sql_transaction) and a role without the privilege (insufficient_privilege).
+_REFUSED = {"25006", "42501"}
 
 
 class StoreVersionError(RuntimeError):
@@ -80,12 +85,13 @@ def upgrade_to_head(engine: Engine, read_only: bool = False) -> None:
         if any(rev not in known for rev in current) or len(current) > 1:
             with engine.connect() as conn:
                 _upgrade(conn, _where(engine))  # raises StoreVersionError, changing nothing
-        have = f"revision {current[0]}" if current else "no revision"
         raise StoreNotWritable(
-            f"the store {_where(engine)} has an older schema ({have}; this sagetune's is "
-            f"{HEAD}) and is opened "
-            f"read-only: a writer must upgrade it first (sagetune db upgrade --store URL, "
-            f"without ?mode=ro, with write permission on the file and its folder)"
+            _older_schema(
+                engine,
+                current,
+                "is opened read-only",
+                "without ?mode=ro, with write permission on the file and its folder",
+            )
         )
     for attempt in range(_ATTEMPTS):
         try:
@@ -101,13 +107,33 @@ def upgrade_to_head(engine: Engine, read_only: bool = False) -> None:
                 _upgrade(conn, _where(engine))
                 conn.commit()
             return
-        except (OperationalError, ProgrammingError, IntegrityError) as exc:
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in _REFUSED:
+                raise StoreNotWritable(
+                    _older_schema(
+                        engine,
+                        current,
+                        "this session may not change it",
+                        "as a role that may alter its tables, in a writable session",
+                    )
+                ) from None
+            if not isinstance(exc, OperationalError | ProgrammingError | IntegrityError):
+                raise
             # Without a lock taken first (not SQLite), two processes may both find no tables
             # and both create them: the loser's DDL fails and it looks again.
             message = str(exc).lower()
             if ("exist" not in message and "unique" not in message) or attempt == _ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+def _older_schema(engine: Engine, current: tuple[str, ...], why: str, how: str) -> str:
+    """The one line saying an older schema cannot be upgraded by this opener, and who can."""
+    have = f"revision {current[0]}" if current else "no revision"
+    return (
+        f"the store {_where(engine)} has an older schema ({have}; this sagetune's is {HEAD}) "
+        f"and {why}: a writer must upgrade it first (sagetune db upgrade --store URL, {how})"
+    )
 
 
 def current_revisions(conn: Connection) -> tuple[str, ...]:
