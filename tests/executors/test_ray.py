@@ -259,6 +259,30 @@ def test_a_slot_runs_its_jobs_one_after_another_in_one_worker(
             assert member is not None and member.read() == str(n).encode()
 
 
+def test_more_jobs_than_the_cluster_holds_wait_for_a_slot(ray_cluster: Any, tmp_path: Path) -> None:
+    # Three jobs at once pinned to node_b's one CPU: the idle slot of the first to end (which
+    # keeps that CPU) is handed to the next, whose own slot could never be placed.
+    ex = RayExecutor(
+        train=serialize_callable(slot_job),
+        instance_type="ml.m5.large",
+        resources={"ml.m5.large": {"CPU": 1, "node_b": 1}},
+    )
+    names = ["w0", "w1", "w2"]
+    try:
+        for n, name in enumerate(names):
+            ex.start(JobRequest(name, {"n": n}, tmp_path / "jobs" / name))
+        events = poll_until(
+            ex, lambda evs: all(finishes(evs, name) for name in names), "all three", 90
+        )
+    finally:
+        ex.shutdown()
+    for n, name in enumerate(names):
+        (finished,) = finishes(events, name)
+        assert finished.status == TrainingJobStatus.Completed, finished.failure_reason
+        assert finished.result == float(n)
+        assert started(events, name).node == f"127.0.0.1 {ray_cluster.node_ids['node_b']}"
+
+
 def test_a_job_asks_for_its_instance_type_resources(ray_cluster: Any, tmp_path: Path) -> None:
     pinned = RayExecutor(
         train=serialize_callable(callable_job),

@@ -550,6 +550,9 @@ class _SlotActor:
                     self._exit = {"code": code, "failure": ""}  # it died under its job
             self._lock.notify_all()
 
+    def ready(self) -> None:
+        """Answers once the slot is placed and up."""
+
     def job(self) -> str | None:
         """The training job this slot runs, as ``<training job>/attempt-<n>``; None when idle."""
         with self._lock:
@@ -678,6 +681,7 @@ class _RayRun:
     attempt: int = 0
     pending: Any = None  # the outstanding start or events call
     fresh: bool = True  # its actor was made for it (a pooled one may have died idle)
+    placing: bool = False  # waiting for a new slot to be placed and up (pending: ready())
     started: bool = False
     started_at: float = 0.0
     node: str | None = None
@@ -748,6 +752,9 @@ class RayExecutor(Executor):
         self._shared: dict[str, Any] | None = None  # object refs of code, channels, payload
         self._runs: dict[str, _RayRun] = {}
         self._idle: list[Any] = []  # slot actors between jobs
+        # Slots being made that a job gave up for an idle one, by their ready() call: they
+        # join the idle ones once up (a slot is made only when there is neither).
+        self._spares: dict[Any, Any] = {}
         self._token = uuid.uuid4().hex[:8]  # this executor's, in its slots' names
         self._slots = 0  # slot actors made so far
         self._pending: list[Event] = []
@@ -809,6 +816,7 @@ class RayExecutor(Executor):
             )
             self._runs.clear()  # their actors went with the cluster
             self._idle.clear()
+            self._spares.clear()
         raise ExecutorUnavailable(self._gone)
 
     def start(self, job: JobRequest) -> None:
@@ -826,11 +834,23 @@ class RayExecutor(Executor):
         self._launch(run)
 
     def _launch(self, run: _RayRun, new: bool = False) -> None:
-        """Start the run's attempt on an idle slot actor, or on a new one (``new``: always)."""
-        inputs = self._inputs()
+        """Start the run's attempt on an idle slot actor, else wait for one being made (a
+        spare, or a new one; ``new``: always a new one)."""
         run.started = False
-        run.fresh = new or not self._idle
-        run.actor = self._new_slot(run.request.job_dir) if run.fresh else self._idle.pop()
+        if not new and self._idle:
+            self._start_on(run, self._idle.pop(), fresh=False)
+            return
+        run.fresh, run.placing = True, True
+        if not new and self._spares:
+            run.pending, run.actor = self._spares.popitem()
+        else:
+            run.actor = self._new_slot(run.request.job_dir)
+            run.pending = run.actor.ready.remote()
+
+    def _start_on(self, run: _RayRun, actor: Any, fresh: bool) -> None:
+        """Send the run's attempt to a slot that is up (``fresh``: its first job)."""
+        inputs = self._inputs()
+        run.actor, run.fresh, run.placing = actor, fresh, False
         job = run.request
         run.pending = run.actor.start.remote(
             run.label,
@@ -878,7 +898,8 @@ class RayExecutor(Executor):
             if run.pending is None and run.actor is not None:
                 run.pending = run.actor.events.remote(run.label, EVENTS_WAIT_SECONDS)
         by_ref = {run.pending: run for run in self._runs.values() if run.pending is not None}
-        if not by_ref:
+        spares = dict(self._spares)
+        if not by_ref and not spares:
             if not events and timeout > 0:
                 time.sleep(min(timeout, 0.05))
             return events
@@ -888,20 +909,39 @@ class RayExecutor(Executor):
         deadlines = [r.stop_deadline for r in self._runs.values() if r.stop_deadline]
         if deadlines:
             wait = max(0.0, min(wait, min(deadlines) - time.time()))
-        ready, _ = ray.wait(list(by_ref), num_returns=1, timeout=wait)
+        refs = [*by_ref, *spares]
+        ready, _ = ray.wait(refs, num_returns=1, timeout=wait)
         if ready:
-            rest = [r for r in by_ref if r not in ready]
+            rest = [r for r in refs if r not in ready]
             more, _ = ray.wait(rest, num_returns=len(rest), timeout=0) if rest else ([], [])
             ready = ready + more
         for ref in ready:
+            if ref in spares:
+                self._spare_up(ref)
+                continue
             run = by_ref[ref]
+            if run.pending is not ref:  # handed over to an idle slot meanwhile
+                continue
             run.pending = None
             events.extend(self._answer(run, ref))
         return events
 
+    def _spare_up(self, ref: Any) -> None:
+        """A spare slot's ready() answered: it is idle (or gone, if it failed)."""
+        actor = self._spares.pop(ref, None)
+        if actor is None:  # a job waiting for it took it over
+            return
+        try:
+            self.ray.get(ref)
+        except self.ray.exceptions.RayError:
+            return
+        self._idle.append(actor)
+        self._hand_over()
+
     def _answer(self, run: _RayRun, ref: Any) -> list[Event]:
         ray = self.ray
         name = run.request.name
+        placing = run.placing
         try:
             answer = ray.get(ref)
         except ray.exceptions.RayActorError as exc:
@@ -916,6 +956,9 @@ class RayExecutor(Executor):
         except ray.exceptions.RayError as exc:
             self._discard(run, kill=True)
             return self._end(run, "Failed", f"the Ray task failed: {type(exc).__name__}: {exc}")
+        if placing:  # its new slot is up: the job starts there
+            self._start_on(run, run.actor, fresh=True)
+            return []
         now = time.time()
         if not run.started:
             run.started = True
@@ -1119,6 +1162,20 @@ class RayExecutor(Executor):
                 pass
         run.actor = None
         run.pending = None
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Give idle slots to the jobs waiting for a new one to be placed: while idle slots
+        hold the cluster's CPUs a new one may never be placed (more jobs at once than the
+        cluster holds). The slot being made becomes a spare."""
+        while self._idle:
+            waiting = next(
+                (r for r in self._runs.values() if r.placing and r.stop_reason is None), None
+            )
+            if waiting is None:
+                return
+            self._spares[waiting.pending] = waiting.actor
+            self._start_on(waiting, self._idle.pop(), fresh=False)
 
     # stopping -------------------------------------------------------------------------------
     def _tick(self, out: list[Event]) -> None:
@@ -1193,6 +1250,12 @@ class RayExecutor(Executor):
             self._pending.extend(
                 self._end(run, "Stopped", run.stop_reason or "shut down", kill=True)
             )
+        for actor in self._spares.values():  # nothing ran on them
+            try:
+                self.ray.kill(actor, no_restart=True)
+            except Exception:  # noqa: BLE001
+                pass
+        self._spares.clear()
         idle, self._idle = self._idle, []
         try:  # each ends its worker and removes its node folder, then goes
             self.ray.wait(
