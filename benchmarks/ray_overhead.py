@@ -8,8 +8,8 @@ without CPUs and two worker nodes of ``--cpus`` CPUs each, told apart by the cus
 1. ``--jobs`` trivial jobs (the function returns at once), ``--parallel`` at a time, Random:
 
    - ``sagetune-ray``: ``HyperparameterTuner(..., executor="ray", ray_address=<cluster>)
-     .fit(train)``: one Ray actor per job, its callable in a fresh interpreter on the node, every
-     job recorded in a SQLite store.
+     .fit(train)``: slot actors kept between jobs (one per running job), the callable in each
+     slot's long-lived worker interpreter on its node, every job recorded in a SQLite store.
    - ``sagetune-process``: the same tuner with the local executor (long-lived worker
      interpreters on this machine).
    - ``ray-tune``: ``ray.tune.Tuner(train, param_space={"x": tune.uniform(0, 1)},
@@ -17,7 +17,8 @@ without CPUs and two worker nodes of ``--cpus`` CPUs each, told apart by the cus
      cluster (one CPU per trial, Tune's defaults otherwise; results under a temporary
      ``storage_path``).
 
-   Per-job overhead is wall time / jobs (with ``--parallel`` jobs at once).
+   Per-job overhead is wall time / jobs (with ``--parallel`` jobs at once). ``--tune-jobs``
+   gives Ray Tune fewer trials when ``--jobs`` of them would not fit the time at hand.
 
 2. ``--spread-jobs`` jobs that sleep ``--spread-seconds`` each, all started at once (one CPU
    each) through ``sagetune-ray``: on both worker nodes, then pinned to ``node_a`` alone
@@ -26,8 +27,8 @@ without CPUs and two worker nodes of ``--cpus`` CPUs each, told apart by the cus
 
 Usage (from the repository root; Ray Tune is in the ``bench`` extra)::
 
-    PYTHONPATH=src python -m benchmarks.ray_overhead [--jobs 200] [--parallel 2] [--cpus 4]
-        [--out benchmarks/results/ray_overhead.json]
+    PYTHONPATH=src python -m benchmarks.ray_overhead [--jobs 200] [--tune-jobs N] [--parallel 2]
+        [--cpus 4] [--out benchmarks/results/ray_overhead.json]
 """
 
 from __future__ import annotations
@@ -160,6 +161,9 @@ def run_ray_tune(jobs: int, parallel: int, folder: str) -> float:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument(
+        "--tune-jobs", type=int, help="Ray Tune's trials, when fewer than --jobs fit the time"
+    )
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--cpus", type=int, default=4, help="CPUs of each worker node")
     parser.add_argument("--spread-jobs", type=int, default=8)
@@ -174,6 +178,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "environment": environment(),
         "load_average_start": load_average(),
     }
+    tune_jobs = args.tune_jobs or args.jobs
     cluster = start_cluster(args.cpus)
     try:
         address = cluster.address
@@ -186,14 +191,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 args.jobs, args.parallel, folder, train, x, ray_address=address
             )
         with tempfile.TemporaryDirectory() as folder:
-            trivial["ray-tune"] = run_ray_tune(args.jobs, args.parallel, folder)
+            trivial["ray-tune"] = run_ray_tune(tune_jobs, args.parallel, folder)
+        counts = {"ray-tune": tune_jobs}
         out["trivial"] = {
-            name: {"seconds": s, "seconds_per_job": s / args.jobs} for name, s in trivial.items()
+            name: {
+                "jobs": counts.get(name, args.jobs),
+                "seconds": s,
+                "seconds_per_job": s / counts.get(name, args.jobs),
+            }
+            for name, s in trivial.items()
         }
-        out["ratios"] = {
-            "sagetune-ray / ray-tune": trivial["sagetune-ray"] / trivial["ray-tune"],
+        per_job = {name: v["seconds_per_job"] for name, v in out["trivial"].items()}
+        out["ratios"] = {  # of the seconds per job
+            "sagetune-ray / ray-tune": per_job["sagetune-ray"] / per_job["ray-tune"],
             "sagetune-ray / sagetune-process": (
-                trivial["sagetune-ray"] / trivial["sagetune-process"]
+                per_job["sagetune-ray"] / per_job["sagetune-process"]
             ),
         }
         spread: dict[str, float] = {}

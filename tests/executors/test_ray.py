@@ -191,6 +191,98 @@ def test_jobs_land_on_both_worker_nodes_and_bring_their_model_back(
             assert "epoch=3 loss=0.125" in log
 
 
+def slot_job(hp: dict[str, Any], model_dir: str) -> float:
+    """Writes its number into its model; may leave a child running or sleep."""
+    import subprocess
+
+    Path(model_dir, "n.txt").write_text(str(hp["n"]))
+    if hp.get("child"):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        Path(hp["child"]).write_text(str(child.pid))
+    time.sleep(float(hp.get("sleep", 0.0)))
+    return float(hp["n"])
+
+
+def test_a_slot_runs_its_jobs_one_after_another_in_one_worker(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    import ray
+
+    from sagetune.executors.ray import NAMESPACE, slot_name
+
+    ex = RayExecutor(train=serialize_callable(slot_job), stop_grace_seconds=1.0)
+    jobs = tmp_path / "jobs"
+    events: list[Event] = []
+
+    def run(name: str, params: dict[str, Any], stop: bool = False) -> JobFinished:
+        nonlocal events
+        ex.start(JobRequest(name, params, jobs / name))
+        if stop:
+            events += poll_until(
+                ex, lambda evs: any(isinstance(e, JobStarted) for e in evs), "its start", 60
+            )
+            ex.stop(name, "told to stop")
+        events += poll_until(ex, lambda evs: bool(finishes(evs, name)), name, 60)
+        (finished,) = finishes(events, name)
+        return finished
+
+    try:
+        for n in range(3):  # the last one leaves a child running as it returns
+            params = {"n": n, **({"child": str(tmp_path / "child")} if n == 2 else {})}
+            assert run(f"j{n}", params).status == TrainingJobStatus.Completed
+        child = int((tmp_path / "child").read_text())
+        stopped = run("slow", {"n": 9, "sleep": 60}, stop=True)
+        after = run("after", {"n": 4})
+        # An idle slot that died (as on a lost node) is replaced, not its next job's loss.
+        scope = slot_name(jobs / "x", "", 0).split("/")[0]
+        for entry in ray.util.list_named_actors(all_namespaces=True):
+            if entry["namespace"] == NAMESPACE and entry["name"].startswith(f"{scope}/"):
+                ray.kill(ray.get_actor(entry["name"], namespace=NAMESPACE), no_restart=True)
+        replaced = run("replaced", {"n": 5})
+    finally:
+        ex.shutdown()
+    worker = {started(events, f"j{n}").pid for n in range(3)}
+    assert len(worker) == 1 and None not in worker  # one interpreter ran all three
+    assert len({started(events, f"j{n}").node for n in range(3)}) == 1
+    assert pid_gone(child)  # what a job left running ends with it, its worker lives on
+    assert stopped.status == TrainingJobStatus.Stopped, stopped.failure_reason
+    assert stopped.failure_reason == "told to stop"
+    # The stop ended the worker that ran the job; the next job has a new one.
+    assert started(events, "after").pid not in worker | {None}
+    assert after.status == TrainingJobStatus.Completed, after.failure_reason
+    assert replaced.status == TrainingJobStatus.Completed, replaced.failure_reason
+    for name, n in (("j0", 0), ("j1", 1), ("j2", 2), ("after", 4), ("replaced", 5)):
+        (finished,) = finishes(events, name)
+        assert finished.result == float(n)
+        with tarfile.open(jobs / name / "output" / "model.tar.gz") as tar:
+            member = tar.extractfile("n.txt")
+            assert member is not None and member.read() == str(n).encode()
+
+
+def test_more_jobs_than_the_cluster_holds_wait_for_a_slot(ray_cluster: Any, tmp_path: Path) -> None:
+    # Three jobs at once pinned to node_b's one CPU: the idle slot of the first to end (which
+    # keeps that CPU) is handed to the next, whose own slot could never be placed.
+    ex = RayExecutor(
+        train=serialize_callable(slot_job),
+        instance_type="ml.m5.large",
+        resources={"ml.m5.large": {"CPU": 1, "node_b": 1}},
+    )
+    names = ["w0", "w1", "w2"]
+    try:
+        for n, name in enumerate(names):
+            ex.start(JobRequest(name, {"n": n}, tmp_path / "jobs" / name))
+        events = poll_until(
+            ex, lambda evs: all(finishes(evs, name) for name in names), "all three", 90
+        )
+    finally:
+        ex.shutdown()
+    for n, name in enumerate(names):
+        (finished,) = finishes(events, name)
+        assert finished.status == TrainingJobStatus.Completed, finished.failure_reason
+        assert finished.result == float(n)
+        assert started(events, name).node == f"127.0.0.1 {ray_cluster.node_ids['node_b']}"
+
+
 def test_a_job_asks_for_its_instance_type_resources(ray_cluster: Any, tmp_path: Path) -> None:
     pinned = RayExecutor(
         train=serialize_callable(callable_job),
@@ -493,19 +585,11 @@ def test_hyperband_stops_jobs_at_its_rungs_on_ray(ray_cluster: Any, tmp_path: Pa
 
 
 def named_actors(prefix: str) -> list[str]:
-    """The live named actors of sagetune's namespace for training jobs whose
-    ``<training job>/attempt-<n>`` starts with ``prefix`` (the digest of the tuning job's
-    folder in front left out)."""
-    import ray
+    """The training job attempts (``<training job>/attempt-<n>``) that sagetune's slot actors
+    on the cluster run now, those that start with ``prefix``."""
+    from sagetune.executors.ray import cluster_jobs
 
-    from sagetune.executors.ray import NAMESPACE
-
-    names = [
-        a["name"].split("/", 1)[1]
-        for a in ray.util.list_named_actors(all_namespaces=True)
-        if a["namespace"] == NAMESPACE and a["name"].count("/") == 2
-    ]
-    return [n for n in names if n.startswith(prefix)]
+    return sorted(label for label in cluster_jobs() if label.startswith(prefix))
 
 
 def test_end_orphans_kills_the_actor_another_tuner_left(ray_cluster: Any, tmp_path: Path) -> None:

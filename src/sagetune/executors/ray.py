@@ -1,4 +1,4 @@
-"""Run training jobs on a Ray cluster: one Ray actor per running training job.
+"""Run training jobs on a Ray cluster: a pool of Ray actors, one running training job each.
 
 Chosen per tuning job by the request extension ``LocalExecutor`` (:mod:`sagetune.spec.executor`:
 ``{"Type": "Ray", "Address": "host:6379"}``), which the SDK (``HyperparameterTuner(...,
@@ -8,17 +8,21 @@ runs where the job ran. Without an address, ``RAY_ADDRESS`` is used, else a loca
 started. ``RAY_ADDRESS`` alone does not move a tuning job to Ray: the local executors stay the
 default.
 
-How a job runs. :class:`RayExecutor` creates an actor (``max_restarts=0``,
+How a job runs. :class:`RayExecutor` runs each job on a *slot*: an actor (``max_restarts=0``,
 ``max_task_retries=0``: retries are sagetune's, ``RetryStrategy``) asking for the resources of
 the job's ``ResourceConfig.InstanceType`` (:data:`INSTANCE_RESOURCES`, overridable by
 ``LocalExecutor.InstanceResources`` or the ``resources`` argument; an unknown type asks for one
-CPU). On its node the actor lays the job's folder out in a node-local temporary folder with
+CPU). A slot runs one job at a time and, once the job has ended, waits for the next: a new
+Ray worker process costs seconds (it imports sagetune), so the executor makes a slot only when
+no idle one is left, at most as many as jobs run at once. On its node the slot lays each
+job's folder out in a node-local temporary folder with
 :func:`~sagetune.training.prepare_job_dir`, as the subprocess executor does on this machine;
 the submit directory and local channels travel as tar archives through Ray's object store
-(once per tuning job), ``s3://`` ones are fetched on the node. A script runs as a subprocess in
-its own process group; a callable (the cloudpickled payload of the process executor) runs in a
-``sagetune.executors._worker`` interpreter, also in its own process group. Both die with the
-actor (``PR_SET_PDEATHSIG`` on Linux).
+(once per slot), ``s3://`` ones are fetched on the node. A script runs as a subprocess in its
+own process group; a callable (the cloudpickled payload of the process executor) runs in the
+slot's long-lived ``sagetune.executors._worker`` interpreter, also in its own process group;
+what a job leaves running there (found by the worker's marker) is ended as the job ends. Both
+die with the slot (``PR_SET_PDEATHSIG`` on Linux).
 
 What travels back. The executor keeps one ``events`` call outstanding per actor; the actor
 answers as soon as something is new (or after half a second): output bytes since the last
@@ -31,12 +35,14 @@ carries the same, for a store column to come. When the job ends, its ``model.tar
 ``output.tar.gz`` (packed on the node) come back as bytes and are written to the job folder and
 copied under ``S3OutputPath``. Only the tuner writes the store.
 
-Stop. ``stop`` (a request, early stopping, ``MaxRuntimeInSeconds``) asks the actor to end the
-process group: SIGTERM, ``stop_grace_seconds``, SIGKILL (a reporting callable is first told to
-stop, as in the process executor). An actor that does not answer is killed.
+Stop. ``stop`` (a request, early stopping, ``MaxRuntimeInSeconds``) asks the slot to end the
+job's process group (a callable's: its worker's, which the slot's next job replaces):
+SIGTERM, ``stop_grace_seconds``, SIGKILL (a reporting callable is first told to stop, as in
+the process executor). A slot that does not answer is killed.
 
-Faults. A job whose actor or node dies fails with ``node lost: ...`` (or is retried, when its
-``RetryStrategy`` allows); the other jobs go on. An unreachable cluster fails at start with
+Faults. A job whose slot or node dies fails with ``node lost: ...`` (or is retried, when its
+``RetryStrategy`` allows); the other jobs go on. An idle slot that died is replaced by a new
+one when its next job starts. An unreachable cluster fails at start with
 :class:`RayUnavailable`. A cluster whose head stops answering while the tuner runs (checked
 every :data:`CLUSTER_CHECK_SECONDS`, and whenever an actor is lost) raises
 :class:`~sagetune.errors.ExecutorUnavailable`: the runner records the tuning job Stopped with
@@ -48,11 +54,12 @@ from ``<S3Uri>/<training job>`` before it starts the process (each attempt, so a
 on from them) and up as soon as the process ends, on the node itself: the ``S3Uri`` must be
 ``s3://`` or a folder every node shares. A failed sync fails the job with its reason.
 
-Resume. Each job's actor is named ``<folder digest>/<training job>/attempt-<n>`` (the digest
-of its tuning job's folder) in the Ray namespace :data:`NAMESPACE`. Ray ends the actors of a
+Resume. Each slot is named ``<folder digest>/<executor token>/slot-<n>`` (the digest of its
+tuning job's folder) in the Ray namespace :data:`NAMESPACE`, and answers which job attempt
+(``<training job>/attempt-<n>``) it runs (:func:`cluster_jobs`). Ray ends the actors of a
 tuner that died, but not at once, and not those of a tuner that lost its lease while still
 alive: :meth:`RayExecutor.end_orphans`, called by the runner before it replaces a dead tuner's
-jobs, finds them by name and ends them.
+jobs, asks every slot and ends those that run one of them.
 
 Ray is imported only when a :class:`RayExecutor` is made; sagetune must be importable on every
 node (the same version as the tuner's).
@@ -73,6 +80,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
@@ -96,7 +104,7 @@ from sagetune.executors.base import (
     script_failure,
 )
 from sagetune.executors.process import COOPERATIVE_STOP_SECONDS
-from sagetune.executors.procs import TRAINING_JOB_ENV
+from sagetune.executors.procs import TRAINING_JOB_ENV, WORKER_ENV, has_children, sweep
 from sagetune.executors.subprocess import (
     MAX_LOG_BYTES,
     MAX_POINTS_PER_METRIC,
@@ -152,23 +160,40 @@ def resources_for(
     return dict(table.get(instance_type or "", DEFAULT_RESOURCES))
 
 
-def actor_name(training_job: str, attempt: int, job_dir: Path | None = None) -> str:
-    """The name of a training job's actor (in :data:`NAMESPACE`) for one attempt: a retry's
-    actor is new while the last one may still be ending. With ``job_dir``, the name starts
-    with a digest of its tuning job's folder, so two stores' jobs of the same name on one
-    cluster (or a job run again before the cluster has dropped an old actor) never collide;
-    a resumed tuner has the same folder, so it finds the same names."""
-    name = f"{training_job}/attempt-{attempt}"
-    if job_dir is None:
-        return name
+def slot_name(job_dir: Path, token: str, slot: int) -> str:
+    """The name of a slot actor (in :data:`NAMESPACE`): ``<folder digest>/<token>/slot-<n>``,
+    the digest of the tuning job's folder of ``job_dir`` (a training job's folder) first, then
+    the executor's own ``token``, so neither two stores' tuning jobs on one cluster nor a
+    resumed tuner beside the slots of the one it replaces ever collide."""
     scope = hashlib.sha256(str(job_dir.resolve().parent).encode()).hexdigest()[:12]
-    return f"{scope}/{name}"
+    return f"{scope}/{token}/slot-{slot}"
 
 
-def _training_job_of(actor: str) -> str:
-    """The training job an actor name (:func:`actor_name`) belongs to."""
-    parts = actor.split("/")
-    return parts[-2] if len(parts) >= 2 else actor
+def cluster_jobs(wait: float = STOP_GRACE_SECONDS) -> dict[str, Any]:
+    """The training job attempts the cluster's slot actors run now, as
+    ``{"<training job>/attempt-<n>": actor handle}`` (a slot that does not answer within
+    ``wait`` seconds is left out). Needs a connection (:func:`connect`)."""
+    import ray
+
+    actors = []
+    for entry in ray.util.list_named_actors(all_namespaces=True):
+        if entry["namespace"] != NAMESPACE:
+            continue
+        try:
+            actors.append(ray.get_actor(entry["name"], namespace=NAMESPACE))
+        except ValueError:  # ended between the listing and the look-up
+            continue
+    asked: dict[Any, Any] = {actor.job.remote(): actor for actor in actors}
+    ready, _ = ray.wait(list(asked), num_returns=len(asked), timeout=wait) if asked else ([], [])
+    out: dict[str, Any] = {}
+    for ref in ready:
+        try:
+            label = ray.get(ref)
+        except ray.exceptions.RayError:
+            continue
+        if label:
+            out[label] = asked[ref]
+    return out
 
 
 def _reachable(address: str) -> str | None:
@@ -251,73 +276,101 @@ except (ImportError, OSError):  # pragma: no cover
     _LIBC = None
 
 
-class _JobActor:
-    """One training job on its node (a Ray actor; its methods are called by RayExecutor)."""
+class _SlotActor:
+    """One slot of a tuning job on its node (a Ray actor; its methods are called by
+    RayExecutor). It runs the slot's training jobs one after another: each script in a
+    process group of its own, callables in one long-lived ``sagetune.executors._worker``
+    interpreter (as the process executor's workers), so a job pays neither for a new Ray
+    worker nor for a new interpreter and its imports."""
 
     def __init__(self) -> None:
+        import ray
+
         self._lock = threading.Condition()
+        self._jobs = threading.Lock()  # start, release and close, one at a time
+        self._root = Path(tempfile.mkdtemp(prefix="sagetune-ray-"))
+        context = ray.get_runtime_context()
+        self._node = {
+            "node_id": context.get_node_id(),
+            "node_ip": ray.util.get_node_ip_address(),
+            "host": socket.gethostname(),
+        }
+        self._code: Path | None = None  # the submit directory, unpacked once
+        self._channels: dict[str, Path] = {}
+        self._payload: bytes | None = None
+        self._worker: subprocess.Popen[bytes] | None = None
+        self._worker_id = ""
+        self._inbox: Connection | None = None
+        self._loaded = False  # the worker holds the callable
+        self._clear("", "")
+
+    def _clear(self, label: str, name: str) -> None:
+        """The state of job ``name``'s attempt ``label`` (none: ``""``) before it starts."""
+        self._label = label
+        self._name = name
         self._out = bytearray()
         self._messages: list[Any] = []
         self._exit: dict[str, Any] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._inbox: Connection | None = None
+        self._proc: subprocess.Popen[bytes] | None = None  # a script's process
         self._log: Path | None = None
         self._log_offset = 0
         self._reported = False
-        self._root: Path | None = None
         self._job_dir: Path | None = None
         self._script: ScriptDefinition | None = None
-        self._name = ""
 
     def start(
         self,
+        label: str,
         name: str,
         folder: str,
         hyperparameters: dict[str, Any],
         script: ScriptDefinition | None,
         payload: bytes | None,
         source: bytes | None,
-        channels: dict[str, bytes],
+        channels: dict[str, bytes] | None,
         tuner_python: str,
         tuner_path: list[str],
     ) -> dict[str, Any]:
-        """Lay out the job's folder on this node and start its process."""
-        import ray
+        """Lay the job's folder out on this node and start it (what the slot ran before is
+        ended and its folder removed first). ``label`` names this attempt of job ``name``
+        (``<training job>/attempt-<n>``) in the calls that follow. ``payload``, ``source``
+        and ``channels`` come with a slot's first job only; later jobs use what that one
+        left here."""
+        with self._jobs:
+            self._release(self._label)
+            with self._lock:
+                self._clear(label, name)
+            info = dict(self._node)
+            job_dir = self._root / folder / name
+            shutil.rmtree(job_dir, ignore_errors=True)
+            job_dir.mkdir(parents=True)
+            self._job_dir = job_dir
+            self._log = job_dir / LOG_NAME
+            self._log.touch()
+            if payload is not None:
+                self._payload = payload
+            try:
+                if script is not None:
+                    info["pid"] = self._start_script(
+                        job_dir, script, hyperparameters, source, channels or {}, tuner_python
+                    )
+                else:
+                    info["pid"] = self._start_callable(name, hyperparameters, tuner_path)
+            except (StorageError, OSError, tarfile.TarError) as exc:
+                kind = "ClientError: " if isinstance(exc, StorageError) else ""
+                info["error"] = f"{kind}could not start the training job on its node: {exc}"
+            return info
 
-        self._name = name
-        context = ray.get_runtime_context()
-        info = {
-            "node_id": context.get_node_id(),
-            "node_ip": ray.util.get_node_ip_address(),
-            "host": socket.gethostname(),
-        }
-        self._root = Path(tempfile.mkdtemp(prefix="sagetune-ray-"))
-        job_dir = self._root / folder / name
-        job_dir.mkdir(parents=True)
-        self._job_dir = job_dir
-        self._log = job_dir / LOG_NAME
-        self._log.touch()
+    def _env(self, **extra: str) -> dict[str, str]:
         package_root = str(Path(__file__).resolve().parents[2])
-        env = {
+        return {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
-            TRAINING_JOB_ENV: name,  # lets a resume find orphans safely
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [package_root, os.environ.get("PYTHONPATH", "")])
             ),
+            **extra,
         }
-        try:
-            if script is not None:
-                info["pid"] = self._start_script(
-                    job_dir, script, hyperparameters, source, channels, tuner_python, env
-                )
-            else:
-                assert payload is not None
-                info["pid"] = self._start_callable(name, payload, hyperparameters, tuner_path, env)
-        except (StorageError, OSError, tarfile.TarError) as exc:
-            kind = "ClientError: " if isinstance(exc, StorageError) else ""
-            info["error"] = f"{kind}could not start the training job on its node: {exc}"
-        return info
 
     def _start_script(
         self,
@@ -327,22 +380,25 @@ class _JobActor:
         source: bytes | None,
         channels: dict[str, bytes],
         tuner_python: str,
-        env: dict[str, str],
     ) -> int:
-        assert self._root is not None
         changes: dict[str, Any] = {}
-        if source is not None:
-            code = self._root / "code"
-            _untar(source, code)
+        if source is not None and self._code is None:
+            self._code = self._root / "code"
+            _untar(source, self._code)
+        if self._code is not None:
+            code = self._code
             changes["source"] = code / script.source.name if script.source.is_file() else code
-        if channels:
-            moved = dict(script.channels)
-            for name, data in channels.items():
+        for name, data in channels.items():
+            if name not in self._channels:
                 channel = script.channels[name]
                 assert channel.local is not None
                 dest = self._root / "channels" / name
                 _untar(data, dest)
-                local = dest if channel.local.is_dir() else dest / channel.local.name
+                self._channels[name] = dest if channel.local.is_dir() else dest / channel.local.name
+        if self._channels:
+            moved = dict(script.channels)
+            for name, local in self._channels.items():
+                channel = script.channels[name]
                 moved[name] = Channel(name, str(local), channel.data_type, channel.content_type)
             changes["channels"] = moved
         command = list(script.command)
@@ -364,7 +420,8 @@ class _JobActor:
         proc = subprocess.Popen(
             [*command, *args],
             cwd=cwd,
-            env={**env, **sm_env},
+            # The job's name lets a resume find orphans safely.
+            env={**self._env(**{TRAINING_JOB_ENV: self._name}), **sm_env},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -372,53 +429,65 @@ class _JobActor:
             preexec_fn=_die_with_parent,
         )
         self._proc = proc
-        threading.Thread(target=self._read_output, args=(proc,), daemon=True).start()
+        threading.Thread(
+            target=self._read_output, args=(proc, self._label, job_dir, script), daemon=True
+        ).start()
         return proc.pid
 
-    def _read_output(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None and self._log is not None
+    def _read_output(
+        self, proc: subprocess.Popen[bytes], label: str, job_dir: Path, script: ScriptDefinition
+    ) -> None:
+        assert proc.stdout is not None
         fd = proc.stdout.fileno()
-        with open(self._log, "ab") as log:
+        with open(job_dir / LOG_NAME, "ab") as log:
             while raw := os.read(fd, 64 * 1024):
                 log.write(raw)
                 log.flush()
                 with self._lock:
-                    self._out += raw
-                    self._lock.notify_all()
+                    if self._label == label:
+                        self._out += raw
+                        self._lock.notify_all()
         code = proc.wait()
         failure = ""
         synced: str | None = None
-        if self._job_dir is not None:
+        try:
+            text = (job_dir / "output" / "failure").read_text(errors="replace")
+            failure = text.strip()[:1024]
+        except OSError:
+            pass
+        if script.checkpoint is not None:  # up from this node as the process ends
             try:
-                text = (self._job_dir / "output" / "failure").read_text(errors="replace")
-                failure = text.strip()[:1024]
-            except OSError:
-                pass
-            checkpoint = self._script.checkpoint if self._script is not None else None
-            if checkpoint is not None:  # up from this node as the process ends
-                try:
-                    sync_up(
-                        checkpoint_dir(self._job_dir),
-                        job_uri(checkpoint, self._name),
-                        base_dir=checkpoint.base_dir,
-                    )
-                except CheckpointSyncError as exc:
-                    synced = str(exc)
+                sync_up(
+                    checkpoint_dir(job_dir),
+                    job_uri(script.checkpoint, self._name),
+                    base_dir=script.checkpoint.base_dir,
+                )
+            except CheckpointSyncError as exc:
+                synced = str(exc)
         with self._lock:
-            self._exit = {"code": code, "failure": failure, "checkpoints": synced}
-            self._lock.notify_all()
+            if self._label == label:
+                self._exit = {"code": code, "failure": failure, "checkpoints": synced}
+                self._lock.notify_all()
 
     def _start_callable(
-        self,
-        name: str,
-        payload: bytes,
-        hyperparameters: dict[str, Any],
-        tuner_path: list[str],
-        env: dict[str, str],
+        self, name: str, hyperparameters: dict[str, Any], tuner_path: list[str]
     ) -> int:
-        assert self._log is not None and self._job_dir is not None
+        assert self._log is not None and self._payload is not None
+        worker = self._worker
+        if worker is None or worker.poll() is not None:
+            worker = self._start_worker(tuner_path)
+        assert self._inbox is not None
+        payload = None if self._loaded else self._payload
+        self._inbox.send(("run", name, "payload", payload, hyperparameters, str(self._log)))
+        self._loaded = True
+        return worker.pid
+
+    def _start_worker(self, tuner_path: list[str]) -> subprocess.Popen[bytes]:
+        """The slot's worker interpreter for callables, its own process group."""
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
+        # The marker lets a job's end find what the job forked in the worker.
+        self._worker_id = uuid.uuid4().hex
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -429,119 +498,177 @@ class _JobActor:
             ],
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=self._job_dir,
+            env=self._env(**{WORKER_ENV: self._worker_id}),
+            cwd=self._root,
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
         os.close(to_child_r)
         os.close(from_child_w)
-        self._proc = proc
-        inbox = Connection(to_child_w, readable=False)
+        self._worker = proc
+        self._loaded = False
+        if self._inbox is not None:  # the last worker's
+            self._inbox.close()
+        self._inbox = Connection(to_child_w, readable=False)
+        self._inbox.send(("path", [p for p in [*sys.path, *tuner_path] if p]))
         outbox = Connection(from_child_r, writable=False)
-        self._inbox = inbox
-        inbox.send(("path", [p for p in [*sys.path, *tuner_path] if p]))
-        inbox.send(("run", name, "payload", payload, hyperparameters, str(self._log)))
-        threading.Thread(target=self._read_messages, args=(proc, outbox), daemon=True).start()
-        return proc.pid
+        threading.Thread(
+            target=self._read_messages, args=(proc, outbox, self._worker_id), daemon=True
+        ).start()
+        return proc
 
-    def _read_messages(self, proc: subprocess.Popen[bytes], outbox: Connection) -> None:
-        final = None
-        while final is None:
+    def _read_messages(
+        self, proc: subprocess.Popen[bytes], outbox: Connection, worker_id: str
+    ) -> None:
+        """The worker's messages, for as long as it lives; a job's end once its last one came
+        (after what the job forked in the worker and left running is ended)."""
+        while True:
             try:
                 message = outbox.recv()
             except (EOFError, OSError):
                 break
+            kind, name = message[0], message[1]
+            final = kind in ("result", "error", "stopped")
+            if final and has_children(proc.pid):
+                sweep({WORKER_ENV: worker_id}, exclude={proc.pid})
             with self._lock:
-                if message[0] == "metric":
+                if name != self._name or not self._label:
+                    continue  # a job already let go
+                if kind == "metric":
                     self._reported = True
-                if message[0] != "started":
+                if kind != "started":
                     self._messages.append(message)
-                if message[0] in ("result", "error", "stopped"):
-                    final = message
+                if final:
+                    self._exit = {"code": 0, "failure": ""}
                 self._lock.notify_all()
-        if final is not None and self._inbox is not None:
-            try:
-                self._inbox.close()  # EOF: the worker ends
-            except OSError:
-                pass
-        try:
-            code = proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self._kill_group(proc, 0.0)
-            code = proc.wait()
+        outbox.close()
+        code = proc.wait()
         with self._lock:
-            self._exit = {"code": code, "failure": ""}
+            if self._worker is proc:  # not one a release already replaced
+                self._worker = None
+                if self._script is None and self._label and self._exit is None:
+                    self._exit = {"code": code, "failure": ""}  # it died under its job
             self._lock.notify_all()
 
-    def events(self, wait: float) -> dict[str, Any]:
-        """What is new since the last call (output bytes, messages, the exit), waiting up to
-        ``wait`` seconds for something."""
+    def ready(self) -> None:
+        """Answers once the slot is placed and up."""
+
+    def job(self) -> str | None:
+        """The training job this slot runs, as ``<training job>/attempt-<n>``; None when idle."""
         with self._lock:
+            return self._label or None
+
+    def events(self, label: str, wait: float) -> dict[str, Any]:
+        """What is new for the job attempt ``label`` since the last call (output bytes,
+        messages, the exit), waiting up to ``wait`` seconds for something."""
+        with self._lock:
+            if label != self._label:
+                return {"out": b"", "messages": [], "exit": {"code": -9, "failure": ""}}
             self._lock.wait_for(lambda: self._out or self._messages or self._exit, wait)
             out, self._out = bytes(self._out), bytearray()
             messages, self._messages = self._messages, []
             exit_ = self._exit
-        if self._script is None and self._log is not None:  # a callable writes its log
-            with open(self._log, "rb") as f:
-                f.seek(self._log_offset)
+            log, offset = self._log, self._log_offset
+            callable_ = self._script is None
+        if callable_ and log is not None:  # a callable writes its log
+            with open(log, "rb") as f:
+                f.seek(offset)
                 out = f.read()
-                self._log_offset += len(out)
+            with self._lock:
+                if label == self._label:
+                    self._log_offset += len(out)
         return {"out": out, "messages": messages, "exit": exit_}
 
-    def stop(self, grace: float, cooperative: float) -> None:
-        """End the job: a reporting callable is told first (``cooperative`` seconds), then
-        SIGTERM to the process group, SIGKILL after ``grace``."""
-        proc = self._proc
+    def stop(self, label: str, grace: float, cooperative: float) -> None:
+        """End the job attempt ``label``: a reporting callable is told first
+        (``cooperative`` seconds), then SIGTERM to the process group (a callable's: its
+        worker's), SIGKILL after ``grace``."""
+        with self._lock:
+            if label != self._label or self._exit is not None:
+                return
+            proc = self._proc if self._script is not None else self._worker
+            reported = self._reported
+            name = self._name
         if proc is None:
             return
-        if self._script is None and self._reported and self._inbox is not None:
+        if self._script is None and reported and self._inbox is not None:
             try:
-                self._inbox.send(("stop", self._name))
+                self._inbox.send(("stop", name))
             except (OSError, ValueError):
                 pass
             else:
-                try:
-                    proc.wait(cooperative)
-                    return
-                except subprocess.TimeoutExpired:
-                    pass
-        self._kill_group(proc, grace)
+                with self._lock:
+                    if self._lock.wait_for(lambda: self._exit is not None, cooperative):
+                        return
+        _kill_group(proc, grace)
 
-    def _kill_group(self, proc: subprocess.Popen[bytes], grace: float) -> None:
-        pgid = proc.pid
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # the leader may be gone while its children live on
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-    def finish(self, pack: bool) -> dict[str, bytes]:
-        """The job's archives (packed here for a script), then its node folder is removed."""
+    def finish(self, label: str, pack: bool) -> dict[str, bytes]:
+        """The job attempt ``label``'s archives (packed here for a script); then its node folder is
+        removed and the slot is free."""
         from sagetune import artifacts
 
         out: dict[str, bytes] = {}
-        try:
-            if self._job_dir is not None:
+        with self._jobs:
+            if label != self._label or self._job_dir is None:
+                return out
+            try:
                 if pack:
                     artifacts.pack(self._job_dir)
                 for archive in (MODEL_ARCHIVE, OUTPUT_ARCHIVE):
                     path = self._job_dir / "output" / archive
                     if path.is_file():
                         out[archive] = path.read_bytes()
-        finally:
-            if self._proc is not None and self._proc.poll() is None:
-                self._kill_group(self._proc, 0.0)
-            if self._root is not None:
-                shutil.rmtree(self._root, ignore_errors=True)
+            finally:
+                self._release(label)
         return out
+
+    def release(self, label: str) -> None:
+        """Let the job attempt ``label`` go: what still runs of it is ended, its node folder
+        removed."""
+        with self._jobs:
+            self._release(label)
+
+    def _release(self, label: str) -> None:
+        if not label or label != self._label:
+            return
+        with self._lock:
+            running = self._exit is None
+            script = self._script is not None
+            proc = self._proc if script else self._worker
+            job_dir = self._job_dir
+            self._clear("", "")
+            if running and not script:  # the worker goes with the job it still runs
+                self._worker = None
+        if running and proc is not None and proc.poll() is None:
+            _kill_group(proc, 0.0)
+            proc.wait()
+        if job_dir is not None:
+            shutil.rmtree(job_dir, ignore_errors=True)
+
+    def close(self) -> None:
+        """End the slot: its job, its worker, its node folder."""
+        with self._jobs:
+            self._release(self._label)
+            if self._worker is not None and self._worker.poll() is None:
+                _kill_group(self._worker, 0.0)
+            shutil.rmtree(self._root, ignore_errors=True)
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM to the process group ``proc`` leads, SIGKILL after ``grace`` seconds."""
+    pgid = proc.pid
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        pass
+    try:  # the leader may be gone while its children live on
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 # In the tuner -----------------------------------------------------------------------------------
@@ -553,6 +680,8 @@ class _RayRun:
     actor: Any
     attempt: int = 0
     pending: Any = None  # the outstanding start or events call
+    fresh: bool = True  # its actor was made for it (a pooled one may have died idle)
+    placing: bool = False  # waiting for a new slot to be placed and up (pending: ready())
     started: bool = False
     started_at: float = 0.0
     node: str | None = None
@@ -566,9 +695,14 @@ class _RayRun:
     outcome: tuple[str, Any] | None = None  # a callable's last message
     relaunch: tuple[str, float] | None = None  # (lost node id, until when to wait for it)
 
+    @property
+    def label(self) -> str:
+        """This attempt of the job, as its slot knows it."""
+        return f"{self.request.name}/attempt-{self.attempt}"
+
 
 class RayExecutor(Executor):
-    """Runs training jobs on a Ray cluster, one actor per running job.
+    """Runs training jobs on a Ray cluster on a pool of slot actors, one job at a time each.
 
     Args:
         script: the script definition the jobs run, or None for a callable.
@@ -617,6 +751,12 @@ class RayExecutor(Executor):
         self._payload = train
         self._shared: dict[str, Any] | None = None  # object refs of code, channels, payload
         self._runs: dict[str, _RayRun] = {}
+        self._idle: list[Any] = []  # slot actors between jobs
+        # Slots being made that a job gave up for an idle one, by their ready() call: they
+        # join the idle ones once up (a slot is made only when there is neither).
+        self._spares: dict[Any, Any] = {}
+        self._token = uuid.uuid4().hex[:8]  # this executor's, in its slots' names
+        self._slots = 0  # slot actors made so far
         self._pending: list[Event] = []
         try:  # the head the tuner checks while it runs (none known through Ray Client)
             self._head = str(self.ray.get_runtime_context().gcs_address or "")
@@ -675,6 +815,8 @@ class RayExecutor(Executor):
                 f"any more ({problem})"
             )
             self._runs.clear()  # their actors went with the cluster
+            self._idle.clear()
+            self._spares.clear()
         raise ExecutorUnavailable(self._gone)
 
     def start(self, job: JobRequest) -> None:
@@ -691,7 +833,39 @@ class RayExecutor(Executor):
         self._runs[job.name] = run
         self._launch(run)
 
-    def _launch(self, run: _RayRun) -> None:
+    def _launch(self, run: _RayRun, new: bool = False) -> None:
+        """Start the run's attempt on an idle slot actor, else wait for one being made (a
+        spare, or a new one; ``new``: always a new one)."""
+        run.started = False
+        if not new and self._idle:
+            self._start_on(run, self._idle.pop(), fresh=False)
+            return
+        run.fresh, run.placing = True, True
+        if not new and self._spares:
+            run.pending, run.actor = self._spares.popitem()
+        else:
+            run.actor = self._new_slot(run.request.job_dir)
+            run.pending = run.actor.ready.remote()
+
+    def _start_on(self, run: _RayRun, actor: Any, fresh: bool) -> None:
+        """Send the run's attempt to a slot that is up (``fresh``: its first job)."""
+        inputs = self._inputs()
+        run.actor, run.fresh, run.placing = actor, fresh, False
+        job = run.request
+        run.pending = run.actor.start.remote(
+            run.label,
+            job.name,
+            job.job_dir.parent.name or "jobs",
+            dict(job.hyperparameters),
+            self.script,
+            inputs["payload"] if run.fresh else None,
+            inputs["source"] if run.fresh else None,
+            inputs["channels"] if run.fresh else None,
+            sys.executable,
+            [p for p in sys.path if p],
+        )
+
+    def _new_slot(self, job_dir: Path) -> Any:
         ray = self.ray
         wanted = dict(self.resources)
         options: dict[str, Any] = {
@@ -703,25 +877,15 @@ class RayExecutor(Executor):
         }
         if wanted:
             options["resources"] = wanted
-        actor_class = ray.remote(_JobActor)
-        run.actor = actor_class.options(
-            name=actor_name(run.request.name, run.attempt, run.request.job_dir),
-            namespace=NAMESPACE,
-            **options,
-        ).remote()
-        inputs = self._inputs()
-        job = run.request
-        run.started = False
-        run.pending = run.actor.start.remote(
-            job.name,
-            job.job_dir.parent.name or "jobs",
-            dict(job.hyperparameters),
-            self.script,
-            inputs["payload"],
-            inputs["source"],
-            inputs["channels"],
-            sys.executable,
-            [p for p in sys.path if p],
+        self._slots += 1
+        return (
+            ray.remote(_SlotActor)
+            .options(
+                name=slot_name(job_dir, self._token, self._slots),
+                namespace=NAMESPACE,
+                **options,
+            )
+            .remote()
         )
 
     # polling --------------------------------------------------------------------------------
@@ -732,9 +896,10 @@ class RayExecutor(Executor):
         self._tick(events)
         for run in self._runs.values():
             if run.pending is None and run.actor is not None:
-                run.pending = run.actor.events.remote(EVENTS_WAIT_SECONDS)
+                run.pending = run.actor.events.remote(run.label, EVENTS_WAIT_SECONDS)
         by_ref = {run.pending: run for run in self._runs.values() if run.pending is not None}
-        if not by_ref:
+        spares = dict(self._spares)
+        if not by_ref and not spares:
             if not events and timeout > 0:
                 time.sleep(min(timeout, 0.05))
             return events
@@ -744,27 +909,56 @@ class RayExecutor(Executor):
         deadlines = [r.stop_deadline for r in self._runs.values() if r.stop_deadline]
         if deadlines:
             wait = max(0.0, min(wait, min(deadlines) - time.time()))
-        ready, _ = ray.wait(list(by_ref), num_returns=1, timeout=wait)
+        refs = [*by_ref, *spares]
+        ready, _ = ray.wait(refs, num_returns=1, timeout=wait)
         if ready:
-            rest = [r for r in by_ref if r not in ready]
+            rest = [r for r in refs if r not in ready]
             more, _ = ray.wait(rest, num_returns=len(rest), timeout=0) if rest else ([], [])
             ready = ready + more
         for ref in ready:
+            if ref in spares:
+                self._spare_up(ref)
+                continue
             run = by_ref[ref]
+            if run.pending is not ref:  # handed over to an idle slot meanwhile
+                continue
             run.pending = None
             events.extend(self._answer(run, ref))
         return events
 
+    def _spare_up(self, ref: Any) -> None:
+        """A spare slot's ready() answered: it is idle (or gone, if it failed)."""
+        actor = self._spares.pop(ref, None)
+        if actor is None:  # a job waiting for it took it over
+            return
+        try:
+            self.ray.get(ref)
+        except self.ray.exceptions.RayError:
+            return
+        self._idle.append(actor)
+        self._hand_over()
+
     def _answer(self, run: _RayRun, ref: Any) -> list[Event]:
         ray = self.ray
         name = run.request.name
+        placing = run.placing
         try:
             answer = ray.get(ref)
         except ray.exceptions.RayActorError as exc:
             self._check_cluster(now=True)  # the whole cluster, not one node, may be gone
+            if not run.started and not run.fresh and run.stop_reason is None:
+                # A pooled slot that died while idle (its node went away): not this job's
+                # loss; it starts on a new slot.
+                self._discard(run, kill=True)
+                self._launch(run, new=True)
+                return []
             return self._lost(run, exc)
         except ray.exceptions.RayError as exc:
+            self._discard(run, kill=True)
             return self._end(run, "Failed", f"the Ray task failed: {type(exc).__name__}: {exc}")
+        if placing:  # its new slot is up: the job starts there
+            self._start_on(run, run.actor, fresh=True)
+            return []
         now = time.time()
         if not run.started:
             run.started = True
@@ -890,6 +1084,7 @@ class RayExecutor(Executor):
 
     def _lost(self, run: _RayRun, exc: Exception) -> list[Event]:
         """The actor died: its node went away (or its worker was killed)."""
+        self._discard(run, kill=True)
         where = f"the Ray node {run.node}" if run.node else "its Ray node"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if run.stop_reason is not None:
@@ -911,7 +1106,8 @@ class RayExecutor(Executor):
         ray = self.ray
         try:
             archives = ray.get(
-                run.actor.finish.remote(self.script is not None), timeout=ACTOR_CALL_SECONDS
+                run.actor.finish.remote(run.label, self.script is not None),
+                timeout=ACTOR_CALL_SECONDS,
             )
         except ray.exceptions.RayError as exc:
             return f"ClientError: could not bring the model artifacts back: {exc}"
@@ -952,18 +1148,34 @@ class RayExecutor(Executor):
         ]
 
     def _discard(self, run: _RayRun, kill: bool = False) -> None:
-        """Let go of the job's actor: it removes its node folder (if it has not yet) and
-        ends once this last handle is dropped; one that does not answer is killed."""
+        """Let go of the job's slot actor: it ends what is left of the job, removes its node
+        folder (if it has not yet) and waits for the next job; one that does not answer (or
+        died, ``kill``) is killed."""
         if run.actor is not None:
             try:
                 if kill:
                     self.ray.kill(run.actor, no_restart=True)
                 else:
-                    run.actor.finish.remote(False)
+                    run.actor.release.remote(run.label)
+                    self._idle.append(run.actor)
             except Exception:  # noqa: BLE001 - an actor already gone
                 pass
         run.actor = None
         run.pending = None
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Give idle slots to the jobs waiting for a new one to be placed: while idle slots
+        hold the cluster's CPUs a new one may never be placed (more jobs at once than the
+        cluster holds). The slot being made becomes a spare."""
+        while self._idle:
+            waiting = next(
+                (r for r in self._runs.values() if r.placing and r.stop_reason is None), None
+            )
+            if waiting is None:
+                return
+            self._spares[waiting.pending] = waiting.actor
+            self._start_on(waiting, self._idle.pop(), fresh=False)
 
     # stopping -------------------------------------------------------------------------------
     def _tick(self, out: list[Event]) -> None:
@@ -997,7 +1209,7 @@ class RayExecutor(Executor):
             return
         run.stop_deadline = time.time() + self.cooperative + self.grace + 10.0
         try:
-            run.actor.stop.remote(self.grace, self.cooperative)
+            run.actor.stop.remote(run.label, self.grace, self.cooperative)
         except Exception:  # noqa: BLE001 - the actor is gone: its poll says so
             pass
 
@@ -1009,20 +1221,16 @@ class RayExecutor(Executor):
         ray = self.ray
         wanted = set(names)
 
-        def left() -> list[str]:
-            return [
-                a["name"]
-                for a in ray.util.list_named_actors(all_namespaces=True)
-                if a["namespace"] == NAMESPACE and _training_job_of(a["name"]) in wanted
-            ]
+        def left() -> dict[str, Any]:
+            return {
+                label: actor
+                for label, actor in cluster_jobs().items()
+                if label.rpartition("/")[0] in wanted
+            }
 
-        for name in left():
-            try:
-                actor = ray.get_actor(name, namespace=NAMESPACE)
-            except ValueError:  # ended between the listing and the look-up
-                continue
-            try:  # its process group ended and its node folder removed, if it answers
-                ray.get(actor.finish.remote(False), timeout=STOP_GRACE_SECONDS)
+        for actor in left().values():
+            try:  # its job's processes ended and its node folder removed, if it answers
+                ray.get(actor.close.remote(), timeout=STOP_GRACE_SECONDS)
             except ray.exceptions.RayError:
                 pass
             ray.kill(actor, no_restart=True)
@@ -1042,3 +1250,21 @@ class RayExecutor(Executor):
             self._pending.extend(
                 self._end(run, "Stopped", run.stop_reason or "shut down", kill=True)
             )
+        for actor in self._spares.values():  # nothing ran on them
+            try:
+                self.ray.kill(actor, no_restart=True)
+            except Exception:  # noqa: BLE001
+                pass
+        self._spares.clear()
+        idle, self._idle = self._idle, []
+        try:  # each ends its worker and removes its node folder, then goes
+            self.ray.wait(
+                [a.close.remote() for a in idle], num_returns=len(idle), timeout=STOP_GRACE_SECONDS
+            )
+        except Exception:  # noqa: BLE001 - the cluster or an actor already gone
+            pass
+        for actor in idle:
+            try:
+                self.ray.kill(actor, no_restart=True)
+            except Exception:  # noqa: BLE001
+                pass
