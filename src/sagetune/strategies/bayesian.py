@@ -73,7 +73,8 @@ class BayesianStrategy(Strategy):
     plateau near the best (cross-validation scores that differ by a sample, say) is not
     sampled over and over.
     Beyond 256 observations the kernel hyperparameters are fitted on a seeded subset (the best
-    quarter plus a random sample) and the GP is conditioned on all the data.
+    quarter plus a random sample) and the GP is conditioned on all the data; from 512 on, the
+    GP is a local one on 384 of them (:func:`~.large.local_model`).
 
     Running jobs, and suggestions already made in the same call, are pending points: they are
     added to the model at its posterior mean (kriging believer, hyperparameters kept, the
