@@ -176,11 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
+    # Method-major: with several workers the slowest method's runs start first.
     tasks = [
         (name, m + suffix, seed, budgets)
         for name in names
-        for seed in range(args.first_seed, args.first_seed + args.seeds)
         for m in methods
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
 
     def record(task: tuple[str, str, int, list[int]], kept: dict[str, Any]) -> None:

@@ -33,8 +33,8 @@ Usage (from the repository root)::
         [--problem hartmann6] [--large-repeats 3] [--cap 120] [--plot]
         [--out benchmarks/results/overhead.json]
 
-``--plot`` also draws the median wall time against observations, log-log, next to the JSON
-(``.png``).
+``--plot`` also draws the median wall and CPU times against observations, log-log, next to
+the JSON (``.png``).
 """
 
 from __future__ import annotations
@@ -148,8 +148,9 @@ def _ax(space: SearchSpace, data: Data, seed: int) -> Prepare:
     import logging
 
     from ax.api.client import Client
+    from ax.utils.common.logger import set_ax_logger_levels
 
-    logging.getLogger("ax").setLevel(logging.ERROR)
+    set_ax_logger_levels(logging.ERROR)
     parameters = _ax_parameters(space)
 
     def prepare() -> Call:
@@ -159,6 +160,16 @@ def _ax(space: SearchSpace, data: Data, seed: int) -> Prepare:
         for hp, v in data:
             index = client.attach_trial(parameters=hp)
             client.complete_trial(trial_index=index, raw_data={"loss": v})
+        # The default strategy moves on from its initial nodes (centre, Sobol) one call at a
+        # time; those untimed calls' trials are marked failed so they are not pending points.
+        for _ in range(3):
+            for index in client.get_next_trials(max_trials=1):
+                client.mark_trial_failed(trial_index=index)
+            if client._generation_strategy.current_node_name not in (
+                "CenterOfSearchSpace",
+                "Sobol",
+            ):
+                break
 
         def call() -> None:
             client.get_next_trials(max_trials=1)
@@ -233,7 +244,7 @@ def print_table(rows: list[dict[str, Any]], methods: Sequence[str]) -> str:
 
 
 def plot(rows: list[dict[str, Any]], methods: Sequence[str], title: str, path: Path) -> None:
-    """Median wall time per suggestion against observations, log-log, one line per method."""
+    """Median wall and CPU time per suggestion against observations, log-log, per method."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -241,9 +252,14 @@ def plot(rows: list[dict[str, Any]], methods: Sequence[str], title: str, path: P
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for m in methods:
-        pts = [(r["n"], r[m]["median_ms"] / 1e3) for r in rows if "median_ms" in r[m]]
-        if pts:
-            ax.plot(*zip(*pts), marker="o", label=m)
+        done = [r for r in rows if "median_ms" in r[m]]
+        if not done:
+            continue
+        n = [r["n"] for r in done]
+        (line,) = ax.plot(n, [r[m]["median_ms"] / 1e3 for r in done], marker="o", label=m)
+        # CPU time beside wall time: on a shared machine the wall time also counts waiting.
+        cpu = [r[m]["median_cpu_ms"] / 1e3 for r in done]
+        ax.plot(n, cpu, linestyle="--", linewidth=1, color=line.get_color(), label=f"{m}, CPU")
     ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
