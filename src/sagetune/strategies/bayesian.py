@@ -25,6 +25,7 @@ from sagetune.strategies.gp import (
     maximize_log_ei,
     warp_values,
 )
+from sagetune.strategies.large import LARGE_N, local_model
 
 _MAX_COMBOS = 64  # categorical combinations enumerated exactly up to this many
 _MAX_ENUMERATED = 4096  # fully discrete spaces up to this size are scored point by point
@@ -72,7 +73,8 @@ class BayesianStrategy(Strategy):
     plateau near the best (cross-validation scores that differ by a sample, say) is not
     sampled over and over.
     Beyond 256 observations the kernel hyperparameters are fitted on a seeded subset (the best
-    quarter plus a random sample) and the GP is conditioned on all the data.
+    quarter plus a random sample) and the GP is conditioned on all the data; from 512 on, the
+    GP is a local one on 384 of them (:func:`~.large.local_model`).
 
     Running jobs, and suggestions already made in the same call, are pending points: they are
     added to the model at its posterior mean (kriging believer, hyperparameters kept, the
@@ -179,7 +181,9 @@ class BayesianStrategy(Strategy):
             if hp is None and len(y_raw) >= 2:
                 if model is None:
                     y = warp_values(np.asarray(y_raw))
-                    model = self._fit(np.asarray(x_data), y, self.rng(observations, salt=1))
+                    # Past LARGE_N values, a GP on a local subset of them (see large.py).
+                    fit = local_model if len(y) >= LARGE_N else self._fit
+                    model = fit(np.asarray(x_data), y, self.rng(observations, salt=1))
                     # Incumbent: the lowest posterior mean at an observed point, not the lowest
                     # observation. The same when values are exact; with noise, a lucky draw
                     # would otherwise set a bar EI can never clear near the real optimum.
