@@ -8,8 +8,8 @@ of ``GPSampler``) and TPE's per-parameter ``sample_independent``. So all the sam
 one suggestion happens inside the timed region.
 
 The other peers are timed the same way, around the call that produces a suggestion: Ax's
-``Client.get_next_trials`` (its generation strategy: model fit and acquisition optimisation),
-SMAC3's ``ask`` (random-forest or GP fit and the acquisition search) and HEBO's ``suggest``.
+``Client.get_next_trials`` (its generation strategy: model fit and acquisition optimisation)
+and SMAC3's ``ask`` (random-forest or GP fit and the acquisition search).
 Each sees the same ranges as sagetune (see :func:`peer_ranges`), and every suggestion is
 checked against the sagetune space before it is evaluated.
 """
@@ -267,8 +267,8 @@ class OptunaMethod(PeerMethod):
 
 
 def quiet_peers() -> None:
-    """Silence Ax's, BoTorch's, SMAC's and HEBO's logging and warnings (one line a trial)."""
-    for name in ("ax", "botorch", "gpytorch", "linear_operator", "smac", "hebo", "pymoo"):
+    """Silence Ax's, BoTorch's and SMAC's logging and warnings (one line a trial)."""
+    for name in ("ax", "botorch", "gpytorch", "linear_operator", "smac"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         # Ax's loggers write through a handler of their own at INFO.
@@ -278,7 +278,7 @@ def quiet_peers() -> None:
         set_stderr_log_level(logging.ERROR)
     except ImportError:
         pass
-    for module in ("ax", "botorch", "gpytorch", "linear_operator", "smac", "ConfigSpace", "hebo"):
+    for module in ("ax", "botorch", "gpytorch", "linear_operator", "smac", "ConfigSpace"):
         warnings.filterwarnings("ignore", module=module)
     warnings.filterwarnings("ignore", message=".*(botorch|BoTorch|SMAC|pyrfr).*")
 
@@ -392,47 +392,6 @@ class SmacMethod(PeerMethod):
         self.smac.tell(handle, TrialValue(cost=value), save=False)
 
 
-class HeboMethod(PeerMethod):
-    """HEBO with its defaults on a ``DesignSpace`` of the same ranges (``pow`` for log
-    ranges, ``pow_int`` for log integers), ``suggest(n)`` / ``observe``.
-
-    HEBO has no notion of pending points: a batch is ``suggest(n)``, chosen together, but
-    blind to the jobs still running from earlier batches. HEBO draws from numpy's and torch's
-    global generators, so each run seeds both first (runs in one process go one at a time).
-    """
-
-    def __init__(self, space: SearchSpace, seed: int):
-        import numpy as np
-        import torch
-        from hebo.design_space.design_space import DesignSpace
-        from hebo.optimizers.hebo import HEBO
-
-        super().__init__(space)
-        quiet_peers()
-        np.random.seed(seed)
-        torch.manual_seed(seed)
-        spec: list[dict[str, Any]] = []
-        for r in self.ranges:
-            if r.kind == "choice":
-                spec.append({"name": r.name, "type": "cat", "categories": list(r.choices)})
-            elif r.log:
-                kind = "pow_int" if r.kind == "int" else "pow"
-                spec.append({"name": r.name, "type": kind, "lb": r.low, "ub": r.high, "base": 10})
-            else:
-                kind = "int" if r.kind == "int" else "num"
-                spec.append({"name": r.name, "type": kind, "lb": r.low, "ub": r.high})
-        self.hebo = HEBO(DesignSpace().parse(spec), scramble_seed=seed)
-
-    def _suggest(self, n: int) -> list[tuple[Mapping[str, Any], Any]]:
-        rec = self.hebo.suggest(n_suggestions=n)
-        return [(rec.iloc[i].to_dict(), rec.iloc[[i]]) for i in range(len(rec))]
-
-    def _observe(self, handle: Any, value: float) -> None:
-        import numpy as np
-
-        self.hebo.observe(handle, np.array([[value]]))
-
-
 def _tpe(seed: int) -> Any:
     import optuna
 
@@ -457,7 +416,7 @@ _OPTUNA_SAMPLERS: dict[str, Callable[[int], Any]] = {
     "optuna-random": _optuna_random,
 }
 _SAGETUNE_STRATEGIES = {"sagetune-bayesian": "Bayesian", "sagetune-random": "Random"}
-_PEERS = ("ax", "smac", "hebo")
+_PEERS = ("ax", "smac")
 METHODS = tuple(_SAGETUNE_STRATEGIES) + tuple(_OPTUNA_SAMPLERS) + _PEERS
 
 
@@ -472,6 +431,4 @@ def make_method(name: str, space: SearchSpace, seed: int, budget: int) -> Method
         return AxMethod(space, seed)
     if name == "smac":
         return SmacMethod(space, seed, budget)
-    if name == "hebo":
-        return HeboMethod(space, seed)
     raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")

@@ -23,9 +23,10 @@ while iterating on a strategy.
 Each finished run is appended at once to ``OUT.runs.jsonl`` (one JSON object a line: problem,
 method, seed, budget, run), so a run cut short still leaves every finished run; ``--reuse``
 takes such a file as well as a results JSON (``--reuse OUT.runs.jsonl --reuse-methods all``
-resumes, or rebuilds the tables from what finished when given the same options).
+resumes it; adding ``--reuse-only`` tabulates what finished, running nothing).
 Runs go seed by seed (every problem and method for seed 0, then seed 1, ...), so a cut-short
-file holds whole seeds.
+file holds whole seeds; ``--by-problem`` runs every seed of a problem before the next one
+instead, so it holds whole problems.
 Writes the raw JSON, a Markdown copy of the tables (``.md`` beside it) and a PNG of mean
 best-so-far against jobs (``.png`` beside it).
 """
@@ -595,6 +596,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "whose seeded runs do not depend on sagetune's code)",
     )
     ap.add_argument(
+        "--by-problem",
+        action="store_true",
+        help="run every seed of a problem before the next problem, in the order of "
+        "--problems (default: seed by seed over every problem)",
+    )
+    ap.add_argument(
+        "--reuse-only",
+        action="store_true",
+        help="run nothing: tabulate the reused runs, per problem the seeds every method "
+        "finished (for a run cut short)",
+    )
+    ap.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -641,6 +654,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if cap is not None and not args.full_seeds and seed >= cap:
                 continue
             tasks += [(name, m, seed, args.budget) for m in args.methods]
+    if args.by_problem:
+        order = {name: i for i, name in enumerate(args.problems)}
+        tasks.sort(key=lambda t: order[t[0]])  # stable: seeds stay in order
     done: dict[tuple[str, str, int], dict[str, Any]] = {}
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -648,6 +664,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     resuming = args.reuse is not None and args.reuse.resolve() == log_path.resolve()
     if args.reuse is not None:
         tasks = _take_reused(args.reuse, args.reuse_methods, tasks, done)
+    if args.reuse_only:
+        tasks = []
     with log_path.open("a" if resuming else "w") as log:
 
         def record(name: str, m: str, seed: int, run: dict[str, Any]) -> None:
@@ -670,8 +688,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 record(name, m, seed, _report(name, m, seed, _task(name, m, seed, budget)))
     for name in args.problems:
         problem = PROBLEMS[name]
-        keys = [k for k in done if k[0] == name]
-        seeds = sorted({k[2] for k in keys})
+        # The seeds every method finished (all of them, unless a run was cut short).
+        seeds = sorted(
+            set.intersection(
+                *({k[2] for k in done if k[0] == name and k[1] == m} for m in args.methods)
+            )
+        )
+        if not seeds:
+            print(f"{name}: no seed finished by every method, left out", file=sys.stderr)
+            continue
         runs = {m: [done[name, m, s] for s in seeds] for m in args.methods}
         rows = summarise(problem, runs)
         results["problems"][name] = {
