@@ -15,6 +15,12 @@ _PACKAGES = (
     "scipy",
     "optuna",
     "torch",
+    # The other peers of benchmarks.quality and what their models run on.
+    "ax-platform",
+    "botorch",
+    "gpytorch",
+    "smac",
+    "ConfigSpace",
     "xgboost",
     "xgboost-cpu",
     "scikit-learn",

@@ -20,6 +20,13 @@ problem may cap its seeds unless ``--full-seeds`` is given. ``--reuse`` copies t
 listed methods from an earlier results file instead of running them again (the Optuna samplers
 by default: their seeded runs do not depend on sagetune's code), which saves most of the time
 while iterating on a strategy.
+Each finished run is appended at once to ``OUT.runs.jsonl`` (one JSON object a line: problem,
+method, seed, budget, run), so a run cut short still leaves every finished run; ``--reuse``
+takes such a file as well as a results JSON (``--reuse OUT.runs.jsonl --reuse-methods all``
+resumes it; adding ``--reuse-only`` tabulates what finished, running nothing).
+Runs go seed by seed (every problem and method for seed 0, then seed 1, ...), so a cut-short
+file holds whole seeds; ``--by-problem`` runs every seed of a problem before the next one
+instead, so it holds whole problems.
 Writes the raw JSON, a Markdown copy of the tables (``.md`` beside it) and a PNG of mean
 best-so-far against jobs (``.png`` beside it).
 """
@@ -74,7 +81,7 @@ def run_one(problem: Problem, method: str, seed: int, budget: int) -> dict[str, 
     configuration with the best value observed so far: the one a user would pick.
     """
     name, q = _parallel(method)
-    opt = make_method(name, problem.space, seed)
+    opt = make_method(name, problem.space, seed, budget)
     hps: list[dict[str, Any]] = []
     values: list[float] = []
     best: list[float] = []
@@ -491,20 +498,46 @@ def report(path: Path) -> int:
     return 0
 
 
+def runs_path(out: Path) -> Path:
+    """Where the runs of a results file are appended as they finish (``OUT.runs.jsonl``)."""
+    return out.with_suffix(".runs.jsonl")
+
+
+def load_runs(path: Path) -> dict[tuple[str, str, int, int], dict[str, Any]]:
+    """The runs of an earlier results file (JSON) or runs file (JSON lines), by (problem,
+    method, seed, budget)."""
+    runs: dict[tuple[str, str, int, int], dict[str, Any]] = {}
+    if path.suffix == ".jsonl":
+        for line in path.read_text().splitlines():
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # the last line of a run killed while writing
+            runs[rec["problem"], rec["method"], rec["seed"], rec["budget"]] = rec["run"]
+        return runs
+    old = json.loads(path.read_text())
+    for name, pr in old.get("problems", {}).items():
+        for m, rr in pr.get("runs", {}).items():
+            for r in rr:
+                runs[name, m, r["seed"], len(r["values"])] = r
+    return runs
+
+
 def _take_reused(
     path: Path,
     methods: list[str],
     tasks: list[tuple[str, str, int, int]],
     done: dict[tuple[str, str, int], dict[str, Any]],
 ) -> list[tuple[str, str, int, int]]:
-    """Fill ``done`` with the runs of ``methods`` found in an earlier results file (same
-    problem, seed and budget) and return the tasks still to run."""
-    old = json.loads(path.read_text())
+    """Fill ``done`` with the runs of ``methods`` (``all``: every method) found in an earlier
+    results or runs file (same problem, seed and budget) and return the tasks still to run."""
+    old = load_runs(path)
     todo = []
     for name, m, seed, budget in tasks:
-        runs = old.get("problems", {}).get(name, {}).get("runs", {}).get(m, [])
-        run = next((r for r in runs if r["seed"] == seed and len(r["values"]) == budget), None)
-        if m in methods and run is not None:
+        run = old.get((name, m, seed, budget))
+        if (m in methods or "all" in methods) and run is not None:
             done[name, m, seed] = run
         else:
             todo.append((name, m, seed, budget))
@@ -559,8 +592,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--reuse-methods",
         default="optuna-tpe,optuna-gp,optuna-random,optuna-gp@4,optuna-gp@8",
-        help="methods whose runs --reuse takes (default: the Optuna samplers, "
+        help="methods whose runs --reuse takes, or 'all' (default: the Optuna samplers, "
         "whose seeded runs do not depend on sagetune's code)",
+    )
+    ap.add_argument(
+        "--by-problem",
+        action="store_true",
+        help="run every seed of a problem before the next problem, in the order of "
+        "--problems (default: seed by seed over every problem)",
+    )
+    ap.add_argument(
+        "--reuse-only",
+        action="store_true",
+        help="run nothing: tabulate the reused runs, per problem the seeds every method "
+        "finished (for a run cut short)",
     )
     ap.add_argument(
         "--workers",
@@ -603,28 +648,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     md_parts: list[str] = []
     tasks = []
-    for name in args.problems:
-        problem = PROBLEMS[name]
-        n_seeds = args.seeds
-        if problem.default_seeds is not None and not args.full_seeds:
-            n_seeds = min(n_seeds, problem.default_seeds)
-        tasks += [(name, m, seed, args.budget) for seed in range(n_seeds) for m in args.methods]
+    for seed in range(args.seeds):
+        for name in args.problems:
+            cap = PROBLEMS[name].default_seeds
+            if cap is not None and not args.full_seeds and seed >= cap:
+                continue
+            tasks += [(name, m, seed, args.budget) for m in args.methods]
+    if args.by_problem:
+        order = {name: i for i, name in enumerate(args.problems)}
+        tasks.sort(key=lambda t: order[t[0]])  # stable: seeds stay in order
     done: dict[tuple[str, str, int], dict[str, Any]] = {}
+    out: Path = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log_path = runs_path(out)
+    resuming = args.reuse is not None and args.reuse.resolve() == log_path.resolve()
     if args.reuse is not None:
         tasks = _take_reused(args.reuse, args.reuse_methods, tasks, done)
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as pool:
-            futures = {pool.submit(_task, *t): t for t in tasks}
-            for fut in as_completed(futures):
-                name, m, seed, _ = futures[fut]
-                done[name, m, seed] = _report(name, m, seed, fut.result())
-    else:
-        for name, m, seed, budget in tasks:
-            done[name, m, seed] = _report(name, m, seed, _task(name, m, seed, budget))
+    if args.reuse_only:
+        tasks = []
+    with log_path.open("a" if resuming else "w") as log:
+
+        def record(name: str, m: str, seed: int, run: dict[str, Any]) -> None:
+            done[name, m, seed] = run
+            rec = {"problem": name, "method": m, "seed": seed, "budget": args.budget, "run": run}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+
+        if not resuming:
+            for (name, m, seed), run in list(done.items()):
+                record(name, m, seed, run)
+        if args.workers > 1:
+            with ProcessPoolExecutor(args.workers) as pool:
+                futures = {pool.submit(_task, *t): t for t in tasks}
+                for fut in as_completed(futures):
+                    name, m, seed, _ = futures[fut]
+                    record(name, m, seed, _report(name, m, seed, fut.result()))
+        else:
+            for name, m, seed, budget in tasks:
+                record(name, m, seed, _report(name, m, seed, _task(name, m, seed, budget)))
     for name in args.problems:
         problem = PROBLEMS[name]
-        keys = [k for k in done if k[0] == name]
-        seeds = sorted({k[2] for k in keys})
+        # The seeds every method finished (all of them, unless a run was cut short).
+        seeds = sorted(
+            set.intersection(
+                *({k[2] for k in done if k[0] == name and k[1] == m} for m in args.methods)
+            )
+        )
+        if not seeds:
+            print(f"{name}: no seed finished by every method, left out", file=sys.stderr)
+            continue
         runs = {m: [done[name, m, s] for s in seeds] for m in args.methods}
         rows = summarise(problem, runs)
         results["problems"][name] = {
@@ -650,8 +722,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["wall_seconds"] = time.time() - started
     results["load_average_at_end"] = load_average()
 
-    out: Path = args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     out.with_suffix(".md").write_text("\n".join(md_parts))
     plot(results, out.with_suffix(".png"))
