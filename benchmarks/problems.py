@@ -3,11 +3,13 @@
 Every objective takes a dict of hyperparameters and returns a value to MINIMISE, as sagetune's
 strategies see it (the AUC and accuracy problems return ``-AUC`` / ``-accuracy``).
 
-The suite covers: low-dimensional smooth (Branin), multimodal (Ackley 5-D, Levy 4-D,
-Hartmann6), 10-20 dimensional (Rosenbrock 10-D, Hartmann6 embedded in 20-D), log-scaled
-"learning-rate" ranges (``lr_sgd``), a mixed integer/categorical space (``mixed_net``), a noisy
-objective (``noisy_hartmann6``) and three real tuning tasks on data sets bundled with
-scikit-learn (XGBoost, SVM, histogram gradient boosting; nothing downloaded).
+The suite covers: low-dimensional smooth (Branin), multimodal (Ackley 5-D and 8-D, Levy 4-D,
+Hartmann6, Shekel 4-D, Michalewicz 5-D, Styblinski-Tang 5-D, Rastrigin 5-D), 10-25
+dimensional with few active ranges (Rosenbrock 10-D, Hartmann6 in 20-D, Branin in 25-D),
+log-scaled "learning-rate" ranges (``lr_sgd``), mixed integer/categorical spaces
+(``mixed_net``, ``lr_optimizer``), noisy objectives (``noisy_hartmann6``,
+``noisy_branin_in25``) and four real tuning tasks on data sets bundled with scikit-learn
+(XGBoost, SVM, histogram gradient boosting, MLP; nothing downloaded).
 
 - Branin (Branin-Hoo), as in Dixon & Szegő (1978), "The global optimization problem: an
   introduction", and the Virtual Library of Simulation Experiments (Surjanovic & Bingham,
@@ -43,6 +45,28 @@ scikit-learn (XGBoost, SVM, histogram gradient boosting; nothing downloaded).
 - ``hgb_diabetes``: 3-fold CV mean squared error (divided by 1000) of scikit-learn's
   ``HistGradientBoostingRegressor`` on the bundled diabetes data, five ranges (learning rate,
   leaves, minimum leaf size, L2 penalty, feature fraction), integers and logarithmic ranges.
+- ``branin_in25``: Branin on two of twenty-five ``[0, 1]`` ranges (rescaled to its box); the
+  other twenty-three do nothing (few active ranges among many, minimum 0.397887).
+  ``noisy_branin_in25`` observes it with Gaussian noise of standard deviation 1.
+- Shekel 4-D (``m = 10``) on ``[0, 10]^4``, minimum -10.536284 at (4, 4, 4, 4), with nine other
+  narrow basins (Shekel 1971; https://www.sfu.ca/~ssurjano/shekel.html).
+- Michalewicz 5-D (``m = 10``) on ``[0, pi]^5``, minimum -4.687658, steep ridges and ``d!``
+  local minima (Michalewicz 1992; https://www.sfu.ca/~ssurjano/michal.html).
+- Styblinski-Tang 5-D on ``[-5, 5]^5``, minimum -39.16617 per dimension at -2.903534, with a
+  second basin per dimension near 2.75 (Styblinski & Tang 1990;
+  https://www.sfu.ca/~ssurjano/stybtang.html).
+- Rastrigin 5-D on ``[-5.12, 5.12]^5``, minimum 0 at the origin, a regular grid of local
+  minima (Rastrigin 1974; https://www.sfu.ca/~ssurjano/rastr.html).
+- Ackley 8-D, as Ackley 5-D in eight dimensions.
+- ``lr_optimizer``: a synthetic loss over a logarithmic learning rate and weight decay, an
+  integer (logarithmic) batch size and an optimiser choice. SGD has a broad, easy basin 0.18
+  above the optimum; Adam's basin is the best but narrow and at a learning rate a hundred
+  times smaller, and each optimiser diverges (a flat loss of 1.5) above its own threshold, so
+  a search that settles on SGD's learning rates never sees Adam at its best. Minimum 0.
+- ``mlp_digits``: minus the validation accuracy (one seeded 70/30 split) of scikit-learn's
+  ``MLPClassifier`` (one hidden layer, 15 epochs) on the bundled digits, tuning the units,
+  the L2 penalty, the initial learning rate (logarithmic) and the solver (``adam`` or
+  ``sgd``, whose best learning rates differ by orders of magnitude).
 """
 
 from __future__ import annotations
@@ -281,6 +305,103 @@ def hgb_diabetes(p: Mapping[str, Any]) -> float:
     return float(mse) / 1000.0
 
 
+_BRANIN_IN25 = (4, 17)  # the two ranges that matter, as (x1, x2); the rest are ignored
+
+
+def branin_in25(p: Mapping[str, Any]) -> float:
+    """Branin of two of twenty-five unit ranges, rescaled to its box (minimum 0.397887)."""
+    u1, u2 = (float(p[f"x{j}"]) for j in _BRANIN_IN25)
+    return branin({"x1": -5.0 + 15.0 * u1, "x2": 15.0 * u2})
+
+
+_SHEKEL_BETA = 0.1 * np.array([1, 2, 2, 4, 4, 6, 3, 7, 5, 5], dtype=float)
+_SHEKEL_C = np.array(
+    [
+        [4.0, 1.0, 8.0, 6.0, 3.0, 2.0, 5.0, 8.0, 6.0, 7.0],
+        [4.0, 1.0, 8.0, 6.0, 7.0, 9.0, 3.0, 1.0, 2.0, 3.6],
+        [4.0, 1.0, 8.0, 6.0, 3.0, 2.0, 5.0, 8.0, 6.0, 7.0],
+        [4.0, 1.0, 8.0, 6.0, 7.0, 9.0, 3.0, 1.0, 2.0, 3.6],
+    ]
+)
+
+
+def shekel(p: Mapping[str, Any]) -> float:
+    """Shekel function with m = 10 in 4-D (minimum -10.536284 at (4, 4, 4, 4))."""
+    x = np.array([float(v) for v in p.values()])
+    return float(-np.sum(1.0 / (np.sum((x[:, None] - _SHEKEL_C) ** 2, axis=0) + _SHEKEL_BETA)))
+
+
+def michalewicz(p: Mapping[str, Any]) -> float:
+    """Michalewicz function (m = 10) in as many dimensions as ranges (5-D minimum -4.687658)."""
+    x = np.array([float(v) for v in p.values()])
+    i = np.arange(1, len(x) + 1)
+    return float(-np.sum(np.sin(x) * np.sin(i * x * x / math.pi) ** 20))
+
+
+def styblinski_tang(p: Mapping[str, Any]) -> float:
+    """Styblinski-Tang function (minimum -39.16617 per dimension at -2.903534)."""
+    x = np.array([float(v) for v in p.values()])
+    return float(0.5 * np.sum(x**4 - 16.0 * x**2 + 5.0 * x))
+
+
+def rastrigin(p: Mapping[str, Any]) -> float:
+    """Rastrigin function in as many dimensions as ranges (minimum 0 at the origin)."""
+    x = np.array([float(v) for v in p.values()])
+    return float(10.0 * len(x) + np.sum(x * x - 10.0 * np.cos(2.0 * math.pi * x)))
+
+
+_LR_OPT = {
+    "sgd": (0.18, -1.0, 0.15),
+    "adam": (0.0, -3.3, 1.2),
+    "rmsprop": (0.08, -3.8, 0.8),
+    "adagrad": (0.3, -1.7, 0.3),
+}  # optimiser -> (loss offset, best log10 lr at batch 64, curvature in log10 lr)
+
+
+def lr_optimizer(p: Mapping[str, Any]) -> float:
+    """Synthetic loss of a learning rate and an optimiser choice (minimum 0); see above."""
+    offset, best, curv = _LR_OPT[str(p["optimizer"])]
+    log_bs = math.log2(int(p["batch_size"]))
+    best += 0.15 * (log_bs - 6.0)  # larger batches take larger steps
+    log_lr = math.log10(float(p["lr"]))
+    if log_lr > best + 1.2:
+        return 1.5  # diverged
+    return (
+        offset
+        + curv * (log_lr - best) ** 2
+        + 0.03 * (math.log10(float(p["weight_decay"])) + 4.0) ** 2
+        + 0.01 * (log_bs - 6.0) ** 2
+    )
+
+
+def mlp_digits(p: Mapping[str, Any]) -> float:
+    """Minus the validation accuracy of a one-layer MLP on digits (15 epochs, seeded split)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits
+
+    x, y = _digits()
+    # One seeded split rather than cross-validation keeps a job near a tenth of a second.
+    x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.3, random_state=0, stratify=y)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(int(p["units"]),),
+        alpha=float(p["alpha"]),
+        learning_rate_init=float(p["learning_rate_init"]),
+        solver=str(p["solver"]),
+        batch_size=128,
+        max_iter=15,
+        random_state=0,
+    )
+    # Fifteen epochs rarely converge: that is the budget, not a fault worth a warning.
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(x_tr, y_tr)
+    return -float(clf.score(x_va, y_va))
+
+
 def _box(names: list[str], lo: float, hi: float) -> SearchSpace:
     return SearchSpace({n: ContinuousParameter(lo, hi, "Linear") for n in names})
 
@@ -386,6 +507,66 @@ PROBLEMS: dict[str, Problem] = {
                 "min_samples_leaf": IntegerParameter(1, 100, "Logarithmic"),
                 "l2_regularization": ContinuousParameter(1e-4, 100.0, "Logarithmic"),
                 "max_features": ContinuousParameter(0.1, 1.0, "Linear"),
+            }
+        ),
+        optimum=None,
+    ),
+    "branin_in25": Problem(
+        "branin_in25",
+        branin_in25,
+        _box([f"x{i}" for i in range(25)], 0.0, 1.0),
+        optimum=0.397887,
+    ),
+    "noisy_branin_in25": Problem(
+        "noisy_branin_in25",
+        branin_in25,
+        _box([f"x{i}" for i in range(25)], 0.0, 1.0),
+        optimum=0.397887,
+        noise_sd=1.0,
+    ),
+    "shekel4": Problem(
+        "shekel4", shekel, _box([f"x{i}" for i in range(4)], 0.0, 10.0), optimum=-10.536284
+    ),
+    "michalewicz5": Problem(
+        "michalewicz5",
+        michalewicz,
+        _box([f"x{i}" for i in range(5)], 0.0, math.pi),
+        optimum=-4.687658,
+    ),
+    "styblinski_tang5": Problem(
+        "styblinski_tang5",
+        styblinski_tang,
+        _box([f"x{i}" for i in range(5)], -5.0, 5.0),
+        optimum=-39.166166 * 5,
+    ),
+    "rastrigin5": Problem(
+        "rastrigin5", rastrigin, _box([f"x{i}" for i in range(5)], -5.12, 5.12), optimum=0.0
+    ),
+    "ackley8": Problem(
+        "ackley8", ackley, _box([f"x{i}" for i in range(8)], -32.768, 32.768), optimum=0.0
+    ),
+    "lr_optimizer": Problem(
+        "lr_optimizer",
+        lr_optimizer,
+        SearchSpace(
+            {
+                "lr": ContinuousParameter(1e-6, 1.0, "Logarithmic"),
+                "weight_decay": ContinuousParameter(1e-7, 1e-1, "Logarithmic"),
+                "batch_size": IntegerParameter(16, 512, "Logarithmic"),
+                "optimizer": CategoricalParameter(["sgd", "adam", "rmsprop", "adagrad"]),
+            }
+        ),
+        optimum=0.0,
+    ),
+    "mlp_digits": Problem(
+        "mlp_digits",
+        mlp_digits,
+        SearchSpace(
+            {
+                "units": IntegerParameter(8, 64, "Logarithmic"),
+                "alpha": ContinuousParameter(1e-6, 1.0, "Logarithmic"),
+                "learning_rate_init": ContinuousParameter(1e-5, 1.0, "Logarithmic"),
+                "solver": CategoricalParameter(["sgd", "adam"]),
             }
         ),
         optimum=None,
