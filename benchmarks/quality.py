@@ -161,6 +161,8 @@ def summarise(problem: Problem, runs: dict[str, list[dict[str, Any]]]) -> list[d
             "seeds": n,
             "mean_best": float(f.mean()),
             "se_best": standard_error(f),
+            "median_best": float(np.median(f)),
+            "worst_best": float(f.max()),
             "mean_rank": float(np.mean(ranks[i])),
             "median_suggest_ms": float(np.median(secs) * 1e3),
             "median_model_suggest_ms": float(np.median(late) * 1e3) if late.size else math.nan,
@@ -189,7 +191,7 @@ def _ms(x: float) -> str:
 
 def table_rows(problem: Problem, rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """Header and formatted cells of one problem's table."""
-    header = ["method", "seeds", "mean best", "SE", "mean rank"]
+    header = ["method", "seeds", "mean best", "SE", "median", "worst seed", "mean rank"]
     if problem.optimum is not None:
         header += ["mean regret", "median regret"]
     header += ["median ms", f"median ms, jobs {MODEL_PHASE + 1}+", "suggest s/run"]
@@ -200,6 +202,8 @@ def table_rows(problem: Problem, rows: list[dict[str, Any]]) -> tuple[list[str],
             str(r["seeds"]),
             _fmt(r["mean_best"], 5),
             _fmt(r["se_best"], 4),
+            _fmt(r.get("median_best", math.nan), 5),
+            _fmt(r.get("worst_best", math.nan), 5),
             "-" if math.isnan(r["mean_rank"]) else f"{r['mean_rank']:.2f}",
         ]
         if problem.optimum is not None:
