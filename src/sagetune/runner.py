@@ -211,10 +211,11 @@ class TuningJobRunner:
     def _notify(self) -> None:
         if self.progress is not None:
             # A running job has no objective yet: the display shows its last reported value.
+            # Looked up by running job, not over every job's curve.
             latest = {
                 name: self.spec.to_minimize(curve[-1][1])  # to_minimize is its own inverse
-                for name, curve in self._curves.items()
-                if curve and name in self._running
+                for name in self._running
+                if (curve := self._curves.get(name))
             }
             self.progress.update(self.record, list(self.jobs.values()), latest)
 
