@@ -57,9 +57,9 @@ class StoreUnavailable(RuntimeError):
 
 
 class LeaseLost(RuntimeError):
-    """Another tuner took a tuning job over while this process could not reach the store for
-    longer than its lease: this process must write nothing more for that job (the store's
-    record is the new tuner's) and stop."""
+    """Another tuner took a tuning job over while this process could not reach the store, or
+    was suspended, for longer than its lease: this process must write nothing more for that
+    job (the store's record is the new tuner's) and stop."""
 
 
 class StoreNotWritable(StoreUnavailable):

@@ -357,6 +357,44 @@ class TestStoreContract:
         assert store.acquire_lease("t1", "c", ttl_seconds=20.0, dead_owner="b")
         assert store.get_tuning_job("t1").owner == "c"
 
+    def test_a_tuner_whose_lease_was_taken_writes_nothing_more(self, store: Store) -> None:
+        if store.url == "sqlite://":
+            pytest.skip("a second process needs a database it can open too")
+        from sagetune.errors import LeaseLost
+
+        store.create_tuning_job(tuning())
+        store.create_tuning_job(tuning("t2"))
+        assert store.acquire_lease("t1", "a", ttl_seconds=20.0)
+        store.create_training_job(training(1))
+        store.add_metric_points([MetricPoint("t1-001", "loss", 1.0, 1, 1.0)])
+        # Another tuner takes the job over while this one is suspended (its connection and
+        # its lease record intact, its heartbeat not yet run).
+        other = open_store(store.url)
+        assert other.acquire_lease("t1", "b", ttl_seconds=20.0, dead_owner="a")
+        before = (other.get_tuning_job("t1"), other.list_training_jobs("t1"))
+        points = other.metric_points(["t1-001"])
+        writes: list[Callable[[], Any]] = [
+            lambda: store.update_training_job("t1-001", status="Completed", objective=2.0),
+            lambda: store.add_metric_points([MetricPoint("t1-001", "loss", 0.5, 2, 2.0)]),
+            lambda: store.create_training_job(training(2)),
+            lambda: store.create_training_jobs([training(3)]),
+            lambda: store.update_tuning_job("t1", status="Completed", ended_at=3.0),
+        ]
+        for write in writes:
+            with pytest.raises(LeaseLost, match="'t1' was taken over by another tuner"):
+                write()
+        assert (other.get_tuning_job("t1"), other.list_training_jobs("t1")) == before
+        assert other.metric_points(["t1-001"]) == points
+        # The new tuner writes on; the old one may still write what is not that job's.
+        assert other.update_training_job("t1-001", epochs_completed=3)
+        store.create_training_job(training(1, "t2"))
+        assert store.get_training_job("t2-001").tuning_job_name == "t2"
+        # Handed back, it is the old store's to write again.
+        other.release_lease("t1", "b")
+        assert store.acquire_lease("t1", "a", ttl_seconds=20.0)
+        assert store.update_training_job("t1-001", epochs_completed=4)
+        other.close()
+
     def test_one_of_several_racing_tuners_gets_the_lease(self, store: Store) -> None:
         store.create_tuning_job(tuning())
         won: list[str] = []

@@ -51,7 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
@@ -269,6 +269,9 @@ class SQLStore:
         # they were last known to be held: then they are renewed before anything else runs.
         self._leases: dict[str, str] = {}
         self._leases_unconfirmed = False
+        # The tuning jobs whose lease this store held and found taken: nothing more is written
+        # for them from here (see ``_fence``), until this store acquires the lease again.
+        self._lost: set[str] = set()
         # Writes take the lock; reads too when they share the writers' single connection, lest
         # one thread's read end another's transaction.
         self._read_lock: contextlib.AbstractContextManager[Any] = (
@@ -356,6 +359,7 @@ class SQLStore:
             self.get_tuning_job(name)  # nothing to change, but an unknown name is still wrong
             return
         with self._lock, self.engine.begin() as conn:
+            self._fence(conn, name)
             res = conn.execute(
                 update(tuning_jobs).where(tuning_jobs.c.name == name).values(**_to_row(fields))
             )
@@ -415,6 +419,7 @@ class SQLStore:
             res = conn.execute(update(tuning_jobs).where(c.name == name, free).values(**values))
             if res.rowcount > 0:
                 self._leases[name] = owner
+                self._lost.discard(name)
         return res.rowcount > 0
 
     def renew_lease(self, name: str, owner: str) -> bool:
@@ -428,6 +433,7 @@ class SQLStore:
             )
             if res.rowcount == 0 and self._leases.get(name) == owner:
                 del self._leases[name]
+                self._lost.add(name)
         return res.rowcount > 0
 
     def release_lease(self, name: str, owner: str) -> None:
@@ -465,11 +471,56 @@ class SQLStore:
                 f"leaves the job to it"
             )
 
+    def _fence(
+        self, conn: Connection, tuning_job: str | None = None, training_jobs_named: Any = ()
+    ) -> None:
+        """Inside a write's transaction: the lease of the tuning job written is still this
+        store's, if it held one. A tuner suspended (SIGSTOP) or frozen for longer than its
+        lease wakes with its connection intact and its heartbeat not yet run; meanwhile
+        another tuner may have taken the job over. Its next write is then ``LeaseLost``, not
+        a change to the new tuner's records. One read by primary key, only while this store
+        holds or has lost a lease; on PostgreSQL the row is locked (``FOR SHARE``) until the
+        write commits, so a takeover waits for it rather than passing between the two.
+
+        Raises:
+            LeaseLost: another tuner holds that tuning job's lease now (or it was deleted).
+        """
+        if not self._leases and not self._lost:
+            return
+        t, j = tuning_jobs.c, training_jobs.c
+        if tuning_job is not None:
+            query = select(t.name, t.owner).where(t.name == tuning_job)
+        else:
+            query = (
+                select(t.name, t.owner)
+                .select_from(tuning_jobs.join(training_jobs, j.tuning_job_name == t.name))
+                .where(j.name.in_(sorted(set(training_jobs_named))))
+            )
+        if not self.is_sqlite:
+            query = query.with_for_update(read=True, of=tuning_jobs)
+        owners = dict(conn.execute(query).all())
+        written = {tuning_job} if tuning_job is not None else set(owners)
+        lost = sorted(
+            n
+            for n in written
+            if n in self._lost or (n in self._leases and owners.get(n) != self._leases[n])
+        )
+        for name in lost:
+            self._leases.pop(name, None)
+            self._lost.add(name)
+        if lost:
+            raise LeaseLost(
+                f"tuning job {lost[0]!r} was taken over by another tuner while this process "
+                f"was suspended or cut off for longer than its lease; this tuner stops and "
+                f"leaves the job to it"
+            )
+
     # training jobs ------------------------------------------------------------------------
     def create_training_job(self, record: TrainingJobRecord) -> None:
         """Insert a new training job; raises ResourceInUse if the name is taken."""
         try:
             with self._lock, self.engine.begin() as conn:
+                self._fence(conn, record.tuning_job_name)
                 conn.execute(insert(training_jobs).values(**_to_row(record.__dict__)))
         except IntegrityError:
             raise ResourceInUse(
@@ -482,6 +533,8 @@ class SQLStore:
             return
         try:
             with self._lock, self.engine.begin() as conn:
+                for tuning_job in sorted({r.tuning_job_name for r in records}):
+                    self._fence(conn, tuning_job)
                 conn.execute(insert(training_jobs), [_to_row(r.__dict__) for r in records])
         except IntegrityError:
             raise ResourceInUse(
@@ -529,6 +582,7 @@ class SQLStore:
         with self._lock, self.engine.begin() as conn:
             if not fields:
                 return conn.execute(select(c.name).where(*running)).first() is not None
+            self._fence(conn, training_jobs_named=[name])
             res = conn.execute(update(training_jobs).where(*running).values(**_to_row(fields)))
         return res.rowcount > 0
 
@@ -877,6 +931,7 @@ class SQLStore:
         dialect_insert = sqlite_insert if self.is_sqlite else postgresql_insert
         query = dialect_insert(metric_points).on_conflict_do_nothing(index_elements=_POINT_KEY)
         with self._lock, self.engine.begin() as conn:
+            self._fence(conn, training_jobs_named={p.training_job_name for p in points})
             conn.execute(query, [_to_row(p.__dict__) for p in points])
 
     def metric_points(self, training_job_names: Iterable[str]) -> list[MetricPoint]:
