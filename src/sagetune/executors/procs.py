@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -173,3 +174,20 @@ def end_orphaned_job(pgid: int | None, job_dir: Path) -> None:
         except (ProcessLookupError, PermissionError):
             pass
     sweep(job_markers(job_dir))
+
+
+def kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM to the process group ``proc`` leads, SIGKILL after ``grace`` seconds."""
+    pgid = proc.pid
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        pass
+    try:  # the leader may be gone while its children live on
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

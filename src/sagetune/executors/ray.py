@@ -104,7 +104,13 @@ from sagetune.executors.base import (
     script_failure,
 )
 from sagetune.executors.process import COOPERATIVE_STOP_SECONDS
-from sagetune.executors.procs import TRAINING_JOB_ENV, WORKER_ENV, has_children, sweep
+from sagetune.executors.procs import (
+    TRAINING_JOB_ENV,
+    WORKER_ENV,
+    has_children,
+    kill_group,
+    sweep,
+)
 from sagetune.executors.subprocess import (
     MAX_LOG_BYTES,
     MAX_POINTS_PER_METRIC,
@@ -600,7 +606,7 @@ class _SlotActor:
                 with self._lock:
                     if self._lock.wait_for(lambda: self._exit is not None, cooperative):
                         return
-        _kill_group(proc, grace)
+        kill_group(proc, grace)
 
     def finish(self, label: str, pack: bool) -> dict[str, bytes]:
         """The job attempt ``label``'s archives (packed here for a script); then its node folder is
@@ -640,7 +646,7 @@ class _SlotActor:
             if running and not script:  # the worker goes with the job it still runs
                 self._worker = None
         if running and proc is not None and proc.poll() is None:
-            _kill_group(proc, 0.0)
+            kill_group(proc, 0.0)
             proc.wait()
         if job_dir is not None:
             shutil.rmtree(job_dir, ignore_errors=True)
@@ -650,25 +656,8 @@ class _SlotActor:
         with self._jobs:
             self._release(self._label)
             if self._worker is not None and self._worker.poll() is None:
-                _kill_group(self._worker, 0.0)
+                kill_group(self._worker, 0.0)
             shutil.rmtree(self._root, ignore_errors=True)
-
-
-def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGTERM to the process group ``proc`` leads, SIGKILL after ``grace`` seconds."""
-    pgid = proc.pid
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        pass
-    try:  # the leader may be gone while its children live on
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 # In the tuner -----------------------------------------------------------------------------------

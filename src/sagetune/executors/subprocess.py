@@ -20,7 +20,6 @@ import os
 import queue
 import re
 import select
-import signal
 import subprocess
 import tarfile
 import threading
@@ -48,7 +47,7 @@ from sagetune.executors.base import (
     objective_missing,
     script_failure,
 )
-from sagetune.executors.procs import job_markers, sweep
+from sagetune.executors.procs import job_markers, kill_group, sweep
 from sagetune.s3 import StorageError
 from sagetune.training import ScriptDefinition, cli_args, prepare_job_dir
 
@@ -515,23 +514,9 @@ class SubprocessExecutor(Executor):
 
     def _kill(self, proc: subprocess.Popen[bytes], name: str) -> None:
         """SIGTERM to the process group, SIGKILL after the grace period (in a thread)."""
-        pgid = proc.pid
-
-        def kill() -> None:
-            try:
-                os.killpg(pgid, signal.SIGTERM)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(self.grace)
-            except subprocess.TimeoutExpired:
-                pass
-            try:  # the leader may be gone while its children live on
-                os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-        threading.Thread(target=kill, daemon=True, name=f"stop-{name}").start()
+        threading.Thread(
+            target=kill_group, args=(proc, self.grace), daemon=True, name=f"stop-{name}"
+        ).start()
 
     def _terminate(self, run: _Run, reason: str) -> None:
         run.stop_reason = reason
