@@ -84,13 +84,24 @@ def fill_store(store: Any, jobs: int, points: int) -> float:
 
     t_fill = time.perf_counter()
     service.create_tuning_job(store, tuning_request(NAME, jobs), base_dir=Path.cwd())
-    steps = max(points // max(jobs, 1) // 2, 1)  # per metric
+    # Early-stopped jobs end after 2 to about half the planned epochs, as a stopping rule
+    # cuts them, so the cost answer estimates what stopping saved; the other jobs run the
+    # planned epochs, as many as make ``points`` in all (two metrics an epoch).
+    half = max(points // max(jobs, 1) // 2 - 2, 1)
+    statuses = [
+        "Failed" if seq % 50 == 0 else "Stopped" if seq % 7 == 0 else "Completed"
+        for seq in range(1, jobs + 1)
+    ]
+    stopped = [2 + seq % half for seq, st in enumerate(statuses, 1) if st == "Stopped"]
+    full = len(statuses) - len(stopped)
+    planned = max(-(-(points // 2 - sum(stopped)) // max(full, 1)), 1)
     t0 = time.time() - jobs * 2.0
     records = []
-    for seq in range(1, jobs + 1):
+    for seq, status in enumerate(statuses, 1):
         x, n = (seq * 0.618) % 1.0, 1 + seq % 9
         start = t0 + 2.0 * seq
-        status = "Failed" if seq % 50 == 0 else "Stopped" if seq % 7 == 0 else "Completed"
+        epochs = 2 + seq % half if status == "Stopped" else planned
+        seconds = 1.5 * epochs / planned
         loss = (x - 0.3) ** 2 + n / 100
         records.append(
             TrainingJobRecord(
@@ -101,12 +112,12 @@ def fill_store(store: Any, jobs: int, points: int) -> float:
                 hyperparameters={"x": x, "n": n},
                 created_at=start,
                 started_at=start,
-                ended_at=start + 1.5,
+                ended_at=start + seconds,
                 objective=None if status == "Failed" else loss,
                 final_metrics={} if status == "Failed" else {"loss": loss, "acc": 1 - loss},
                 failure_reason="AlgorithmError: exit 1" if status == "Failed" else None,
-                billable_seconds=1.5,
-                epochs_completed=steps,
+                billable_seconds=seconds,
+                epochs_completed=epochs,
                 early_stopped=status == "Stopped",
             )
         )
@@ -115,10 +126,10 @@ def fill_store(store: Any, jobs: int, points: int) -> float:
     batch: list[MetricPoint] = []
     made = 0
     for r in records:
-        for e in range(1, steps + 1):
+        for e in range(1, (r.epochs_completed or 0) + 1):
             if made >= points:
                 break
-            ts = r.created_at + e * 1.5 / steps
+            ts = r.created_at + e * 1.5 / planned
             loss = r.objective if r.objective is not None else 1.0
             batch.append(MetricPoint(r.name, "loss", loss + 1.0 / e, e, ts))
             batch.append(MetricPoint(r.name, "acc", 1.0 - loss - 1.0 / e, e, ts))

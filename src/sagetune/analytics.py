@@ -166,8 +166,9 @@ class TuningJobAnalytics:
             recording order. A Python callable reports one point per metric (its final value).
         """
         jobs = self.training_jobs() if jobs is None else jobs
-        points = load_metric_points(self.store, [j.name for j in jobs])
-        return curves_frame(points, [j.name for j in jobs], metric)
+        names = [j.name for j in jobs]
+        points = load_metric_points(self.store, names, None if metric is None else [metric])
+        return curves_frame(points, names, metric)
 
     def importance(
         self,
@@ -288,12 +289,16 @@ def _utc_times(seconds: list[float | None]) -> Any:
     return pd.to_datetime(values, unit="s", utc=True)
 
 
-def load_metric_points(store: Store, names: Iterable[str]) -> list[MetricPoint]:
-    """Every metric point of the named training jobs, a bounded number of names per query."""
+def load_metric_points(
+    store: Store, names: Iterable[str], metric_names: Iterable[str] | None = None
+) -> list[MetricPoint]:
+    """Every metric point of the named training jobs (of ``metric_names`` only, when
+    given), a bounded number of names per query."""
     names = list(names)
+    metrics = None if metric_names is None else list(metric_names)
     out: list[MetricPoint] = []
     for i in range(0, len(names), _NAMES_PER_QUERY):
-        out.extend(store.metric_points(names[i : i + _NAMES_PER_QUERY]))
+        out.extend(store.metric_points(names[i : i + _NAMES_PER_QUERY], metrics))
     return out
 
 

@@ -384,7 +384,7 @@ def figures_json(data: TuningData) -> tuple[dict[str, Any], dict[str, Any]]:
     figures: dict[str, Any] = {}
     template: dict[str, Any] = {}
     for kind in KINDS:
-        fig = json.loads(interactive.figure(kind, data).to_json())
+        fig = json.loads(interactive.figure_json(kind, data))
         template = fig["layout"].pop("template", template)
         if kind in _SELECTABLE:
             fig["layout"]["dragmode"] = "select"

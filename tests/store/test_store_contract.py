@@ -115,6 +115,21 @@ class TestStoreContract:
         store.add_metric_points(points)
         assert store.metric_points(["t1-001"]) == points
 
+    def test_metric_points_of_some_metrics_keep_the_recorded_order(self, store: Store) -> None:
+        store.create_tuning_job(tuning())
+        store.create_training_jobs([training(1), training(2)])
+        points = [
+            MetricPoint(f"t1-00{1 + i % 2}", "abc"[i % 3], float(i), i, 10.0 + i) for i in range(12)
+        ]
+        store.add_metric_points(points)
+        names = ["t1-001", "t1-002"]
+        assert store.metric_points(names) == points
+        assert store.metric_points(names, ["c", "a"]) == [p for p in points if p.metric_name != "b"]
+        assert store.metric_points(["t1-002"], ["b"]) == [
+            p for p in points if p.training_job_name == "t1-002" and p.metric_name == "b"
+        ]
+        assert store.metric_points(names, []) == []
+
     def test_a_nul_character_is_a_validation_error_naming_the_field(self, store: Store) -> None:
         with pytest.raises(ValidationError, match=r"^name: must not contain NUL"):
             store.create_tuning_job(tuning("a\x00b"))

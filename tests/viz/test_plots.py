@@ -509,3 +509,59 @@ def test_a_long_title_wraps_and_the_importance_note_names_the_method(data: Tunin
     # A plot drawn across the page keeps it on one line.
     scatter_title = interactive.figure("scatter", named).layout.title.text
     assert scatter_title.startswith(f"{named.name}: validation:auc")
+
+
+def test_contour_interpolates_points_on_integer_lines_and_averages_repeats() -> None:
+    """Jobs of an integer range lie on a few lines, many at the same point: the contour is
+    the linear interpolation of each point's mean value (a plane is drawn exactly), NaN
+    outside the points' hull, and the importance picks the two ranges that matter."""
+    from sagetune.space import SearchSpace
+
+    space = SearchSpace(
+        {
+            "x": ContinuousParameter(0.0, 1.0),
+            "n": IntegerParameter(1, 9),
+            "u": IntegerParameter(0, 1),
+        }
+    )
+    jobs = []
+    for i in range(1, 601):
+        k = (i + 1) // 2  # every point twice, 0.5 above and below the plane: its mean on it
+        x, n = round((k * 0.618) % 1.0, 3), 1 + k % 9
+        objective = 2.0 * x + 0.5 * n + (0.5 if i % 2 else -0.5)
+        jobs.append(
+            TrainingJobRecord(
+                name=f"p-{i}",
+                tuning_job_name="p",
+                seq=i,
+                status="Completed",
+                hyperparameters={"x": x, "n": n, "u": i % 2},
+                created_at=1000.0 + i,
+                started_at=1000.5 + i,
+                ended_at=1001.0 + i,
+                objective=objective,
+            )
+        )
+    data = TuningData("p", "Completed", "loss", False, space, jobs, [])
+    c = pdata.contour_data(data)
+    assert {a.name for a in c.axes} == {"x", "n"}
+    assert c.z is not None
+    gx, gy = np.meshgrid(c.grid, c.grid)
+    inside = np.isfinite(c.z)
+    assert inside.mean() > 0.8
+    # Positions are on each range's own [0, 1] axis: map them back to x and n.
+    coords = {c.axes[0].name: gx, c.axes[1].name: gy}
+    plane = 2.0 * coords["x"] + 0.5 * (1 + 8 * coords["n"])
+    np.testing.assert_allclose(c.z[inside], plane[inside], atol=1e-9)
+    fig = interactive.figure("contour", data)
+    assert any(tr.type == "contour" for tr in fig.data)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_figure_json_is_the_figures_json(data: TuningData, kind: str) -> None:
+    """The dashboard's and report's JSON (traces written as built) is Plotly's own."""
+    import json
+
+    assert json.loads(interactive.figure_json(kind, data)) == json.loads(
+        interactive.figure(kind, data).to_json()
+    )

@@ -202,7 +202,7 @@ class Snapshots:
             if cached is None:
                 from sagetune.plots import interactive
 
-                cached = interactive.figure(kind, self._data_for(name, snap, kind)).to_json()
+                cached = interactive.figure_json(kind, self._data_for(name, snap, kind))
                 snap.figures[kind] = cached
             return cached
 

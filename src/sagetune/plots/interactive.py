@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -170,13 +171,22 @@ def _scale_buttons(fig: go.Figure, va: pd_.ValueAxis, values: np.ndarray) -> Non
     )
 
 
+# Set by figure_json: _with_traces leaves its traces here instead of in the figure.
+_JSON_TRACES: ContextVar[list[dict[str, Any]] | None] = ContextVar("_JSON_TRACES", default=None)
+
+
 def _with_traces(fig: go.Figure, traces: list[dict[str, Any]]) -> go.Figure:
     """``fig`` with ``traces`` (plain dicts, each with its ``type``) added as given.
 
     Plotly checks every property of a trace when it is built and again when it is added: for
     the hundreds of traces of the learning curves that took seconds. These traces are built
     by this module from fixed keys, so they skip the checks; the layout keeps them (and
-    stays checked for what is changed later)."""
+    stays checked for what is changed later). Under :func:`figure_json` they are not put in
+    the figure at all, but written into its JSON as they are."""
+    deferred = _JSON_TRACES.get()
+    if deferred is not None:
+        deferred.extend(traces)
+        return fig
     out = go.Figure(data=[*fig.data, *traces], layout=fig.layout, _validate=False)
     out._validate = out.layout._validate = True
     return out
@@ -728,6 +738,28 @@ def figure(kind: str, data: TuningData) -> go.Figure:
             margin_t=(fig.layout.margin.t or 70) + 20,
         )
     return fig
+
+
+def figure_json(kind: str, data: TuningData) -> str:
+    """``figure(kind, data).to_json()``, the same JSON, made faster for figures of many
+    traces (the learning curves): their traces go into the JSON as the plain dicts they are
+    built as, without Plotly copying each of them into a trace object and back (two thirds
+    of the curves' answer at 10,000 jobs)."""
+    from plotly.io.json import to_json_plotly
+
+    traces: list[dict[str, Any]] = []
+    token = _JSON_TRACES.set(traces)
+    try:
+        fig = figure(kind, data)
+    finally:
+        _JSON_TRACES.reset(token)
+    if not traces:
+        return str(fig.to_json())
+    out = fig.to_dict()
+    out["data"] = [*out.get("data", []), *traces]
+    for trace in out["data"]:
+        trace.pop("uid", None)  # as to_json does
+    return str(to_json_plotly(out))
 
 
 def plotly_js() -> str:

@@ -333,8 +333,11 @@ class Store(Protocol):
         same training job, metric, step and timestamp) is not recorded twice."""
         ...
 
-    def metric_points(self, training_job_names: Iterable[str]) -> list[MetricPoint]:
-        """Every point of the given training jobs, in the order they were recorded."""
+    def metric_points(
+        self, training_job_names: Iterable[str], metric_names: Iterable[str] | None = None
+    ) -> list[MetricPoint]:
+        """Every point of the given training jobs, in the order they were recorded; only
+        those of ``metric_names`` when given."""
         ...
 
     def jobs_with_metric_points(

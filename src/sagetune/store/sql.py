@@ -780,9 +780,9 @@ class SQLStore:
         planned = planned_epochs or 0
         cut = and_(c.early_stopped.is_(True), epochs > 0, epochs < planned)
         rate: Any = billable / epochs
-        pace = self._stopped_pace(tuning_job_name, objective_metrics or {})
+        pace = self._stopped_rate(c, objective_metrics or {})
         if pace is not None:
-            rate = func.coalesce(pace.c.rate, rate)
+            rate = func.coalesce(pace, rate)
         saved: Any = (planned - epochs) * rate
         # A saving is never more than a full run would have added (see sagetune.cost). The
         # smaller of the two as one function call, not a CASE naming ``saved`` thrice: the
@@ -807,8 +807,6 @@ class SQLStore:
             func.sum(case((cut, planned - epochs), else_=0)),
             func.sum(case((cut, saved), else_=0.0)),
         )
-        if pace is not None:
-            query = query.select_from(training_jobs.outerjoin(pace, pace.c.job == c.name))
         query = (
             query.where(mine)
             .group_by(c.definition_name)
@@ -835,22 +833,30 @@ class SQLStore:
         self, tuning_job_name: str, objective_metrics: Mapping[str | None, str]
     ) -> dict[str, float]:
         """Seconds per epoch of each early-stopped job (see ``Store.stopped_epoch_seconds``)."""
-        pace = self._stopped_pace(tuning_job_name, objective_metrics)
+        c = training_jobs.c
+        pace = self._stopped_rate(c, objective_metrics)
         if pace is None:
             return {}
+        query = select(c.name, pace).where(
+            c.tuning_job_name == tuning_job_name, c.early_stopped.is_(True)
+        )
         with self._read_lock, self.engine.connect() as conn:
-            rows = conn.execute(select(pace.c.job, pace.c.rate).where(pace.c.rate.is_not(None)))
-            return {job: float(rate) for job, rate in rows}
+            return {job: float(rate) for job, rate in conn.execute(query) if rate is not None}
 
-    def _stopped_pace(
-        self, tuning_job_name: str, objective_metrics: Mapping[str | None, str]
-    ) -> Any:
-        """Per early-stopped job, its seconds per epoch of its definition's objective metric,
-        from the times of its first and last epochs (``cost.epoch_seconds``), as a subquery
-        (``job``, ``rate``; ``rate`` NULL with fewer than two epochs); None without metrics."""
+    def _stopped_rate(self, c: Any, objective_metrics: Mapping[str | None, str]) -> Any:
+        """An early-stopped job's seconds per epoch of its definition's objective metric,
+        from the times of its first and last epochs (``cost.epoch_seconds``), as an
+        expression over the row ``c`` of ``training_jobs`` (NULL with fewer than two
+        epochs); None without metrics.
+
+        Each part is a subquery correlated with the row, answered by a few probes of the
+        points' unique index (job, metric, step, time), so its cost is a handful of index
+        lookups per stopped job whatever the planner estimates; a join with an aggregate of
+        the stopped jobs' points sorted tens of thousands of points, and on PostgreSQL
+        before the tables' statistics were gathered it compared every job with every
+        stopped job (3 s at 10,000 jobs)."""
         if not objective_metrics:
             return None
-        c, m = training_jobs.c, metric_points.c
         metric = case(
             *(
                 (c.definition_name.is_(None) if d is None else c.definition_name == d, name)
@@ -858,45 +864,38 @@ class SQLStore:
             ),
             else_=None,
         )
-        span = (
-            select(
-                m.training_job_name.label("job"),
-                m.metric_name.label("metric"),
-                func.min(m.step).label("first"),
-                func.max(m.step).label("last"),
-            )
-            .select_from(
-                training_jobs.join(
-                    metric_points, and_(m.training_job_name == c.name, m.metric_name == metric)
-                )
-            )
-            .where(c.tuning_job_name == tuning_job_name, c.early_stopped.is_(True))
-            .group_by(m.training_job_name, m.metric_name)
-            .subquery()
-        )
 
-        def time_at(step: Any, pick: Any) -> Any:
-            # The time of the first (last) point at that step, as sorting by (step, time) does.
-            p = metric_points.alias()
+        def points() -> Any:
+            return metric_points.alias()
+
+        def step(pick: Any) -> Any:
+            p = points()
             return (
-                select(pick(p.c.timestamp))
-                .where(
-                    p.c.training_job_name == span.c.job,
-                    p.c.metric_name == span.c.metric,
-                    p.c.step == step,
-                )
+                select(pick(p.c.step))
+                .where(p.c.training_job_name == c.name, p.c.metric_name == metric)
+                .correlate(c.name.table)
                 .scalar_subquery()
             )
 
-        elapsed = time_at(span.c.last, func.max) - time_at(span.c.first, func.min)
-        rate = case(
-            (
-                span.c.last > span.c.first,
-                self._greatest(elapsed, 0.0) / (span.c.last - span.c.first),
-            ),
-            else_=None,
-        )
-        return select(span.c.job, rate.label("rate")).subquery()
+        def time_at(at: Any, pick: Any) -> Any:
+            # The time of the first (last) point at that step, as sorting by (step, time) does.
+            p = points()
+            return (
+                select(pick(p.c.timestamp))
+                .where(
+                    p.c.training_job_name == c.name,
+                    p.c.metric_name == metric,
+                    p.c.step == at,
+                )
+                .correlate(c.name.table)
+                .scalar_subquery()
+            )
+
+        first, last = step(func.min), step(func.max)
+        elapsed = time_at(last, func.max) - time_at(first, func.min)
+        # NULL when the first and last epochs are one: NULLIF rather than a CASE, which would
+        # name (and the database run) the two step subqueries once more.
+        return self._greatest(elapsed, 0.0) / func.nullif(last - first, 0)
 
     def _longest_full_run(
         self, tuning_job_name: str, now: float, planned_epochs: int | None
@@ -934,16 +933,22 @@ class SQLStore:
             self._fence(conn, training_jobs_named={p.training_job_name for p in points})
             conn.execute(query, [_to_row(p.__dict__) for p in points])
 
-    def metric_points(self, training_job_names: Iterable[str]) -> list[MetricPoint]:
-        """Every point of the given training jobs, in the order they were recorded."""
+    def metric_points(
+        self, training_job_names: Iterable[str], metric_names: Iterable[str] | None = None
+    ) -> list[MetricPoint]:
+        """Every point of the given training jobs, in the order they were recorded; only
+        those of ``metric_names`` when given."""
         names = list(training_job_names)
         if not names:
             return []
         c = metric_points.c
+        where = [c.training_job_name.in_(names)]
+        if metric_names is not None:
+            where.append(c.metric_name.in_(sorted(set(metric_names))))
         with self._read_lock, self.engine.connect() as conn:
             rows = conn.execute(
                 select(c.training_job_name, c.metric_name, c.value, c.step, c.timestamp)
-                .where(c.training_job_name.in_(names))
+                .where(*where)
                 .order_by(c.id)
             ).all()
         return [MetricPoint(*r) for r in rows]
