@@ -582,3 +582,36 @@ def test_importance_is_computed_once_per_set_of_finished_jobs(
     assert third["TrainingJobCounts"]["Completed"] == 7
     assert importance(third) == fresh()
     assert third["BestTrainingJob"] == first["BestTrainingJob"]
+
+
+def test_the_dashboard_command_serves_and_loads_the_figure_libraries_before_a_request(
+    url: str,
+) -> None:
+    """``sagetune dashboard`` answers on loopback; the libraries of the figures and the
+    importance are loaded while it waits, so the first page does not pay for them."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sagetune", "dashboard", "--port", str(port), "--store", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        maps = Path(f"/proc/{proc.pid}/maps")
+        deadline = time.monotonic() + 60
+        while "sklearn" not in maps.read_text() or "matplotlib" not in maps.read_text():
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "the libraries were never loaded"
+            time.sleep(0.2)
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/tuning-jobs", timeout=10)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[0]
+                assert time.monotonic() < deadline, "the dashboard never answered"
+                time.sleep(0.2)
+        assert answer.status_code == 200 and "small" in answer.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import threading
 from typing import TYPE_CHECKING
 
 from sagetune.errors import ValidationError
@@ -74,7 +75,20 @@ def serve(
     import uvicorn
 
     app = create_app(store, token=token, loopback_hosts_only=token is None)
+    # The figures' and importance's libraries load while the server starts, not on the
+    # first page someone opens (about a second of imports).
+    threading.Thread(target=_preload, name="sagetune-preload", daemon=True).start()
     uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def _preload() -> None:
+    import importlib
+
+    for module in ("pandas", "plotly.graph_objects", "sklearn.ensemble", "matplotlib.tri"):
+        try:
+            importlib.import_module(module)
+        except ImportError:  # the page that needs it says so when asked
+            pass
 
 
 def create_app(
