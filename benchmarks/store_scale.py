@@ -84,9 +84,10 @@ def fill_store(store: Any, jobs: int, points: int) -> float:
 
     t_fill = time.perf_counter()
     service.create_tuning_job(store, tuning_request(NAME, jobs), base_dir=Path.cwd())
-    # Early-stopped jobs end after 2 to about half the planned epochs, as a stopping rule
-    # cuts them, so the cost answer estimates what stopping saved; the other jobs run the
-    # planned epochs, as many as make ``points`` in all (two metrics an epoch).
+    # Early-stopped jobs end after 2 to ``half + 1`` epochs (49 at the defaults), before the
+    # planned ones, as a stopping rule cuts them, so the cost answer estimates what stopping
+    # saved; the other jobs run the planned epochs, as many as make ``points`` in all (two
+    # metrics an epoch; 54 epochs at the defaults).
     half = max(points // max(jobs, 1) // 2 - 2, 1)
     statuses = [
         "Failed" if seq % 50 == 0 else "Stopped" if seq % 7 == 0 else "Completed"
