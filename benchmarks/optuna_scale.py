@@ -29,15 +29,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks._env import environment, load_average
 from benchmarks.store_ops import postgres_databases
+from benchmarks.store_scale import timed
 
 DEFAULT_OUT = Path("benchmarks/results/optuna_scale.json")
 BATCH = 20_000
@@ -126,15 +125,6 @@ def fill(url: str, trials: int, points: int) -> float:
     return time.perf_counter() - t0
 
 
-def timed(call: Callable[[], Any], repeats: int) -> dict[str, float]:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - t) * 1000)
-    return {"median_ms": statistics.median(times), "worst_ms": max(times)}
-
-
 def answers(url: str, repeats: int, trials: int) -> dict[str, dict[str, float]]:
     import optuna
 
@@ -185,7 +175,7 @@ def main() -> None:
     print(f"filled in {seconds:.1f} s ({'PostgreSQL' if args.postgres else 'SQLite'})")
     print("| answer | median ms | worst ms |\n|---|---:|---:|")
     for name, r in result.items():
-        print(f"| {name} | {r['median_ms']:,.1f} | {r['worst_ms']:,.1f} |")
+        print(f"| {name} | {r['median_ms']:,.1f} | {r['max_ms']:,.1f} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
