@@ -108,6 +108,15 @@ def run_scaling(jobs: int, block: int, parallel: int) -> dict[str, Any]:
     }
 
 
+def write_results(out: Path, results: dict[str, Any], md: str) -> None:
+    """Print the table ``md``; write ``results`` (with the load at the end) to ``out`` and
+    the table beside it (``.md``)."""
+    print(md)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({**results, "load_average_at_end": load_average()}, indent=1))
+    out.with_suffix(".md").write_text(md)
+
+
 def plot_scaling(runs: Sequence[Mapping[str, Any]], block: int, path: Path) -> None:
     """Milliseconds per job against the block's last job, one line per parallelism."""
     import matplotlib
@@ -148,21 +157,9 @@ def scaling_main(args: argparse.Namespace) -> int:
             f"| {r['parallel']} | {r['wall_s']:.1f} | {cells} | {r['last_over_first']:.2f} |"
         )
     md = "\n".join(lines) + "\n"
-    print(md)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "environment": env,
-                "jobs": args.jobs,
-                "block": block,
-                "runs": runs,
-                "load_average_at_end": load_average(),
-            },
-            indent=1,
-        )
+    write_results(
+        args.out, {"environment": env, "jobs": args.jobs, "block": block, "runs": runs}, md
     )
-    args.out.with_suffix(".md").write_text(md)
     plot_scaling(runs, block, args.out.with_suffix(".png"))
     print(f"wrote {args.out}, {args.out.with_suffix('.md')}, {args.out.with_suffix('.png')}")
     return 0
@@ -238,21 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {k} | {v['median_s']:.2f} | {v['median_s'] / args.jobs * 1e3:.2f} | {ratio} |"
         )
     md = "\n".join(lines) + "\n"
-    print(md)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "environment": env,
-                "jobs": args.jobs,
-                "rows": rows,
-                "ratios": ratios,
-                "load_average_at_end": load_average(),
-            },
-            indent=1,
-        )
+    write_results(
+        args.out, {"environment": env, "jobs": args.jobs, "rows": rows, "ratios": ratios}, md
     )
-    args.out.with_suffix(".md").write_text(md)
     print(f"wrote {args.out}, {args.out.with_suffix('.md')}")
     return 0
 
