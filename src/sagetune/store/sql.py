@@ -780,7 +780,7 @@ class SQLStore:
         planned = planned_epochs or 0
         cut = and_(c.early_stopped.is_(True), epochs > 0, epochs < planned)
         rate: Any = billable / epochs
-        pace = self._stopped_rate(c, objective_metrics or {})
+        pace = self._stopped_rate(objective_metrics or {})
         if pace is not None:
             rate = func.coalesce(pace, rate)
         saved: Any = (planned - epochs) * rate
@@ -834,7 +834,7 @@ class SQLStore:
     ) -> dict[str, float]:
         """Seconds per epoch of each early-stopped job (see ``Store.stopped_epoch_seconds``)."""
         c = training_jobs.c
-        pace = self._stopped_rate(c, objective_metrics)
+        pace = self._stopped_rate(objective_metrics)
         if pace is None:
             return {}
         query = select(c.name, pace).where(
@@ -843,11 +843,11 @@ class SQLStore:
         with self._read_lock, self.engine.connect() as conn:
             return {job: float(rate) for job, rate in conn.execute(query) if rate is not None}
 
-    def _stopped_rate(self, c: Any, objective_metrics: Mapping[str | None, str]) -> Any:
+    def _stopped_rate(self, objective_metrics: Mapping[str | None, str]) -> Any:
         """An early-stopped job's seconds per epoch of its definition's objective metric,
         from the times of its first and last epochs (``cost.epoch_seconds``), as an
-        expression over the row ``c`` of ``training_jobs`` (NULL with fewer than two
-        epochs); None without metrics.
+        expression over a row of ``training_jobs`` (NULL with fewer than two epochs); None
+        without metrics.
 
         Each part is a subquery correlated with the row, answered by a few probes of the
         points' unique index (job, metric, step, time), so its cost is a handful of index
@@ -857,6 +857,7 @@ class SQLStore:
         stopped job (3 s at 10,000 jobs)."""
         if not objective_metrics:
             return None
+        c = training_jobs.c
         metric = case(
             *(
                 (c.definition_name.is_(None) if d is None else c.definition_name == d, name)
@@ -865,21 +866,18 @@ class SQLStore:
             else_=None,
         )
 
-        def points() -> Any:
-            return metric_points.alias()
-
         def step(pick: Any) -> Any:
-            p = points()
+            p = metric_points.alias()
             return (
                 select(pick(p.c.step))
                 .where(p.c.training_job_name == c.name, p.c.metric_name == metric)
-                .correlate(c.name.table)
+                .correlate(training_jobs)
                 .scalar_subquery()
             )
 
         def time_at(at: Any, pick: Any) -> Any:
             # The time of the first (last) point at that step, as sorting by (step, time) does.
-            p = points()
+            p = metric_points.alias()
             return (
                 select(pick(p.c.timestamp))
                 .where(
@@ -887,7 +885,7 @@ class SQLStore:
                     p.c.metric_name == metric,
                     p.c.step == at,
                 )
-                .correlate(c.name.table)
+                .correlate(training_jobs)
                 .scalar_subquery()
             )
 
