@@ -58,6 +58,9 @@ log-scaled "learning-rate" ranges (``lr_sgd``), mixed integer/categorical spaces
 - Rastrigin 5-D on ``[-5.12, 5.12]^5``, minimum 0 at the origin, a regular grid of local
   minima (Rastrigin 1974; https://www.sfu.ca/~ssurjano/rastr.html).
 - Ackley 8-D, as Ackley 5-D in eight dimensions.
+- ``ackley5_off``, ``ackley8_off`` and ``rastrigin5_off``: the same functions on boxes of the
+  same widths moved off the origin (``[-20, 45.536]``, ``[-3.5, 6.74]``), so that the optimum
+  is not at the box's centre, which some methods try first (Ax's first trial is the centre).
 - ``lr_optimizer``: a synthetic loss over a logarithmic learning rate and weight decay, an
   integer (logarithmic) batch size and an optimiser choice. SGD has a broad, easy basin 0.18
   above the optimum; Adam's basin is the best but narrow and at a learning rate a hundred
@@ -544,6 +547,15 @@ PROBLEMS: dict[str, Problem] = {
     ),
     "ackley8": Problem(
         "ackley8", ackley, _box([f"x{i}" for i in range(8)], -32.768, 32.768), optimum=0.0
+    ),
+    "ackley5_off": Problem(
+        "ackley5_off", ackley, _box([f"x{i}" for i in range(5)], -20.0, 45.536), optimum=0.0
+    ),
+    "ackley8_off": Problem(
+        "ackley8_off", ackley, _box([f"x{i}" for i in range(8)], -20.0, 45.536), optimum=0.0
+    ),
+    "rastrigin5_off": Problem(
+        "rastrigin5_off", rastrigin, _box([f"x{i}" for i in range(5)], -3.5, 6.74), optimum=0.0
     ),
     "lr_optimizer": Problem(
         "lr_optimizer",

@@ -27,6 +27,9 @@ MINIMISERS = {
     "styblinski_tang5": [-2.903534] * 5,
     "rastrigin5": [0.0] * 5,
     "ackley8": [0.0] * 8,
+    "ackley5_off": [0.0] * 5,
+    "ackley8_off": [0.0] * 8,
+    "rastrigin5_off": [0.0] * 5,
 }
 
 
@@ -50,3 +53,10 @@ def test_lr_optimizer_best_learning_rate_depends_on_the_optimiser() -> None:
     assert f({**base, "lr": 0.1, "optimizer": "sgd"}) == pytest.approx(0.18)
     assert f({**base, "lr": 0.1, "optimizer": "adam"}) == 1.5
     assert f({**base, "lr": 10**-3.3, "optimizer": "sgd"}) > 0.7
+
+
+@pytest.mark.parametrize("name", ["ackley5_off", "ackley8_off", "rastrigin5_off"])
+def test_moved_boxes_keep_the_optimum_inside_and_away_from_the_centre(name: str) -> None:
+    p = PROBLEMS[name]
+    centre = [(r.min_value + r.max_value) / 2 for r in p.space.ranges.values()]
+    assert p.objective(_at(name, centre)) - (p.optimum or 0.0) > 1.0

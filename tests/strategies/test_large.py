@@ -1,4 +1,4 @@
-"""The Bayesian strategy past a thousand observations: the local subset-of-data model."""
+"""The Bayesian strategy past a thousand observations: the local model and its restarts."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from sagetune.strategies.large import (
     LARGE_N,
     N_BEST,
     N_LOCAL,
+    RESTART_TOL,
     SUBSET_SIZE,
     local_model,
     model_subset,
+    restart_patience,
+    restart_point,
 )
 
 MIXED = SearchSpace(
@@ -123,3 +126,56 @@ def test_local_model_predicts_the_basin() -> None:
     assert len(gp.x) == SUBSET_SIZE
     mean, _ = gp.predict(np.vstack([CENTRE, CENTRE + 0.1]))
     assert mean[0] < mean[1]
+
+
+def test_restart_point_cuts_epochs_after_patience_values_without_improvement() -> None:
+    assert restart_point(np.array([]), 3) == (0, 0)
+    # Epoch 0: 5, 4, then three values that do not beat 4; epoch 1 from index 5 likewise.
+    y = np.array([5, 4, 4, 4.5, 6, 9, 8, 8, 8, 8, 7.0])
+    assert restart_point(y, 3) == (2, 10)
+    assert restart_point(y[:10], 3) == (2, 10)  # the new epoch has no value yet
+    assert restart_point(y[:9], 3) == (1, 5)
+    assert restart_point(np.arange(100.0, 0.0, -1.0), 3) == (0, 0)  # always improving
+    # An improvement smaller than RESTART_TOL of the value range does not count.
+    tiny = np.array([10.0, 0.0] + [-0.5 * RESTART_TOL * 10] * 3)
+    assert restart_point(tiny, 3) == (1, 5)
+    assert restart_patience(2) == 256 and restart_patience(20) == 320
+
+
+def _stalled_history(n: int, best_at: int) -> list[Observation]:
+    """``n`` completed jobs on a bowl around the point 0.2 of BOX5, improving job after job up
+    to the lowest value at ``best_at``, none better after it."""
+    x = np.random.default_rng(6).random((n, 5))
+    y = 1.0 + np.sum((x - 0.2) ** 2, axis=1)
+    order = np.argsort(-y)
+    order = np.concatenate([order[:best_at], order[-1:], order[best_at:-1]])
+    x, y = x[order], y[order]
+    return [
+        Observation({f"x{j}": float(v) for j, v in enumerate(row)}, "Completed", float(val))
+        for row, val in zip(x, y, strict=True)
+    ]
+
+
+def test_a_stalled_search_restarts_with_a_fresh_design_and_an_improving_one_does_not() -> None:
+    n = LARGE_N + 100
+    patience = restart_patience(len(BOX5))
+
+    def far_from_basin(obs: list[Observation], k: int) -> list[float]:
+        s = make_strategy("Bayesian", BOX5, 3)
+        dist = []
+        for _ in range(k):
+            hp = s.suggest(obs, 1)[0]
+            dist.append(float(np.linalg.norm(BOX5.encode([hp])[0] - 0.2)))
+            obs = [*obs, Observation(hp, "Completed", 50.0)]
+        return dist
+
+    # The best value came `patience` values ago: the next jobs are a new Sobol design, spread
+    # over the box instead of refining the basin around 0.2.
+    stalled = _stalled_history(n, n - 1 - patience)
+    fresh = far_from_basin(stalled, 3)
+    assert min(fresh) > 0.25, fresh
+    assert far_from_basin(stalled, 3) == fresh  # seeded
+    # The best value came last: the basin is refined.
+    assert max(far_from_basin(_stalled_history(n, n - 1), 1)) < 0.15
+    # Below LARGE_N values there are no restarts, however long the stall.
+    assert max(far_from_basin(_stalled_history(LARGE_N - 1, 0), 1)) < 0.15

@@ -25,7 +25,7 @@ from sagetune.strategies.gp import (
     maximize_log_ei,
     warp_values,
 )
-from sagetune.strategies.large import LARGE_N, local_model
+from sagetune.strategies.large import LARGE_N, local_model, restart_patience, restart_point
 
 _MAX_COMBOS = 64  # categorical combinations enumerated exactly up to this many
 _MAX_ENUMERATED = 4096  # fully discrete spaces up to this size are scored point by point
@@ -74,7 +74,9 @@ class BayesianStrategy(Strategy):
     sampled over and over.
     Beyond 256 observations the kernel hyperparameters are fitted on a seeded subset (the best
     quarter plus a random sample) and the GP is conditioned on all the data; from 512 on, the
-    GP is a local one on 384 of them (:func:`~.large.local_model`).
+    GP is a local one on 384 of them (:func:`~.large.local_model`), and a search that has
+    stalled restarts: after ``max(256, 16 d)`` values without improvement, a new Sobol design
+    is drawn and only the observations from then on are modelled (:func:`~.large.restart_point`).
 
     Running jobs, and suggestions already made in the same call, are pending points: they are
     added to the model at its posterior mean (kriging believer, hyperparameters kept, the
@@ -153,8 +155,8 @@ class BayesianStrategy(Strategy):
     ) -> list[dict[str, Any]]:
         space = self.space
         seen: set[tuple] = set()
-        done, y_raw, running = [], [], []
-        for o in observations:
+        done, y_raw, running, where = [], [], [], []
+        for j, o in enumerate(observations):
             try:
                 if not space.contains(o.hyperparameters):
                     continue
@@ -164,8 +166,17 @@ class BayesianStrategy(Strategy):
             if o.has_value:
                 done.append(o.hyperparameters)
                 y_raw.append(float(o.value))  # type: ignore[arg-type]
+                where.append(j)
             elif o.status == TrainingJobStatus.InProgress:
                 running.append(o.hyperparameters)
+        # With many values, a search that has stalled restarts (see large.py): only the
+        # current epoch's observations are modelled, and its design counts from its start.
+        epoch, first = 0, 0
+        if len(y_raw) >= LARGE_N:
+            epoch, s = restart_point(np.asarray(y_raw), restart_patience(len(space)))
+            if epoch:
+                first = where[s - 1] + 1
+                done, y_raw = done[s:], y_raw[s:]
         # One encoding call for all rows (contains() above guarantees every value encodes).
         x_data = list(space.encode(done))
         x_pending = list(space.encode(running))
@@ -175,9 +186,9 @@ class BayesianStrategy(Strategy):
         best = 0.0
         for i in range(n):
             hp: dict[str, Any] | None = None
-            k = len(observations) + i
+            k = len(observations) - first + i
             if k < self.n_initial or len(y_raw) < 2:
-                hp = self._initial_point(k, seen)
+                hp = self._initial_point(k, seen, epoch)
             if hp is None and len(y_raw) >= 2:
                 if model is None:
                     y = warp_values(np.asarray(y_raw))
@@ -228,14 +239,16 @@ class BayesianStrategy(Strategy):
 
     # ------------------------------------------------------------------ initial design
 
-    def _initial_point(self, k: int, seen: set[tuple]) -> dict[str, Any] | None:
-        """The k-th unseen point of the seeded Sobol sequence (one coordinate per range)."""
+    def _initial_point(self, k: int, seen: set[tuple], epoch: int = 0) -> dict[str, Any] | None:
+        """The k-th unseen point of the seeded Sobol sequence (one coordinate per range),
+        scrambled anew for each restart epoch."""
         d = len(self.space)
         if d == 0:
             return None
         limit = k + 64
         m = max(1, math.ceil(math.log2(limit)))
-        u = qmc.Sobol(d, scramble=True, seed=np.random.default_rng([self.seed, 7])).random_base2(m)
+        key = [self.seed, 7] + ([epoch] if epoch else [])
+        u = qmc.Sobol(d, scramble=True, seed=np.random.default_rng(key)).random_base2(m)
         for j in range(k, min(limit, len(u))):
             hp = self._from_design(u[j])
             if self.space.key(hp) not in seen:

@@ -19,6 +19,14 @@ hyperparameters are fitted on the :data:`N_FIT` observations nearest the centre,
 scales and noise are the basin's. Everything else (acquisition, pending jobs, categoricals,
 no repeats) is the Bayesian strategy's as below ``LARGE_N``. Pure: the same data and generator
 give the same model.
+
+A local model refines one basin; with thousands of jobs it can stay in a poor one for good.
+So, once there are ``LARGE_N`` values, the search restarts when it stalls, as TuRBO restarts
+a trust region that has shrunk away: :func:`restart_point` cuts the history (in creation
+order) into *epochs*, a new one beginning after ``patience`` values without improving on the
+current one's best, and the Bayesian strategy models only the current epoch's observations
+(a fresh Sobol design first, with a new scramble per epoch). The tuning job's best is still
+the best of all epochs, and nothing tried is suggested again.
 """
 
 from __future__ import annotations
@@ -34,6 +42,45 @@ N_BEST = 32  # lowest values anywhere; the rest is a uniform sample
 N_FIT = 128  # nearest the centre: the kernel hyperparameters are fitted on these
 N_CENTRES = 16  # best observations considered as the centre
 _K_SMOOTH = 8  # neighbours averaged when scoring a candidate centre
+RESTART_TOL = 1e-3  # an improvement beats the epoch's best by this share of its value range
+
+
+def restart_patience(d: int) -> int:
+    """Values without improvement after which an epoch ends, for ``d`` tuned ranges."""
+    return max(256, 16 * d)
+
+
+def restart_point(y: np.ndarray, patience: int) -> tuple[int, int]:
+    """The current epoch of a history of values, and the index of its first value.
+
+    An epoch starts with its first value; a later value improves it when it is below the
+    epoch's best by more than :data:`RESTART_TOL` of the epoch's value range so far; after
+    ``patience`` values in a row that do not, the next value starts a new epoch.
+
+    Args:
+        y: values to minimise in creation order, shape ``(n,)``.
+        patience: values without improvement that end an epoch.
+
+    Returns:
+        ``(epoch, start)``: the number of epochs before the current one, and the index in
+        ``y`` where the current one starts (``len(y)`` when it has no value yet).
+    """
+    epoch, start = 0, 0
+    values = [float(v) for v in np.asarray(y).tolist()]  # plain floats: a tight loop
+    best = lo = hi = values[0] if values else 0.0
+    last = 0
+    for t in range(1, len(values)):
+        v = values[t]
+        if t == start:
+            best = lo = hi = v
+            last = t
+            continue
+        if v < best - RESTART_TOL * (hi - lo):
+            best, last = v, t
+        lo, hi = min(lo, v), max(hi, v)
+        if t - last >= patience:
+            epoch, start = epoch + 1, t + 1
+    return epoch, start
 
 
 def model_subset(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
