@@ -173,7 +173,7 @@ class BayesianStrategy(Strategy):
         # current epoch's observations are modelled, and its design counts from its start.
         epoch, first = 0, 0
         if len(y_raw) >= LARGE_N:
-            epoch, s = restart_point(np.asarray(y_raw), restart_patience(len(space)))
+            epoch, s = restart_point(y_raw, restart_patience(len(space)))
             if epoch:
                 first = where[s - 1] + 1
                 done, y_raw = done[s:], y_raw[s:]

@@ -31,6 +31,8 @@ the best of all epochs, and nothing tried is suggested again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from sagetune.strategies.gp import GaussianProcess, warp_values
@@ -50,7 +52,7 @@ def restart_patience(d: int) -> int:
     return max(256, 16 * d)
 
 
-def restart_point(y: np.ndarray, patience: int) -> tuple[int, int]:
+def restart_point(y: Sequence[float], patience: int) -> tuple[int, int]:
     """The current epoch of a history of values, and the index of its first value.
 
     An epoch starts with its first value; a later value improves it when it is below the
@@ -58,19 +60,16 @@ def restart_point(y: np.ndarray, patience: int) -> tuple[int, int]:
     ``patience`` values in a row that do not, the next value starts a new epoch.
 
     Args:
-        y: values to minimise in creation order, shape ``(n,)``.
+        y: values to minimise, in creation order.
         patience: values without improvement that end an epoch.
 
     Returns:
         ``(epoch, start)``: the number of epochs before the current one, and the index in
         ``y`` where the current one starts (``len(y)`` when it has no value yet).
     """
-    epoch, start = 0, 0
-    values = [float(v) for v in np.asarray(y).tolist()]  # plain floats: a tight loop
-    best = lo = hi = values[0] if values else 0.0
-    last = 0
-    for t in range(1, len(values)):
-        v = values[t]
+    epoch = start = last = 0
+    best = lo = hi = 0.0
+    for t, v in enumerate(map(float, y)):  # plain floats: a tight loop
         if t == start:
             best = lo = hi = v
             last = t
