@@ -27,6 +27,9 @@ resumes it; adding ``--reuse-only`` tabulates what finished, running nothing).
 Runs go seed by seed (every problem and method for seed 0, then seed 1, ...), so a cut-short
 file holds whole seeds; ``--by-problem`` runs every seed of a problem before the next one
 instead, so it holds whole problems.
+Methods run with the same number of jobs running (``sagetune-bayesian@8``, ``optuna-gp@8``,
+``ax@8``, ``smac@8``) get a table of their own, side by side: mean best and worst seed, the
+mean rank per seed among them, and sagetune's difference to the best of the others.
 Writes the raw JSON, a Markdown copy of the tables (``.md`` beside it) and a PNG of mean
 best-so-far against jobs (``.png`` beside it).
 """
@@ -479,6 +482,98 @@ def parallel_markdown(problems: dict[str, Any], methods: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def same_parallelism(problems: dict[str, Any], methods: list[str]) -> dict[int, dict[str, Any]]:
+    """For each number of running jobs ``q`` > 1 with at least two methods at it: per problem
+    and method the mean best, its SE and the worst seed, each method's per-seed rank among
+    them (averaged over problems), and sagetune Bayesian's paired difference (by seed) to
+    the peer with the best mean there."""
+    out: dict[int, dict[str, Any]] = {}
+    for q in sorted({_parallel(m)[1] for m in methods} - {1}):
+        group = [m for m in methods if _parallel(m)[1] == q]
+        if len(group) < 2:
+            continue
+        ours = f"sagetune-bayesian@{q}"
+        rows: dict[str, Any] = {}
+        ranks: dict[str, list[float]] = {m: [] for m in group}
+        for name, pr in problems.items():
+            finals = np.array([_finals(pr, m) for m in group])  # (methods, seeds)
+            per_seed = np.apply_along_axis(rankdata, 0, finals)
+            cells = {}
+            for i, m in enumerate(group):
+                ranks[m].append(float(per_seed[i].mean()))
+                cells[m] = {
+                    "mean": float(finals[i].mean()),
+                    "se": standard_error(finals[i]),
+                    "worst": float(finals[i].max()),
+                    "rank": float(per_seed[i].mean()),
+                }
+            row: dict[str, Any] = {"cells": cells}
+            peers = [m for m in group if m != ours]
+            if ours in group and peers:
+                best = min(peers, key=lambda m: cells[m]["mean"])
+                diff = finals[group.index(ours)] - finals[group.index(best)]
+                row["best_peer"] = best
+                row["minus_best_peer"] = float(diff.mean())
+                row["minus_best_peer_se"] = standard_error(diff)
+            rows[name] = row
+        out[q] = {
+            "methods": group,
+            "problems": rows,
+            "mean_rank": {m: float(np.mean(r)) for m, r in ranks.items()},
+        }
+    return out
+
+
+def same_parallelism_markdown(problems: dict[str, Any], methods: list[str]) -> str:
+    """:func:`same_parallelism` as one Markdown table per number of running jobs."""
+    lines: list[str] = []
+    for q, table in same_parallelism(problems, methods).items():
+        group = table["methods"]
+        ours = f"sagetune-bayesian@{q}" in group
+        lines += [
+            (
+                f"**{q} jobs running: mean best ± SE / worst seed; last row, mean rank per "
+                "seed among these methods"
+                + (
+                    "; last columns, sagetune Bayesian minus the peer with the best mean "
+                    "(paired by seed; negative: sagetune better)**"
+                    if ours
+                    else "**"
+                )
+            ),
+            "",
+            "| problem | "
+            + " | ".join(group)
+            + (" | best peer | difference | SE |" if ours else " |"),
+            "|---|" + "---:|" * len(group) + ("---|---:|---:|" if ours else ""),
+        ]
+        for name, row in table["problems"].items():
+            cells = [
+                f"{_fmt(c['mean'], 4)} ± {_fmt(c['se'], 3)} / **{_fmt(c['worst'], 4)}**"
+                for c in (row["cells"][m] for m in group)
+            ]
+            tail = ""
+            if "best_peer" in row:
+                tail = (
+                    f" | {row['best_peer']} | {_fmt(row['minus_best_peer'], 3)} | "
+                    f"{_fmt(row['minus_best_peer_se'], 3)}"
+                )
+            lines.append(f"| {name} | " + " | ".join(cells) + tail + " |")
+        lines.append(
+            "| **mean rank** | "
+            + " | ".join(f"{table['mean_rank'][m]:.2f}" for m in group)
+            + (" | | | |" if ours else " |")
+        )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def parallel_tables(problems: dict[str, Any], methods: list[str]) -> str:
+    """Every table of parallel runs: against one at a time, then side by side at equal q."""
+    parts = (parallel_markdown(problems, methods), same_parallelism_markdown(problems, methods))
+    return "\n".join(p for p in parts if p)
+
+
 def report(path: Path) -> int:
     """Re-print and re-write the Markdown tables and the plot of an existing results file."""
     results = json.loads(path.read_text())
@@ -491,7 +586,7 @@ def report(path: Path) -> int:
     overall = overall_summary(results["problems"], methods)
     results["overall"] = overall
     parts.insert(0, overall_markdown(overall, budget))
-    par = parallel_markdown(results["problems"], methods)
+    par = parallel_tables(results["problems"], methods)
     if par:
         parts.insert(1, par)
     md = "\n".join(parts)
@@ -719,7 +814,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["overall"] = overall
     md_parts.insert(0, overall_markdown(overall, args.budget))
     print(overall_markdown(overall, args.budget))
-    par = parallel_markdown(results["problems"], args.methods)
+    par = parallel_tables(results["problems"], args.methods)
     if par:
         md_parts.insert(1, par)
         print(par)
