@@ -225,6 +225,30 @@ def test_initial_design_depends_only_on_seed_and_position() -> None:
     assert s.n_initial == 5
 
 
+def test_the_design_starts_at_the_centre_then_follows_the_seeded_sobol_points() -> None:
+    firsts = [BayesianStrategy(MIXED, seed).suggest([], 6) for seed in range(4)]
+    for design in firsts:
+        centre = design[0]
+        # Each numeric range at the middle of its scaled interval (an integer range's interval
+        # spans its values' cells, 15.5 to 512.5 and 0.5 to 6.5 here).
+        assert centre["lr"] == pytest.approx(1e-3)
+        assert centre["units"] == round(math.sqrt(15.5 * 512.5)) == 89
+        assert centre["depth"] == 4
+        assert 1.0 - centre["mom"] == pytest.approx(math.sqrt(0.1 * 0.001))
+        # The rest are spread over the space: no other point is the centre's numeric part.
+        rest = MIXED.encode(design[1:])
+        assert np.abs(rest[:, :4] - MIXED.encode([centre])[0, :4]).max(axis=1).min() > 0.05
+    # Only the categoricals of the centre come from the seed's design.
+    assert len({(d[0]["opt"], d[0]["bn"]) for d in firsts}) > 1
+    assert len({tuple(d[0][k] for k in ("lr", "units", "depth", "mom")) for d in firsts}) == 1
+    # The design after the centre does not depend on the centre having been taken: once it
+    # was tried (here as a Failed job, with no value), the next job is the first Sobol point.
+    s = BayesianStrategy(MIXED, 5)
+    design = s.suggest([], 3)
+    failed = [Observation(design[0], "Failed")]
+    assert s.suggest(failed, 2) == design[1:]
+
+
 def test_suggestions_are_valid_and_distinct_in_a_mixed_space() -> None:
     obs = run(MIXED, mixed_objective, 0, 24, batch=3)
     keys = {MIXED.key(o.hyperparameters) for o in obs}
@@ -266,7 +290,8 @@ def test_optimises_a_quadratic() -> None:
 
 def test_refines_a_noise_free_minimum_below_the_fitted_noise() -> None:
     # Branin (minimum 0.397887): the fitted noise of a stationary GP absorbs misfit, and an
-    # augmented EI that discounted all of it stopped refining at about 0.40-0.42 on these seeds.
+    # augmented EI that discounted all of it stops refining early on some seeds (0.4016 and
+    # 0.4079 of these six; mean 0.4004, against 0.3990 with a quarter of it).
     space = SearchSpace(
         {
             "x1": ContinuousParameter(-5.0, 10.0, "Linear"),
@@ -282,9 +307,8 @@ def test_refines_a_noise_free_minimum_below_the_fitted_noise() -> None:
             + 10
         )
 
-    for seed in (0, 2):
-        best = min(o.value for o in run(space, branin, seed, 40))
-        assert best < 0.399, (seed, best)
+    bests = [min(o.value for o in run(space, branin, seed, 40)) for seed in range(6)]
+    assert sum(bests) / len(bests) < 0.3995, bests
 
 
 def test_pending_jobs_make_parallel_suggestions_spread() -> None:
@@ -300,9 +324,9 @@ def test_pending_jobs_make_parallel_suggestions_spread() -> None:
         return min_pairwise(unit_rows(PLANE, [o.hyperparameters for o in pending] + nxt))
 
     # The bowl's length scales are about 0.5 on the unit cube: an exclusion of 0.05 length
-    # scales keeps the seven running points at least 0.025 apart, the kriging believer alone
-    # (exclusion 0) keeps them apart but closer.
-    assert spread(0.05) > 0.02 > spread(0.0) > 0.002
+    # scales keeps the seven running points more than 0.02 apart, the kriging believer alone
+    # (exclusion 0) keeps them apart but closer (about 0.001 on seeds 0-3).
+    assert spread(0.05) > 0.02 > spread(0.0) > 0.0005
     assert spread(0.02) > spread(0.0)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from sagetune.space import SearchSpace
+from sagetune.space import CategoricalParameter, SearchSpace
 from sagetune.status import TrainingJobStatus
 from sagetune.strategies.base import Observation, Strategy
 from sagetune.strategies.gp import (
@@ -62,9 +62,10 @@ def _single_threaded_blas() -> Iterator[None]:
 class BayesianStrategy(Strategy):
     """Gaussian-process Bayesian optimisation with log expected improvement.
 
-    The first ``n_initial`` jobs form a scrambled Sobol design seeded by ``seed`` (the k-th job
-    takes the k-th Sobol point, skipping points already tried), with
-    ``n_initial = min(max(5, d + 1), 10)`` for ``d`` tuned ranges. From then on, as soon as at
+    The first ``n_initial`` jobs form the initial design: the centre of the space (every
+    numeric range at the middle of its scaled interval), then a scrambled Sobol design seeded
+    by ``seed`` (the k-th job takes the (k-1)-th Sobol point, skipping points already tried),
+    with ``n_initial = min(max(5, d + 1), 10)`` for ``d`` tuned ranges. From then on, as soon as at
     least two jobs have a value, each suggestion maximises log expected improvement under a GP
     fitted to the Completed and Stopped values (warped by :func:`~.gp.warp_values`). The
     incumbent EI improves on is the lowest posterior mean at an observed point (robust to
@@ -240,20 +241,45 @@ class BayesianStrategy(Strategy):
     # ------------------------------------------------------------------ initial design
 
     def _initial_point(self, k: int, seen: set[tuple], epoch: int = 0) -> dict[str, Any] | None:
-        """The k-th unseen point of the seeded Sobol sequence (one coordinate per range),
-        scrambled anew for each restart epoch."""
+        """The k-th point of the design: first the centre of the space, then the unseen points
+        of the seeded Sobol sequence (one coordinate per range); a restart epoch's design is
+        Sobol only, scrambled anew.
+
+        The centre (each numeric range at the middle of its scaled interval, categoricals as
+        the first Sobol point) is the one point of a design away from every face: a Sobol
+        point is 0.29 of each range from the middle on average (RMS), and in five dimensions
+        two in three have a coordinate within a tenth of a face. Without a point inside, the
+        model saw no trend towards an interior optimum (on Ackley in a box that does not
+        centre it, runs stayed on the outer plateau and followed its slope to a corner). Ax's
+        default generation strategy starts from the centre too.
+        """
         d = len(self.space)
         if d == 0:
             return None
-        limit = k + 64
-        m = max(1, math.ceil(math.log2(limit)))
         key = [self.seed, 7] + ([epoch] if epoch else [])
-        u = qmc.Sobol(d, scramble=True, seed=np.random.default_rng(key)).random_base2(m)
+        sobol = qmc.Sobol(d, scramble=True, seed=np.random.default_rng(key))
+        if not epoch:
+            if k == 0:
+                centre = self._from_design(self._centre(sobol.random(1)[0]))
+                if self.space.key(centre) not in seen:
+                    return centre
+            else:
+                k -= 1  # the centre took the design's first slot
+        limit = k + 64
+        u = sobol.reset().random_base2(max(1, math.ceil(math.log2(limit))))
         for j in range(k, min(limit, len(u))):
             hp = self._from_design(u[j])
             if self.space.key(hp) not in seen:
                 return hp
         return None
+
+    def _centre(self, u: np.ndarray) -> np.ndarray:
+        """Design coordinates of the centre: 0.5 for numeric ranges, ``u``'s for categoricals."""
+        centre = np.full(len(u), 0.5)
+        for j, p in enumerate(self.space.ranges.values()):
+            if isinstance(p, CategoricalParameter):
+                centre[j] = u[j]
+        return centre
 
     def _from_design(self, u: np.ndarray) -> dict[str, Any]:
         return {
