@@ -58,6 +58,9 @@ def ray_cluster() -> Iterator[RayCluster]:
     from ray.cluster_utils import Cluster
 
     temp_dir = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # short: Unix socket paths
+    # Cluster() also writes the head's address to Ray's default temp dir (/tmp/ray) without
+    # creating it, whatever temp_dir says: on a machine that never ran Ray it is not there.
+    os.makedirs(_default_ray_temp_dir(), exist_ok=True)
     t0 = time.monotonic()
     cluster = Cluster(
         initialize_head=True,
@@ -85,6 +88,14 @@ def ray_cluster() -> Iterator[RayCluster]:
         ray.shutdown()
         cluster.shutdown()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _default_ray_temp_dir() -> str:
+    try:
+        from ray._common.utils import get_default_ray_temp_dir
+    except ImportError:  # where older releases kept it
+        return os.path.join(tempfile.gettempdir(), "ray")
+    return get_default_ray_temp_dir()
 
 
 def pytest_configure(config: pytest.Config) -> None:
