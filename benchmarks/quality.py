@@ -494,13 +494,11 @@ def same_parallelism(problems: dict[str, Any], methods: list[str]) -> dict[int, 
             continue
         ours = f"sagetune-bayesian@{q}"
         rows: dict[str, Any] = {}
-        ranks: dict[str, list[float]] = {m: [] for m in group}
         for name, pr in problems.items():
             finals = np.array([_finals(pr, m) for m in group])  # (methods, seeds)
             per_seed = np.apply_along_axis(rankdata, 0, finals)
             cells = {}
             for i, m in enumerate(group):
-                ranks[m].append(float(per_seed[i].mean()))
                 cells[m] = {
                     "mean": float(finals[i].mean()),
                     "se": standard_error(finals[i]),
@@ -519,7 +517,9 @@ def same_parallelism(problems: dict[str, Any], methods: list[str]) -> dict[int, 
         out[q] = {
             "methods": group,
             "problems": rows,
-            "mean_rank": {m: float(np.mean(r)) for m, r in ranks.items()},
+            "mean_rank": {
+                m: float(np.mean([row["cells"][m]["rank"] for row in rows.values()])) for m in group
+            },
         }
     return out
 

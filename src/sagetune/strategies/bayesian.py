@@ -256,18 +256,18 @@ class BayesianStrategy(Strategy):
         d = len(self.space)
         if d == 0:
             return None
+        # The search's first design starts with the centre, which takes its first slot.
+        first = k if epoch else k - 1
+        limit = max(first, 0) + 64
         key = [self.seed, 7] + ([epoch] if epoch else [])
         sobol = qmc.Sobol(d, scramble=True, seed=np.random.default_rng(key))
-        if not epoch:
-            if k == 0:
-                centre = self._from_design(self._centre(sobol.random(1)[0]))
-                if self.space.key(centre) not in seen:
-                    return centre
-            else:
-                k -= 1  # the centre took the design's first slot
-        limit = k + 64
-        u = sobol.reset().random_base2(max(1, math.ceil(math.log2(limit))))
-        for j in range(k, min(limit, len(u))):
+        u = sobol.random_base2(max(1, math.ceil(math.log2(limit))))
+        if first < 0:
+            centre = self._from_design(self._centre(u[0]))
+            if self.space.key(centre) not in seen:
+                return centre
+            first = 0
+        for j in range(first, min(limit, len(u))):
             hp = self._from_design(u[j])
             if self.space.key(hp) not in seen:
                 return hp
