@@ -21,9 +21,9 @@ from sagetune.status import TrainingJobStatus
 from sagetune.strategies.base import Observation, Strategy
 from sagetune.strategies.gp import (
     GaussianProcess,
+    gp_targets,
     log_expected_improvement,
     maximize_log_ei,
-    warp_values,
 )
 from sagetune.strategies.large import LARGE_N, local_model, restart_patience, restart_point
 
@@ -67,7 +67,10 @@ class BayesianStrategy(Strategy):
     by ``seed`` (the k-th job takes the (k-1)-th Sobol point, skipping points already tried),
     with ``n_initial = min(max(5, d + 1), 10)`` for ``d`` tuned ranges. From then on, as soon as at
     least two jobs have a value, each suggestion maximises log expected improvement under a GP
-    fitted to the Completed and Stopped values (warped by :func:`~.gp.warp_values`). The
+    fitted to the Completed and Stopped values (warped by :func:`~.gp.warp_values`), with its
+    prior mean at the 90th percentile of the warped values (:func:`~.gp.gp_targets`): far from
+    the data the model expects a poor value, so expected improvement does not send jobs to the
+    faces and corners of the box merely because nothing was tried there. The
     incumbent EI improves on is the lowest posterior mean at an observed point (robust to
     noise), and EI is augmented by a quarter of the fitted noise variance (``augmented``): a
     point whose remaining uncertainty is mostly noise is discounted, so that a rugged or noisy
@@ -192,7 +195,7 @@ class BayesianStrategy(Strategy):
                 hp = self._initial_point(k, seen, epoch)
             if hp is None and len(y_raw) >= 2:
                 if model is None:
-                    y = warp_values(np.asarray(y_raw))
+                    y = gp_targets(np.asarray(y_raw))
                     # Past LARGE_N values, a GP on a local subset of them (see large.py).
                     fit = local_model if len(y) >= LARGE_N else self._fit
                     model = fit(np.asarray(x_data), y, self.rng(observations, salt=1))

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sagetune.strategies.gp import GaussianProcess, warp_values
+from sagetune.strategies.gp import GaussianProcess, gp_targets
 
 LARGE_N = 512  # from this many observations with values on, the model is local_model's
 SUBSET_SIZE = 384  # observations the model is conditioned on
@@ -119,14 +119,14 @@ def local_model(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> Gauss
 
     Args:
         x: encoded observations on the unit cube, shape ``(n, d)``.
-        y: their warped values, shape ``(n,)``.
+        y: their values as the GP models them (:func:`~.gp.gp_targets`), shape ``(n,)``.
         rng: source of the subset's uniform part and of the fit's random restarts.
 
     Returns:
-        A conditioned GP whose ``x`` and ``y`` are the subset (values re-standardised on it).
+        A conditioned GP whose ``x`` and ``y`` are the subset (values re-warped on it).
     """
     idx = model_subset(x, y, rng)
-    xs, ys = x[idx], warp_values(y[idx])
+    xs, ys = x[idx], gp_targets(y[idx])
     # The subset is nearest-first, so the first N_FIT rows are the centre's neighbourhood.
     hyper = GaussianProcess.fit(xs[:N_FIT], ys[:N_FIT], rng, n_restarts=0).hyper
     return GaussianProcess(xs, ys, hyper)
