@@ -98,12 +98,25 @@ GRID_RANGES = {
 }
 GRID_PARAMETER = "sagetune.CategoricalParameter([1, 2, 3, 4])"
 
+# For the grid under SIGTERM: the first job to start runs for a minute, so the clean stop
+# always cuts a job short (a job near its end could otherwise finish before the stop reached
+# it); the claim file makes every later job, the rerun included, run as fast as the rest.
+SLOW_FIRST = """
+import os, time
+try:
+    os.close(os.open({claim!r}, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    time.sleep(60)
+except FileExistsError:
+    pass
+"""
+
 
 def _start_tuner(
-    tmp_path: Path, kind: str, store: str, strategy: str = "Random"
+    tmp_path: Path, kind: str, store: str, strategy: str = "Random", slow_first: bool = False
 ) -> subprocess.Popen[bytes]:
     if kind == "script":
-        write_script(tmp_path / "src", SCRIPT)
+        prelude = SLOW_FIRST.format(claim=str(tmp_path / "claimed")) if slow_first else ""
+        write_script(tmp_path / "src", prelude + SCRIPT)
         req = request(NAME, max_jobs=MAX_JOBS, parallel=2, strategy=strategy)
         if strategy == "Grid":
             req["HyperParameterTuningJobConfig"]["ParameterRanges"] = GRID_RANGES
@@ -211,7 +224,8 @@ def test_a_resumed_grid_runs_every_point_once(
     ends Completed exactly once, and the tuning job ends on its budget, not on an exhausted
     grid."""
     store_url = f"sqlite:///{tmp_path / 'faults.db'}"
-    tuner = _start_tuner(tmp_path, kind, store_url, strategy="Grid")
+    slow_first = sig == signal.SIGTERM
+    tuner = _start_tuner(tmp_path, kind, store_url, strategy="Grid", slow_first=slow_first)
     try:
         store = wait_for(
             lambda: (tmp_path / "faults.db").exists() and open_store(store_url),
