@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import math
 import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NoReturn, Protocol
 
-from sagetune import completion, control
+from sagetune import completion, control, interrupts
 from sagetune.errors import ExecutorUnavailable, LeaseLost, ResourceInUse, StoreUnavailable
 from sagetune.executors import procs
 from sagetune.executors.base import Executor, JobFinished, JobRequest, JobStarted, MetricReported
 from sagetune.executors.process import metrics_from_result
+from sagetune.interrupts import Terminated
 from sagetune.naming import training_job_name
 from sagetune.spec import TuningJobSpec
 from sagetune.status import TrainingJobStatus, TuningJobStatus
@@ -48,31 +47,6 @@ STORE_LOST = "StoppedStoreUnreachable"
 SIGNALLED = "StoppedBySignal"
 # Likewise, because the executor could no longer reach its training jobs (a Ray cluster gone).
 EXECUTOR_LOST = "StoppedExecutorUnreachable"
-
-
-class Terminated(Exception):
-    """The tuner process was asked to end (SIGTERM)."""
-
-
-@contextmanager
-def sigterm_stops() -> Iterator[None]:
-    """While the loop runs, SIGTERM (``kill``, a service manager) stops the tuning job as
-    Ctrl-C does: its training jobs are stopped and it is recorded Stopped, instead of dying
-    with jobs InProgress and their processes running. A second SIGTERM during that clean-up
-    is ignored; only the main thread can take signals, elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def terminate(_signum: int, _frame: Any) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class Progress(Protocol):
@@ -230,8 +204,13 @@ class TuningJobRunner:
             LeaseLost: another tuner took the job over while the store was unreachable; its
                 training jobs were stopped and nothing more was written.
         """
-        with sigterm_stops():
-            return self._run()
+        with interrupts.deferred_stops():
+            record = self._run()
+            try:  # one that came during the last bookkeeping: the job ended, the process goes
+                interrupts.check()
+            except Terminated:
+                raise SystemExit(128 + signal.SIGTERM) from None
+            return record
 
     def _run(self) -> TuningJobRecord:
         self.lease.acquire()
@@ -244,6 +223,7 @@ class TuningJobRunner:
         executor_lost: ExecutorUnavailable | None = None
         try:
             while True:
+                interrupts.check()  # a signal since the last turn: nothing is half-done here
                 stop = self._stop_reason()
                 if stop is not None:
                     final_status, reason = stop

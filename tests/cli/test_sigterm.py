@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cli_helpers import request, wait_for, write_request, write_script
 
 from sagetune.store import open_store
@@ -72,3 +73,65 @@ def test_sigterm_records_the_tuning_job_stopped_and_ends_its_training_processes(
     assert all(j.objective == 0.5 for j in jobs)  # each keeps its last reported value
     assert all(j.interrupted for j in jobs)  # replaced on resume (tests/faults/)
     wait_for(lambda: not any(_alive(g) for g in groups), 20, "the training processes to end")
+
+
+# The signal is sent from inside SQLAlchemy's set-up of the statement that checks the lease
+# before a training job's record changes: as its start is recorded ("start"), or its end
+# ("end", after its report). A handler that raised there would lose the change (the job left
+# InProgress) or come out wrapped in SQLAlchemy's StatementError, a crash instead of a stop.
+IN_A_QUERY = """
+import os, signal, time
+from sqlalchemy.engine import default
+import sagetune
+
+armed = {{"on": {at!r} == "start"}}
+original = default.DefaultExecutionContext._init_compiled.__func__
+
+def init_compiled(cls, *args, **kwargs):
+    sql = str(args[4])
+    if sql.startswith("INSERT INTO metric_points") and armed["on"] is False:
+        armed["on"] = True  # the job's report is recorded: the next change is its end
+    elif armed["on"] is True and "training_jobs.name IN" in sql:
+        armed["on"] = None
+        os.kill(os.getpid(), signal.SIGTERM)
+    return original(cls, *args, **kwargs)
+
+default.DefaultExecutionContext._init_compiled = classmethod(init_compiled)
+
+def train(hp, report):
+    report(epoch=1, loss=hp["x"])
+    time.sleep(2)
+    return {{"loss": hp["x"]}}
+
+tuner = sagetune.HyperparameterTuner(
+    "loss", {{"x": sagetune.ContinuousParameter(0, 1)}}, objective_type="Minimize",
+    max_jobs=3, max_parallel_jobs=1, store={store!r}, show_progress=False, random_seed=1,
+)
+tuner.fit(train, job_name="inquery")
+"""
+
+
+@pytest.mark.parametrize(("at", "ends"), [("start", "Stopped"), ("end", "Completed")])
+def test_sigterm_inside_a_store_query_still_stops_cleanly(
+    tmp_path: Path, at: str, ends: str
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'q.db'}"
+    program = tmp_path / "program.py"
+    program.write_text(IN_A_QUERY.format(store=store_url, at=at))
+    done = subprocess.run(
+        [sys.executable, str(program)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    store = open_store(store_url)
+    record = store.get_tuning_job("inquery")
+    assert record.status == "Stopped"
+    assert record.details["CompletionReason"] == "interrupted (SIGTERM)"
+    # The change in hand was recorded, then the stop taken: one job, never left InProgress.
+    (job,) = store.list_training_jobs("inquery")
+    assert job.status == ends
+    assert job.process_id is not None
+    if ends == "Completed":
+        assert job.objective == 0.5 and not job.interrupted
+    else:
+        assert job.interrupted  # replaced on resume
