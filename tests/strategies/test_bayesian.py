@@ -469,3 +469,30 @@ def test_local_candidates_do_not_pile_up_on_the_bounds() -> None:
     obs = run(PLANE, bowl, seed=2, jobs=25)
     rows = unit_rows(PLANE, [o.hyperparameters for o in obs[6:]])
     assert np.mean((rows == 0.0) | (rows == 1.0)) < 0.2
+
+
+def test_one_suggestion_in_eight_tries_the_least_tried_categorical_value() -> None:
+    # SGD found good and tried often, Adam twice at poor learning rates: the product kernel
+    # predicts Adam poor everywhere, so EI alone keeps to SGD; every eighth suggestion (job
+    # index 15 here) takes Adam again, at the learning rate EI prefers for it.
+    space = SearchSpace(
+        {
+            "lr": ContinuousParameter(1e-6, 1.0, "Logarithmic"),
+            "opt": CategoricalParameter(["sgd", "adam"]),
+        }
+    )
+
+    def f(hp: dict) -> float:
+        best, offset, curvature = {"sgd": (-1.0, 0.18, 0.15), "adam": (-3.3, 0.0, 1.2)}[hp["opt"]]
+        x = math.log10(hp["lr"])
+        return 1.5 if x > best + 1.2 else offset + curvature * (x - best) ** 2
+
+    tried = [{"lr": 10 ** (-6 + i / 2), "opt": "sgd"} for i in range(13)]
+    tried += [{"lr": 1e-6, "opt": "adam"}, {"lr": 0.1, "opt": "adam"}]
+    obs = [Observation(hp, "Completed", f(hp)) for hp in tried]
+    for seed in (0, 1):
+        (usual,) = BayesianStrategy(space, seed, categorical_every=0).suggest(obs, 1)
+        (retry,) = BayesianStrategy(space, seed).suggest(obs, 1)
+        assert usual["opt"] == "sgd"
+        assert retry["opt"] == "adam"
+        assert space.key(retry) not in {space.key(hp) for hp in tried}

@@ -97,8 +97,13 @@ class BayesianStrategy(Strategy):
 
     Integer ranges are modelled at their cell centres and candidates are snapped to valid
     values; categorical ranges are one-hot and optimised exactly (all combinations when there
-    are at most 64, otherwise coordinate sweeps). When a fully discrete space has no untried
-    configuration left, fewer than ``n`` suggestions are returned.
+    are at most 64, otherwise coordinate sweeps). One model-based suggestion in
+    ``categorical_every`` (by job index) instead sets each categorical range to its least-tried
+    value among the modelled jobs and maximises EI over the numeric ranges for it: with a
+    product kernel an optimiser (say) tried a few times at poor learning rates is predicted poor
+    everywhere, so it is never tried where it would be best, and the search stays with the
+    value it found good first. When a fully discrete space has no untried configuration left,
+    fewer than ``n`` suggestions are returned.
 
     Args:
         space: the search space.
@@ -113,6 +118,8 @@ class BayesianStrategy(Strategy):
             jobs are pending (0: none).
         local_every: one suggestion in this many, while jobs are pending, is local.
         augmented: augmented expected improvement (False: plain EI).
+        categorical_every: one suggestion in this many tries the least-tried categorical
+            values (0: never).
     """
 
     name = "Bayesian"
@@ -128,12 +135,14 @@ class BayesianStrategy(Strategy):
         local_radius: float = 0.2,
         local_every: int = 1,
         augmented: bool = True,
+        categorical_every: int = 8,
     ):
         super().__init__(space, seed)
         self.augmented = bool(augmented)
         self.exclusion = float(exclusion)
         self.local_radius = float(local_radius)
         self.local_every = max(1, int(local_every))
+        self.categorical_every = max(0, int(categorical_every))
         d = len(space)
         self.n_initial = int(n_initial) if n_initial is not None else min(max(5, d + 1), 10)
         self.n_candidates = int(n_candidates)
@@ -206,8 +215,19 @@ class BayesianStrategy(Strategy):
                 local = (
                     bool(x_pending) and self.local_radius > 0 and (k + 1) % self.local_every == 0
                 )
+                rare = (
+                    self._cat_groups
+                    and self.categorical_every
+                    and (k + 1) % self.categorical_every == 0
+                )
                 hp = self._optimise(
-                    model, best, x_pending, seen, self.rng(observations, salt=100 + i), local
+                    model,
+                    best,
+                    x_pending,
+                    seen,
+                    self.rng(observations, salt=100 + i),
+                    local,
+                    least_tried=bool(rare),
                 )
             if hp is None:
                 hp = self._fallback(seen, self.rng(observations, salt=200 + i))
@@ -299,6 +319,7 @@ class BayesianStrategy(Strategy):
         seen: set[tuple],
         rng: np.random.Generator,
         local: bool = False,
+        least_tried: bool = False,
     ) -> dict[str, Any] | None:
         gp = model
         # Augmented EI discounts a share of the fitted noise; the kriging-believer model below
@@ -316,6 +337,10 @@ class BayesianStrategy(Strategy):
             return self._best_of_enumeration(gp, best, seen, noise)
 
         cand = self._candidates(rng, model)
+        if least_tried:  # each categorical range at its least-tried value, kept there
+            for g in self._cat_groups:
+                cand[:, g] = 0.0
+                cand[:, g.start + int(np.argmin(model.x[:, g].sum(0)))] = 1.0
         free = self._free
         box = self._local_box(model) if local else None
         if box is not None:
@@ -332,7 +357,8 @@ class BayesianStrategy(Strategy):
         refined, _ = maximize_log_ei(gp, best, starts, free, noise=noise)
         if box is not None:
             refined[:, free] = np.clip(refined[:, free], box[0][free], box[1][free])
-        refined = self._improve_categoricals(gp, best, refined, noise)
+        if not least_tried:
+            refined = self._improve_categoricals(gp, best, refined, noise)
         # Valid points only: snap refined points and the best raw candidates, rank them together.
         pool = np.vstack([refined, cand[order[: 4 * self.n_starts]]])
         pool = self._snap(pool)
