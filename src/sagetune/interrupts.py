@@ -6,7 +6,8 @@ lost, and the job stays InProgress in the store), or inside SQLAlchemy while it 
 statement (which wraps an ordinary exception into a ``StatementError``). So while a tuner's
 loop runs (:func:`deferred_stops`), a signal is only noted, and the loop raises it at its next
 :func:`check`, at the top of a turn, where nothing is in hand. A turn is short (the executor
-is polled a quarter of a second at a time), so a stop still lands within about a second.
+is polled a quarter of a second at a time), so a stop usually lands within a fraction of a
+second; a suggestion being computed finishes first.
 
 Signal handlers run in the main thread only; elsewhere these do nothing.
 """
@@ -67,7 +68,6 @@ def deferred_stops() -> Iterator[None]:
     before_term = signal.signal(signal.SIGTERM, note)
     if takes_int:
         signal.signal(signal.SIGINT, note)
-    _gate.pending = None
     try:
         yield
     finally:

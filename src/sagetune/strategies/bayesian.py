@@ -102,8 +102,9 @@ class BayesianStrategy(Strategy):
     value among the modelled jobs and maximises EI over the numeric ranges for it: with a
     product kernel an optimiser (say) tried a few times at poor learning rates is predicted poor
     everywhere, so it is never tried where it would be best, and the search stays with the
-    value it found good first. When a fully discrete space has no untried configuration left,
-    fewer than ``n`` suggestions are returned.
+    value it found good first (a fully discrete space, where every untried configuration is
+    scored, needs no such turn). When a fully discrete space has no untried configuration
+    left, fewer than ``n`` suggestions are returned.
 
     Args:
         space: the search space.
@@ -216,8 +217,8 @@ class BayesianStrategy(Strategy):
                     bool(x_pending) and self.local_radius > 0 and (k + 1) % self.local_every == 0
                 )
                 rare = (
-                    self._cat_groups
-                    and self.categorical_every
+                    bool(self._cat_groups)
+                    and self.categorical_every > 0
                     and (k + 1) % self.categorical_every == 0
                 )
                 hp = self._optimise(
@@ -227,7 +228,7 @@ class BayesianStrategy(Strategy):
                     seen,
                     self.rng(observations, salt=100 + i),
                     local,
-                    least_tried=bool(rare),
+                    least_tried=rare,
                 )
             if hp is None:
                 hp = self._fallback(seen, self.rng(observations, salt=200 + i))
