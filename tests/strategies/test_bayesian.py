@@ -261,6 +261,23 @@ def test_initial_design_depends_only_on_seed_and_position() -> None:
     assert s.n_initial == 5
 
 
+@pytest.mark.parametrize(("ranges", "size"), [(2, 5), (4, 5), (6, 7), (9, 10), (10, 5), (20, 5)])
+def test_design_size_is_one_more_than_the_ranges_up_to_ten_and_five_beyond(
+    ranges: int, size: int
+) -> None:
+    space = SearchSpace({f"x{i}": ContinuousParameter(0.0, 1.0) for i in range(ranges)})
+    s = BayesianStrategy(space, 0)
+    assert s.n_initial == size
+    # The design's points are the first `size` suggestions; the next one is model-based and
+    # lands away from every Sobol point the design would have taken next.
+    obs: list[Observation] = []
+    for hp in s.suggest([], size):
+        obs.append(Observation(hp, "Completed", sum((v - 0.3) ** 2 for v in hp.values())))
+    nxt = s.suggest(obs, 1)[0]
+    design_next = BayesianStrategy(space, 0, n_initial=size + 1).suggest(obs, 1)[0]
+    assert nxt != design_next
+
+
 def test_the_design_starts_at_the_centre_then_follows_the_seeded_sobol_points() -> None:
     firsts = [BayesianStrategy(MIXED, seed).suggest([], 6) for seed in range(4)]
     for design in firsts:

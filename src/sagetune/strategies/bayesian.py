@@ -65,17 +65,18 @@ class BayesianStrategy(Strategy):
     The first ``n_initial`` jobs form the initial design: the centre of the space (every
     numeric range at the middle of its scaled interval), then a scrambled Sobol design seeded
     by ``seed`` (the k-th job takes the (k-1)-th Sobol point, skipping points already tried),
-    with ``n_initial = min(max(5, d + 1), 10)`` for ``d`` tuned ranges. From then on, as soon as at
-    least two jobs have a value, each suggestion maximises log expected improvement under a GP
-    fitted to the Completed and Stopped values (warped by :func:`~.gp.warp_values`), with its
-    prior mean at the 90th percentile of the warped values (:func:`~.gp.gp_targets`): far from
-    the data the model expects a poor value, so expected improvement does not send jobs to the
-    faces and corners of the box merely because nothing was tried there. The
-    incumbent EI improves on is the lowest posterior mean at an observed point (robust to
-    noise), and EI is augmented by a quarter of the fitted noise variance (``augmented``): a
-    point whose remaining uncertainty is mostly noise is discounted, so that a rugged or noisy
-    plateau near the best (cross-validation scores that differ by a sample, say) is not
-    sampled over and over.
+    with ``n_initial = max(5, d + 1)`` for ``d`` tuned ranges while that is at most 10, and 5
+    for ten ranges or more (a design that cannot show a trend along every range teaches the
+    model less than its own suggestions do). From then on, as soon as at least two jobs have a
+    value, each suggestion maximises log expected improvement under a GP fitted to the
+    Completed and Stopped values (warped by :func:`~.gp.warp_values`), with its prior mean at
+    the 90th percentile of the warped values (:func:`~.gp.gp_targets`): far from the data the
+    model expects a poor value, so expected improvement does not send jobs to the faces and
+    corners of the box merely because nothing was tried there. The incumbent EI improves on
+    is the lowest posterior mean at an observed point (robust to noise), and EI is augmented
+    by a quarter of the fitted noise variance (``augmented``): a point whose remaining
+    uncertainty is mostly noise is discounted, so that a rugged or noisy plateau near the best
+    (cross-validation scores that differ by a sample, say) is not sampled over and over.
     Beyond 256 observations the kernel hyperparameters are fitted on a seeded subset (the best
     quarter plus a random sample) and the GP is conditioned on all the data; from 512 on, the
     GP is a local one on 384 of them (:func:`~.large.local_model`), and a search that has
@@ -145,7 +146,12 @@ class BayesianStrategy(Strategy):
         self.local_every = max(1, int(local_every))
         self.categorical_every = max(0, int(categorical_every))
         d = len(space)
-        self.n_initial = int(n_initial) if n_initial is not None else min(max(5, d + 1), 10)
+        if n_initial is not None:
+            self.n_initial = int(n_initial)
+        else:
+            # d + 1 points while they fit in ten (enough to show a linear trend along each
+            # range); past that a design cannot, and the model learns more from its own jobs.
+            self.n_initial = max(5, d + 1) if d + 1 <= 10 else 5
         self.n_candidates = int(n_candidates)
         self.n_starts = int(n_starts)
         self._cat_groups = [space.slices[n] for n in space.categorical_names]
