@@ -10,6 +10,9 @@ best observed value (what a user would deploy), minus the optimum (regret).
 Problems (from the functions in ``benchmarks.problems``, with Gaussian noise on every value):
 
 - ``noisy_ackley10``: Ackley on ``[-32.768, 32.768]^10``, noise SD 0.5 (optimum 0);
+- ``noisy_ackley10_off``: the same on ``[-20, 45.536]^10``, a box of the same width moved off
+  the origin, since the centre of the box is the Bayesian strategy's first job (and Ackley's
+  optimum on the centred box);
 - ``noisy_rosenbrock10``: Rosenbrock on ``[-5, 10]^10``, noise SD 10 (optimum 0);
 - ``noisy_hartmann6_in20``: Hartmann6 on six of twenty ``[0, 1]`` ranges, noise SD 0.1
   (optimum -3.32237).
@@ -22,7 +25,8 @@ Usage (from the repository root)::
     PYTHONPATH=src python -m benchmarks.large_budget [--problems noisy_ackley10,...]
         [--budgets 2000,5000] [--seeds 3] [--parallel 1] [--workers 1]
         [--methods sagetune-bayesian,optuna-tpe,sagetune-random]
-        [--out benchmarks/results/large_budget.json]
+        [--out benchmarks/results/large_budget.json] [--plot regret.png]
+    PYTHONPATH=src python -m benchmarks.large_budget --from a.json,b.json [--plot regret.png]
 
 ``--parallel q`` keeps ``q`` jobs running (the pending ones passed as InProgress). ``--workers``
 runs that many runs side by side (the regrets are identical, the times are not comparable with
@@ -57,6 +61,13 @@ LARGE_PROBLEMS: dict[str, Problem] = {
         "noisy_ackley10",
         ackley,
         _box([f"x{i}" for i in range(10)], -32.768, 32.768),
+        optimum=0.0,
+        noise_sd=0.5,
+    ),
+    "noisy_ackley10_off": Problem(
+        "noisy_ackley10_off",
+        ackley,
+        _box([f"x{i}" for i in range(10)], -20.0, 45.536),
         optimum=0.0,
         noise_sd=0.5,
     ),
@@ -117,6 +128,12 @@ def summarise(runs: list[dict[str, Any]], budget: int) -> dict[str, float]:
     }
 
 
+def _budgets(prob: dict[str, Any]) -> list[int]:
+    """The budgets a problem's runs were scored at (results merged from several files may
+    differ from problem to problem)."""
+    return sorted({int(b) for runs in prob["runs"].values() for r in runs for b in r["budgets"]})
+
+
 def markdown(results: dict[str, Any]) -> str:
     """One table: a row per problem, budget and method."""
     lines = [
@@ -124,7 +141,7 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, prob in results["problems"].items():
-        for b in results["budgets"]:
+        for b in _budgets(prob):
             for m, runs in prob["runs"].items():
                 if not runs:
                     continue
@@ -135,6 +152,54 @@ def markdown(results: dict[str, Any]) -> str:
                     f"{s['worst_regret']:.4g} | {s['median_suggest_ms']:.0f} |"
                 )
     return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Regret against jobs, one panel per problem: each method's mean over seeds at the scored
+    budgets (a line) and every seed's regret (small markers), on a log axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["problems"])
+    fig, axes = plt.subplots(1, len(names), figsize=(5.6 * len(names), 4.3), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        prob = results["problems"][name]
+        budgets = _budgets(prob)
+        for i, (m, runs) in enumerate(prob["runs"].items()):
+            if not runs:
+                continue
+            reg = np.array([[r["budgets"][str(b)]["regret"] for b in budgets] for r in runs])
+            # A run can end exactly at the optimum; keep it on the log axis.
+            reg = np.maximum(reg, 1e-6)
+            colour = f"C{i % 10}"
+            ax.plot(budgets, reg.mean(0), marker="o", color=colour, label=f"{m} (mean)")
+            for row in reg:
+                ax.plot(budgets, row, linestyle="none", marker=".", color=colour, alpha=0.6)
+        ax.set_yscale("log")
+        ax.set_xlabel("training jobs")
+        ax.set_ylabel("regret of the best observed configuration")
+        seeds = max(len(runs) for runs in prob["runs"].values())
+        ax.set_title(f"{name} ({seeds} seeds; dots: single seeds)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def merged(paths: Sequence[Path]) -> dict[str, Any]:
+    """Results of several runs of this benchmark as one (problems side by side)."""
+    out: dict[str, Any] = {"problems": {}}
+    for p in paths:
+        data = json.loads(p.read_text())
+        for name, prob in data["problems"].items():
+            runs = out["problems"].setdefault(name, {"runs": {}})["runs"]
+            for m, rs in prob["runs"].items():
+                runs.setdefault(m, []).extend(rs)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -152,7 +217,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--methods", default=",".join(DEFAULT_METHODS))
     ap.add_argument("--workers", type=int, default=1, help="runs side by side (processes)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--plot", type=Path, help="also draw regret against jobs to this PNG")
+    ap.add_argument(
+        "--from",
+        dest="from_",
+        help="no runs: the table (and --plot) from these results files, comma-separated",
+    )
     args = ap.parse_args(argv)
+    if args.from_:
+        results = merged([Path(p) for p in args.from_.split(",") if p.strip()])
+        print(markdown(results))
+        if args.plot:
+            plot(results, args.plot)
+            print(f"wrote {args.plot}")
+        return 0
     names = [p.strip() for p in args.problems.split(",") if p.strip()]
     for p in names:
         if p not in LARGE_PROBLEMS:
@@ -206,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             record(t, _task(*t))
     print(markdown(results))
     print(f"wrote {out}, {out.with_suffix('.md')}")
+    if args.plot:
+        plot(results, args.plot)
+        print(f"wrote {args.plot}")
     return 0
 
 
